@@ -1,0 +1,1 @@
+//! Converters from other formats into the klaxon DSL (work in progress).

@@ -1,0 +1,14 @@
+//! klaxon: an alerting and monitoring rules engine.
+//!
+//! The modules follow the flow of a rule: `lang` parses the klaxon DSL into a
+//! syntax tree with spans; `model` validates both the DSL and Prometheus rule
+//! files into one checked rule model; `check` lints the model for `rulecheck`;
+//! `import` converts Prometheus rule files into the DSL. `diag` holds the
+//! diagnostics every stage reports.
+#![deny(missing_docs)]
+
+pub mod check;
+pub mod diag;
+pub mod import;
+pub mod lang;
+pub mod model;

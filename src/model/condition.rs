@@ -1,0 +1,1 @@
+//! Reasoning about threshold conditions (work in progress).

@@ -1,0 +1,533 @@
+//! The validated rule model: the one contract between the front ends (the
+//! klaxon DSL and Prometheus rule files), the linter, the evaluator and the
+//! notifier.
+//!
+//! Front ends never hand out a model with errors in it: [`load`] returns the
+//! model together with every diagnostic, and callers refuse to run when any
+//! diagnostic is an error. Every item keeps the span it came from, so lints
+//! and runtime messages can point at the source.
+
+pub mod condition;
+pub mod dsl;
+pub mod load;
+pub mod prom;
+pub mod promql;
+pub mod template;
+pub mod validate;
+
+pub use crate::lang::ast::{CmpOp, Condition, EsAgg, MatchOp, SeverityLevel};
+pub use load::{LoadOptions, Loaded, load_paths};
+
+use crate::diag::{FileId, Span};
+
+/// Which syntax a rule was written in; the evaluator keeps Prometheus's exact
+/// semantics for rules from Prometheus files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// A klaxon `.rules` file.
+    Dsl,
+    /// A Prometheus `groups:` YAML file.
+    PrometheusYaml,
+}
+
+/// Everything loaded from a set of files.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    /// Rule groups in load order.
+    pub groups: Vec<Group>,
+    /// Named datasources.
+    pub datasources: Vec<Datasource>,
+    /// Named receivers.
+    pub receivers: Vec<Receiver>,
+    /// The routing tree; `None` when no file declares a `route`.
+    pub route: Option<Route>,
+    /// Inhibition rules.
+    pub inhibits: Vec<Inhibit>,
+    /// Named time windows for muting or activating routes.
+    pub time_windows: Vec<TimeWindow>,
+}
+
+impl RuleSet {
+    /// Every rule with its group, in order.
+    pub fn rules(&self) -> impl Iterator<Item = (&Group, &Rule)> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.rules.iter().map(move |r| (g, r)))
+    }
+}
+
+/// An ordered list of label (or annotation) pairs, each with its span.
+pub type Pairs = Vec<Pair>;
+
+/// A name/value pair with where each half was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    /// Label or annotation name.
+    pub name: String,
+    /// Its value (a template for rule labels and annotations).
+    pub value: String,
+    /// Where the name was written.
+    pub name_span: Span,
+    /// Where the value was written.
+    pub value_span: Span,
+}
+
+/// Looks a pair up by name.
+pub fn pair<'a>(pairs: &'a [Pair], name: &str) -> Option<&'a Pair> {
+    pairs.iter().find(|p| p.name == name)
+}
+
+/// A rule group: evaluated together, in order, every `interval`.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Unique within its file.
+    pub name: String,
+    /// The file the group is in.
+    pub file: FileId,
+    /// Where the group's name was written.
+    pub span: Span,
+    /// Syntax of the file.
+    pub origin: Origin,
+    /// Evaluation interval; `None` means the global default.
+    pub interval: Option<Duration>,
+    /// Where the interval was written.
+    pub interval_span: Option<Span>,
+    /// At most this many alerts/series per rule; 0 means no limit.
+    pub limit: u64,
+    /// Labels added to every rule in the group (DSL only).
+    pub labels: Pairs,
+    /// Rules in evaluation order.
+    pub rules: Vec<Rule>,
+}
+
+/// A duration in milliseconds, the unit Prometheus uses internally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(pub u64);
+
+impl Duration {
+    /// From seconds.
+    pub fn secs(s: u64) -> Self {
+        Duration(s * 1000)
+    }
+
+    /// As a `std::time::Duration`.
+    pub fn to_std(self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.0)
+    }
+}
+
+impl std::fmt::Display for Duration {
+    /// Prometheus's canonical form: `1h30m`, `5m`, `0s`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ms = self.0;
+        if ms == 0 {
+            return write!(f, "0s");
+        }
+        const UNITS: [(&str, u64); 7] = [
+            ("y", 365 * 24 * 3600 * 1000),
+            ("w", 7 * 24 * 3600 * 1000),
+            ("d", 24 * 3600 * 1000),
+            ("h", 3600 * 1000),
+            ("m", 60 * 1000),
+            ("s", 1000),
+            ("ms", 1),
+        ];
+        for (unit, size) in UNITS {
+            if ms >= size {
+                write!(f, "{}{}", ms / size, unit)?;
+                ms %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a Prometheus duration (`30s`, `1h30m`, `1d`, `500ms`; units in
+/// descending order, each at most once). Returns a message on error.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 24 * 3600 * 1000),
+        ("w", 7 * 24 * 3600 * 1000),
+        ("d", 24 * 3600 * 1000),
+        ("h", 3600 * 1000),
+        ("m", 60 * 1000),
+        ("s", 1000),
+        ("ms", 1),
+    ];
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    if text == "0" {
+        return Ok(Duration(0));
+    }
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut total: u64 = 0;
+    let mut last_unit = 0usize; // index into UNITS of the next allowed unit
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return Err(format!(
+                "`{text}` is not a duration: expected a number at `{}`",
+                &text[start..]
+            ));
+        }
+        let n: u64 = text[start..i]
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration: number too large"))?;
+        let unit_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = &text[unit_start..i];
+        let Some(pos) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            return Err(if unit.is_empty() {
+                format!("`{text}` is not a duration: missing a unit (ms, s, m, h, d, w, y)")
+            } else {
+                format!("`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m, h, d, w or y)")
+            });
+        };
+        if pos < last_unit {
+            return Err(format!(
+                "`{text}` is not a duration: units must go from largest to smallest, each once"
+            ));
+        }
+        last_unit = pos + 1;
+        total = n
+            .checked_mul(UNITS[pos].1)
+            .and_then(|v| v.checked_add(total))
+            .ok_or_else(|| format!("`{text}` is not a duration: too large"))?;
+    }
+    Ok(Duration(total))
+}
+
+/// A recording or alerting rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Alert name or recorded series name.
+    pub name: String,
+    /// Where the name was written.
+    pub span: Span,
+    /// Syntax of the file the rule came from.
+    pub origin: Origin,
+    /// What the rule evaluates.
+    pub query: Query,
+    /// Labels (templates for alerts), group labels already merged in.
+    pub labels: Pairs,
+    /// Alerting or recording specifics.
+    pub kind: RuleKind,
+}
+
+impl Rule {
+    /// The alerting half, if this is an alert.
+    pub fn alert(&self) -> Option<&AlertSpec> {
+        match &self.kind {
+            RuleKind::Alert(a) => Some(a),
+            RuleKind::Record => None,
+        }
+    }
+}
+
+/// Alerting or recording.
+#[derive(Debug, Clone)]
+pub enum RuleKind {
+    /// Fires alerts.
+    Alert(AlertSpec),
+    /// Writes a new series.
+    Record,
+}
+
+/// What makes an alert fire, escalate, resolve and what it says.
+#[derive(Debug, Clone)]
+pub struct AlertSpec {
+    /// Severity levels from least to most severe. A Prometheus rule has one,
+    /// with condition `Present`.
+    pub severities: Vec<SeverityRule>,
+    /// Hysteresis: once firing, stays firing until this holds.
+    pub resolve: Option<ResolveRule>,
+    /// Keep firing this long after the condition stops holding.
+    pub keep_firing_for: Duration,
+    /// What to do when the query returns nothing.
+    pub nodata: NoDataPolicy,
+    /// Annotation templates in order (runbook is `runbook_url`).
+    pub annotations: Pairs,
+    /// `true` when the `severity` label comes from `labels` rather than the
+    /// severity line (e.g. `severity: none` in a Prometheus file).
+    pub severity_label_fixed: bool,
+}
+
+/// One severity level of an alert.
+#[derive(Debug, Clone)]
+pub struct SeverityRule {
+    /// The level, which sets the `severity` label unless `labels` sets it.
+    pub level: SeverityLevel,
+    /// When the level applies.
+    pub condition: Condition,
+    /// Where the condition was written.
+    pub span: Span,
+    /// How long it must hold before firing.
+    pub for_: Duration,
+    /// Where `for` was written, if it was.
+    pub for_span: Option<Span>,
+}
+
+/// `resolve when ..`
+#[derive(Debug, Clone)]
+pub struct ResolveRule {
+    /// The condition.
+    pub condition: Condition,
+    /// Where it was written.
+    pub span: Span,
+    /// How long it must hold.
+    pub for_: Duration,
+}
+
+/// What an alert does when its query returns no series.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoDataPolicy {
+    /// Alerts resolve as the series disappear (Prometheus behaviour).
+    Ok,
+    /// Alerts keep their state.
+    Keep,
+    /// A no-data alert at `level` once data has been missing for `after`.
+    Alert {
+        /// How long data must be missing.
+        after: Duration,
+        /// Severity of the no-data alert.
+        level: SeverityLevel,
+    },
+}
+
+/// A query against a datasource.
+#[derive(Debug, Clone)]
+pub enum Query {
+    /// PromQL against a Prometheus-compatible API.
+    Prometheus(PromQuery),
+    /// An aggregation over an Elasticsearch index.
+    Elasticsearch(EsQuery),
+}
+
+impl Query {
+    /// The datasource name, `None` for the default Prometheus.
+    pub fn datasource(&self) -> Option<&str> {
+        match self {
+            Query::Prometheus(q) => q.datasource.as_deref(),
+            Query::Elasticsearch(q) => Some(&q.datasource),
+        }
+    }
+
+    /// The PromQL query, if this is one.
+    pub fn promql(&self) -> Option<&PromQuery> {
+        match self {
+            Query::Prometheus(q) => Some(q),
+            Query::Elasticsearch(_) => None,
+        }
+    }
+}
+
+/// A PromQL query with its parsed form.
+#[derive(Debug, Clone)]
+pub struct PromQuery {
+    /// Named datasource, or `None` for the default.
+    pub datasource: Option<String>,
+    /// Where the datasource name was written.
+    pub datasource_span: Option<Span>,
+    /// The PromQL text.
+    pub expr: String,
+    /// Where the text starts in the file (the first byte of the expression).
+    pub span: Span,
+    /// Parsed expression; `None` when it did not parse (an error was reported).
+    pub ast: Option<promql_parser::parser::Expr>,
+}
+
+/// An Elasticsearch aggregation query.
+#[derive(Debug, Clone)]
+pub struct EsQuery {
+    /// The datasource name.
+    pub datasource: String,
+    /// Where the datasource name was written.
+    pub datasource_span: Span,
+    /// The metric aggregation.
+    pub agg: EsAgg,
+    /// The aggregated field (none for `count`).
+    pub field: Option<String>,
+    /// The `query_string` filter.
+    pub filter: Option<String>,
+    /// The window before now.
+    pub window: Duration,
+    /// Terms to bucket by.
+    pub by: Vec<String>,
+    /// Where the query was written.
+    pub span: Span,
+}
+
+/// Where a secret or setting value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretValue {
+    /// Written in the file.
+    Literal(String),
+    /// `env("NAME")`.
+    Env(String),
+    /// `file("path")`.
+    File(String),
+}
+
+/// A datasource's settings, checked but not yet connected.
+#[derive(Debug, Clone)]
+pub struct Datasource {
+    /// The name rules use.
+    pub name: String,
+    /// Prometheus-compatible or Elasticsearch.
+    pub kind: DatasourceKind,
+    /// Where it was declared.
+    pub span: Span,
+    /// Base URL.
+    pub url: Option<SecretValue>,
+    /// Every setting by name, as written (kind-specific ones are read by `source`).
+    pub settings: Vec<(String, Vec<SecretValue>, Span)>,
+}
+
+/// The kinds of datasource klaxon can query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasourceKind {
+    /// Prometheus, VictoriaMetrics, Thanos, Mimir.
+    Prometheus,
+    /// Elasticsearch `_search`.
+    Elasticsearch,
+}
+
+/// A receiver and its integrations.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    /// The name routes use.
+    pub name: String,
+    /// Where it was declared.
+    pub span: Span,
+    /// Integrations in order.
+    pub integrations: Vec<Integration>,
+}
+
+/// One way of notifying.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    /// Which kind.
+    pub kind: IntegrationKind,
+    /// Where it was declared.
+    pub span: Span,
+    /// Every setting by name, as written.
+    pub settings: Vec<(String, Vec<SecretValue>, Span)>,
+    /// Header-style maps (`headers { K = "v" }`).
+    pub maps: Vec<(String, Pairs)>,
+}
+
+/// Integration kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrationKind {
+    /// Slack bot token or incoming webhook.
+    Slack,
+    /// SMTP.
+    Email,
+    /// HTTP POST of Alertmanager's webhook JSON.
+    Webhook,
+}
+
+/// A label matcher with its compiled regex.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    /// Label name.
+    pub name: String,
+    /// Operator.
+    pub op: MatchOp,
+    /// Value or pattern as written.
+    pub value: String,
+    /// Anchored regex for `=~`/`!~`.
+    pub regex: Option<regex::Regex>,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl Matcher {
+    /// Whether a label value (missing = "") satisfies the matcher.
+    pub fn matches(&self, value: &str) -> bool {
+        match self.op {
+            MatchOp::Eq => value == self.value,
+            MatchOp::Ne => value != self.value,
+            MatchOp::Re => self.regex.as_ref().is_some_and(|r| r.is_match(value)),
+            MatchOp::NotRe => !self.regex.as_ref().is_some_and(|r| r.is_match(value)),
+        }
+    }
+}
+
+/// A node of the routing tree, with inherited settings already applied.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// All must match.
+    pub matchers: Vec<Matcher>,
+    /// Receiver name.
+    pub receiver: String,
+    /// Labels to group by; `None` with `group_by_all` for `...`.
+    pub group_by: Vec<String>,
+    /// `group_by ...`: every label.
+    pub group_by_all: bool,
+    /// Wait before the first notification of a new group.
+    pub group_wait: Duration,
+    /// Wait between notifications about a changed group.
+    pub group_interval: Duration,
+    /// Wait before repeating an unchanged notification.
+    pub repeat_interval: Duration,
+    /// Keep matching siblings.
+    pub continue_: bool,
+    /// Muting time windows.
+    pub mute_during: Vec<String>,
+    /// Active time windows.
+    pub active_during: Vec<String>,
+    /// Children.
+    pub routes: Vec<Route>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// An inhibition rule.
+#[derive(Debug, Clone)]
+pub struct Inhibit {
+    /// Matchers of the inhibiting alert.
+    pub source: Vec<Matcher>,
+    /// Matchers of the inhibited alert.
+    pub target: Vec<Matcher>,
+    /// Labels that must be equal.
+    pub equal: Vec<String>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// A named set of time ranges, as Alertmanager's `time_intervals`.
+#[derive(Debug, Clone)]
+pub struct TimeWindow {
+    /// The name.
+    pub name: String,
+    /// Where it was declared.
+    pub span: Span,
+    /// Settings as written (`times`, `weekdays`, ...), checked by `validate`.
+    pub settings: Vec<(String, Vec<SecretValue>, Span)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_prometheus() {
+        assert_eq!(parse_duration("30s"), Ok(Duration(30_000)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration(5_400_000)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration(500)));
+        assert_eq!(parse_duration("0"), Ok(Duration(0)));
+        assert!(parse_duration("5").unwrap_err().contains("missing a unit"));
+        assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("30m1h").unwrap_err().contains("largest"));
+        assert!(parse_duration("99999999999999999999y").is_err());
+        assert_eq!(Duration(5_400_000).to_string(), "1h30m");
+    }
+}
