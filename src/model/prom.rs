@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use crate::diag::{Diagnostic, FileId, Span, suggest};
+use crate::diag::{Diagnostic, FileId, Span, did_you_mean, suggest};
 use crate::model::{
     AlertSpec, Condition, Duration, Group, NoDataPolicy, Origin, Pair, Pairs, PromQuery, Query,
     Rule, RuleKind, SeverityLevel, SeverityRule, parse_duration, promql, template,
@@ -125,10 +125,16 @@ impl<'a> FileLoader<'a> {
         self.push(d);
     }
 
-    /// The known fields of a mapping, in order. Reports non-string keys,
+    /// The known fields of a mapping, in order, and the known fields that
+    /// unknown keys look like misspellings of. Reports non-string keys,
     /// duplicate keys (keeping the first) and unknown fields.
-    fn fields<'n>(&mut self, entries: &'n [(Node, Node)], level: Level) -> Vec<Field<'n>> {
+    fn fields<'n>(
+        &mut self,
+        entries: &'n [(Node, Node)],
+        level: Level,
+    ) -> (Vec<Field<'n>>, Vec<&'static str>) {
         let mut out = Vec::new();
+        let mut misspelt = Vec::new();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for (key, value) in entries {
             let Some(name) = key.as_key() else {
@@ -149,16 +155,24 @@ impl<'a> FileLoader<'a> {
             }
             seen.insert(name, key.span);
             if !level.known().contains(&name) {
-                self.unknown_field(name, key, level);
+                misspelt.extend(self.unknown_field(name, key, value, level));
                 continue;
             }
             out.push(Field { name, key, value });
         }
-        out
+        (out, misspelt)
     }
 
-    fn unknown_field(&mut self, name: &str, key: &Node, level: Level) {
+    /// Reports an unknown field; returns the known field it resembles.
+    fn unknown_field(
+        &mut self,
+        name: &str,
+        key: &Node,
+        value: &Node,
+        level: Level,
+    ) -> Option<&'static str> {
         let known = level.known();
+        let resembles = did_you_mean(name, known.iter().copied());
         let elsewhere = [Level::File, Level::Group, Level::Rule]
             .into_iter()
             .find(|l| *l != level && l.known().contains(&name));
@@ -180,15 +194,17 @@ impl<'a> FileLoader<'a> {
                 "`{name}` is a rule field: rules go under `groups:` → `rules:`"
             )),
             _ => suggest(name, known.iter().copied()).or_else(|| {
-                Some(format!(
-                    "{} accepts: {}",
-                    level.noun(),
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+                let accepted = known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Some(match (&value.value, level) {
+                    (NodeValue::Scalar(_), Level::Rule) => format!(
+                        "if `{name}` is a label, put it under `labels:`; a rule accepts: {accepted}"
+                    ),
+                    _ => format!("{} accepts: {accepted}", level.noun()),
+                })
             }),
         };
         let d = Diagnostic::error(
@@ -199,6 +215,7 @@ impl<'a> FileLoader<'a> {
         .with_label("unknown field")
         .with_hint(hint);
         self.push(d);
+        resembles
     }
 
     /// A scalar value as text; `Ok(None)` for null; reports other kinds.
@@ -233,15 +250,16 @@ impl<'a> FileLoader<'a> {
         }
     }
 
-    /// A `name: value` mapping of labels or annotations, with spans. Names
-    /// are checked with `check_name`; values must be scalars.
-    fn pairs(
+    /// A `name: value` mapping of labels or annotations, with spans and
+    /// each value's node. Names are checked with `check_name`; values must
+    /// be scalars.
+    fn pairs<'n>(
         &mut self,
-        node: &Node,
+        node: &'n Node,
         what: &str,
         check_name: fn(&str) -> Result<(), String>,
         code: &'static str,
-    ) -> Pairs {
+    ) -> Vec<(Pair, &'n Node)> {
         let entries = match &node.value {
             NodeValue::Null => return Vec::new(),
             NodeValue::Map(entries) => entries,
@@ -250,7 +268,7 @@ impl<'a> FileLoader<'a> {
                 return Vec::new();
             }
         };
-        let mut out: Pairs = Vec::new();
+        let mut out = Vec::new();
         let mut seen: HashMap<String, Span> = HashMap::new();
         for (key, value) in entries {
             let Some(name) = key.as_key() else {
@@ -290,12 +308,15 @@ impl<'a> FileLoader<'a> {
                 Ok(v) => v.unwrap_or_default(),
                 Err(()) => continue,
             };
-            out.push(Pair {
-                name: name.to_string(),
-                value: value_text,
-                name_span: key.span,
-                value_span: value.span,
-            });
+            out.push((
+                Pair {
+                    name: name.to_string(),
+                    value: value_text,
+                    name_span: key.span,
+                    value_span: value.span,
+                },
+                value,
+            ));
         }
         out
     }
@@ -337,7 +358,7 @@ impl<'a> FileLoader<'a> {
             }
         };
         let mut groups = Vec::new();
-        for field in self.fields(entries, Level::File) {
+        for field in self.fields(entries, Level::File).0 {
             // `groups` is the only known field.
             match &field.value.value {
                 NodeValue::Null => {}
@@ -360,7 +381,7 @@ impl<'a> FileLoader<'a> {
             self.wrong_type(node, "a group", "a mapping with `name` and `rules`");
             return None;
         };
-        let fields = self.fields(entries, Level::Group);
+        let (fields, _) = self.fields(entries, Level::Group);
         let mut name: Option<(String, Span)> = None;
         let mut interval = None;
         let mut limit = 0u64;
@@ -381,12 +402,16 @@ impl<'a> FileLoader<'a> {
                 }
                 "limit" => limit = self.limit(f.value),
                 "labels" => {
-                    labels = self.pairs(
-                        f.value,
-                        "labels",
-                        check_label_name,
-                        "prom/invalid-label-name",
-                    )
+                    labels = self
+                        .pairs(
+                            f.value,
+                            "labels",
+                            check_label_name,
+                            "prom/invalid-label-name",
+                        )
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .collect();
                 }
                 "rules" => rules_node = Some(f.value),
                 _ => {}
@@ -457,9 +482,24 @@ impl<'a> FileLoader<'a> {
     fn limit(&mut self, node: &Node) -> u64 {
         match &node.value {
             NodeValue::Null => 0,
-            NodeValue::Scalar(s) if s.kind == ScalarKind::Int => {
+            NodeValue::Scalar(s)
+                if s.kind == ScalarKind::Int
+                    || (s.kind == ScalarKind::Float
+                        && s.text
+                            .trim()
+                            .trim_start_matches(['-', '+'])
+                            .bytes()
+                            .all(|b| b.is_ascii_digit())) =>
+            {
                 let t = s.text.trim();
-                if let Ok(n) = t.parse::<u64>() {
+                let parsed = match t.strip_prefix("0x") {
+                    Some(hex) => u64::from_str_radix(hex, 16),
+                    None => match t.strip_prefix("0o") {
+                        Some(oct) => u64::from_str_radix(oct, 8),
+                        None => t.parse::<u64>(),
+                    },
+                };
+                if let Ok(n) = parsed {
                     n
                 } else if t.starts_with('-') {
                     let d = Diagnostic::warning(
@@ -497,7 +537,7 @@ impl<'a> FileLoader<'a> {
             );
             return None;
         };
-        let fields = self.fields(entries, Level::Rule);
+        let (fields, misspelt) = self.fields(entries, Level::Rule);
         let get = |name: &str| fields.iter().find(|f| f.name == name);
 
         let mut alert: Option<(String, Span)> = None;
@@ -532,6 +572,7 @@ impl<'a> FileLoader<'a> {
                 self.push(d);
                 false
             }
+            (None, None) if misspelt.contains(&"alert") || misspelt.contains(&"record") => false,
             (None, None) => {
                 let span = get("alert")
                     .or(get("record"))
@@ -556,6 +597,7 @@ impl<'a> FileLoader<'a> {
         // expr
         let mut expr: Option<(String, &Node)> = None;
         match get("expr") {
+            None if misspelt.contains(&"expr") => {}
             None => {
                 let span = alert
                     .as_ref()
@@ -645,15 +687,11 @@ impl<'a> FileLoader<'a> {
             }
         } else if alert.is_some() {
             // Prometheus expands templates in alerting rules only.
-            for p in own_labels.iter().chain(annotations.iter()) {
-                if let Some(node) = find_value_node(entries, p) {
-                    let what = if annotations.iter().any(|a| std::ptr::eq(a, p)) {
-                        format!("annotation `{}`", p.name)
-                    } else {
-                        format!("label `{}`", p.name)
-                    };
-                    self.check_template(&p.value, node, &what);
-                }
+            for (p, node) in &own_labels {
+                self.check_template(&p.value, node, &format!("label `{}`", p.name));
+            }
+            for (p, node) in &annotations {
+                self.check_template(&p.value, node, &format!("annotation `{}`", p.name));
             }
         }
 
@@ -687,7 +725,8 @@ impl<'a> FileLoader<'a> {
             return None;
         }
 
-        let mut labels = own_labels;
+        let annotations: Pairs = annotations.into_iter().map(|(p, _)| p).collect();
+        let mut labels: Pairs = own_labels.into_iter().map(|(p, _)| p).collect();
         for gl in group_labels {
             if !labels.iter().any(|l| l.name == gl.name) {
                 labels.push(gl.clone());
@@ -762,26 +801,6 @@ impl<'a> FileLoader<'a> {
             self.push(d);
         }
     }
-}
-
-/// The value node a pair was read from (pairs keep spans, so match on them).
-fn find_value_node<'n>(rule_entries: &'n [(Node, Node)], pair: &Pair) -> Option<&'n Node> {
-    fn search<'n>(node: &'n Node, pair: &Pair) -> Option<&'n Node> {
-        match &node.value {
-            NodeValue::Map(entries) => entries.iter().find_map(|(k, v)| {
-                if k.span == pair.name_span && v.span == pair.value_span {
-                    Some(v)
-                } else {
-                    None
-                }
-            }),
-            _ => None,
-        }
-    }
-    rule_entries
-        .iter()
-        .filter(|(k, _)| matches!(k.as_key(), Some("labels" | "annotations")))
-        .find_map(|(_, v)| search(v, pair))
 }
 
 /// Label names as Prometheus rule labels accept them, minus the reserved
@@ -1193,9 +1212,37 @@ pub(crate) mod yaml {
                 .with_label("limit reached here")
                 .with_hint("rule files do not need deep nesting or heavy alias expansion; simplify the YAML".to_string())
             } else {
+                let hint = yaml_hint(&message);
                 Diagnostic::error("prom/yaml-syntax", span, format!("invalid YAML: {message}"))
-                    .with_label(message)
+                    .with_label("YAML syntax error here")
+                    .with_hint(hint)
             }
+        }
+    }
+
+    /// Advice for the YAML mistakes people make in rule files.
+    fn yaml_hint(message: &str) -> Option<String> {
+        let m = message.to_ascii_lowercase();
+        if m.contains("indent") || m.contains("block") || m.contains("expected '-'") {
+            Some("check the indentation: keys of one mapping line up, and list items start with `- ` at the same column".to_string())
+        } else if m.contains("mapping values are not allowed") {
+            Some(
+                "a value containing `: ` must be quoted, e.g. `summary: \"disk: full\"`"
+                    .to_string(),
+            )
+        } else if m.contains("unclosed") || m.contains("flow") {
+            Some(
+                "close the bracket, or quote the value if `{` or `[` is meant literally"
+                    .to_string(),
+            )
+        } else if m.contains("tab") {
+            Some("YAML indentation must use spaces, not tabs".to_string())
+        } else if m.contains("alias") || m.contains("anchor") {
+            Some("every `*name` must refer to an earlier `&name`".to_string())
+        } else if m.contains("quoted") || m.contains("escape") {
+            Some("inside double quotes, write `\\\"` for a quote and `\\\\` for a backslash; single quotes need no escapes except `''`".to_string())
+        } else {
+            None
         }
     }
 

@@ -402,8 +402,18 @@ fn lex(text: &str) -> Result<Vec<Token>, LocatedError> {
                         && ch(j + 1).is_some_and(|c| c.is_ascii_digit() || c == '+' || c == '-')
                     {
                         j += 2;
+                        let digits_from = j;
                         while ch(j).is_some_and(|c| c.is_ascii_digit()) {
                             j += 1;
+                        }
+                        if j == digits_from && !ch(j - 1).is_some_and(|c| c.is_ascii_digit()) {
+                            let word = &text[start..at(j)];
+                            return Err(err(
+                                start,
+                                at(j),
+                                format!("bad number syntax: \"{word}\""),
+                                "the exponent has no digits",
+                            ));
                         }
                     } else if ch(j).is_some_and(|c| c.is_ascii_alphabetic()) {
                         // A duration: number-unit pairs such as 1h30m.
@@ -1747,6 +1757,42 @@ mod tests {
         let e = locate("rat(x[5m])", &message).unwrap();
         assert_eq!((e.start, e.end), (0, 3));
         assert_eq!(e.hint.as_deref(), Some("did you mean `rate`?"));
+    }
+
+    #[test]
+    fn every_prefix_of_real_expressions_is_located_within_bounds() {
+        let exprs = [
+            "sum by (cluster) (rate(apiserver_request_total{verb=~\"LIST|GET\",code=~\"5..\"}[5m])) / on(cluster) group_left() sum(x) > bool 0.5",
+            "histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket{job=\"api\"}[5m])) by (le)) > 2e+3",
+            "(node_filesystem_avail_bytes{fstype!=\"\"} / node_filesystem_size_bytes * 100 < 10\nand\n  predict_linear(node_filesystem_avail_bytes[6h], 4*60*60) < 0)",
+            "max_over_time(up[5m:1m] offset -1h @ end()) unless ignoring(instance) topk(3, -x ^ 2)",
+            "count_values(\"version\", build_info) # trailing comment",
+        ];
+        let mut located = 0;
+        for expr in exprs {
+            assert!(promql_parser::parser::parse(expr).is_ok(), "{expr}");
+            for end in (0..expr.len()).filter(|i| expr.is_char_boundary(*i)) {
+                let prefix = &expr[..end];
+                let Err(message) = promql_parser::parser::parse(prefix) else {
+                    continue;
+                };
+                let e = locate(prefix, &message)
+                    .unwrap_or_else(|| panic!("nothing located in {prefix:?} ({message})"));
+                assert!(
+                    e.start <= e.end && e.end <= prefix.len(),
+                    "{prefix:?}: {e:?}"
+                );
+                located += 1;
+            }
+        }
+        assert!(located > 300, "{located}");
+    }
+
+    #[test]
+    fn incomplete_exponents_are_bad_numbers() {
+        let (text, msg) = at("x > 2e+");
+        assert_eq!(text, "2e+");
+        assert!(msg.contains("bad number"), "{msg}");
     }
 
     #[test]
