@@ -142,7 +142,7 @@ fn includes_are_relative_to_the_including_file_and_loaded_once() {
     )
     .expect("write");
     std::fs::write(dir.path().join("packs/b.yml"), "groups: []\n").expect("write");
-    let loaded = load_paths(&[main.clone()], &LoadOptions::default());
+    let loaded = load_paths(std::slice::from_ref(&main), &LoadOptions::default());
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     assert_eq!(loaded.rules.groups.len(), 1, "a.rules is loaded once");
     let missing = dir.path().join("missing.rules");
