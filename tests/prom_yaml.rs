@@ -390,6 +390,41 @@ fn promql_errors_point_inside_every_yaml_string_style() {
 }
 
 #[test]
+fn template_errors_point_inside_labels_and_annotations() {
+    let loaded = fixture("templates.yml");
+    assert_eq!(
+        front_end(&loaded),
+        [
+            ("template/syntax", 7, 47),
+            ("template/syntax", 9, 84),
+            ("template/syntax", 12, 20),
+        ],
+        "{}",
+        rendered(&loaded)
+    );
+    // Single-quoted: the lone `}`.
+    let d = at(&loaded, 7, 47);
+    assert_eq!(span_text(&loaded, d), "}");
+    assert!(
+        d.message
+            .starts_with("invalid template in label `instance_copy`: "),
+        "{}",
+        d.message
+    );
+    // Double-quoted, after a `\n` escape: still the exact `}`.
+    assert_eq!(span_text(&loaded, at(&loaded, 9, 84)), "}");
+    assert!(at(&loaded, 9, 84).message.contains("annotation `summary`"));
+    // Literal block, second line: the `{{if}}` without `{{end}}`.
+    assert!(at(&loaded, 12, 20).message.contains("{{end}}"));
+    // Recording rules are not templated, so `{{` in their labels is fine.
+    assert!(
+        rule(&loaded, "job:up:sum").labels[0]
+            .value
+            .starts_with("{{")
+    );
+}
+
+#[test]
 fn duplicate_keys_are_errors_with_the_first_one_related() {
     let loaded = fixture("duplicate_keys.yml");
     assert_eq!(
