@@ -272,8 +272,8 @@ enum Formatted {
 
 fn format_one(path: &Path) -> Result<Formatted, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let original = String::from_utf8(bytes)
-        .map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    let original =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
     let mut sources = SourceMap::new();
     let id = sources.add(path, original.clone());
     let (ast, diagnostics) = lang::parse(id, &original);

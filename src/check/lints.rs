@@ -283,7 +283,15 @@ fn for_missing(ctx: &RuleCtx, alert: &AlertSpec, ast: &Expr, out: &mut Vec<Diagn
     if pq::has_absent(ast) {
         return;
     }
-    let calls_noisy = pq::calls_any(ast, pq::NOISY_FUNCTIONS);
+    let mut noisy_call = None;
+    pq::walk(ast, &mut |e| {
+        if let Expr::Call(c) = e
+            && pq::NOISY_FUNCTIONS.contains(&c.func.name)
+            && noisy_call.is_none()
+        {
+            noisy_call = Some(c.func.name);
+        }
+    });
     let raw_threshold = pq::is_raw_threshold(ast);
     let raw_series = pq::is_raw_series(ast);
     for severity in &alert.severities {
@@ -291,20 +299,26 @@ fn for_missing(ctx: &RuleCtx, alert: &AlertSpec, ast: &Expr, out: &mut Vec<Diagn
             continue;
         }
         let dsl_threshold_on_raw = condition_compares(&severity.condition) && raw_series;
-        if !(calls_noisy || raw_threshold || dsl_threshold_on_raw) {
-            continue;
-        }
-        let what = if calls_noisy {
-            "a rate that jumps with every scrape"
-        } else {
-            "a threshold on a raw series"
+        let what = match noisy_call {
+            Some(func) => {
+                format!("`{func}()`, which can cross a threshold for a single evaluation")
+            }
+            None if raw_threshold || dsl_threshold_on_raw => {
+                "a threshold on a raw series, which one odd scrape can cross".to_string()
+            }
+            None => continue,
+        };
+        // An explicit `for: 0m` is pointed at; otherwise the alert or severity line.
+        let (span, written) = match severity.for_span {
+            Some(span) => (span, "`for` is 0"),
+            None => (severity_span(ctx.rule, severity), "it has no `for`"),
         };
         out.push(
             finding(
                 FOR_MISSING,
-                severity_span(ctx.rule, severity),
+                span,
                 format!(
-                    "alert `{}` has no `for`: its query is {what}, so one noisy evaluation pages someone",
+                    "alert `{}` fires on its first evaluation ({written}): its query uses {what}",
                     ctx.rule.name
                 ),
             )

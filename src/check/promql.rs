@@ -107,14 +107,6 @@ pub(crate) fn has_absent(expr: &Expr) -> bool {
     )
 }
 
-/// Whether the expression calls one of `names` anywhere.
-pub(crate) fn calls_any(expr: &Expr, names: &[&str]) -> bool {
-    any(
-        expr,
-        &|e| matches!(e, Expr::Call(c) if names.contains(&c.func.name)),
-    )
-}
-
 /// Strips parentheses.
 pub(crate) fn unparen(mut expr: &Expr) -> &Expr {
     while let Expr::Paren(p) = expr {
@@ -138,8 +130,8 @@ pub(crate) enum AlwaysFires {
 /// is well. `None` means it filters; otherwise the reason it always fires.
 ///
 /// A query filters when, after parentheses, it is a comparison without
-/// `bool`; an `and`, `unless` or arithmetic operation either side of which
-/// filters; an `or` both sides of which filter; an aggregation, function
+/// `bool`; an `unless`; an `and` or arithmetic operation either side of
+/// which filters; an `or` both sides of which filter; an aggregation, function
 /// call, negation or subquery whose argument filters; or a call to
 /// `absent()`/`absent_over_time()`.
 pub(crate) fn always_fires(expr: &Expr) -> Option<AlwaysFires> {
@@ -167,10 +159,11 @@ fn filters(expr: &Expr) -> bool {
             if b.op.is_comparison_operator() && !b.return_bool() {
                 return true;
             }
-            if b.op.to_string() == "or" {
-                filters(&b.lhs) && filters(&b.rhs)
-            } else {
-                filters(&b.lhs) || filters(&b.rhs)
+            match b.op.to_string().as_str() {
+                "or" => filters(&b.lhs) && filters(&b.rhs),
+                // `a unless b` drops every series of `a` that `b` matches: a filter.
+                "unless" => true,
+                _ => filters(&b.lhs) || filters(&b.rhs),
             }
         }
         Expr::Call(c) if is_absent_function(c.func.name) => true,
@@ -236,6 +229,7 @@ mod tests {
             "sum by (job) (up == 0)",
             "foo and bar > 1",
             "foo unless bar > 1",
+            "count by (instance) (x offset 2h) unless count by (instance) (x)",
             "absent(up)",
             "(a > 1) or (b < 2)",
             "(a > 1) or absent(b)",

@@ -441,6 +441,24 @@ fn for_missing_fires_on_rates_and_raw_thresholds_without_for() {
         .for_("5m")
         .build();
     assert!(found(&loaded, FOR_MISSING).is_empty());
+    // An explicit `for: 0m` is where the finding points.
+    let text = yaml_alert("increase(errors_total[1h]) > 5", "    for: 0m\n");
+    let loaded = Builder::new("a.yml", &text)
+        .group("g", None)
+        .alert("A", "increase(errors_total[1h]) > 5")
+        .for_("0m")
+        .build();
+    assert_eq!(found(&loaded, FOR_MISSING), ["6:10 alert/for-missing"]);
+    let message = lint(&loaded)
+        .into_iter()
+        .find(|d| d.code == FOR_MISSING)
+        .map(|d| d.message)
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "alert `A` fires on its first evaluation (`for` is 0): its query uses `increase()`, \
+         which can cross a threshold for a single evaluation"
+    );
 }
 
 #[test]
@@ -635,4 +653,27 @@ fn report_merges_load_diagnostics_in_order() {
         .map(|d| d.code)
         .collect();
     assert_eq!(codes, ["prom/unknown-field", NO_COMPARISON]);
+}
+
+#[test]
+fn every_lint_is_documented_in_docs_lints_md() {
+    let docs = include_str!("../../docs/lints.md");
+    for lint in LINTS {
+        let heading = format!("\n## {}\n\n**Level:** {}\n", lint.id, lint.level.as_str());
+        assert!(docs.contains(&heading), "docs/lints.md lacks `{heading}`");
+        let disable = format!("Disable: `# rulecheck disable={}`", lint.id);
+        assert!(docs.contains(&disable), "docs/lints.md lacks `{disable}`");
+        let row = format!("| [`{}`]", lint.id);
+        assert!(
+            docs.contains(&row),
+            "docs/lints.md's table lacks {}",
+            lint.id
+        );
+    }
+    for other in ["`model/duplicate-rule`", "`rulecheck/unknown-lint`"] {
+        assert!(
+            docs.contains(other),
+            "docs/lints.md does not mention {other}"
+        );
+    }
 }
