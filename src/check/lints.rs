@@ -10,6 +10,7 @@ use super::{
     MISSING_SUMMARY, NO_COMPARISON, RATE_NON_COUNTER, SHORT_RANGE, VALUE_IN_LABEL, lint_info,
 };
 use crate::diag::{Diagnostic, Level, SourceMap, Span};
+use crate::model::template;
 use crate::model::{
     AlertSpec, Condition, Duration, Group, Origin, PromQuery, Rule, RuleSet, SeverityRule, pair,
 };
@@ -422,7 +423,7 @@ fn missing_runbook(rule: &Rule, alert: &AlertSpec, out: &mut Vec<Diagnostic>) {
 
 fn value_in_label(rule: &Rule, out: &mut Vec<Diagnostic>) {
     for label in &rule.labels {
-        if !references_value(&label.value) {
+        if !template::references_value(&label.value) {
             continue;
         }
         out.push(
@@ -463,33 +464,4 @@ fn interval_too_long(group: &Group, out: &mut Vec<Diagnostic>) {
             "evaluate at most every {MAX_GROUP_INTERVAL}; make expensive queries cheaper with recording rules"
         )),
     );
-}
-
-/// Whether a label or annotation template reads the query value (`$value`
-/// or `.Value` inside `{{ }}`).
-// TODO: use crate::model::template::references_value once the template
-// checker lands on main.
-fn references_value(template: &str) -> bool {
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let after = rest.get(open + 2..).unwrap_or("");
-        let close = after.find("}}").unwrap_or(after.len());
-        let action = after.get(..close).unwrap_or("");
-        if mentions(action, "$value") || mentions(action, ".Value") {
-            return true;
-        }
-        rest = after.get(close..).unwrap_or("");
-    }
-    false
-}
-
-/// Whether `word` occurs in `text` not followed by an identifier character
-/// (`$value` but not `$values`).
-fn mentions(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(i, _)| {
-        !text
-            .get(i + word.len()..)
-            .and_then(|r| r.chars().next())
-            .is_some_and(|c| c.is_alphanumeric() || c == '_')
-    })
 }

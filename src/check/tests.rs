@@ -541,7 +541,7 @@ fn interval_too_long_points_at_the_interval() {
 fn value_in_label_points_at_the_label_value() {
     let text = yaml_alert(
         "up == 0",
-        "    for: 5m\n    labels:\n      severity: critical\n      load: '{{ $value | humanize }}'\n      other: '{{ $values }}'\n",
+        "    for: 5m\n    labels:\n      severity: critical\n      load: '{{ $value | humanize }}'\n      other: '{{ $labels.value }}'\n",
     );
     let loaded = Builder::new("a.yml", &text)
         .group("g", None)
@@ -549,7 +549,7 @@ fn value_in_label_points_at_the_label_value() {
         .for_("5m")
         .label("severity", "critical")
         .label("load", "{{ $value | humanize }}")
-        .label("other", "{{ $values }}")
+        .label("other", "{{ $labels.value }}")
         .annotation("summary", "s")
         .annotation("runbook_url", "r")
         .build();
