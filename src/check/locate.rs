@@ -130,32 +130,26 @@ pub(crate) fn nth_range(text: &str, nth: usize) -> Option<(usize, usize)> {
 /// Maps a byte range of a query's text to a span in its file; the whole
 /// query's span when the file does not hold the text in a recognisable form.
 pub(crate) fn query_span(sources: &SourceMap, query: &PromQuery, range: (usize, usize)) -> Span {
-    let fallback = whole_query(sources, query);
-    let Some(file) = sources.get(query.span.file) else {
-        return fallback;
-    };
-    let (Some(start), Some(end)) = (
-        map_offset(&file.text, query.span.start, &query.expr, range.0),
-        map_offset(&file.text, query.span.start, &query.expr, range.1),
-    ) else {
-        return fallback;
-    };
-    Span::new(query.span.file, start, end)
+    map_range(sources, query, range).unwrap_or_else(|| whole_query(sources, query))
 }
 
-/// The span of a whole query: as recorded if it has a length, otherwise from
-/// its start to where its text ends in the file.
+/// The span of a whole query, without the whitespace around it (a DSL
+/// query often starts with a newline after its backtick); the span the
+/// loader recorded when the text cannot be found.
 pub(crate) fn whole_query(sources: &SourceMap, query: &PromQuery) -> Span {
-    if query.span.end > query.span.start {
+    let start = query.expr.len() - query.expr.trim_start().len();
+    let end = query.expr.trim_end().len();
+    if start >= end {
         return query.span;
     }
-    let end = sources
-        .get(query.span.file)
-        .and_then(|f| map_offset(&f.text, query.span.start, &query.expr, query.expr.len()));
-    match end {
-        Some(end) => Span::new(query.span.file, query.span.start, end),
-        None => query.span,
-    }
+    map_range(sources, query, (start, end)).unwrap_or(query.span)
+}
+
+fn map_range(sources: &SourceMap, query: &PromQuery, range: (usize, usize)) -> Option<Span> {
+    let file = sources.get(query.span.file)?;
+    let start = map_offset(&file.text, query.span.start, &query.expr, range.0)?;
+    let end = map_offset(&file.text, query.span.start, &query.expr, range.1)?;
+    Some(Span::new(query.span.file, start, end))
 }
 
 /// The file offset of byte `target` of `expr`, whose text starts at byte
@@ -227,5 +221,22 @@ mod tests {
         // Escapes do not map: give up rather than point at the wrong place.
         let file = "expr: \"a{x=\\\"1\\\"} > 1\"";
         assert_eq!(map_offset(file, 7, "a{x=\"1\"} > 1", 10), None);
+    }
+
+    #[test]
+    fn whole_query_skips_surrounding_whitespace() {
+        let mut sources = SourceMap::new();
+        let text = "  query prometheus `\n    sum(up)\n  `\n";
+        let file = sources.add("a.rules", text.to_string());
+        let start = text.find('`').unwrap_or(0) + 1;
+        let query = PromQuery {
+            datasource: None,
+            datasource_span: None,
+            expr: "\n    sum(up)\n  ".to_string(),
+            span: Span::new(file, start, start),
+            ast: None,
+        };
+        let span = whole_query(&sources, &query);
+        assert_eq!(text.get(span.start..span.end), Some("sum(up)"));
     }
 }
