@@ -406,7 +406,7 @@ impl Printer {
             Query::Prometheus { datasource, expr } => {
                 let ds = datasource
                     .as_ref()
-                    .map(|d| format!("{} ", name(&d.node)))
+                    .map(|d| format!("{} ", name_or_keyword(&d.node)))
                     .unwrap_or_default();
                 self.line(&format!("query prometheus {ds}{}", raw(&expr.node)));
             }
@@ -468,7 +468,7 @@ impl Printer {
 
     fn settings(&mut self, settings: &[Setting]) {
         for s in settings {
-            let key = name(&s.key.node);
+            let key = name_or_keyword(&s.key.node);
             if let Some(map) = &s.map {
                 self.label_set(&key, map);
             } else {
@@ -568,23 +568,17 @@ impl Printer {
     }
 }
 
-/// A comment line: kept verbatim when the tree holds the `#`, else with `# `
-/// put back in front.
-fn comment(text: &str) -> String {
-    let text = text.trim_end();
-    if text.starts_with('#') {
-        text.to_string()
-    } else if text.is_empty() {
-        "#".to_string()
-    } else if text.starts_with(' ') {
-        format!("#{text}")
-    } else {
-        format!("# {text}")
-    }
+/// A comment line: `#` and the body exactly as the tree holds it (the lexer
+/// keeps everything after the `#`), minus trailing whitespace.
+fn comment(body: &str) -> String {
+    format!("#{}", body.trim_end())
 }
 
-/// A keyword-position word (datasource kind, integration kind): bare when it
-/// is an IDENT, quoted otherwise so a broken tree still prints visibly.
+/// A word in a position the parser reads only as an IDENT (datasource and
+/// integration kinds, setting keys, the datasource of a Prometheus query, where
+/// a STRING would be taken as the query text): bare whenever it is an IDENT,
+/// even if spelled like a keyword; quoted otherwise, so a tree that never came
+/// from the parser still prints visibly.
 fn name_or_keyword(word: &str) -> String {
     let is_ident = word
         .chars()
