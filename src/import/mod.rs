@@ -19,6 +19,9 @@ pub struct Imported {
     pub dsl: String,
     /// How much was converted, and how.
     pub stats: ImportStats,
+    /// Names of the groups written, in order (to spot clashes when several
+    /// inputs are joined into one file).
+    pub group_names: Vec<String>,
     /// The input, to render [`Imported::warnings`] against.
     pub sources: SourceMap,
     /// Warnings and notes on the input (never errors: those refuse the import).

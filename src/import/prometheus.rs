@@ -39,6 +39,11 @@ pub fn prometheus_to_dsl(path: &Path, text: &str) -> Result<Imported, ImportFail
         });
     }
     let mut stats = ImportStats::default();
+    let group_names = groups
+        .iter()
+        .filter(|g| g.file == file)
+        .map(|g| g.name.clone())
+        .collect();
     let items = groups
         .iter()
         .filter(|g| g.file == file)
@@ -51,6 +56,7 @@ pub fn prometheus_to_dsl(path: &Path, text: &str) -> Result<Imported, ImportFail
     Ok(Imported {
         dsl: format_file(&tree),
         stats,
+        group_names,
         sources,
         warnings: diagnostics,
     })
@@ -372,7 +378,7 @@ fn constant(expr: &Expr) -> Option<f64> {
 
 /// One step of a scan over PromQL text that skips strings and comments.
 enum Scanned {
-    /// A bracket opened (`(`, `[`, `{`) at this offset.
+    /// A bracket opened: `(`, `[` or `{`.
     Open,
     /// A bracket closed at this offset.
     Close(usize),
