@@ -103,6 +103,7 @@ fn convert_record(rule: &model::Rule) -> ast::Record {
         span: Span::default(),
         query: Some(unspanned(prometheus_query(whole_query(rule)))),
         labels: label_set(&rule.labels),
+        broken: false,
     }
 }
 
@@ -177,6 +178,7 @@ fn convert_alert(
         nodata: None,
         labels: label_set(&labels),
         annotations: spec.annotations.iter().map(annotation).collect(),
+        broken: false,
     }
 }
 
