@@ -295,8 +295,9 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn rule_packs() -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = walkdir::WalkDir::new(repo_root().join("rules"))
+/// Every `.rules` file under `dir` (relative to the repository root).
+fn rules_files(dir: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = walkdir::WalkDir::new(repo_root().join(dir))
         .into_iter()
         .filter_map(Result::ok)
         .map(|e| e.into_path())
@@ -333,10 +334,22 @@ fn klaxon_blocks(path: &Path) -> Vec<(usize, String)> {
 
 #[test]
 fn every_rule_pack_round_trips() {
-    for path in rule_packs() {
+    for path in rules_files("rules") {
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_round_trip(&path.display().to_string(), &text);
+    }
+}
+
+#[test]
+fn every_valid_test_fixture_round_trips() {
+    for path in rules_files("tests/fixtures") {
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Fixtures with syntax errors exist to test the errors.
+        if klaxon::lang::parse(0, &text).1.is_empty() {
+            assert_round_trip(&path.display().to_string(), &text);
+        }
     }
 }
 
