@@ -781,6 +781,13 @@ impl Lower<'_> {
         (out, maps)
     }
 
+    fn count_unknown_settings(&self) -> usize {
+        self.diags
+            .iter()
+            .filter(|d| d.code == "model/unknown-setting")
+            .count()
+    }
+
     fn require(
         &mut self,
         have: &[(String, Vec<SecretValue>, Span)],
@@ -888,8 +895,11 @@ impl Lower<'_> {
                     _ => (IntegrationKind::Webhook, WEBHOOK_SETTINGS, &[&["url"]]),
                 };
             let what = format!("a {} integration", i.kind.node);
+            let before = self.count_unknown_settings();
             let (settings, maps) = self.settings(&i.settings, &what, schema);
-            for any_of in required {
+            // A misspelt setting was already reported; "missing X" would repeat it.
+            let misspelt = self.count_unknown_settings() > before;
+            for any_of in required.iter().filter(|_| !misspelt) {
                 self.require(
                     &settings,
                     i.kind.span,
@@ -898,6 +908,7 @@ impl Lower<'_> {
                 );
             }
             if kind == IntegrationKind::Slack
+                && !misspelt
                 && settings.iter().any(|(k, _, _)| k == "token")
                 && !settings.iter().any(|(k, _, _)| k == "channel")
             {
