@@ -22,71 +22,6 @@ const MAX_WIDTH: usize = 80;
 /// One level of indentation.
 const INDENT: &str = "  ";
 
-/// Words with a meaning somewhere in the grammar. A name spelled like one is
-/// printed as a STRING, so no parser context can mistake it for the keyword.
-const KEYWORDS: &[&str] = &[
-    "group",
-    "datasource",
-    "receiver",
-    "route",
-    "inhibit",
-    "time_window",
-    "include",
-    "every",
-    "labels",
-    "limit",
-    "alert",
-    "record",
-    "query",
-    "prometheus",
-    "elasticsearch",
-    "info",
-    "warning",
-    "critical",
-    "when",
-    "for",
-    "resolve",
-    "keep_firing",
-    "nodata",
-    "ok",
-    "keep",
-    "after",
-    "summary",
-    "description",
-    "runbook",
-    "annotations",
-    "value",
-    "present",
-    "and",
-    "or",
-    "where",
-    "over",
-    "by",
-    "count",
-    "avg",
-    "min",
-    "max",
-    "sum",
-    "cardinality",
-    "percentile",
-    "match",
-    "group_by",
-    "group_wait",
-    "group_interval",
-    "repeat_interval",
-    "continue",
-    "mute_during",
-    "active_during",
-    "source",
-    "target",
-    "equal",
-    "slack",
-    "email",
-    "webhook",
-    "env",
-    "file",
-];
-
 /// Prints a file in canonical layout.
 pub fn format_file(file: &ast::File) -> String {
     let mut out = Printer::default();
@@ -117,15 +52,15 @@ pub fn format_source(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>
 }
 
 /// Whether `name` can be written bare: it matches IDENT
-/// (`[A-Za-z_][A-Za-z0-9_:.\-]*`) and is not spelled like a keyword.
+/// (`[A-Za-z_][A-Za-z0-9_:.\-]*`). Keywords need no quotes: the parser reads
+/// a name wherever the grammar expects one (`label group = "x"`, `alert for`,
+/// `by where`), and `tests/fmt.rs` checks every keyword in every such place.
 pub fn is_bare_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let starts_well = chars
+    chars
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    starts_well
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '-'))
-        && !KEYWORDS.contains(&name)
 }
 
 /// A name as it must be written: bare when it is an IDENT, else a STRING.
@@ -406,7 +341,7 @@ impl Printer {
             Query::Prometheus { datasource, expr } => {
                 let ds = datasource
                     .as_ref()
-                    .map(|d| format!("{} ", name_or_keyword(&d.node)))
+                    .map(|d| format!("{} ", name(&d.node)))
                     .unwrap_or_default();
                 self.line(&format!("query prometheus {ds}{}", raw(&expr.node)));
             }
@@ -468,7 +403,7 @@ impl Printer {
 
     fn settings(&mut self, settings: &[Setting]) {
         for s in settings {
-            let key = name_or_keyword(&s.key.node);
+            let key = name(&s.key.node);
             if let Some(map) = &s.map {
                 self.label_set(&key, map);
             } else {
@@ -480,11 +415,7 @@ impl Printer {
 
     fn datasource(&mut self, d: &Datasource) {
         self.comments(&d.comments);
-        let head = format!(
-            "datasource {} {}",
-            name_or_keyword(&d.kind.node),
-            name(&d.name.node)
-        );
+        let head = format!("datasource {} {}", name(&d.kind.node), name(&d.name.node));
         self.block(&head, |p| p.settings(&d.settings));
     }
 
@@ -492,7 +423,7 @@ impl Printer {
         self.comments(&r.comments);
         self.block(&format!("receiver {}", name(&r.name.node)), |p| {
             for i in &r.integrations {
-                p.block(&name_or_keyword(&i.kind.node), |q| q.settings(&i.settings));
+                p.block(&name(&i.kind.node), |q| q.settings(&i.settings));
             }
         });
     }
@@ -574,26 +505,6 @@ fn comment(body: &str) -> String {
     format!("#{}", body.trim_end())
 }
 
-/// A word in a position the parser reads only as an IDENT (datasource and
-/// integration kinds, setting keys, the datasource of a Prometheus query, where
-/// a STRING would be taken as the query text): bare whenever it is an IDENT,
-/// even if spelled like a keyword; quoted otherwise, so a tree that never came
-/// from the parser still prints visibly.
-fn name_or_keyword(word: &str) -> String {
-    let is_ident = word
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '-'));
-    if is_ident {
-        word.to_string()
-    } else {
-        string(word)
-    }
-}
-
 fn names(list: &[ast::Spanned<String>]) -> String {
     list.iter()
         .map(|n| name(&n.node))
@@ -658,7 +569,7 @@ mod tests {
             "\"MysqlTooManyConnections(>80%)\""
         );
         assert_eq!(name("9lives"), "\"9lives\"");
-        assert_eq!(name("for"), "\"for\"");
+        assert_eq!(name("for"), "for");
         assert_eq!(name(""), "\"\"");
     }
 
