@@ -157,10 +157,11 @@ fn import_prometheus(args: &ImportPrometheus) -> ExitCode {
     let written = match &args.output {
         Some(path) => std::fs::write(path, &output)
             .map_err(|e| format!("{}: cannot write: {e}", path.display())),
-        None => std::io::stdout()
-            .lock()
-            .write_all(output.as_bytes())
-            .map_err(|e| format!("standard output: {e}")),
+        None => match std::io::stdout().lock().write_all(output.as_bytes()) {
+            // The reader stopped early (`klaxon import .. | head`): not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+            other => other.map_err(|e| format!("standard output: {e}")),
+        },
     };
     if let Err(e) = written {
         let _ = writeln!(stderr, "error: {e}");
