@@ -187,7 +187,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             return Err(if unit.is_empty() {
                 format!("`{text}` is not a duration: missing a unit (ms, s, m, h, d, w, y)")
             } else {
-                format!("`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m, h, d, w or y)")
+                format!(
+                    "`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m, h, d, w or y)"
+                )
             });
         };
         if pos < last_unit {
