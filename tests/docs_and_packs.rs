@@ -173,12 +173,18 @@ fn grammar_terminals(markdown: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// `(block, setting)` pairs of the "Settings by block" table, e.g.
+/// `(block, setting)` pairs of the grammar's "Settings by block" table, e.g.
 /// `("datasource prometheus", "url")`. Parenthesised notes such as the values
 /// of `tls` are not settings.
 fn settings_table(markdown: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for line in markdown.lines().filter(|l| l.starts_with("| `")) {
+    let table = markdown
+        .lines()
+        .skip_while(|l| !l.starts_with("Settings by block"))
+        .skip(1)
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| l.starts_with('|'));
+    for line in table.filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         let [_, block, settings, ..] = cells.as_slice() else {
             continue;
