@@ -701,6 +701,7 @@ impl Parser {
             nodata: None,
             labels: None,
             annotations: Vec::new(),
+            broken: false,
         };
         let mut closers: Vec<&str> = TOP_LEVEL
             .iter()
@@ -808,10 +809,11 @@ impl Parser {
                 }
                 _ => {
                     self.unknown_statement(&word, &tok, "alert", ALERT_STMTS);
-                    Ok(())
+                    Err(Reported)
                 }
             };
             if result.is_err() {
+                a.broken = true;
                 self.recover_statement(line);
             }
         }
@@ -830,6 +832,7 @@ impl Parser {
             span: kw,
             query: None,
             labels: None,
+            broken: false,
         };
         let mut closers: Vec<&str> = TOP_LEVEL
             .iter()
@@ -872,10 +875,11 @@ impl Parser {
                         known.sort_unstable();
                         self.unknown_statement(&word, &tok, "record", &known);
                     }
-                    Ok(())
+                    Err(Reported)
                 }
             };
             if result.is_err() {
+                r.broken = true;
                 self.recover_statement(line);
             }
         }
@@ -1165,14 +1169,15 @@ impl Parser {
         }
         let Some(value_span) = self.eat_word("value") else {
             let r = self.unexpected("a condition: `value OP NUMBER`, `present` or `( .. )`");
-            if let Some(Token {
-                kind: TokenKind::Number(_),
-                ..
-            }) = self.peek()
+            if let (
+                Some(Token {
+                    kind: TokenKind::Number(_),
+                    ..
+                }),
+                Some(d),
+            ) = (self.tokens.get(self.pos), self.diags.last_mut())
             {
-                if let Some(d) = self.diags.last_mut() {
-                    d.hint = Some("conditions compare `value`: write `value > 10`".to_string());
-                }
+                d.hint = Some("conditions compare `value`: write `value > 10`".to_string());
             }
             return Err(r);
         };

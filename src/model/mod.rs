@@ -516,6 +516,47 @@ pub struct TimeWindow {
     pub settings: Vec<(String, Vec<SecretValue>, Span)>,
 }
 
+/// Whether a label name is valid in Prometheus: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether a metric name is valid in Prometheus: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn is_valid_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+impl Rule {
+    /// The labels an alert of this rule carries at `level` before templates
+    /// are expanded: rule labels, plus `severity` = the level unless the
+    /// labels set it, minus empty values (an empty label is no label).
+    pub fn static_labels(
+        &self,
+        level: Option<SeverityLevel>,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut out: std::collections::BTreeMap<String, String> = self
+            .labels
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
+        if let (Some(level), RuleKind::Alert(spec)) = (level, &self.kind)
+            && !spec.severity_label_fixed
+        {
+            out.insert("severity".into(), level.as_str().into());
+        }
+        out.retain(|_, v| !v.is_empty());
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
