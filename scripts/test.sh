@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one command that says whether klaxon is healthy. CI runs it (.ci/run).
+#
+#   scripts/test.sh
+#
+# On a fresh Debian machine with the Rust toolchain it first installs, once,
+# the system tools the tests and the benchmark use (promtool from the
+# `prometheus` package, hyperfine, GNU time), then runs, stopping at the first
+# step that fails:
+#
+#   cargo fmt --all -- --check
+#   cargo clippy --all-targets -- -D warnings
+#   cargo build --release
+#   cargo nextest run --all-targets   (or `cargo test --all-targets` without nextest)
+#   cargo test --doc                  (nextest does not run doc tests)
+#
+# Exits non-zero when any step fails. The Prometheus rule corpus is expected at
+# <repo>/../shared/corpus; tests that need it locate it themselves.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+ensure_tools promtool:prometheus hyperfine:hyperfine /usr/bin/time:time
+
+started=$SECONDS
+run() {
+    local t0=$SECONDS
+    step "$*"
+    "$@"
+    printf -- '--- ok in %ds: %s\n' $((SECONDS - t0)) "$*" >&2
+}
+
+run cargo fmt --all -- --check
+run cargo clippy --all-targets -- -D warnings
+run cargo build --release
+if cargo nextest --version >/dev/null 2>&1; then
+    run cargo nextest run --all-targets --no-fail-fast
+else
+    run cargo test --all-targets --no-fail-fast
+fi
+run cargo test --doc --no-fail-fast
+
+step "all checks passed in $((SECONDS - started))s"
