@@ -383,7 +383,7 @@ fn an_alert_without_a_severity_label_still_has_none() {
         .unwrap_or_else(|f| panic!("{}", f.render()));
     assert_eq!(
         imported.dsl,
-        "group g {\n  # No `severity` label in the source: the empty label stops the level from adding one.\n  alert A {\n    query prometheus `up`\n    warning when value == 0\n    labels { severity = \"\" }\n  }\n}\n"
+        "group g {\n  # No severity label in the source; `severity = \"\"` keeps it that way.\n  alert A {\n    query prometheus `up`\n    warning when value == 0\n    labels { severity = \"\" }\n  }\n}\n"
     );
     let original = load_sources(&[("nosev.yml", text)]);
     let dsl = load_sources(&[("nosev.rules", imported.dsl.as_str())]);

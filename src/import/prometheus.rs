@@ -129,7 +129,7 @@ fn convert_alert(
         // Prometheus drops a label whose value is empty: this keeps the alert
         // without a `severity` label, as it was.
         comments.push(
-            " No `severity` label in the source: the empty label stops the level from adding one."
+            " No severity label in the source; `severity = \"\"` keeps it that way."
                 .to_string(),
         );
         labels.push(Pair {
