@@ -476,3 +476,77 @@ fn the_command_exits_1_on_invalid_input_and_2_on_unreadable_files() {
         "{stderr}"
     );
 }
+
+#[test]
+fn clashing_group_names_refuse_joining_but_convert_into_a_directory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let yaml = |alert: &str| {
+        format!(
+            "groups:\n  - name: EmbeddedExporter\n    rules:\n      - alert: {alert}\n        expr: up == 0\n        labels:\n          severity: critical\n"
+        )
+    };
+    for (sub, alert) in [("minio", "MinioDown"), ("argocd", "ArgocdDown")] {
+        std::fs::create_dir_all(dir.path().join("in").join(sub)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path()
+                .join("in")
+                .join(sub)
+                .join("embedded-exporter.yml"),
+            yaml(alert),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let inputs = [
+        dir.path().join("in/argocd/embedded-exporter.yml"),
+        dir.path().join("in/minio/embedded-exporter.yml"),
+    ];
+
+    let joined = dir.path().join("joined.rules");
+    let result = klaxon()
+        .args(["import", "prometheus"])
+        .args(&inputs)
+        .arg("-o")
+        .arg(&joined)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run klaxon: {e}"));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: group `EmbeddedExporter` of {} has the same name as a group of {}",
+            inputs[1].display(),
+            inputs[0].display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--output-dir"), "{stderr}");
+    assert!(!joined.exists(), "nothing is written when groups clash");
+
+    let out = dir.path().join("out");
+    let result = klaxon()
+        .args(["import", "prometheus"])
+        .args(&inputs)
+        .arg("--output-dir")
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run klaxon: {e}"));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    for (sub, alert) in [("minio", "MinioDown"), ("argocd", "ArgocdDown")] {
+        let path = out.join(sub).join("embedded-exporter.rules");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let input = dir
+            .path()
+            .join("in")
+            .join(sub)
+            .join("embedded-exporter.yml");
+        assert_eq!(
+            text,
+            format!(
+                "# imported from {}\ngroup EmbeddedExporter {{\n  alert {alert} {{\n    query prometheus `up`\n    critical when value == 0\n  }}\n}}\n",
+                input.display()
+            )
+        );
+    }
+}
