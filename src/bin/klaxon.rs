@@ -49,10 +49,12 @@ enum ImportFormat {
     /// constant as a severity threshold (`warning when value > 5`); any other
     /// expression is kept whole (`warning when present`). The level comes from
     /// the `severity` label when it is info, warning or critical. Files with
-    /// errors are refused and nothing is written.
+    /// errors are refused and nothing is written; so are inputs whose group
+    /// names clash when joined into one file (use --output-dir for those).
     #[command(after_help = "Examples:\n  \
         klaxon import prometheus alerts.yml\n  \
         klaxon import prometheus rules/*.yml -o rules/imported.rules\n  \
+        klaxon import prometheus $(find alerts -name '*.yml') --output-dir rules/imported\n  \
         cat alerts.yml | klaxon import prometheus -")]
     Prometheus(ImportPrometheus),
 }
