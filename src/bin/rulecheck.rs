@@ -362,7 +362,8 @@ fn check_each_file<W: Write>(
 
 /// Runs `work(0)`, `work(1)`, ... `work(count - 1)` on up to one thread per
 /// core, handing each result to `done` in index order, on this thread.
-/// Threads stay at most [`AHEAD`] items ahead of `done`.
+/// Threads stay at most [`AHEAD`] items ahead of `done`. A panic in `work`
+/// or `done` stops every thread and is passed on, as without threads.
 fn in_order_on_threads<T: Send>(
     count: usize,
     work: impl Fn(usize) -> T + Sync,
@@ -376,35 +377,23 @@ fn in_order_on_threads<T: Send>(
         (0..count).for_each(|i| done(work(i)));
         return;
     }
-    struct Progress {
-        next_claim: usize,
-        next_done: usize,
-    }
-    let progress = Mutex::new(Progress {
-        next_claim: 0,
-        next_done: 0,
-    });
-    let room = Condvar::new();
-    let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
+    let shared = Shared {
+        progress: Mutex::new(Progress {
+            next_claim: 0,
+            next_done: 0,
+            stopped: false,
+        }),
+        room: Condvar::new(),
+    };
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel::<(usize, T)>();
         let mut spawned = 0;
         for _ in 0..threads {
             let sender = sender.clone();
-            let (work, room, lock) = (&work, &room, &lock);
+            let (work, shared) = (&work, &shared);
             let worker = move || {
-                loop {
-                    let index = {
-                        let mut p = lock();
-                        while p.next_claim < count && p.next_claim >= p.next_done + AHEAD {
-                            p = room.wait(p).unwrap_or_else(PoisonError::into_inner);
-                        }
-                        if p.next_claim >= count {
-                            return;
-                        }
-                        p.next_claim += 1;
-                        p.next_claim - 1
-                    };
+                let _stop = StopOnPanic(shared);
+                while let Some(index) = shared.claim(count) {
                     if sender.send((index, work(index))).is_err() {
                         return;
                     }
@@ -423,18 +412,69 @@ fn in_order_on_threads<T: Send>(
             (0..count).for_each(|i| done(work(i)));
             return;
         }
+        let _stop = StopOnPanic(&shared);
         let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
         let mut next = 0;
+        // Ends when every thread has finished (or stopped).
         for (index, result) in receiver {
             waiting.insert(index, result);
             while let Some(result) = waiting.remove(&next) {
                 done(result);
                 next += 1;
-                lock().next_done = next;
-                room.notify_all();
+                shared.lock().next_done = next;
+                shared.room.notify_all();
             }
         }
     });
+}
+
+/// What the threads of [`in_order_on_threads`] share.
+struct Shared {
+    progress: Mutex<Progress>,
+    /// Signalled when `next_done` moves or the threads must stop.
+    room: Condvar,
+}
+
+struct Progress {
+    /// The next item a thread will take.
+    next_claim: usize,
+    /// The next item `done` expects.
+    next_done: usize,
+    /// Set when a thread panicked: the others take nothing more.
+    stopped: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next item to work on, once it is at most [`AHEAD`] items ahead
+    /// of `done`; `None` when there is none left or the threads stopped.
+    fn claim(&self, count: usize) -> Option<usize> {
+        let mut p = self.lock();
+        while !p.stopped && p.next_claim < count && p.next_claim >= p.next_done + AHEAD {
+            p = self.room.wait(p).unwrap_or_else(PoisonError::into_inner);
+        }
+        if p.stopped || p.next_claim >= count {
+            return None;
+        }
+        p.next_claim += 1;
+        Some(p.next_claim - 1)
+    }
+}
+
+/// Stops every thread of [`in_order_on_threads`] when the thread holding
+/// it unwinds, so none waits for an item that will never come.
+struct StopOnPanic<'a>(&'a Shared);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().stopped = true;
+            self.0.room.notify_all();
+        }
+    }
 }
 
 /// The DSL files `fmt` should format, or the usage errors that stop it.
@@ -664,6 +704,25 @@ mod tests {
             );
             assert_eq!(together.3.len(), 2, "{:?}", together.3);
         }
+    }
+
+    #[test]
+    fn a_panic_while_checking_is_passed_on_instead_of_hanging() {
+        let outcome = std::panic::catch_unwind(|| {
+            in_order_on_threads(
+                500,
+                |i| {
+                    assert!(i != 3, "item 3 is broken");
+                    i
+                },
+                |_| {},
+            );
+        });
+        assert!(outcome.is_err());
+        let outcome = std::panic::catch_unwind(|| {
+            in_order_on_threads(500, |i| i, |i| assert!(i != 7, "cannot print 7"));
+        });
+        assert!(outcome.is_err());
     }
 
     #[test]
