@@ -8,6 +8,9 @@
 #   corpus      every *.yml of ../shared/corpus/prometheus-rules (about 1,240 rules)
 #   corpus-x10  ten copies of that tree (ten times the files and rules)
 #
+# rulecheck is built with `cargo build --release` and run from
+# $CARGO_TARGET_DIR/release when CARGO_TARGET_DIR is set (else target/release).
+#
 # Both tools get the same explicit file list. rulecheck exits 1 when it has
 # findings, which is expected here and not a failure; promtool exits 0 on the
 # corpus (its README says every file passes). Mean wall time comes from

@@ -238,17 +238,7 @@ fn run_check(args: &CheckArgs) -> u8 {
         }
         return EXIT_USAGE;
     }
-    let found = outcome.counts;
-    let worst = if found.errors > 0 {
-        Some(Level::Error)
-    } else if found.warnings > 0 {
-        Some(Level::Warning)
-    } else if found.infos > 0 {
-        Some(Level::Info)
-    } else {
-        None
-    };
-    if worst.is_some_and(|level| level >= args.fail_on) {
+    if outcome.counts.any_at_least(args.fail_on) {
         EXIT_PROBLEMS
     } else {
         EXIT_CLEAN
@@ -266,8 +256,8 @@ const AHEAD: usize = 32;
 /// add memory.
 const MAX_THREADS: usize = 8;
 
-/// Stack of each checking thread: as the main thread's usual 8 MiB, twice,
-/// since parsing deeply nested expressions recurses.
+/// Stack of each checking thread: twice the main thread's usual 8 MiB, as
+/// parsing deeply nested expressions recurses.
 const THREAD_STACK: usize = 16 * 1024 * 1024;
 
 /// What a check run came to, once its findings are printed.

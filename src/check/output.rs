@@ -93,6 +93,17 @@ impl Counts {
         counts
     }
 
+    /// Whether any diagnostic is at `level` or worse (`--fail-on`).
+    pub fn any_at_least(&self, level: Level) -> bool {
+        [
+            (Level::Error, self.errors),
+            (Level::Warning, self.warnings),
+            (Level::Info, self.infos),
+        ]
+        .iter()
+        .any(|(l, n)| *l >= level && *n > 0)
+    }
+
     /// Adds another run's counts to these.
     pub fn add(&mut self, other: Counts) {
         self.errors += other.errors;
@@ -594,6 +605,24 @@ mod tests {
             render(Format::Checkstyle, &[], &sources, 0),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<checkstyle version=\"4.3\">\n</checkstyle>\n"
         );
+    }
+
+    #[test]
+    fn counts_tell_whether_a_level_was_reached() {
+        let (_, diags) = sample();
+        let counts = Counts::of(&diags);
+        assert_eq!(
+            counts,
+            Counts {
+                errors: 0,
+                warnings: 1,
+                infos: 0
+            }
+        );
+        assert!(counts.any_at_least(Level::Info));
+        assert!(counts.any_at_least(Level::Warning));
+        assert!(!counts.any_at_least(Level::Error));
+        assert!(!Counts::default().any_at_least(Level::Info));
     }
 
     #[test]
