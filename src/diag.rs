@@ -343,8 +343,18 @@ pub fn suggest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 /// Sorts diagnostics by file, position, then level, and drops exact duplicates.
 pub fn sort_dedup(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (a.span.file, a.span.start, std::cmp::Reverse(a.level), a.code)
-            .cmp(&(b.span.file, b.span.start, std::cmp::Reverse(b.level), b.code))
+        (
+            a.span.file,
+            a.span.start,
+            std::cmp::Reverse(a.level),
+            a.code,
+        )
+            .cmp(&(
+                b.span.file,
+                b.span.start,
+                std::cmp::Reverse(b.level),
+                b.code,
+            ))
     });
     diags.dedup_by(|a, b| a.span == b.span && a.code == b.code && a.message == b.message);
 }

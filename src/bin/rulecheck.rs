@@ -1,1 +1,384 @@
-fn main() {}
+//! `rulecheck`: the linter teams run in CI on every rule change.
+//!
+//! Loads klaxon DSL files and Prometheus rule files exactly as the server
+//! does, reports every load error and every lint finding, and exits non-zero
+//! when something at or above `--fail-on` was found. `rulecheck fmt` prints
+//! DSL files in canonical layout.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::{Args, Parser, Subcommand};
+
+use klaxon::check::output::{self, Format};
+use klaxon::check::{LINTS, LintOptions, lint_info, report, suggest_lint};
+use klaxon::diag::{Level, SourceMap};
+use klaxon::lang;
+use klaxon::model::load::{LoadOptions, Syntax, expand_paths, load_paths, syntax_of};
+use klaxon::model::{Duration, parse_duration};
+
+/// Exit status when nothing at or above `--fail-on` was found.
+const EXIT_CLEAN: u8 = 0;
+/// Exit status when findings reach `--fail-on` (or `fmt` refused or would change a file).
+const EXIT_PROBLEMS: u8 = 1;
+/// Exit status for a usage error or a path that cannot be read or matches nothing.
+const EXIT_USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on
+  2  usage error, or a path that cannot be read or matches no file
+
+Paths: files ending in .yml/.yaml are Prometheus rule files, anything else named
+explicitly is klaxon DSL; directories contribute their .rules, .yml and .yaml files;
+quote globs so rulecheck expands them (\"rules/**/*.yml\").
+A path called `fmt` is read as the fmt subcommand: write `./fmt` to check that file.
+
+Disable lints for one file with a comment anywhere in it:
+  # rulecheck disable=promql/rate-non-counter,alert/missing-runbook
+Lint ids and what they find: `rulecheck --list-lints` and docs/lints.md.";
+
+/// Lints klaxon rule files and Prometheus rule files.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rulecheck",
+    version,
+    about = "Lint klaxon rule files and Prometheus rule files",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Rule files, directories or quoted globs to check. Included files are
+    /// followed and checked too.
+    #[arg(value_name = "PATH|GLOB", required_unless_present = "list_lints")]
+    paths: Vec<PathBuf>,
+
+    /// How to print findings: `text` for people (source line and caret, then a
+    /// summary), `json` for scripts, `github` for GitHub Actions annotations,
+    /// `checkstyle` for CI dashboards that read checkstyle XML.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = Format::Text,
+        env = "RULECHECK_FORMAT"
+    )]
+    format: Format,
+
+    /// Exit with status 1 when a finding is at least this serious. `error`
+    /// fails only on rules klaxon would refuse to load; `warning` also on
+    /// lints; `info` on everything.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value = "error",
+        env = "RULECHECK_FAIL_ON",
+        value_parser = PossibleValuesParser::new(["error", "warning", "info"])
+            .map(|s| s.parse::<Level>().unwrap_or(Level::Error))
+    )]
+    fail_on: Level,
+
+    /// Turn a lint off for every file (repeat, or separate ids with commas).
+    /// Load errors cannot be turned off.
+    #[arg(
+        long = "disable",
+        value_name = "ID",
+        value_delimiter = ',',
+        env = "RULECHECK_DISABLE"
+    )]
+    disable: Vec<String>,
+
+    /// How often Prometheus scrapes the metrics the rules read. Ranges under
+    /// rate() and *_over_time(), and the `for` of absent() alerts, should be at
+    /// least twice this.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        env = "RULECHECK_SCRAPE_INTERVAL",
+        value_parser = parse_scrape_interval
+    )]
+    scrape_interval: Duration,
+
+    /// Print every lint id with its level and what it finds, then exit.
+    #[arg(long)]
+    list_lints: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print klaxon DSL files in canonical layout (Prometheus YAML files are
+    /// not formatted). Files with syntax errors are refused.
+    #[command(after_help = "\
+Exit status:
+  0  formatted (or, with --check, already formatted)
+  1  a file has syntax errors, or with --check a file would change
+  2  usage error, or a file cannot be read")]
+    Fmt(FmtArgs),
+}
+
+#[derive(Debug, Args)]
+struct FmtArgs {
+    /// Rewrite each file in place when its layout is not canonical.
+    #[arg(long, conflicts_with = "check")]
+    write: bool,
+
+    /// Change nothing; list files whose layout is not canonical and exit
+    /// with status 1 if there are any (for CI).
+    #[arg(long)]
+    check: bool,
+
+    /// DSL files, directories (their .rules files) or quoted globs. Without
+    /// --write or --check, exactly one file, printed to standard output.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+}
+
+fn parse_scrape_interval(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d == Duration(0) {
+        return Err("the scrape interval must be longer than 0s".to_string());
+    }
+    Ok(d)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Some(Command::Fmt(args)) => run_fmt(&args),
+        None => run_check(&cli.check),
+    };
+    ExitCode::from(status)
+}
+
+fn usage_error(message: &str) -> u8 {
+    eprintln!("rulecheck: error: {message}");
+    EXIT_USAGE
+}
+
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`rulecheck ... | head`) is not worth a panic.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn list_lints() -> u8 {
+    let width = LINTS.iter().map(|l| l.id.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for lint in LINTS {
+        text.push_str(&format!(
+            "{:width$}  {:7}  {}\n",
+            lint.id,
+            lint.level.as_str(),
+            lint.summary
+        ));
+    }
+    print_stdout(&text);
+    EXIT_CLEAN
+}
+
+fn run_check(args: &CheckArgs) -> u8 {
+    if args.list_lints {
+        return list_lints();
+    }
+    for id in &args.disable {
+        if lint_info(id).is_none() {
+            let hint = suggest_lint(id)
+                .map(|h| format!("; {h}"))
+                .unwrap_or_else(|| "; see `rulecheck --list-lints`".to_string());
+            return usage_error(&format!("--disable: `{id}` is not a lint{hint}"));
+        }
+    }
+    let options = LintOptions {
+        scrape_interval: args.scrape_interval,
+        disabled: args.disable.clone(),
+    };
+    let loaded = load_paths(&args.paths, &LoadOptions::default());
+    let diagnostics = report(&loaded, &options);
+    let checked_files = loaded.sources.files().count();
+    print_stdout(&output::render(
+        args.format,
+        &diagnostics,
+        &loaded.sources,
+        checked_files,
+    ));
+    if !loaded.io_errors.is_empty() {
+        for message in &loaded.io_errors {
+            if args.format == Format::Github {
+                print_stdout(&format!(
+                    "::error title=rulecheck::{}\n",
+                    output::github_escape_data(message)
+                ));
+            }
+            eprintln!("rulecheck: error: {message}");
+        }
+        return EXIT_USAGE;
+    }
+    if diagnostics.iter().any(|d| d.level >= args.fail_on) {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+/// The DSL files `fmt` should format, or the usage errors that stop it.
+fn fmt_targets(args: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for arg in args {
+        if arg.is_file() && syntax_of(arg) == Syntax::PrometheusYaml {
+            errors.push(format!(
+                "{}: a Prometheus rule file; fmt formats klaxon DSL files only \
+                 (`klaxon import` converts it to the DSL)",
+                arg.display()
+            ));
+            continue;
+        }
+        let (found, io_errors) = expand_paths(std::slice::from_ref(arg));
+        errors.extend(io_errors);
+        for path in found {
+            if syntax_of(&path) == Syntax::Dsl && !files.contains(&path) {
+                files.push(path);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+/// What formatting one file came to.
+enum Formatted {
+    /// The canonical text (maybe equal to the input).
+    Text { original: String, formatted: String },
+    /// Syntax errors: the file was not formatted.
+    Refused,
+}
+
+fn format_one(path: &Path) -> Result<Formatted, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let original =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    let mut sources = SourceMap::new();
+    let id = sources.add(path, original.clone());
+    let (ast, diagnostics) = lang::parse(id, &original);
+    for d in &diagnostics {
+        eprint!("{}", d.render(&sources));
+    }
+    if diagnostics.iter().any(|d| d.level == Level::Error) {
+        eprintln!(
+            "rulecheck: {} has syntax errors; fix them before formatting",
+            path.display()
+        );
+        return Ok(Formatted::Refused);
+    }
+    let formatted = lang::fmt::format_file(&ast);
+    // Never write out something that does not read back as the same file.
+    let (again, again_diagnostics) = lang::parse(id, &formatted);
+    if again_diagnostics.iter().any(|d| d.level == Level::Error)
+        || again.items.len() != ast.items.len()
+    {
+        return Err(format!(
+            "{}: internal error: the formatter's output does not parse back to the same \
+             items; the file was left unchanged (please report this)",
+            path.display()
+        ));
+    }
+    Ok(Formatted::Text {
+        original,
+        formatted,
+    })
+}
+
+/// Replaces a file's content by writing a sibling and renaming it over the
+/// original, so a crash never leaves half a file.
+fn write_in_place(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut temp_name = path.file_name().unwrap_or_default().to_os_string();
+    temp_name.push(".rulecheck-fmt.tmp");
+    let temp = path.with_file_name(temp_name);
+    std::fs::write(&temp, text)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&temp, meta.permissions());
+    }
+    std::fs::rename(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
+}
+
+fn run_fmt(args: &FmtArgs) -> u8 {
+    let files = match fmt_targets(&args.files) {
+        Ok(files) => files,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("rulecheck: error: {e}");
+            }
+            return EXIT_USAGE;
+        }
+    };
+    if !args.write && !args.check && files.len() != 1 {
+        return usage_error(&format!(
+            "{} files to format: pass --write to rewrite them or --check to list those that would change",
+            files.len()
+        ));
+    }
+    let mut status = EXIT_CLEAN;
+    let mut would_change = 0usize;
+    for path in &files {
+        let (original, formatted) = match format_one(path) {
+            Ok(Formatted::Text {
+                original,
+                formatted,
+            }) => (original, formatted),
+            Ok(Formatted::Refused) => {
+                status = status.max(EXIT_PROBLEMS);
+                continue;
+            }
+            Err(message) => {
+                eprintln!("rulecheck: error: {message}");
+                status = EXIT_USAGE;
+                continue;
+            }
+        };
+        if args.check {
+            if formatted != original {
+                would_change += 1;
+                print_stdout(&format!("{}\n", path.display()));
+            }
+        } else if args.write {
+            if formatted != original {
+                match write_in_place(path, &formatted) {
+                    Ok(()) => eprintln!("formatted {}", path.display()),
+                    Err(e) => {
+                        eprintln!("rulecheck: error: {}: cannot write: {e}", path.display());
+                        status = EXIT_USAGE;
+                    }
+                }
+            }
+        } else {
+            print_stdout(&formatted);
+        }
+    }
+    if would_change > 0 {
+        eprintln!(
+            "{would_change} file{} would be reformatted; run `rulecheck fmt --write`",
+            if would_change == 1 { "" } else { "s" }
+        );
+        status = status.max(EXIT_PROBLEMS);
+    }
+    status
+}

@@ -73,6 +73,7 @@ pub struct Group {
 }
 
 /// An `alert` or `record` block inside a group.
+#[allow(clippy::large_enum_variant)] // built once per rule; boxing buys nothing
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleDef {
     /// `alert NAME { .. }`
@@ -104,6 +105,8 @@ pub struct Alert {
     pub labels: Option<LabelSet>,
     /// `summary`, `description`, `runbook` and `annotations { .. }`, in order.
     pub annotations: Vec<Annotation>,
+    /// A statement failed to parse, so "missing X" checks would mislead.
+    pub broken: bool,
 }
 
 /// `record NAME { query prometheus `..`  labels { .. } }`
@@ -119,6 +122,8 @@ pub struct Record {
     pub query: Option<Spanned<Query>>,
     /// Labels added to the recorded series.
     pub labels: Option<LabelSet>,
+    /// A statement failed to parse, so "missing X" checks would mislead.
+    pub broken: bool,
 }
 
 /// What an alert or recording rule evaluates.

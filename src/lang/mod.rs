@@ -6,6 +6,7 @@
 
 pub mod ast;
 pub mod fmt;
+pub mod lexer;
 pub mod parser;
 
 pub use parser::parse;

@@ -188,7 +188,12 @@ impl Loader {
                 .iter()
                 .skip_while(|p| **p != canonical)
                 .chain(std::iter::once(&canonical))
-                .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
+                .map(|p| {
+                    p.file_name().map_or_else(
+                        || p.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    )
+                })
                 .collect();
             if let Some(span) = included_at {
                 self.loaded.diagnostics.push(
@@ -211,10 +216,11 @@ impl Loader {
             Err(e) => {
                 let msg = format!("{}: cannot read: {e}", path.display());
                 match included_at {
-                    Some(span) => self
-                        .loaded
-                        .diagnostics
-                        .push(Diagnostic::error("include/unreadable", span, msg)),
+                    Some(span) => self.loaded.diagnostics.push(Diagnostic::error(
+                        "include/unreadable",
+                        span,
+                        msg,
+                    )),
                     None => self.loaded.io_errors.push(msg),
                 }
                 return;

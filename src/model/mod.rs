@@ -187,7 +187,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             return Err(if unit.is_empty() {
                 format!("`{text}` is not a duration: missing a unit (ms, s, m, h, d, w, y)")
             } else {
-                format!("`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m, h, d, w or y)")
+                format!(
+                    "`{text}` is not a duration: unknown unit `{unit}` (use ms, s, m, h, d, w or y)"
+                )
             });
         };
         if pos < last_unit {
@@ -512,6 +514,47 @@ pub struct TimeWindow {
     pub span: Span,
     /// Settings as written (`times`, `weekdays`, ...), checked by `validate`.
     pub settings: Vec<(String, Vec<SecretValue>, Span)>,
+}
+
+/// Whether a label name is valid in Prometheus: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether a metric name is valid in Prometheus: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn is_valid_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+impl Rule {
+    /// The labels an alert of this rule carries at `level` before templates
+    /// are expanded: rule labels, plus `severity` = the level unless the
+    /// labels set it, minus empty values (an empty label is no label).
+    pub fn static_labels(
+        &self,
+        level: Option<SeverityLevel>,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut out: std::collections::BTreeMap<String, String> = self
+            .labels
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
+        if let (Some(level), RuleKind::Alert(spec)) = (level, &self.kind)
+            && !spec.severity_label_fixed
+        {
+            out.insert("severity".into(), level.as_str().into());
+        }
+        out.retain(|_, v| !v.is_empty());
+        out
+    }
 }
 
 #[cfg(test)]
