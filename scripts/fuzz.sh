@@ -16,9 +16,9 @@
 # CI never compile it.
 #
 # The corpus (fuzz/corpus/TARGET, git-ignored) is seeded on every run from the
-# shipped rule packs (rules/), the fenced examples of README.md and docs/*.md,
-# tests/fuzz_regressions/, and, for load_prom_yaml, the Prometheus rule corpus
-# in ../shared/corpus. libFuzzer keeps what it finds there between runs.
+# shipped rule packs (rules/), the fenced examples of README.md and docs/*.md
+# (DSL and YAML alike), tests/fuzz_regressions/, and, for load_prom_yaml, the
+# Prometheus rule corpus in ../shared/corpus. libFuzzer keeps what it finds there between runs.
 #
 # When a target crashes, libFuzzer writes the input to
 # fuzz/artifacts/TARGET/crash-<sha1> and this script exits non-zero. To turn a
@@ -92,6 +92,7 @@ for target in "${targets[@]}"; do
     case $target in
     load_prom_yaml)
         seed "$dir" tests/fuzz_regressions ${corpus_dir:+"$corpus_dir"} rules
+        seed_doc_examples "$dir"
         dict=fuzz/prom.dict
         ;;
     *)
