@@ -893,8 +893,17 @@ impl Parser {
         let kind = self.name("`prometheus` or `elasticsearch`")?;
         match kind.node.as_str() {
             "prometheus" => {
+                // A datasource name is a bare or quoted name followed by the
+                // query text; a lone string is the query itself.
+                let next_is_text = matches!(
+                    self.peek_at(1).map(|t| &t.kind),
+                    Some(TokenKind::Raw(_) | TokenKind::Str(_))
+                );
                 let datasource = match self.peek().map(|t| &t.kind) {
                     Some(TokenKind::Ident(_)) => Some(self.name("a datasource name")?),
+                    Some(TokenKind::Str(_)) if next_is_text => {
+                        Some(self.name("a datasource name")?)
+                    }
                     _ => None,
                 };
                 let expr = self.query_text("the PromQL query in backticks")?;
