@@ -111,3 +111,19 @@ fn elasticsearch_by_fields_become_prometheus_label_names() {
         "{errs:#?}"
     );
 }
+
+#[test]
+fn comments_inside_blocks_stay_with_their_block() {
+    let text = "receiver a {\n  # the on-call webhook\n  webhook { url \"https://h.example.com/a\" }\n}\nroute {\n  receiver a\n  route {\n    # pages\n    match severity = \"critical\"\n  }\n}\n";
+    let (file, diags) = klaxon::lang::parse(0, text);
+    assert!(diags.is_empty(), "{diags:?}");
+    let klaxon::lang::ast::Item::Receiver(r) = &file.items[0] else {
+        panic!("receiver first")
+    };
+    assert_eq!(r.comments, vec![" the on-call webhook".to_string()]);
+    let klaxon::lang::ast::Item::Route(route) = &file.items[1] else {
+        panic!("route second")
+    };
+    assert!(route.comments.is_empty());
+    assert_eq!(route.routes[0].comments, vec![" pages".to_string()]);
+}

@@ -413,7 +413,13 @@ impl Parser {
                 )),
             };
             match item {
-                Ok(item) => file.items.push(item),
+                Ok(mut item) => {
+                    // Comments left inside the block are kept above it, so the
+                    // formatter never drops or moves them past the block.
+                    let inner = self.take_comments(self.prev_end().end);
+                    item_comments(&mut item).extend(inner);
+                    file.items.push(item);
+                }
                 Err(Reported) => self.recover_top_level(),
             }
         }
@@ -1535,6 +1541,8 @@ impl Parser {
             }
         }
         r.span = kw.to(self.prev_end());
+        let inner = self.take_comments(r.span.end);
+        r.comments.extend(inner);
         Ok(r)
     }
 
@@ -1612,6 +1620,19 @@ impl Parser {
             span: kw.to(pattern.span),
             pattern,
         })
+    }
+}
+
+/// The comments attached above a top-level item.
+fn item_comments(item: &mut Item) -> &mut Comments {
+    match item {
+        Item::Group(g) => &mut g.comments,
+        Item::Datasource(d) => &mut d.comments,
+        Item::Receiver(r) => &mut r.comments,
+        Item::Route(r) => &mut r.comments,
+        Item::Inhibit(i) => &mut i.comments,
+        Item::TimeWindow(w) => &mut w.comments,
+        Item::Include(i) => &mut i.comments,
     }
 }
 
