@@ -236,6 +236,29 @@ fn every_klaxon_example_in_the_reference_loads_without_errors() {
 }
 
 #[test]
+fn klaxon_examples_in_the_reference_raise_no_lint_warnings() {
+    // Examples teach by being copied: they may skip a runbook (an info) to
+    // stay short, but must not show anything rulecheck warns about, and the
+    // lint ids in disable comments must be real.
+    let markdown = reference_text();
+    let mut findings = Vec::new();
+    for (index, fence) in klaxon_blocks(&markdown).iter().enumerate() {
+        let loaded = load_block(index + 1, fence);
+        for d in klaxon::check::lint(&loaded) {
+            if matches!(d.level, Level::Error | Level::Warning) {
+                findings.push(format!(
+                    "block {} (docs/dsl.md line {}):\n{}",
+                    index + 1,
+                    fence.line,
+                    d.render(&loaded.sources)
+                ));
+            }
+        }
+    }
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+}
+
+#[test]
 fn the_reference_shows_every_keyword_of_the_grammar_in_an_example() {
     let markdown = reference_text();
     let mut shown = BTreeSet::new();
@@ -388,6 +411,16 @@ fn rule_packs_load_without_errors_or_warnings() {
     let loaded = load_packs();
     let problems = rendered(&loaded, &[Level::Error, Level::Warning]);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn rule_packs_pass_every_lint() {
+    let loaded = load_packs();
+    let findings: Vec<String> = klaxon::check::lint(&loaded)
+        .iter()
+        .map(|d| d.render(&loaded.sources))
+        .collect();
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
 }
 
 #[test]

@@ -451,7 +451,9 @@ fn klaxon_blocks(path: &Path) -> Vec<(usize, String)> {
 
 #[test]
 fn every_rule_pack_round_trips() {
-    for path in rules_files("rules") {
+    let packs = rules_files("rules");
+    assert!(!packs.is_empty(), "no rule packs found under rules/");
+    for path in packs {
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_round_trip(&path.display().to_string(), &text);
@@ -473,7 +475,9 @@ fn every_valid_test_fixture_round_trips() {
 #[test]
 fn every_example_in_the_language_reference_round_trips() {
     let doc = repo_root().join("docs/dsl.md");
-    for (line, block) in klaxon_blocks(&doc) {
+    let blocks = klaxon_blocks(&doc);
+    assert!(!blocks.is_empty(), "no ```klaxon examples in docs/dsl.md");
+    for (line, block) in blocks {
         assert_round_trip(&format!("docs/dsl.md:{line}"), &block);
     }
 }

@@ -1,12 +1,14 @@
 //! `klaxon import prometheus` over the whole public rule corpus: every file
-//! converts, the DSL loads with no error, and every rule means what it meant —
-//! same group, interval, name, labels, annotations, `for`, `keep_firing_for`
-//! and an equal PromQL expression once the threshold is put back.
+//! converts, the DSL loads with no error and no lint error, the lints find the
+//! same things in both, and every rule means what it meant — same group,
+//! interval, name, labels, annotations, `for`, `keep_firing_for` and an equal
+//! PromQL expression once the threshold is put back.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use klaxon::diag::Level;
 use klaxon::import::{ImportStats, prometheus_to_dsl};
 use klaxon::model::load::{Loaded, load_sources};
 use klaxon::model::{Condition, Rule, RuleKind};
@@ -177,6 +179,38 @@ fn assert_equivalent(path: &Path, original: &Loaded, imported: &Loaded) {
     }
 }
 
+/// `(level, lint id)` of every lint finding, counted.
+fn lint_counts(loaded: &Loaded) -> BTreeMap<(Level, &'static str), usize> {
+    let mut counts = BTreeMap::new();
+    for d in klaxon::check::lint(loaded) {
+        *counts.entry((d.level, d.code)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The imported DSL has no lint error, and the lints find in it exactly what
+/// they find in the original: same ids, same levels, same counts.
+fn assert_same_lints(path: &Path, original: &Loaded, imported: &Loaded) {
+    let after = lint_counts(imported);
+    let errors: Vec<String> = klaxon::check::lint(imported)
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| d.render(&imported.sources))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}: lint errors in the imported DSL:\n{}",
+        path.display(),
+        errors.join("\n")
+    );
+    assert_eq!(
+        lint_counts(original),
+        after,
+        "{}: the lints see the imported DSL differently from the original",
+        path.display()
+    );
+}
+
 #[test]
 fn the_whole_corpus_imports_loads_and_means_the_same() {
     let files = corpus_files();
@@ -202,6 +236,7 @@ fn the_whole_corpus_imports_loads_and_means_the_same() {
         let original_path = path.display().to_string();
         let original = load_sources(&[(original_path.as_str(), text.as_str())]);
         assert_equivalent(path, &original, &dsl);
+        assert_same_lints(path, &original, &dsl);
 
         // The importer's output is already in canonical layout.
         let reformatted = klaxon::lang::fmt::format_source(0, &imported.dsl)
@@ -338,7 +373,7 @@ fn a_file_with_errors_is_refused_with_positions() {
         .expect_err("an invalid expression must refuse the import");
     assert!(failure.error_count() >= 1);
     let rendered = failure.render();
-    assert!(rendered.contains("--> bad.yml:5:"), "{rendered}");
+    assert!(rendered.contains("--> bad.yml:5:28"), "{rendered}");
 }
 
 #[test]
@@ -348,7 +383,7 @@ fn an_alert_without_a_severity_label_still_has_none() {
         .unwrap_or_else(|f| panic!("{}", f.render()));
     assert_eq!(
         imported.dsl,
-        "group g {\n  # No `severity` label in the source: the empty label stops the level from adding one.\n  alert A {\n    query prometheus `up`\n    warning when value == 0\n    labels { severity = \"\" }\n  }\n}\n"
+        "group g {\n  # No severity label in the source; `severity = \"\"` keeps it that way.\n  alert A {\n    query prometheus `up`\n    warning when value == 0\n    labels { severity = \"\" }\n  }\n}\n"
     );
     let original = load_sources(&[("nosev.yml", text)]);
     let dsl = load_sources(&[("nosev.rules", imported.dsl.as_str())]);
@@ -423,7 +458,7 @@ fn the_command_exits_1_on_invalid_input_and_2_on_unreadable_files() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert_eq!(result.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("--> {}:5:", bad.display())),
+        stderr.contains(&format!("--> {}:5:28", bad.display())),
         "{stderr}"
     );
     assert!(!out.exists(), "nothing is written when an input is refused");
@@ -440,4 +475,78 @@ fn the_command_exits_1_on_invalid_input_and_2_on_unreadable_files() {
         stderr.contains(&format!("{}: cannot read", missing.display())),
         "{stderr}"
     );
+}
+
+#[test]
+fn clashing_group_names_refuse_joining_but_convert_into_a_directory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let yaml = |alert: &str| {
+        format!(
+            "groups:\n  - name: EmbeddedExporter\n    rules:\n      - alert: {alert}\n        expr: up == 0\n        labels:\n          severity: critical\n"
+        )
+    };
+    for (sub, alert) in [("minio", "MinioDown"), ("argocd", "ArgocdDown")] {
+        std::fs::create_dir_all(dir.path().join("in").join(sub)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path()
+                .join("in")
+                .join(sub)
+                .join("embedded-exporter.yml"),
+            yaml(alert),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let inputs = [
+        dir.path().join("in/argocd/embedded-exporter.yml"),
+        dir.path().join("in/minio/embedded-exporter.yml"),
+    ];
+
+    let joined = dir.path().join("joined.rules");
+    let result = klaxon()
+        .args(["import", "prometheus"])
+        .args(&inputs)
+        .arg("-o")
+        .arg(&joined)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run klaxon: {e}"));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: group `EmbeddedExporter` of {} has the same name as a group of {}",
+            inputs[1].display(),
+            inputs[0].display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--output-dir"), "{stderr}");
+    assert!(!joined.exists(), "nothing is written when groups clash");
+
+    let out = dir.path().join("out");
+    let result = klaxon()
+        .args(["import", "prometheus"])
+        .args(&inputs)
+        .arg("--output-dir")
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run klaxon: {e}"));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    for (sub, alert) in [("minio", "MinioDown"), ("argocd", "ArgocdDown")] {
+        let path = out.join(sub).join("embedded-exporter.rules");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let input = dir
+            .path()
+            .join("in")
+            .join(sub)
+            .join("embedded-exporter.yml");
+        assert_eq!(
+            text,
+            format!(
+                "# imported from {}\ngroup EmbeddedExporter {{\n  alert {alert} {{\n    query prometheus `up`\n    critical when value == 0\n  }}\n}}\n",
+                input.display()
+            )
+        );
+    }
 }

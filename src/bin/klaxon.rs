@@ -49,10 +49,12 @@ enum ImportFormat {
     /// constant as a severity threshold (`warning when value > 5`); any other
     /// expression is kept whole (`warning when present`). The level comes from
     /// the `severity` label when it is info, warning or critical. Files with
-    /// errors are refused and nothing is written.
+    /// errors are refused and nothing is written; so are inputs whose group
+    /// names clash when joined into one file (use --output-dir for those).
     #[command(after_help = "Examples:\n  \
         klaxon import prometheus alerts.yml\n  \
         klaxon import prometheus rules/*.yml -o rules/imported.rules\n  \
+        klaxon import prometheus $(find alerts -name '*.yml') --output-dir rules/imported\n  \
         cat alerts.yml | klaxon import prometheus -")]
     Prometheus(ImportPrometheus),
 }
@@ -65,8 +67,14 @@ struct ImportPrometheus {
     files: Vec<PathBuf>,
 
     /// Write the rules to this file instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
     output: Option<PathBuf>,
+
+    /// Write one `.rules` file per input into this directory, keeping the
+    /// inputs' layout below their common directory (`a/x.yml` → `DIR/a/x.rules`).
+    /// Use it when inputs reuse group names, which cannot share one file.
+    #[arg(short = 'd', long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
 
     /// Do not print the summary of what was converted.
     #[arg(short, long)]
@@ -93,14 +101,23 @@ fn read_input(path: &Path) -> std::io::Result<String> {
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// One converted input.
+struct Converted {
+    /// The input as given (`-` for standard input).
+    path: PathBuf,
+    /// The input as shown to people.
+    shown: String,
+    /// `# imported from ..` and the DSL.
+    text: String,
+    /// Groups it declares.
+    group_names: Vec<String>,
+}
+
 fn import_prometheus(args: &ImportPrometheus) -> ExitCode {
     let mut io_failed = false;
     let mut input_failed = false;
-    let mut parts: Vec<String> = Vec::new();
+    let mut converted: Vec<Converted> = Vec::new();
     let mut total = ImportStats::default();
-    // Group name → first input that declared it, to warn about clashes once
-    // the inputs share one output file.
-    let mut group_origin: HashMap<String, String> = HashMap::new();
     let mut stderr = std::io::stderr().lock();
 
     for path in &args.files {
@@ -122,16 +139,13 @@ fn import_prometheus(args: &ImportPrometheus) -> ExitCode {
                 for w in &imported.warnings {
                     let _ = writeln!(stderr, "{}", w.render(&imported.sources));
                 }
-                if args.files.len() > 1 {
-                    warn_on_group_clashes(
-                        &imported.group_names,
-                        &shown,
-                        &mut group_origin,
-                        &mut stderr,
-                    );
-                }
                 total.add(imported.stats);
-                parts.push(format!("# imported from {shown}\n{}", imported.dsl));
+                converted.push(Converted {
+                    path: path.clone(),
+                    text: format!("# imported from {shown}\n{}", imported.dsl),
+                    shown,
+                    group_names: imported.group_names,
+                });
             }
             Err(failure) => {
                 let _ = write!(stderr, "{}", failure.render());
@@ -139,7 +153,7 @@ fn import_prometheus(args: &ImportPrometheus) -> ExitCode {
                 let _ = writeln!(
                     stderr,
                     "error: {shown}: {n} error{} — not converted",
-                    if n == 1 { "" } else { "s" }
+                    plural(n)
                 );
                 input_failed = true;
             }
@@ -153,15 +167,38 @@ fn import_prometheus(args: &ImportPrometheus) -> ExitCode {
         return ExitCode::from(EXIT_INPUT_ERRORS);
     }
 
-    let output = parts.join("\n");
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, &output)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display())),
-        None => match std::io::stdout().lock().write_all(output.as_bytes()) {
-            // The reader stopped early (`klaxon import .. | head`): not an error.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
-            other => other.map_err(|e| format!("standard output: {e}")),
-        },
+    let written = match &args.output_dir {
+        Some(dir) => write_per_input(dir, &converted),
+        None => {
+            let clashes = group_clashes(&converted);
+            if !clashes.is_empty() {
+                for clash in clashes {
+                    let _ = writeln!(stderr, "error: {clash}");
+                }
+                let _ = writeln!(
+                    stderr,
+                    "hint: one file cannot hold two groups of the same name; \
+                     write one file per input with --output-dir DIR"
+                );
+                return ExitCode::from(EXIT_INPUT_ERRORS);
+            }
+            let joined = converted
+                .iter()
+                .map(|c| c.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            match &args.output {
+                Some(path) => std::fs::write(path, &joined)
+                    .map_err(|e| format!("{}: cannot write: {e}", path.display())),
+                None => match std::io::stdout().lock().write_all(joined.as_bytes()) {
+                    // The reader stopped early (`klaxon import .. | head`): not an error.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                        return ExitCode::SUCCESS;
+                    }
+                    other => other.map_err(|e| format!("standard output: {e}")),
+                },
+            }
+        }
     };
     if let Err(e) = written {
         let _ = writeln!(stderr, "error: {e}");
@@ -188,27 +225,71 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Warns when an input declares a group name an earlier input already used:
-/// joined into one file, the two groups would clash.
-fn warn_on_group_clashes(
-    names: &[String],
-    shown: &str,
-    seen: &mut HashMap<String, String>,
-    stderr: &mut impl std::io::Write,
-) {
-    for name in names {
-        match seen.get(name) {
-            Some(first) if first != shown => {
-                let _ = writeln!(
-                    stderr,
-                    "warning: group `{name}` of {shown} has the same name as a group of {first}; \
-                     rename one before loading the output as one file"
-                );
-            }
-            Some(_) => {}
-            None => {
-                seen.insert(name.clone(), shown.to_string());
+/// Group names declared by two different inputs, which could not be joined
+/// into one file, as messages.
+fn group_clashes(converted: &[Converted]) -> Vec<String> {
+    let mut first_seen: HashMap<&str, &str> = HashMap::new();
+    let mut clashes = Vec::new();
+    for c in converted {
+        for name in &c.group_names {
+            match first_seen.get(name.as_str()) {
+                Some(first) if *first != c.shown => clashes.push(format!(
+                    "group `{name}` of {} has the same name as a group of {first}",
+                    c.shown
+                )),
+                Some(_) => {}
+                None => {
+                    first_seen.insert(name, &c.shown);
+                }
             }
         }
     }
+    clashes
+}
+
+/// The directory every input is in (the inputs' layout below it is kept).
+fn common_dir(paths: &[&Path]) -> PathBuf {
+    let mut parents = paths
+        .iter()
+        .map(|p| p.parent().map(Path::to_path_buf).unwrap_or_default());
+    let Some(mut common) = parents.next() else {
+        return PathBuf::new();
+    };
+    for parent in parents {
+        while !parent.starts_with(&common) {
+            if !common.pop() {
+                return PathBuf::new();
+            }
+        }
+    }
+    common
+}
+
+/// Writes each input's DSL to `dir`, at the input's path below the inputs'
+/// common directory, with the extension `.rules`.
+fn write_per_input(dir: &Path, converted: &[Converted]) -> Result<(), String> {
+    let files: Vec<&Path> = converted
+        .iter()
+        .filter(|c| c.path != Path::new("-"))
+        .map(|c| c.path.as_path())
+        .collect();
+    let base = common_dir(&files);
+    for c in converted {
+        let relative = if c.path == Path::new("-") {
+            PathBuf::from("stdin")
+        } else {
+            c.path
+                .strip_prefix(&base)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| c.path.file_name().map(PathBuf::from).unwrap_or_default())
+        };
+        let target = dir.join(relative).with_extension("rules");
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("{}: cannot create: {e}", parent.display()))?;
+        }
+        std::fs::write(&target, &c.text)
+            .map_err(|e| format!("{}: cannot write: {e}", target.display()))?;
+    }
+    Ok(())
 }

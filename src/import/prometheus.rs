@@ -129,8 +129,7 @@ fn convert_alert(
         // Prometheus drops a label whose value is empty: this keeps the alert
         // without a `severity` label, as it was.
         comments.push(
-            " No `severity` label in the source: the empty label stops the level from adding one."
-                .to_string(),
+            " No severity label in the source; `severity = \"\"` keeps it that way.".to_string(),
         );
         labels.push(Pair {
             name: "severity".into(),
@@ -318,6 +317,10 @@ pub fn split_threshold(text: &str, parsed: &Expr) -> Option<Threshold> {
         (Some(v), None) => (&*binary.rhs, v, flip(op), true),
         _ => return None,
     };
+    if value.is_nan() {
+        // NUMBER has no NaN (and `x == NaN` never holds anyway).
+        return None;
+    }
     let cut = source.and_then(|s| {
         let (start, end) = top_level_comparisons(s).last().copied()?;
         let piece = if number_on_left {
@@ -528,6 +531,11 @@ mod tests {
         assert_eq!(split("x > y"), None);
         assert_eq!(split("absent(up{job=\"a\"})"), None);
         assert_eq!(split("(x > 1) + 0"), None);
+        assert_eq!(split("x != NaN"), None);
+        assert_eq!(
+            split("x < -Inf"),
+            Some(("x".into(), CmpOp::Lt, f64::NEG_INFINITY))
+        );
     }
 
     #[test]

@@ -255,6 +255,26 @@ impl Lower<'_> {
                         .with_label("zero window"),
                     );
                 }
+                let mut labels: Vec<(String, Span)> = Vec::new();
+                for term in &es.by {
+                    let label = EsQuery::label_for(&term.node);
+                    if let Some((_, first)) = labels.iter().find(|(l, _)| *l == label) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "model/duplicate-label",
+                                term.span,
+                                format!(
+                                    "`by {}` gives the label `{label}` a second time",
+                                    term.node
+                                ),
+                            )
+                            .with_label("same label as an earlier term")
+                            .with_related(*first, "first gives it here"),
+                        );
+                    } else {
+                        labels.push((label, term.span));
+                    }
+                }
                 Query::Elasticsearch(EsQuery {
                     datasource: es.datasource.node.clone(),
                     datasource_span: es.datasource.span,

@@ -366,6 +366,30 @@ pub struct EsQuery {
     pub span: Span,
 }
 
+impl EsQuery {
+    /// The label name a `by` term's bucket key is stored under: a trailing
+    /// `.keyword` (the usual Elasticsearch keyword sub-field) is dropped and
+    /// every other character that Prometheus label names do not allow
+    /// becomes `_`, so alerts from logs route and group like any other.
+    pub fn label_for(term: &str) -> String {
+        let base = term.strip_suffix(".keyword").unwrap_or(term);
+        let mut out: String = base
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+            out.insert(0, '_');
+        }
+        out
+    }
+}
+
 /// Where a secret or setting value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SecretValue {
