@@ -1197,15 +1197,7 @@ impl Parser {
             return Err(r);
         };
         let op = match self.peek().map(|t| &t.kind) {
-            Some(TokenKind::Punct(p)) => match *p {
-                "==" => Some(CmpOp::Eq),
-                "!=" => Some(CmpOp::Ne),
-                "<" => Some(CmpOp::Lt),
-                "<=" => Some(CmpOp::Le),
-                ">" => Some(CmpOp::Gt),
-                ">=" => Some(CmpOp::Ge),
-                _ => None,
-            },
+            Some(TokenKind::Punct(p)) => CmpOp::from_symbol(p),
             _ => None,
         };
         let Some(op) = op else {

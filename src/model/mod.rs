@@ -372,21 +372,7 @@ impl EsQuery {
     /// every other character that Prometheus label names do not allow
     /// becomes `_`, so alerts from logs route and group like any other.
     pub fn label_for(term: &str) -> String {
-        let base = term.strip_suffix(".keyword").unwrap_or(term);
-        let mut out: String = base
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-            out.insert(0, '_');
-        }
-        out
+        sanitize_label_name(term.strip_suffix(".keyword").unwrap_or(term))
     }
 }
 
@@ -547,6 +533,25 @@ pub fn is_valid_label_name(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The nearest valid label name: every character other than letters, digits
+/// and `_` becomes `_`, and a leading digit (or an empty name) gets a `_` prefix.
+pub fn sanitize_label_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
 }
 
 /// Whether a metric name is valid in Prometheus: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
