@@ -106,11 +106,12 @@ for target in "${targets[@]}"; do
     # -rss_limit_mb: a leak or blow-up past 2 GiB is a crash.
     # -max_len: big enough for real rule files, small enough to stay fast.
     artifacts=fuzz/artifacts/$target
-    before=$(find "$artifacts" -type f 2>/dev/null | wc -l)
+    mkdir -p "$artifacts"
+    before=$(find "$artifacts" -type f | wc -l)
     if ! "${fuzz[@]}" run --fuzz-dir fuzz "$target" "$dir" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=32768 \
         -dict="$dict" -print_final_stats=1; then
-        if [ "$(find "$artifacts" -type f 2>/dev/null | wc -l)" -gt "$before" ]; then
+        if [ "$(find "$artifacts" -type f | wc -l)" -gt "$before" ]; then
             echo "!! $target found a crashing input: $(ls -t "$artifacts" | head -1) in $artifacts/;" \
                 "see the header of scripts/fuzz.sh to turn it into a regression test" >&2
         else
