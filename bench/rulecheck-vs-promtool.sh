@@ -34,7 +34,14 @@ corpus=$(find_corpus "$repo") || {
 
 step "cargo build --release"
 cargo build --release --bin rulecheck
-rulecheck=$repo/target/release/rulecheck
+# Where cargo put it: CARGO_TARGET_DIR when set (relative to the repository,
+# as cargo reads it), else target/ in the repository.
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+case $target_dir in
+/*) ;;
+*) target_dir=$repo/$target_dir ;;
+esac
+rulecheck=$target_dir/release/rulecheck
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

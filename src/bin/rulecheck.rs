@@ -5,9 +5,11 @@
 //! when something at or above `--fail-on` was found. `rulecheck fmt` prints
 //! DSL files in canonical layout.
 
-use std::io::Write as _;
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand};
@@ -16,7 +18,9 @@ use klaxon::check::output::{self, Format};
 use klaxon::check::{LINTS, LintOptions, lint_info, report, suggest_lint};
 use klaxon::diag::{Level, SourceMap};
 use klaxon::lang;
-use klaxon::model::load::{LoadOptions, Syntax, expand_paths, load_paths, syntax_of};
+use klaxon::model::load::{
+    LoadOptions, Syntax, expand_paths, load_files, load_key, load_single, read_source, syntax_of,
+};
 use klaxon::model::{Duration, parse_duration};
 
 /// Exit status when nothing at or above `--fail-on` was found.
@@ -206,32 +210,231 @@ fn run_check(args: &CheckArgs) -> u8 {
         scrape_interval: args.scrape_interval,
         disabled: args.disable.clone(),
     };
-    let loaded = load_paths(&args.paths, &LoadOptions::default());
-    let diagnostics = report(&loaded, &options);
-    let checked_files = loaded.sources.files().count();
-    print_stdout(&output::render(
+    let (files, io_errors) = expand_paths(&args.paths);
+    let mut stream = output::Stream::new(
         args.format,
-        &diagnostics,
-        &loaded.sources,
-        checked_files,
-    ));
-    if !loaded.io_errors.is_empty() {
-        for message in &loaded.io_errors {
-            if args.format == Format::Github {
-                print_stdout(&format!(
-                    "::error title=rulecheck::{}\n",
+        BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock()),
+    );
+    let outcome = if files.iter().all(|f| syntax_of(f) == Syntax::PrometheusYaml) {
+        check_each_file(&files, io_errors, &options, &mut stream)
+    } else {
+        check_together(&files, io_errors, &options, &mut stream)
+    };
+    // A closed pipe (`rulecheck ... | head`) is not worth a panic, nor an error.
+    let mut out = stream.finish(outcome.checked_files).ok();
+    if !outcome.io_errors.is_empty() {
+        for message in &outcome.io_errors {
+            if args.format == Format::Github
+                && let Some(out) = out.as_mut()
+            {
+                let _ = writeln!(
+                    out,
+                    "::error title=rulecheck::{}",
                     output::github_escape_data(message)
-                ));
+                );
+                let _ = out.flush();
             }
             eprintln!("rulecheck: error: {message}");
         }
         return EXIT_USAGE;
     }
-    if diagnostics.iter().any(|d| d.level >= args.fail_on) {
+    let found = outcome.counts;
+    let worst = if found.errors > 0 {
+        Some(Level::Error)
+    } else if found.warnings > 0 {
+        Some(Level::Warning)
+    } else if found.infos > 0 {
+        Some(Level::Info)
+    } else {
+        None
+    };
+    if worst.is_some_and(|level| level >= args.fail_on) {
         EXIT_PROBLEMS
     } else {
         EXIT_CLEAN
     }
+}
+
+/// Bytes of output gathered before each write to standard output.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
+/// Files a worker may run ahead of the one being printed, so results
+/// waiting for their turn never pile up in memory.
+const AHEAD: usize = 32;
+
+/// Most threads checking files at once: beyond this, more threads mostly
+/// add memory.
+const MAX_THREADS: usize = 8;
+
+/// Stack of each checking thread: as the main thread's usual 8 MiB, twice,
+/// since parsing deeply nested expressions recurses.
+const THREAD_STACK: usize = 16 * 1024 * 1024;
+
+/// What a check run came to, once its findings are printed.
+struct Outcome {
+    /// Files read (the text summary's "in N files").
+    checked_files: usize,
+    /// Findings by level.
+    counts: output::Counts,
+    /// Paths that could not be read or matched nothing.
+    io_errors: Vec<String>,
+}
+
+/// Loads every file together, as the server does: needed when klaxon DSL
+/// files are among them, since those include other files and refer to
+/// each other's datasources, receivers and time windows.
+fn check_together<W: Write>(
+    files: &[PathBuf],
+    io_errors: Vec<String>,
+    options: &LintOptions,
+    stream: &mut output::Stream<W>,
+) -> Outcome {
+    let loaded = load_files(files, io_errors, &LoadOptions::default());
+    let diagnostics = report(&loaded, options);
+    let chunk = output::chunk(stream.format(), &diagnostics, &loaded.sources);
+    let _ = stream.write_chunk(&chunk);
+    Outcome {
+        checked_files: loaded.sources.files().count(),
+        counts: chunk.counts(),
+        io_errors: loaded.io_errors,
+    }
+}
+
+/// One Prometheus rule file, checked on its own.
+struct FileResult {
+    /// The file's identity for "load each file once".
+    key: PathBuf,
+    /// Its findings, rendered, or why it could not be read.
+    chunk: Result<output::Chunk, String>,
+}
+
+/// Checks Prometheus rule files one by one, several at a time, printing
+/// each file's findings in the order of `files` as soon as its turn comes.
+/// Such files include nothing and nothing refers to them, so each alone
+/// yields exactly its share of loading them all together; only one file
+/// per thread is in memory at a time. As when loading them together, a
+/// file named twice is checked once.
+fn check_each_file<W: Write>(
+    files: &[PathBuf],
+    mut io_errors: Vec<String>,
+    options: &LintOptions,
+    stream: &mut output::Stream<W>,
+) -> Outcome {
+    let format = stream.format();
+    let check = |index: usize| -> Option<FileResult> {
+        let path = files.get(index)?;
+        let chunk = read_source(path).map(|text| {
+            let loaded = load_single(path, text);
+            let diagnostics = report(&loaded, options);
+            output::chunk(format, &diagnostics, &loaded.sources)
+        });
+        Some(FileResult {
+            key: load_key(path),
+            chunk,
+        })
+    };
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut checked_files = 0;
+    let mut counts = output::Counts::default();
+    in_order_on_threads(files.len(), check, |result| {
+        let Some(FileResult { key, chunk }) = result else {
+            return;
+        };
+        if seen.contains(&key) {
+            return;
+        }
+        match chunk {
+            Ok(chunk) => {
+                seen.insert(key);
+                checked_files += 1;
+                counts.add(chunk.counts());
+                let _ = stream.write_chunk(&chunk);
+            }
+            Err(message) => io_errors.push(message),
+        }
+    });
+    Outcome {
+        checked_files,
+        counts,
+        io_errors,
+    }
+}
+
+/// Runs `work(0)`, `work(1)`, ... `work(count - 1)` on up to one thread per
+/// core, handing each result to `done` in index order, on this thread.
+/// Threads stay at most [`AHEAD`] items ahead of `done`.
+fn in_order_on_threads<T: Send>(
+    count: usize,
+    work: impl Fn(usize) -> T + Sync,
+    mut done: impl FnMut(T),
+) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(MAX_THREADS)
+        .min(count);
+    if threads <= 1 {
+        (0..count).for_each(|i| done(work(i)));
+        return;
+    }
+    struct Progress {
+        next_claim: usize,
+        next_done: usize,
+    }
+    let progress = Mutex::new(Progress {
+        next_claim: 0,
+        next_done: 0,
+    });
+    let room = Condvar::new();
+    let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel::<(usize, T)>();
+        let mut spawned = 0;
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (work, room, lock) = (&work, &room, &lock);
+            let worker = move || {
+                loop {
+                    let index = {
+                        let mut p = lock();
+                        while p.next_claim < count && p.next_claim >= p.next_done + AHEAD {
+                            p = room.wait(p).unwrap_or_else(PoisonError::into_inner);
+                        }
+                        if p.next_claim >= count {
+                            return;
+                        }
+                        p.next_claim += 1;
+                        p.next_claim - 1
+                    };
+                    if sender.send((index, work(index))).is_err() {
+                        return;
+                    }
+                }
+            };
+            if std::thread::Builder::new()
+                .stack_size(THREAD_STACK)
+                .spawn_scoped(scope, worker)
+                .is_ok()
+            {
+                spawned += 1;
+            }
+        }
+        drop(sender);
+        if spawned == 0 {
+            (0..count).for_each(|i| done(work(i)));
+            return;
+        }
+        let mut waiting: BTreeMap<usize, T> = BTreeMap::new();
+        let mut next = 0;
+        for (index, result) in receiver {
+            waiting.insert(index, result);
+            while let Some(result) = waiting.remove(&next) {
+                done(result);
+                next += 1;
+                lock().next_done = next;
+                room.notify_all();
+            }
+        }
+    });
 }
 
 /// The DSL files `fmt` should format, or the usage errors that stop it.
@@ -381,4 +584,105 @@ fn run_fmt(args: &FmtArgs) -> u8 {
         status = status.max(EXIT_PROBLEMS);
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Prometheus rule corpus, beside the repository or above a nested
+    /// worktree; `None` when it is not checked out.
+    fn corpus() -> Option<PathBuf> {
+        let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
+        while let Some(d) = dir {
+            for candidate in [
+                d.join("shared/corpus/prometheus-rules"),
+                d.join("../shared/corpus/prometheus-rules"),
+            ] {
+                if candidate.is_dir() {
+                    return Some(candidate);
+                }
+            }
+            dir = d.parent();
+        }
+        None
+    }
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    }
+
+    /// Output and outcome of checking `files` one way or the other.
+    fn run(
+        files: &[PathBuf],
+        format: Format,
+        each_alone: bool,
+    ) -> (String, usize, output::Counts, Vec<String>) {
+        let options = LintOptions::default();
+        let io_errors = vec!["given: no such file or directory".to_string()];
+        let mut stream = output::Stream::new(format, Vec::new());
+        let outcome = if each_alone {
+            check_each_file(files, io_errors, &options, &mut stream)
+        } else {
+            check_together(files, io_errors, &options, &mut stream)
+        };
+        let bytes = stream.finish(outcome.checked_files).unwrap_or_default();
+        (
+            String::from_utf8_lossy(&bytes).into_owned(),
+            outcome.checked_files,
+            outcome.counts,
+            outcome.io_errors,
+        )
+    }
+
+    /// Checking Prometheus rule files one by one on several threads prints
+    /// byte for byte what loading them together prints, in every format,
+    /// including files named twice and files that cannot be read.
+    #[test]
+    fn files_checked_alone_report_as_files_checked_together() {
+        let prom = fixtures().join("prom");
+        let (mut files, errors) = expand_paths(&[prom.clone(), fixtures().join("lint")]);
+        assert!(errors.is_empty(), "{errors:?}");
+        files.retain(|f| syntax_of(f) == Syntax::PrometheusYaml);
+        files.push(prom.join("happy.yml"));
+        files.push(prom.join("missing.yml"));
+        files.push(prom.join("../prom/promql.yml"));
+        if let Some(corpus) = corpus() {
+            let (found, _) = expand_paths(&[corpus]);
+            files.extend(found.into_iter().take(40));
+        }
+        for (_, format) in Format::ALL {
+            let together = run(&files, format, false);
+            let alone = run(&files, format, true);
+            assert_eq!(alone.0, together.0, "{format:?} output differs");
+            assert_eq!(alone.1, together.1, "{format:?} file count differs");
+            assert_eq!(alone.2, together.2, "{format:?} counts differ");
+            assert_eq!(alone.3, together.3, "{format:?} read errors differ");
+            assert!(
+                together.2.errors > 0 && together.2.warnings > 0,
+                "{format:?}"
+            );
+            assert_eq!(together.3.len(), 2, "{:?}", together.3);
+        }
+    }
+
+    #[test]
+    fn results_come_back_in_order_whatever_finishes_first() {
+        let mut seen = Vec::new();
+        in_order_on_threads(
+            200,
+            |i| {
+                // Early items take longest, so later ones finish first.
+                if i % 7 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                i * 3
+            },
+            |r| seen.push(r),
+        );
+        assert_eq!(seen, (0..200).map(|i| i * 3).collect::<Vec<_>>());
+        let mut none = Vec::new();
+        in_order_on_threads(0, |i| i, |r| none.push(r));
+        assert!(none.is_empty());
+    }
 }

@@ -132,6 +132,13 @@ pub fn expand_paths(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
 /// includes, and validates the whole set.
 pub fn load_paths(args: &[PathBuf], options: &LoadOptions) -> Loaded {
     let (files, io_errors) = expand_paths(args);
+    load_files(&files, io_errors, options)
+}
+
+/// Loads files already expanded by [`expand_paths`] (with the messages it
+/// returned, kept as the first `io_errors`), follows includes, and validates
+/// the whole set: `load_paths` without expanding its arguments again.
+pub fn load_files(files: &[PathBuf], io_errors: Vec<String>, options: &LoadOptions) -> Loaded {
     let mut loader = Loader {
         loaded: Loaded {
             io_errors,
@@ -142,8 +149,44 @@ pub fn load_paths(args: &[PathBuf], options: &LoadOptions) -> Loaded {
         stack: Vec::new(),
     };
     for path in files {
-        loader.load_file(&path, None);
+        loader.load_file(path, None);
     }
+    finish(loader.loaded)
+}
+
+/// Reads a rule file's text as the loader does: invalid UTF-8 is decoded
+/// lossily rather than refused. The error is the message `load_paths` puts
+/// in [`Loaded::io_errors`] for a file it cannot read.
+pub fn read_source(path: &Path) -> Result<String, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
+        Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+    }
+}
+
+/// The key under which a load counts a file once: its canonical path, or the
+/// path as given when it cannot be resolved.
+pub fn load_key(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Loads one file, already read, on its own: no includes are followed and
+/// the whole-set checks see only this file. For a Prometheus rule file,
+/// which neither includes nor declares anything other files refer to, this
+/// is exactly that file's share of a [`load_paths`] over many files, so
+/// files can be checked one at a time (and in parallel) with the same
+/// findings. The file gets id 0.
+pub fn load_single(path: &Path, text: String) -> Loaded {
+    let mut loader = Loader {
+        loaded: Loaded::default(),
+        options: LoadOptions {
+            follow_includes: false,
+        },
+        seen: HashMap::new(),
+        stack: Vec::new(),
+    };
+    loader.load_text(path, text);
     finish(loader.loaded)
 }
 
@@ -181,7 +224,7 @@ struct Loader {
 
 impl Loader {
     fn load_file(&mut self, path: &Path, included_at: Option<Span>) {
-        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let canonical = load_key(path);
         if self.stack.contains(&canonical) {
             let chain: Vec<String> = self
                 .stack
@@ -210,11 +253,9 @@ impl Loader {
         if self.seen.contains_key(&canonical) {
             return;
         }
-        let text = match std::fs::read(path) {
-            Ok(bytes) => String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            Err(e) => {
-                let msg = format!("{}: cannot read: {e}", path.display());
+        let text = match read_source(path) {
+            Ok(text) => text,
+            Err(msg) => {
                 match included_at {
                     Some(span) => self.loaded.diagnostics.push(Diagnostic::error(
                         "include/unreadable",
@@ -233,23 +274,26 @@ impl Loader {
     }
 
     fn load_text(&mut self, path: &Path, text: String) -> FileId {
-        let id = self.loaded.sources.add(path, text);
-        let text = self.loaded.sources.file(id).text.clone();
+        let Loaded {
+            sources,
+            rules,
+            diagnostics,
+            asts,
+            ..
+        } = &mut self.loaded;
+        let id = sources.add(path, text);
+        // Parsed in place: the text is borrowed from the source map, not copied.
+        let text = sources.file(id).text.as_str();
         match syntax_of(path) {
             Syntax::PrometheusYaml => {
-                let (groups, diags) = prom::load_file(id, &text);
-                self.loaded.rules.groups.extend(groups);
-                self.loaded.diagnostics.extend(diags);
+                let (groups, diags) = prom::load_file(id, text);
+                rules.groups.extend(groups);
+                diagnostics.extend(diags);
             }
             Syntax::Dsl => {
-                let (file, diags) = lang::parse(id, &text);
-                self.loaded.diagnostics.extend(diags);
-                dsl::lower(
-                    id,
-                    &file,
-                    &mut self.loaded.rules,
-                    &mut self.loaded.diagnostics,
-                );
+                let (file, diags) = lang::parse(id, text);
+                diagnostics.extend(diags);
+                dsl::lower(id, &file, rules, diagnostics);
                 let includes: Vec<ast::Include> = file
                     .items
                     .iter()
@@ -258,7 +302,7 @@ impl Loader {
                         _ => None,
                     })
                     .collect();
-                self.loaded.asts.push((id, file));
+                asts.push((id, file));
                 if self.options.follow_includes {
                     for inc in includes {
                         self.follow_include(path, &inc);
@@ -307,5 +351,61 @@ impl Loader {
         for m in matches {
             self.load_file(&m, Some(inc.span));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prometheus_file_loaded_alone_is_its_share_of_a_load_of_many() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prom");
+        let first = dir.join("promql.yml");
+        let second = dir.join("templates.yml");
+        let together = load_paths(&[first.clone(), second.clone()], &LoadOptions::default());
+        let text = read_source(&second).unwrap_or_default();
+        let alone = load_single(&second, text);
+        let shifted: Vec<Diagnostic> = alone
+            .diagnostics
+            .iter()
+            .cloned()
+            .map(|mut d| {
+                d.span.file = 1;
+                d.related.iter_mut().for_each(|(s, _)| s.file = 1);
+                d
+            })
+            .collect();
+        let theirs: Vec<&Diagnostic> = together
+            .diagnostics
+            .iter()
+            .filter(|d| d.span.file == 1)
+            .collect();
+        assert!(!theirs.is_empty());
+        assert_eq!(theirs, shifted.iter().collect::<Vec<_>>());
+        assert_eq!(alone.rules.groups.len() + 1, together.rules.groups.len());
+        assert_eq!(alone.sources.file(0).path, second);
+    }
+
+    #[test]
+    fn unreadable_and_non_utf8_files_read_as_the_loader_reads_them() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let latin = dir.path().join("latin.yml");
+        std::fs::write(&latin, b"groups: [] # caf\xe9\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            read_source(&latin).as_deref(),
+            Ok("groups: [] # caf\u{fffd}\n")
+        );
+        let missing = dir.path().join("missing.yml");
+        let message = read_source(&missing).err().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{}: cannot read: ", missing.display())),
+            "{message}"
+        );
+        assert_eq!(load_key(&missing), missing);
+        assert_eq!(
+            load_key(&dir.path().join(".").join("latin.yml")),
+            load_key(&latin)
+        );
     }
 }

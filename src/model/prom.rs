@@ -1037,6 +1037,7 @@ pub(crate) mod yaml {
         options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
         options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
         options.with_snippet = false;
+        options.emit_comments = false;
         options.alias_limits.max_total_replayed_events = MAX_ALIAS_REPLAY_EVENTS;
         options
     }
@@ -1256,8 +1257,18 @@ pub(crate) mod yaml {
     /// re-decoding does not reproduce the value exactly, every offset maps to
     /// the start of the value instead of to a wrong place.
     pub struct ScalarMap {
-        offsets: Option<Vec<usize>>,
+        offsets: Offsets,
         start: usize,
+    }
+
+    /// Where the bytes of a decoded scalar are in the file.
+    enum Offsets {
+        /// Written verbatim: byte `i` is at `base + i`, up to `len`.
+        Verbatim { base: usize, len: usize },
+        /// Byte by byte, plus one past the end.
+        Table(Vec<usize>),
+        /// Not known: everything maps to the start of the value.
+        Unknown,
     }
 
     impl ScalarMap {
@@ -1265,9 +1276,17 @@ pub(crate) mod yaml {
         pub fn new(text: &str, node: &Node, value: &str) -> ScalarMap {
             let def = node.def;
             let start = content_start(text, def.start, def.end);
-            let offsets = decode(text, def.start, def.end)
-                .filter(|(decoded, _)| decoded == value)
-                .map(|(_, map)| map);
+            // Most values are one line without escapes: their map is a
+            // shift, found without decoding them again.
+            let offsets = match verbatim(text, def.start, def.end) {
+                Some((base, source)) if source == value => Offsets::Verbatim {
+                    base,
+                    len: value.len(),
+                },
+                _ => decode(text, def.start, def.end)
+                    .filter(|(decoded, _)| decoded == value)
+                    .map_or(Offsets::Unknown, |(_, map)| Offsets::Table(map)),
+            };
             ScalarMap { offsets, start }
         }
 
@@ -1275,14 +1294,42 @@ pub(crate) mod yaml {
         /// may be the length, meaning just past the end).
         pub fn offset(&self, offset: usize) -> usize {
             match &self.offsets {
-                Some(map) => map
+                Offsets::Verbatim { base, len } => base + offset.min(*len),
+                Offsets::Table(map) => map
                     .get(offset)
                     .or(map.last())
                     .copied()
                     .unwrap_or(self.start),
-                None => self.start,
+                Offsets::Unknown => self.start,
             }
         }
+    }
+
+    /// For a scalar at `start..end` that decodes to its own source text (a
+    /// one-line plain scalar, or a one-line quoted one without escapes):
+    /// where that text starts, and the text. [`decode`] maps such a scalar's
+    /// bytes one to one onto the source, so the two agree on every offset.
+    fn verbatim(text: &str, start: usize, end: usize) -> Option<(usize, &str)> {
+        let raw = text.get(start..end)?;
+        let (base, source, special) = match raw.as_bytes().first() {
+            Some(&quote @ (b'"' | b'\'')) => {
+                if raw.len() < 2 || raw.as_bytes().last() != Some(&quote) {
+                    return None;
+                }
+                let special = if quote == b'"' { b'\\' } else { b'\'' };
+                (start + 1, raw.get(1..raw.len() - 1)?, Some(special))
+            }
+            _ => {
+                if block_header(text, start).is_some() {
+                    return None;
+                }
+                (start, raw.trim_end(), None)
+            }
+        };
+        let plain = source
+            .bytes()
+            .all(|b| b != b'\n' && b != b'\r' && Some(b) != special);
+        plain.then_some((base, source))
     }
 
     /// Where a scalar's text starts: after an opening quote.
@@ -1643,6 +1690,49 @@ pub(crate) mod yaml {
     mod tests {
         use super::*;
 
+        /// The shortcut for values written verbatim maps every offset
+        /// exactly as decoding the scalar again does, and is taken only
+        /// for such values.
+        #[test]
+        fn verbatim_values_map_as_decoding_does() {
+            let text = "plain: rate(x[5m]) > 0\n\
+                        spaced: up  == 0   \n\
+                        single: 'up{job=\"é\"} == 0'\n\
+                        single_escaped: 'up{job=''x''} == 0'\n\
+                        double: \"up{job='a'} ==  1\"\n\
+                        double_escaped: \"up{job=\\\"a\\\"} == 1\"\n\
+                        folded_plain: up\n  == 0\n\
+                        block: |\n  up == 0\n";
+            let (root, _) = parse(0, text).expect("valid yaml");
+            let NodeValue::Map(entries) = &root.value else {
+                panic!("not a map")
+            };
+            let mut shortcuts = Vec::new();
+            for (key, node) in entries {
+                let NodeValue::Scalar(s) = &node.value else {
+                    panic!("not a scalar")
+                };
+                let map = ScalarMap::new(text, node, &s.text);
+                let decoded = decode(text, node.def.start, node.def.end)
+                    .filter(|(d, _)| *d == s.text)
+                    .map(|(_, table)| table)
+                    .expect("decodes");
+                for offset in 0..s.text.len() + 3 {
+                    let expected = decoded.get(offset).or(decoded.last()).copied();
+                    assert_eq!(
+                        Some(map.offset(offset)),
+                        expected,
+                        "{:?} at {offset}",
+                        key.as_key()
+                    );
+                }
+                if matches!(map.offsets, Offsets::Verbatim { .. }) {
+                    shortcuts.push(key.as_key().unwrap_or_default().to_string());
+                }
+            }
+            assert_eq!(shortcuts, ["plain", "spaced", "single", "double"]);
+        }
+
         fn value_node<'a>(root: &'a Node, key: &str) -> &'a Node {
             match &root.value {
                 NodeValue::Map(entries) => entries
@@ -1664,7 +1754,7 @@ pub(crate) mod yaml {
             };
             let map = ScalarMap::new(text, node, &s.text);
             assert!(
-                map.offsets.is_some(),
+                !matches!(map.offsets, Offsets::Unknown),
                 "{key}: re-decoding failed for {:?}",
                 s.text
             );
