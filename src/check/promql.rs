@@ -4,6 +4,7 @@
 //! questions; [`super::locate`] finds "where" in the rule file.
 
 use promql_parser::label::MatchOp;
+use promql_parser::parser::token::{T_LOR, T_LUNLESS};
 use promql_parser::parser::{Expr, VectorSelector};
 
 /// Functions that only make sense on counters.
@@ -61,27 +62,22 @@ pub(crate) fn looks_like_counter(name: &str) -> bool {
     COUNTER_SUFFIXES.iter().any(|s| last.ends_with(s))
 }
 
-/// Direct children of an expression, left to right as written.
-pub(crate) fn children(expr: &Expr) -> Vec<&Expr> {
+/// Calls `f` on each direct child of an expression, left to right as
+/// written, until it returns `true`; returns whether it did. Allocates
+/// nothing, as the lints walk every query several times.
+fn any_child<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr) -> bool) -> bool {
     match expr {
-        Expr::Aggregate(a) => {
-            let mut out: Vec<&Expr> = Vec::with_capacity(2);
-            if let Some(p) = &a.param {
-                out.push(p);
-            }
-            out.push(&a.expr);
-            out
-        }
-        Expr::Unary(u) => vec![&u.expr],
-        Expr::Binary(b) => vec![&b.lhs, &b.rhs],
-        Expr::Paren(p) => vec![&p.expr],
-        Expr::Subquery(s) => vec![&s.expr],
-        Expr::Call(c) => c.args.args.iter().map(|a| a.as_ref()).collect(),
+        Expr::Aggregate(a) => a.param.as_deref().is_some_and(&mut *f) || f(&a.expr),
+        Expr::Unary(u) => f(&u.expr),
+        Expr::Binary(b) => f(&b.lhs) || f(&b.rhs),
+        Expr::Paren(p) => f(&p.expr),
+        Expr::Subquery(s) => f(&s.expr),
+        Expr::Call(c) => c.args.args.iter().any(|a| f(a)),
         Expr::NumberLiteral(_)
         | Expr::StringLiteral(_)
         | Expr::VectorSelector(_)
         | Expr::MatrixSelector(_)
-        | Expr::Extension(_) => Vec::new(),
+        | Expr::Extension(_) => false,
     }
 }
 
@@ -89,14 +85,15 @@ pub(crate) fn children(expr: &Expr) -> Vec<&Expr> {
 /// left to right), which is the order they appear in the query text.
 pub(crate) fn walk<'a>(expr: &'a Expr, visit: &mut dyn FnMut(&'a Expr)) {
     visit(expr);
-    for child in children(expr) {
+    any_child(expr, &mut |child| {
         walk(child, visit);
-    }
+        false
+    });
 }
 
 /// Whether any node satisfies `pred`.
 pub(crate) fn any(expr: &Expr, pred: &dyn Fn(&Expr) -> bool) -> bool {
-    pred(expr) || children(expr).into_iter().any(|c| any(c, pred))
+    pred(expr) || any_child(expr, &mut |c| any(c, pred))
 }
 
 /// Whether the expression calls `absent()` or `absent_over_time()` anywhere.
@@ -139,7 +136,7 @@ pub(crate) fn always_fires(expr: &Expr) -> Option<AlwaysFires> {
         return None;
     }
     if let Expr::Binary(b) = unparen(expr)
-        && b.op.to_string() == "or"
+        && b.op.id() == T_LOR
         && (filters(&b.lhs) || filters(&b.rhs))
     {
         return Some(AlwaysFires::UnfilteredOr);
@@ -159,17 +156,17 @@ fn filters(expr: &Expr) -> bool {
             if b.op.is_comparison_operator() && !b.return_bool() {
                 return true;
             }
-            match b.op.to_string().as_str() {
-                "or" => filters(&b.lhs) && filters(&b.rhs),
+            match b.op.id() {
+                T_LOR => filters(&b.lhs) && filters(&b.rhs),
                 // `a unless b` drops every series of `a` that `b` matches: a filter.
-                "unless" => true,
+                T_LUNLESS => true,
                 _ => filters(&b.lhs) || filters(&b.rhs),
             }
         }
         Expr::Call(c) if is_absent_function(c.func.name) => true,
         Expr::Call(c) => c.args.args.iter().any(|a| filters(a)),
         Expr::Aggregate(_) | Expr::Paren(_) | Expr::Unary(_) | Expr::Subquery(_) => {
-            children(expr).into_iter().any(filters)
+            any_child(expr, &mut |c| filters(c))
         }
         Expr::NumberLiteral(_)
         | Expr::StringLiteral(_)
@@ -251,6 +248,56 @@ mod tests {
             always_fires(&parse("(up == 0) or vector(0)")),
             Some(AlwaysFires::UnfilteredOr)
         );
+    }
+
+    #[test]
+    fn set_operators_are_told_apart_by_token() {
+        let Expr::Binary(or) = parse("a or b") else {
+            panic!("not a binary expression")
+        };
+        let Expr::Binary(unless) = parse("a unless b") else {
+            panic!("not a binary expression")
+        };
+        assert_eq!((or.op.id(), or.op.to_string().as_str()), (T_LOR, "or"));
+        assert_eq!(
+            (unless.op.id(), unless.op.to_string().as_str()),
+            (T_LUNLESS, "unless")
+        );
+    }
+
+    #[test]
+    fn walks_visit_nodes_in_text_order() {
+        let ast = parse("sum by (x) (rate(a_total[5m])) / on() topk(3, b) > bool -c");
+        let mut seen = Vec::new();
+        walk(&ast, &mut |e| {
+            seen.push(match e {
+                Expr::VectorSelector(vs) => vs.name.clone().unwrap_or_default(),
+                Expr::MatrixSelector(ms) => format!("{}[]", ms.vs.name.clone().unwrap_or_default()),
+                Expr::NumberLiteral(n) => n.val.to_string(),
+                Expr::Call(c) => format!("{}()", c.func.name),
+                Expr::Aggregate(_) => "agg".to_string(),
+                Expr::Binary(_) => "bin".to_string(),
+                Expr::Unary(_) => "neg".to_string(),
+                _ => "other".to_string(),
+            })
+        });
+        assert_eq!(
+            seen,
+            [
+                "bin",
+                "bin",
+                "agg",
+                "rate()",
+                "a_total[]",
+                "agg",
+                "3",
+                "b",
+                "neg",
+                "c"
+            ]
+        );
+        assert!(any(&ast, &|e| matches!(e, Expr::Unary(_))));
+        assert!(!any(&ast, &|e| matches!(e, Expr::StringLiteral(_))));
     }
 
     #[test]
