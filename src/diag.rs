@@ -276,22 +276,34 @@ impl Diagnostic {
     /// under the span, then related spans and the hint.
     pub fn render(&self, sources: &SourceMap) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{}[{}]: {}",
-            self.level.as_str(),
-            self.code,
-            self.message
-        );
-        render_snippet(&mut out, sources, self.span, self.label.as_deref());
-        for (span, note) in &self.related {
-            render_snippet(&mut out, sources, *span, Some(note));
-        }
-        if let Some(h) = &self.hint {
-            let _ = writeln!(out, "   = hint: {h}");
-        }
+        self.render_to(&mut out, sources);
         out
     }
+
+    /// [`Diagnostic::render`], appended to `out`: no string of its own for
+    /// each of the many diagnostics of a large run.
+    pub fn render_to(&self, out: &mut String, sources: &SourceMap) {
+        out.push_str(self.level.as_str());
+        out.push('[');
+        out.push_str(self.code);
+        out.push_str("]: ");
+        out.push_str(&self.message);
+        out.push('\n');
+        render_snippet(out, sources, self.span, self.label.as_deref());
+        for (span, note) in &self.related {
+            render_snippet(out, sources, *span, Some(note));
+        }
+        if let Some(h) = &self.hint {
+            out.push_str("   = hint: ");
+            out.push_str(h);
+            out.push('\n');
+        }
+    }
+}
+
+/// Appends `c` `count` times.
+fn push_repeated(out: &mut String, c: char, count: usize) {
+    out.extend(std::iter::repeat_n(c, count));
 }
 
 fn render_snippet(out: &mut String, sources: &SourceMap, span: Span, label: Option<&str>) {
@@ -301,11 +313,22 @@ fn render_snippet(out: &mut String, sources: &SourceMap, span: Span, label: Opti
     let (line, col) = file.line_col(span.start);
     let (end_line, end_col) = file.line_col(span.end);
     let text = file.line_text(line);
-    let width = line.to_string().len();
-    let pad = " ".repeat(width);
-    let _ = writeln!(out, "{pad}--> {}:{line}:{col}", file.path.display());
-    let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{line} | {}", text.replace('\t', " "));
+    let number = line.to_string();
+    let width = number.len();
+    push_repeated(out, ' ', width);
+    let _ = writeln!(out, "--> {}:{line}:{col}", file.path.display());
+    push_repeated(out, ' ', width);
+    out.push_str(" |\n");
+    out.push_str(&number);
+    out.push_str(" | ");
+    // Tabs become one space each, so the caret line below stays aligned.
+    for (i, part) in text.split('\t').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(part);
+    }
+    out.push('\n');
     let carets = if end_line == line && end_col > col {
         end_col - col
     } else if end_line > line {
@@ -313,13 +336,15 @@ fn render_snippet(out: &mut String, sources: &SourceMap, span: Span, label: Opti
     } else {
         1
     };
-    let _ = writeln!(
-        out,
-        "{pad} | {}{}{}",
-        " ".repeat(col - 1),
-        "^".repeat(carets),
-        label.map(|l| format!(" {l}")).unwrap_or_default()
-    );
+    push_repeated(out, ' ', width);
+    out.push_str(" | ");
+    push_repeated(out, ' ', col - 1);
+    push_repeated(out, '^', carets);
+    if let Some(l) = label {
+        out.push(' ');
+        out.push_str(l);
+    }
+    out.push('\n');
 }
 
 /// Suggests the closest known word to a misspelt one, clap-style: the best

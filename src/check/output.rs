@@ -270,7 +270,7 @@ fn summary(counts: Counts, checked_files: usize) -> String {
 fn text_chunk(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        out.push_str(&d.render(sources));
+        d.render_to(&mut out, sources);
         out.push('\n');
     }
     out

@@ -116,7 +116,7 @@ impl<'a> FileLoader<'a> {
     // ----- generic shape checks -------------------------------------------------------------
 
     /// Reports a value of the wrong YAML kind.
-    fn wrong_type(&mut self, node: &Node, what: &str, expected_label: &str) {
+    fn wrong_type(&mut self, node: &Node, what: impl std::fmt::Display, expected_label: &str) {
         let found = node.describe();
         let d = Diagnostic::error(
             "prom/wrong-type",
@@ -140,7 +140,11 @@ impl<'a> FileLoader<'a> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for (key, value) in entries {
             let Some(name) = key.as_key() else {
-                self.wrong_type(key, &format!("a key in {}", level.noun()), "a field name");
+                self.wrong_type(
+                    key,
+                    format_args!("a key in {}", level.noun()),
+                    "a field name",
+                );
                 continue;
             };
             if let Some(first) = seen.get(name) {
@@ -221,7 +225,12 @@ impl<'a> FileLoader<'a> {
     }
 
     /// A scalar value as text; `Ok(None)` for null; reports other kinds.
-    fn string_value(&mut self, node: &Node, what: &str) -> Result<Option<String>, ()> {
+    /// `what` names the value in the message; it is only formatted then.
+    fn string_value(
+        &mut self,
+        node: &Node,
+        what: impl std::fmt::Display,
+    ) -> Result<Option<String>, ()> {
         match &node.value {
             NodeValue::Null => Ok(None),
             NodeValue::Scalar(s) => Ok(Some(s.text.clone())),
@@ -234,8 +243,9 @@ impl<'a> FileLoader<'a> {
 
     /// A duration value; reports kind and syntax errors.
     fn duration_value(&mut self, field: &Field<'_>) -> Option<(Duration, Span)> {
-        let what = format!("`{}`", field.name);
-        let text = self.string_value(field.value, &what).ok()??;
+        let text = self
+            .string_value(field.value, format_args!("`{}`", field.name))
+            .ok()??;
         match parse_duration(&text) {
             Ok(d) => Some((d, field.value.span)),
             Err(msg) => {
@@ -266,15 +276,19 @@ impl<'a> FileLoader<'a> {
             NodeValue::Null => return Vec::new(),
             NodeValue::Map(entries) => entries,
             _ => {
-                self.wrong_type(node, &format!("`{what}`"), "a mapping of names to values");
+                self.wrong_type(
+                    node,
+                    format_args!("`{what}`"),
+                    "a mapping of names to values",
+                );
                 return Vec::new();
             }
         };
         let mut out = Vec::new();
-        let mut seen: HashMap<String, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
         for (key, value) in entries {
             let Some(name) = key.as_key() else {
-                self.wrong_type(key, &format!("a name in `{what}`"), "a string");
+                self.wrong_type(key, format_args!("a name in `{what}`"), "a string");
                 continue;
             };
             if let Some(first) = seen.get(name) {
@@ -289,7 +303,7 @@ impl<'a> FileLoader<'a> {
                 self.push(d);
                 continue;
             }
-            seen.insert(name.to_string(), key.span);
+            seen.insert(name, key.span);
             if let Err(why) = check_name(name) {
                 let kind = if what == "annotations" {
                     "annotation"
@@ -306,7 +320,7 @@ impl<'a> FileLoader<'a> {
                 };
                 self.push(d);
             }
-            let value_text = match self.string_value(value, &format!("the value of `{name}`")) {
+            let value_text = match self.string_value(value, format_args!("the value of `{name}`")) {
                 Ok(v) => v.unwrap_or_default(),
                 Err(()) => continue,
             };
@@ -325,7 +339,7 @@ impl<'a> FileLoader<'a> {
 
     /// Checks a template (label value or annotation) and maps an error's
     /// offset back into the file.
-    fn check_template(&mut self, value: &str, node: &Node, what: &str) {
+    fn check_template(&mut self, value: &str, node: &Node, what: impl std::fmt::Display) {
         if let Err(e) = template::check(value) {
             let map = yaml::ScalarMap::new(self.text, node, value);
             let at = map.offset(e.offset);
@@ -690,10 +704,10 @@ impl<'a> FileLoader<'a> {
         } else if alert.is_some() {
             // Prometheus expands templates in alerting rules only.
             for (p, node) in &own_labels {
-                self.check_template(&p.value, node, &format!("label `{}`", p.name));
+                self.check_template(&p.value, node, format_args!("label `{}`", p.name));
             }
             for (p, node) in &annotations {
-                self.check_template(&p.value, node, &format!("annotation `{}`", p.name));
+                self.check_template(&p.value, node, format_args!("annotation `{}`", p.name));
             }
         }
 
@@ -1565,7 +1579,10 @@ pub(crate) mod yaml {
     /// each of its bytes plus one past the end, the file offset.
     fn decode(text: &str, start: usize, end: usize) -> Option<(String, Vec<usize>)> {
         let raw = text.get(start..end)?;
-        let mut out = Out::default();
+        let mut out = Out {
+            text: String::with_capacity(raw.len()),
+            map: Vec::with_capacity(raw.len() + 1),
+        };
         match raw.as_bytes().first() {
             Some(b'"') => {
                 let inner = raw.get(1..raw.len().checked_sub(1)?)?;
@@ -1611,6 +1628,12 @@ pub(crate) mod yaml {
             for k in 0..len {
                 self.map.push(if exact { at + k } else { at });
             }
+        }
+
+        /// Appends `s`, written verbatim from `at` onwards.
+        fn push_exact(&mut self, s: &str, at: usize) {
+            self.text.push_str(s);
+            self.map.extend(at..at + s.len());
         }
 
         fn finish(&mut self, end: usize) {
@@ -1887,9 +1910,7 @@ pub(crate) mod yaml {
                 }
             }
             empties.clear();
-            for (k, c) in content.char_indices() {
-                out.push(c, o + indent + k, true);
-            }
+            out.push_exact(content, o + indent);
             prev_normal = Some(normal);
             prev_end = o + l.len();
         }
