@@ -106,9 +106,22 @@ peak_rss_mb() {
 }
 
 rows=()
+summaries=()
 for input in corpus corpus-x10; do
     mapfile -t files < <(find "$input" -name '*.yml' | sort)
     step "$input: ${#files[@]} files, $runs runs per tool"
+    # Timings only mean something if both tools did their whole job: promtool
+    # exits 0 on the corpus, rulecheck 0 or 1 (findings); 2 is a usage error.
+    promtool check rules "${files[@]}" >/dev/null 2>&1 || {
+        echo "error: promtool check rules failed on $input" >&2
+        exit 1
+    }
+    summary=$("$rulecheck" "${files[@]}" 2>&1 | tail -1) && rc=0 || rc=$?
+    if [ "$rc" -gt 1 ]; then
+        echo "error: rulecheck exited $rc on $input: $summary" >&2
+        exit 1
+    fi
+    summaries+=("$input: rulecheck says \"$summary\" (exit $rc)")
     p_ms=$(mean_ms promtool check rules -- "${files[@]}")
     r_ms=$(mean_ms "$rulecheck" -- "${files[@]}")
     p_mb=$(peak_rss_mb promtool check rules -- "${files[@]}")
@@ -126,6 +139,7 @@ for row in "${rows[@]}"; do
     echo "| $input | $tool | $ms | $mb | $ratio |"
 done
 echo
+printf '%s\n' "${summaries[@]}"
 echo "promtool: $(promtool --version 2>&1 | head -1)"
 echo "rulecheck: $rulecheck ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))"
 echo "machine: $(nproc) cores, $(uname -sr)"

@@ -24,6 +24,13 @@ cd "$repo"
 . scripts/lib.sh
 
 ensure_tools promtool:prometheus hyperfine:hyperfine /usr/bin/time:time
+# A toolchain installed with rustup's minimal profile lacks these two.
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        step "rustup component add $component"
+        rustup component add "$component"
+    fi
+done
 
 started=$SECONDS
 run() {

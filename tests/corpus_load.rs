@@ -1,45 +1,15 @@
 //! Every real-world rule file in the shared corpus loads without errors, and
 //! the loader finds exactly the rules the files contain.
 
-use std::path::{Path, PathBuf};
-
 use klaxon::diag::Level;
 use klaxon::model::RuleKind;
 use klaxon::model::load::load_sources;
 
-/// The corpus directory: `shared/corpus` beside the repository (CI) or above
-/// a worktree (`/work/wt/NAME` → `/work/shared/corpus`).
-fn corpus_dir() -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.ancestors().find_map(|dir| {
-        [dir.join("shared/corpus"), dir.join("../shared/corpus")]
-            .into_iter()
-            .find(|c| c.join("prometheus-rules").is_dir())
-    })
-}
-
-fn rule_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|e| e.into_path())
-        .filter(|p| {
-            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
-        })
-        .collect();
-    files.sort();
-    files
-}
+mod common;
 
 #[test]
 fn every_corpus_file_loads_without_errors_and_every_rule_is_found() {
-    let Some(corpus) = corpus_dir() else {
-        panic!(
-            "corpus not found: expected shared/corpus/prometheus-rules beside or above {}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-    };
-    let files = rule_files(&corpus.join("prometheus-rules"));
+    let files = common::corpus_rule_files();
     assert!(files.len() > 100, "only {} rule files found", files.len());
 
     let mut failures = Vec::new();

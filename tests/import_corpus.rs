@@ -14,32 +14,10 @@ use klaxon::model::load::{Loaded, load_sources};
 use klaxon::model::{Condition, Rule, RuleKind};
 use promql_parser::parser::{Expr, NumberLiteral};
 
-/// The shared corpus: `shared/corpus` beside the repository (CI clones it
-/// there) or in any directory above it (worktrees live deeper).
-fn corpus_dir() -> PathBuf {
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for dir in start.ancestors() {
-        for candidate in [dir.join("shared/corpus"), dir.join("../shared/corpus")] {
-            if candidate.is_dir() {
-                return candidate.join("prometheus-rules");
-            }
-        }
-    }
-    panic!(
-        "the rule corpus (shared/corpus) is neither beside nor above {}",
-        start.display()
-    );
-}
+mod common;
 
 fn corpus_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(corpus_dir())
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|e| e.into_path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    common::corpus_rule_files()
 }
 
 fn render(loaded: &Loaded) -> String {

@@ -69,22 +69,10 @@ fn findings(out: &Output) -> Vec<String> {
         .collect()
 }
 
-/// The reference corpus: `shared/corpus` beside the repository (CI) or
-/// beside one of the directories above the worktree.
+mod common;
+
 fn corpus() -> PathBuf {
-    let mut dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    while let Some(d) = dir {
-        for candidate in [d.join("shared/corpus"), d.join("../shared/corpus")] {
-            if candidate.is_dir() {
-                return candidate;
-            }
-        }
-        dir = d.parent();
-    }
-    panic!(
-        "shared/corpus not found above {}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    common::corpus_root()
 }
 
 // --- formats ---------------------------------------------------------------

@@ -349,15 +349,7 @@ fn comparison(binary: &BinaryExpr) -> Option<CmpOp> {
     {
         return None;
     }
-    match binary.op.to_string().as_str() {
-        "==" => Some(CmpOp::Eq),
-        "!=" => Some(CmpOp::Ne),
-        "<" => Some(CmpOp::Lt),
-        "<=" => Some(CmpOp::Le),
-        ">" => Some(CmpOp::Gt),
-        ">=" => Some(CmpOp::Ge),
-        _ => None,
-    }
+    CmpOp::from_symbol(&binary.op.to_string())
 }
 
 /// `a OP b` ⇔ `b flip(OP) a`.

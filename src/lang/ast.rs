@@ -290,6 +290,19 @@ impl CmpOp {
         }
     }
 
+    /// Reads an operator as written (`==`, `!=`, `<`, `<=`, `>`, `>=`).
+    pub fn from_symbol(symbol: &str) -> Option<Self> {
+        match symbol {
+            "==" => Some(CmpOp::Eq),
+            "!=" => Some(CmpOp::Ne),
+            "<" => Some(CmpOp::Lt),
+            "<=" => Some(CmpOp::Le),
+            ">" => Some(CmpOp::Gt),
+            ">=" => Some(CmpOp::Ge),
+            _ => None,
+        }
+    }
+
     /// Whether `value OP threshold` holds.
     pub fn holds(self, value: f64, threshold: f64) -> bool {
         match self {

@@ -413,7 +413,13 @@ impl Parser {
                 )),
             };
             match item {
-                Ok(item) => file.items.push(item),
+                Ok(mut item) => {
+                    // Comments left inside the block are kept above it, so the
+                    // formatter never drops or moves them past the block.
+                    let inner = self.take_comments(self.prev_end().end);
+                    item_comments(&mut item).extend(inner);
+                    file.items.push(item);
+                }
                 Err(Reported) => self.recover_top_level(),
             }
         }
@@ -893,8 +899,17 @@ impl Parser {
         let kind = self.name("`prometheus` or `elasticsearch`")?;
         match kind.node.as_str() {
             "prometheus" => {
+                // A datasource name is a bare or quoted name followed by the
+                // query text; a lone string is the query itself.
+                let next_is_text = matches!(
+                    self.peek_at(1).map(|t| &t.kind),
+                    Some(TokenKind::Raw(_) | TokenKind::Str(_))
+                );
                 let datasource = match self.peek().map(|t| &t.kind) {
                     Some(TokenKind::Ident(_)) => Some(self.name("a datasource name")?),
+                    Some(TokenKind::Str(_)) if next_is_text => {
+                        Some(self.name("a datasource name")?)
+                    }
                     _ => None,
                 };
                 let expr = self.query_text("the PromQL query in backticks")?;
@@ -1182,15 +1197,7 @@ impl Parser {
             return Err(r);
         };
         let op = match self.peek().map(|t| &t.kind) {
-            Some(TokenKind::Punct(p)) => match *p {
-                "==" => Some(CmpOp::Eq),
-                "!=" => Some(CmpOp::Ne),
-                "<" => Some(CmpOp::Lt),
-                "<=" => Some(CmpOp::Le),
-                ">" => Some(CmpOp::Gt),
-                ">=" => Some(CmpOp::Ge),
-                _ => None,
-            },
+            Some(TokenKind::Punct(p)) => CmpOp::from_symbol(p),
             _ => None,
         };
         let Some(op) = op else {
@@ -1526,6 +1533,8 @@ impl Parser {
             }
         }
         r.span = kw.to(self.prev_end());
+        let inner = self.take_comments(r.span.end);
+        r.comments.extend(inner);
         Ok(r)
     }
 
@@ -1603,6 +1612,19 @@ impl Parser {
             span: kw.to(pattern.span),
             pattern,
         })
+    }
+}
+
+/// The comments attached above a top-level item.
+fn item_comments(item: &mut Item) -> &mut Comments {
+    match item {
+        Item::Group(g) => &mut g.comments,
+        Item::Datasource(d) => &mut d.comments,
+        Item::Receiver(r) => &mut r.comments,
+        Item::Route(r) => &mut r.comments,
+        Item::Inhibit(i) => &mut i.comments,
+        Item::TimeWindow(w) => &mut w.comments,
+        Item::Include(i) => &mut i.comments,
     }
 }
 

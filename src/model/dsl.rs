@@ -102,7 +102,10 @@ impl Lower<'_> {
                         format!("invalid {what} name `{}`", name.node),
                     )
                     .with_label("names are letters, digits and `_`, not starting with a digit")
-                    .with_hint(Some(format!("try `{}`", sanitize_label_name(&name.node)))),
+                    .with_hint(Some(format!(
+                        "try `{}`",
+                        model::sanitize_label_name(&name.node)
+                    ))),
                 );
             } else if name.node.starts_with("__") {
                 self.diags.push(
@@ -254,6 +257,26 @@ impl Lower<'_> {
                         )
                         .with_label("zero window"),
                     );
+                }
+                let mut labels: Vec<(String, Span)> = Vec::new();
+                for term in &es.by {
+                    let label = EsQuery::label_for(&term.node);
+                    if let Some((_, first)) = labels.iter().find(|(l, _)| *l == label) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "model/duplicate-label",
+                                term.span,
+                                format!(
+                                    "`by {}` gives the label `{label}` a second time",
+                                    term.node
+                                ),
+                            )
+                            .with_label("same label as an earlier term")
+                            .with_related(*first, "first gives it here"),
+                        );
+                    } else {
+                        labels.push((label, term.span));
+                    }
                 }
                 Query::Elasticsearch(EsQuery {
                     datasource: es.datasource.node.clone(),
@@ -1203,17 +1226,6 @@ impl Lower<'_> {
             settings,
         }
     }
-}
-
-fn sanitize_label_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
 }
 
 fn weekday(s: &str) -> Option<u8> {

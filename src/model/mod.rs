@@ -366,6 +366,16 @@ pub struct EsQuery {
     pub span: Span,
 }
 
+impl EsQuery {
+    /// The label name a `by` term's bucket key is stored under: a trailing
+    /// `.keyword` (the usual Elasticsearch keyword sub-field) is dropped and
+    /// every other character that Prometheus label names do not allow
+    /// becomes `_`, so alerts from logs route and group like any other.
+    pub fn label_for(term: &str) -> String {
+        sanitize_label_name(term.strip_suffix(".keyword").unwrap_or(term))
+    }
+}
+
 /// Where a secret or setting value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SecretValue {
@@ -523,6 +533,25 @@ pub fn is_valid_label_name(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The nearest valid label name: every character other than letters, digits
+/// and `_` becomes `_`, and a leading digit (or an empty name) gets a `_` prefix.
+pub fn sanitize_label_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
 }
 
 /// Whether a metric name is valid in Prometheus: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
