@@ -354,6 +354,15 @@ impl Parser {
         self.recover_statement(tok.line);
     }
 
+    /// Stores a statement's value, reporting a second occurrence (the later
+    /// one wins, so the rest of the block still sees a value).
+    fn set_once<T: HasSpan>(&mut self, slot: &mut Option<T>, value: T, word: &str) {
+        if let Some(prev) = slot {
+            self.duplicate(word, value.span(), prev.span());
+        }
+        *slot = Some(value);
+    }
+
     fn duplicate(&mut self, word: &str, span: Span, first: Span) {
         self.diags.push(
             Diagnostic::error("syntax/duplicate", span, format!("`{word}` is set twice"))
@@ -646,20 +655,12 @@ impl Parser {
             let span = self.span_of(&tok);
             let line = tok.line;
             let result: PResult<()> = match word.as_str() {
-                "every" => self.duration().map(|d| {
-                    if let Some(prev) = &g.every {
-                        let first = prev.span;
-                        self.duplicate("every", d.span, first);
-                    }
-                    g.every = Some(d);
-                }),
-                "labels" => self.label_set().map(|l| {
-                    if let Some(prev) = &g.labels {
-                        let first = prev.span;
-                        self.duplicate("labels", l.span, first);
-                    }
-                    g.labels = Some(l);
-                }),
+                "every" => self
+                    .duration()
+                    .map(|d| self.set_once(&mut g.every, d, "every")),
+                "labels" => self
+                    .label_set()
+                    .map(|l| self.set_once(&mut g.labels, l, "labels")),
                 "limit" => self.number("a whole number").and_then(|n| {
                     if n.node < 0.0 || n.node.fract() != 0.0 || !n.node.is_finite() {
                         return Err(self.error(n.span, "`limit` must be a whole number ≥ 0"));
@@ -719,13 +720,9 @@ impl Parser {
             let span = self.span_of(&tok);
             let line = tok.line;
             let result: PResult<()> = match word.as_str() {
-                "query" => self.query(span).map(|q| {
-                    if let Some(prev) = &a.query {
-                        let first = prev.span;
-                        self.duplicate("query", q.span, first);
-                    }
-                    a.query = Some(q);
-                }),
+                "query" => self
+                    .query(span)
+                    .map(|q| self.set_once(&mut a.query, q, "query")),
                 "info" | "warning" | "critical" => {
                     let level = SeverityLevel::from_word(&word).unwrap_or(SeverityLevel::Warning);
                     self.severity_line(Spanned::new(level, span)).map(|s| {
@@ -736,34 +733,18 @@ impl Parser {
                         a.severities.push(s);
                     })
                 }
-                "resolve" => self.resolve_line(span).map(|r| {
-                    if let Some(prev) = &a.resolve {
-                        let first = prev.span;
-                        self.duplicate("resolve", r.span, first);
-                    }
-                    a.resolve = Some(r);
-                }),
-                "keep_firing" => self.keep_firing().map(|d| {
-                    if let Some(prev) = &a.keep_firing_for {
-                        let first = prev.span;
-                        self.duplicate("keep_firing", d.span, first);
-                    }
-                    a.keep_firing_for = Some(d);
-                }),
-                "nodata" => self.nodata(span).map(|n| {
-                    if let Some(prev) = &a.nodata {
-                        let first = prev.span;
-                        self.duplicate("nodata", n.span, first);
-                    }
-                    a.nodata = Some(n);
-                }),
-                "labels" => self.label_set().map(|l| {
-                    if let Some(prev) = &a.labels {
-                        let first = prev.span;
-                        self.duplicate("labels", l.span, first);
-                    }
-                    a.labels = Some(l);
-                }),
+                "resolve" => self
+                    .resolve_line(span)
+                    .map(|r| self.set_once(&mut a.resolve, r, "resolve")),
+                "keep_firing" => self
+                    .keep_firing()
+                    .map(|d| self.set_once(&mut a.keep_firing_for, d, "keep_firing")),
+                "nodata" => self
+                    .nodata(span)
+                    .map(|n| self.set_once(&mut a.nodata, n, "nodata")),
+                "labels" => self
+                    .label_set()
+                    .map(|l| self.set_once(&mut a.labels, l, "labels")),
                 "summary" | "description" | "runbook" => {
                     let (key, form) = match word.as_str() {
                         "summary" => ("summary", AnnotationForm::Summary),
@@ -850,20 +831,12 @@ impl Parser {
             let span = self.span_of(&tok);
             let line = tok.line;
             let result: PResult<()> = match word.as_str() {
-                "query" => self.query(span).map(|q| {
-                    if let Some(prev) = &r.query {
-                        let first = prev.span;
-                        self.duplicate("query", q.span, first);
-                    }
-                    r.query = Some(q);
-                }),
-                "labels" => self.label_set().map(|l| {
-                    if let Some(prev) = &r.labels {
-                        let first = prev.span;
-                        self.duplicate("labels", l.span, first);
-                    }
-                    r.labels = Some(l);
-                }),
+                "query" => self
+                    .query(span)
+                    .map(|q| self.set_once(&mut r.query, q, "query")),
+                "labels" => self
+                    .label_set()
+                    .map(|l| self.set_once(&mut r.labels, l, "labels")),
                 _ => {
                     let mut known = RECORD_STMTS.to_vec();
                     if ALERT_STMTS.contains(&word.as_str()) {
@@ -1484,13 +1457,9 @@ impl Parser {
             let line = tok.line;
             let result: PResult<()> = match word.as_str() {
                 "match" => self.matcher_list().map(|m| r.matchers.extend(m)),
-                "receiver" => self.name("a receiver name").map(|n| {
-                    if let Some(prev) = &r.receiver {
-                        let first = prev.span;
-                        self.duplicate("receiver", n.span, first);
-                    }
-                    r.receiver = Some(n);
-                }),
+                "receiver" => self
+                    .name("a receiver name")
+                    .map(|n| self.set_once(&mut r.receiver, n, "receiver")),
                 "group_by" => {
                     if let Some(dots) = self.eat_punct("...") {
                         r.group_by = Some(Spanned::new(
@@ -1612,6 +1581,29 @@ impl Parser {
             span: kw.to(pattern.span),
             pattern,
         })
+    }
+}
+
+/// Statement values that know where they were written.
+trait HasSpan {
+    fn span(&self) -> Span;
+}
+
+impl<T> HasSpan for Spanned<T> {
+    fn span(&self) -> Span {
+        self.span
+    }
+}
+
+impl HasSpan for LabelSet {
+    fn span(&self) -> Span {
+        self.span
+    }
+}
+
+impl HasSpan for ResolveLine {
+    fn span(&self) -> Span {
+        self.span
     }
 }
 
