@@ -354,6 +354,14 @@ impl Parser {
         self.recover_statement(tok.line);
     }
 
+    /// The span of a block that just ended at its `}`; comments left inside
+    /// it move above it, so the formatter never drops them.
+    fn close_block(&mut self, kw: Span, comments: &mut Comments) -> Span {
+        let span = kw.to(self.prev_end());
+        comments.extend(self.take_comments(span.end));
+        span
+    }
+
     /// Stores a statement's value, reporting a second occurrence (the later
     /// one wins, so the rest of the block still sees a value).
     fn set_once<T: HasSpan>(&mut self, slot: &mut Option<T>, value: T, word: &str) {
@@ -687,10 +695,8 @@ impl Parser {
                 self.recover_statement(line);
             }
         }
+        // Comments inside the group are hoisted by `file` like any item's.
         g.span = kw.to(self.prev_end());
-        // Comments left inside the group body are kept above the group.
-        let inner = self.take_comments(g.span.end);
-        g.comments.extend(inner);
         Ok(g)
     }
 
@@ -804,9 +810,7 @@ impl Parser {
                 self.recover_statement(line);
             }
         }
-        a.span = kw.to(self.prev_end());
-        let inner = self.take_comments(a.span.end);
-        a.comments.extend(inner);
+        a.span = self.close_block(kw, &mut a.comments);
         Ok(a)
     }
 
@@ -862,9 +866,7 @@ impl Parser {
                 self.recover_statement(line);
             }
         }
-        r.span = kw.to(self.prev_end());
-        let inner = self.take_comments(r.span.end);
-        r.comments.extend(inner);
+        r.span = self.close_block(kw, &mut r.comments);
         Ok(r)
     }
 
@@ -1501,9 +1503,7 @@ impl Parser {
                 self.recover_statement(line);
             }
         }
-        r.span = kw.to(self.prev_end());
-        let inner = self.take_comments(r.span.end);
-        r.comments.extend(inner);
+        r.span = self.close_block(kw, &mut r.comments);
         Ok(r)
     }
 

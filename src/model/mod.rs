@@ -554,6 +554,24 @@ pub fn sanitize_label_name(name: &str) -> String {
     out
 }
 
+/// The nearest valid metric name: like [`sanitize_label_name`], but `:` is kept.
+pub fn sanitize_metric_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// Whether a metric name is valid in Prometheus: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub fn is_valid_metric_name(name: &str) -> bool {
     let mut chars = name.chars();

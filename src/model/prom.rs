@@ -682,16 +682,7 @@ impl<'a> FileLoader<'a> {
             if let Some((name, span)) = &record
                 && !is_valid_metric_name(name)
             {
-                let fixed: String = name
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == ':' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
+                let fixed = crate::model::sanitize_metric_name(name);
                 let d = Diagnostic::error("prom/invalid-record-name", *span, format!("invalid recording rule name: {name}"))
                     .with_label("must match [a-zA-Z_:][a-zA-Z0-9_:]*")
                     .with_hint(if is_valid_metric_name(&fixed) {
