@@ -12,6 +12,9 @@
 
 pub mod check;
 pub mod diag;
+pub mod eval;
 pub mod import;
 pub mod lang;
 pub mod model;
+pub mod source;
+pub mod store;

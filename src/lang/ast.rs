@@ -192,7 +192,10 @@ impl EsAgg {
 }
 
 /// Alert severities, least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum SeverityLevel {
     /// For information; usually routed to a channel nobody is paged from.
     Info,

@@ -1,0 +1,38 @@
+//! The hand-off from the evaluator to whatever delivers alerts: forwarding
+//! to external Alertmanagers today, klaxon's own notifier next. The evaluator
+//! sends every batch into one channel; a fan-out task gives each consumer its
+//! own copy, so a slow consumer never stalls evaluation.
+
+use super::alert::{Labels, Millis};
+
+/// An alert as it leaves the evaluator, in the shape of Alertmanager's
+/// `postableAlert` (and of what Prometheus's notifier sends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingAlert {
+    /// Labels, external labels already added.
+    pub labels: Labels,
+    /// Expanded annotations.
+    pub annotations: Labels,
+    /// When it fired.
+    pub starts_at: Millis,
+    /// When it resolved, or until when it is valid while firing.
+    pub ends_at: Millis,
+    /// Link back to the rule's expression.
+    pub generator_url: String,
+}
+
+impl OutgoingAlert {
+    /// Resolved alerts carry an end in the past.
+    pub fn is_resolved_at(&self, now: Millis) -> bool {
+        self.ends_at <= now
+    }
+}
+
+/// The alerts one rule evaluation needs sent (Prometheus's `sendAlerts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertBatch {
+    /// Group and rule they come from, for logs.
+    pub rule: String,
+    /// The alerts; never empty.
+    pub alerts: Vec<OutgoingAlert>,
+}

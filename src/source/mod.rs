@@ -1,0 +1,85 @@
+//! Datasources: where rule queries go. Every kind answers the evaluator with
+//! the same thing, a list of [`Sample`]s, so the alert state machine never
+//! knows whether a value came from PromQL or from an Elasticsearch
+//! aggregation.
+
+pub mod elasticsearch;
+pub mod http;
+pub mod prometheus;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+pub use http::{HttpSettings, SettingsError};
+
+/// A label set, sorted by name (the order Prometheus and Alertmanager hash in).
+pub type Labels = BTreeMap<String, String>;
+
+/// One series of a query answer: its labels and its value at the evaluation time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Series labels (`__name__` included when the datasource returned it).
+    pub labels: Labels,
+    /// The value.
+    pub value: f64,
+}
+
+/// Why a query produced no answer. Every variant is a rule error (health
+/// `err`), never "no data": the evaluator keeps alert state untouched.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum SourceError {
+    /// The request did not finish within the timeout.
+    #[error("query timed out after {0:?}")]
+    Timeout(Duration),
+    /// Connection refused, DNS, TLS handshake and other transport failures.
+    #[error("cannot reach datasource: {0}")]
+    Unreachable(String),
+    /// The datasource answered with an error (bad query, index not found, 429...).
+    #[error("{0}")]
+    Rejected(String),
+    /// The answer was not in the format the API documents.
+    #[error("unexpected answer from datasource: {0}")]
+    BadResponse(String),
+    /// The rule's query cannot run on this datasource (e.g. PromQL sent to Elasticsearch).
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// A connected datasource.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Prometheus-compatible HTTP API.
+    Prometheus(prometheus::PrometheusSource),
+    /// Elasticsearch `_search`.
+    Elasticsearch(elasticsearch::ElasticsearchSource),
+}
+
+impl Source {
+    /// Runs a rule's query at `at`, giving up after `timeout`.
+    pub async fn query(
+        &self,
+        query: &crate::model::Query,
+        at: SystemTime,
+        timeout: Duration,
+    ) -> Result<Vec<Sample>, SourceError> {
+        use crate::model::Query;
+        match (self, query) {
+            (Source::Prometheus(s), Query::Prometheus(q)) => s.query(&q.expr, at, timeout).await,
+            (Source::Elasticsearch(s), Query::Elasticsearch(q)) => s.search(q, at, timeout).await,
+            (Source::Prometheus(_), Query::Elasticsearch(_)) => Err(SourceError::Unsupported(
+                "an elasticsearch query names a prometheus datasource".into(),
+            )),
+            (Source::Elasticsearch(_), Query::Prometheus(_)) => Err(SourceError::Unsupported(
+                "a PromQL query names an elasticsearch datasource".into(),
+            )),
+        }
+    }
+
+    /// The kind, for metrics and messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Prometheus(_) => "prometheus",
+            Source::Elasticsearch(_) => "elasticsearch",
+        }
+    }
+}

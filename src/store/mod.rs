@@ -1,0 +1,1 @@
+//! Durable alert state in redb (being written).
