@@ -3,3 +3,4 @@
 
 pub mod alert;
 pub mod event;
+pub mod status;
