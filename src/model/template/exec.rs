@@ -73,7 +73,7 @@ pub trait TemplateQuery {
 pub const MAX_TEMPLATE_DEPTH: usize = 1000;
 
 /// Most nodes and commands one expansion may execute.
-pub const MAX_STEPS: u64 = 2_000_000;
+pub const MAX_STEPS: u64 = 1_000_000;
 
 /// Most bytes one expansion may write.
 pub const MAX_OUTPUT: usize = 4 << 20;
@@ -1370,6 +1370,12 @@ impl<'a> State<'a> {
             Callee::Method(method, receiver) => call_method(method, &receiver, argv),
         };
         match result {
+            Ok(Value::Str(s) | Value::Html(s)) if s.as_str().len() > MAX_OUTPUT => {
+                self.at(node);
+                Err(self.fail(format!(
+                    "error calling {name}: result larger than {MAX_OUTPUT} bytes"
+                )))
+            }
             Ok(value) => Ok(value),
             Err(message) => {
                 self.at(node);
@@ -3217,35 +3223,53 @@ mod go_regex {
     /// way Go's `Regexp.Expand` does.
     pub(super) fn replace_all(re: &Regex, src: &str, template: &str) -> String {
         let mut out = String::with_capacity(src.len());
+        let mut locations = re.capture_locations();
+        let literal = !template.contains('$');
         let mut last_match_end = 0;
         let mut search_pos = 0;
-        while search_pos <= src.len() {
-            let Some(caps) = re.captures_at(src, search_pos) else {
-                break;
+        // Past the output limit the result is refused anyway.
+        while search_pos <= src.len() && out.len() <= super::MAX_OUTPUT {
+            let found = if literal {
+                re.find_at(src, search_pos).map(|m| (m.start(), m.end()))
+            } else {
+                re.captures_read_at(&mut locations, src, search_pos)
+                    .map(|m| (m.start(), m.end()))
             };
-            let Some(whole) = caps.get(0) else { break };
-            out.push_str(src.get(last_match_end..whole.start()).unwrap_or(""));
-            if whole.end() > last_match_end || whole.start() == 0 {
-                expand(&mut out, re, &caps, template);
+            let Some((start, end)) = found else { break };
+            out.push_str(src.get(last_match_end..start).unwrap_or(""));
+            // No replacement for an empty match right after a match.
+            if end > last_match_end || start == 0 {
+                if literal {
+                    out.push_str(template);
+                } else {
+                    expand(&mut out, re, &locations, src, template);
+                }
             }
-            last_match_end = whole.end();
+            last_match_end = end;
             let width = src
                 .get(search_pos..)
                 .and_then(|r| r.chars().next())
                 .map_or(1, char::len_utf8);
-            if search_pos + width > whole.end() {
+            if search_pos + width > end {
                 search_pos += width;
-            } else if search_pos + 1 > whole.end() {
+            } else if search_pos + 1 > end {
                 search_pos += 1;
             } else {
-                search_pos = whole.end();
+                search_pos = end;
             }
         }
         out.push_str(src.get(last_match_end..).unwrap_or(""));
         out
     }
 
-    fn expand(out: &mut String, re: &Regex, caps: &regex::Captures<'_>, template: &str) {
+    fn expand(
+        out: &mut String,
+        re: &Regex,
+        locations: &regex::CaptureLocations,
+        src: &str,
+        template: &str,
+    ) {
+        let group = |i: usize| locations.get(i).and_then(|(a, b)| src.get(a..b));
         let mut t = template;
         while let Some(i) = t.find('$') {
             out.push_str(t.get(..i).unwrap_or(""));
@@ -3257,15 +3281,15 @@ mod go_regex {
             }
             match extract(t) {
                 Some((name, rest)) => {
-                    let group = match parse_group_number(name) {
-                        Some(n) => caps.get(n),
+                    let text = match parse_group_number(name) {
+                        Some(n) => group(n),
                         None => re
                             .capture_names()
                             .position(|n| n == Some(name))
-                            .and_then(|i| caps.get(i)),
+                            .and_then(group),
                     };
-                    if let Some(m) = group {
-                        out.push_str(m.as_str());
+                    if let Some(text) = text {
+                        out.push_str(text);
                     }
                     t = rest;
                 }

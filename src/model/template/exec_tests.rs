@@ -187,6 +187,9 @@ fn expand_reports_go_errors_without_the_prelude_offset() {
 
 #[test]
 fn compiled_templates_run_many_times_and_report_parse_errors() {
+    // Rules share compiled templates across evaluation tasks.
+    fn shareable<T: Send + Sync>() {}
+    shareable::<CompiledTemplate>();
     let compiled = CompiledTemplate::compile("HighLoad", "{{ $labels.job }}={{ $value }}").unwrap();
     assert_eq!(compiled.name(), "__alert_HighLoad");
     let external = BTreeMap::new();
@@ -266,6 +269,20 @@ fn runaway_loops_stop_instead_of_hanging() {
     let result = run_alert(&template, 1.0);
     assert!(result.contains("execution stopped after"), "{result}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
+    let doubling = r#"{{ $x := "ab" }}{{ range $labels }}{{ range $labels }}{{ range $labels }}{{ range $labels }}{{ range $labels }}{{ $x = printf "%s%s%s%s%s%s%s%s" $x $x $x $x $x $x $x $x }}{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}{{ len $x }}"#;
+    let result = run_alert(doubling, 1.0);
+    assert!(
+        result.ends_with("error calling printf: result larger than 4194304 bytes>"),
+        "{result}"
+    );
+    // Each character becomes itself plus 4 KiB.
+    let padding = "x".repeat(4096);
+    let growing = format!(
+        r#"{{{{ $x := "ab" }}}}{{{{ range $labels }}}}{{{{ range $labels }}}}{{{{ $x = reReplaceAll "." "${{0}}{padding}" $x }}}}{{{{ end }}}}{{{{ end }}}}{{{{ len $x }}}}"#
+    );
+    let result = run_alert(&growing, 1.0);
+    assert!(result.contains("result larger than"), "{result}");
 
     let huge = r#"{{ range $labels }}{{ range $labels }}{{ range $labels }}{{ printf "%999999d" 1 }}{{ end }}{{ end }}{{ end }}"#;
     let result = run_alert(huge, 1.0);

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::exec::{GoTime, IntType, Sample, Value};
+use super::exec::{GoTime, IntType, MAX_OUTPUT, Sample, Value};
 
 // ----- strconv.FormatFloat -----
 
@@ -18,7 +18,10 @@ use super::exec::{GoTime, IntType, Sample, Value};
 /// G x X` and `prec` is the precision, `-1` for the shortest
 /// representation that reads back as `v`. The API formats alert values with
 /// `('e', -1)`; `{{ $value }}` prints with `('g', -1)`.
+/// Precisions above a million digits are treated as a million (Go's `fmt`
+/// refuses them anyway).
 pub fn format_go_float(v: f64, fmt: char, prec: i32) -> String {
+    let prec = prec.min(1_000_000);
     let mut out = String::new();
     append_float(&mut out, v, fmt, prec);
     out
@@ -541,6 +544,9 @@ pub(super) fn sprint(args: &[Value<'_>]) -> String {
     let mut p = Printer::new();
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
+        if p.buf.len() > MAX_OUTPUT {
+            break;
+        }
         let is_string = matches!(arg, Value::Str(_) | Value::Html(_));
         if i > 0 && !is_string && !prev_string {
             p.buf.push(' ');
@@ -555,6 +561,9 @@ pub(super) fn sprint(args: &[Value<'_>]) -> String {
 pub(super) fn sprintln(args: &[Value<'_>]) -> String {
     let mut p = Printer::new();
     for (i, arg) in args.iter().enumerate() {
+        if p.buf.len() > MAX_OUTPUT {
+            break;
+        }
         if i > 0 {
             p.buf.push(' ');
         }
@@ -1265,6 +1274,10 @@ impl Printer {
         let mut reordered = false;
         let mut i = 0usize;
         'format: while i < end {
+            if self.buf.len() > MAX_OUTPUT {
+                // The caller refuses a result this large.
+                return;
+            }
             let mut good_arg_num = true;
             let last = i;
             while i < end && bytes.get(i) != Some(&b'%') {
@@ -2073,6 +2086,9 @@ pub(super) fn eval_args(args: &[Value<'_>]) -> String {
     let mut out = String::new();
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
+        if out.len() > MAX_OUTPUT {
+            break;
+        }
         let (is_string, text) = match arg {
             Value::Invalid | Value::NilInterface => (true, "<no value>".to_string()),
             Value::Str(s) | Value::Html(s) => (true, s.as_str().to_string()),
