@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use support::api::{format_prom_float, parse_exposition, parse_prom_float};
-use support::{Exporter, Prometheus, labels, wait_until};
+use support::{AlertmanagerStub, Exporter, Prometheus, labels, wait_until};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -136,8 +136,9 @@ fn prometheus_sees_exporter_values_change_and_survives_a_restart() {
 }
 
 #[test]
-fn prometheus_evaluates_a_rule_file_and_lists_its_alerts() {
+fn prometheus_evaluates_a_rule_file_lists_and_sends_its_alerts() {
     let exporter = Exporter::start();
+    let alertmanager = AlertmanagerStub::start();
     exporter.set("queue_depth", &[("queue", "a")], 10.0);
     let rules = tempfile::tempdir().expect("temporary directory");
     let rule_file = rules.path().join("alerts.yml");
@@ -156,6 +157,7 @@ fn prometheus_evaluates_a_rule_file_and_lists_its_alerts() {
     let prometheus = Prometheus::builder()
         .scrape("exporter", exporter.addr())
         .rule_file(&rule_file)
+        .alertmanager(&alertmanager.url())
         .start();
 
     let alert = wait_until(WAIT, "QueueDeep fires in Prometheus", || {
@@ -181,6 +183,37 @@ fn prometheus_evaluates_a_rule_file_and_lists_its_alerts() {
         .collect();
     assert_eq!(names, vec![("harness", "QueueDeep", "ok")]);
     assert_eq!(groups.first().map(|g| g.interval), Some(1.0));
+
+    // What Prometheus posts to Alertmanager: the reference klaxon's
+    // forwarding is compared with.
+    let posted = wait_until(WAIT, "Prometheus posts QueueDeep", || {
+        alertmanager
+            .alerts()
+            .into_iter()
+            .find(|a| a.labels.get("alertname").map(String::as_str) == Some("QueueDeep"))
+    });
+    assert_eq!(
+        posted.labels,
+        labels(&[
+            ("alertname", "QueueDeep"),
+            ("instance", &exporter.addr().to_string()),
+            ("job", "exporter"),
+            ("queue", "a"),
+            ("severity", "warning"),
+        ])
+    );
+    assert_eq!(
+        posted.annotations.get("summary").map(String::as_str),
+        Some("a holds 10")
+    );
+    assert!(posted.starts_at.is_some() && posted.ends_at.is_some());
+    assert!(
+        posted
+            .generator_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with(&format!("{}/graph?g0.expr=", prometheus.url()))),
+        "{posted:?}"
+    );
 }
 
 #[test]

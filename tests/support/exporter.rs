@@ -1,16 +1,14 @@
 //! A metrics exporter whose series the test sets: what Prometheus scrapes in
 //! the integration tests.
 //!
-//! It is an axum server on 127.0.0.1 (port 0, so no port race) running on its
-//! own thread with its own tokio runtime; the handle is plain data behind a
-//! mutex, so both `#[test]` and `#[tokio::test]` functions can use it. The
-//! server stops when the handle is dropped.
+//! It is a [`LocalServer`] (axum on 127.0.0.1, port 0, its own thread and
+//! runtime); the series are plain data behind a mutex, so both `#[test]` and
+//! `#[tokio::test]` functions can use it. It stops when dropped.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::extract::State;
@@ -19,6 +17,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use super::api::format_prom_float;
+use super::server::LocalServer;
 
 /// A series: metric name and sorted label pairs.
 type SeriesKey = (String, Vec<(String, String)>);
@@ -41,68 +40,31 @@ impl Shared {
 
 /// The exporter; see the module documentation.
 pub struct Exporter {
-    addr: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Exporter {
     /// Starts serving `/metrics` (empty until [`Exporter::set`]).
     pub fn start() -> Exporter {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .unwrap_or_else(|e| panic!("exporter: cannot bind 127.0.0.1:0: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("exporter: no local address: {e}"));
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|e| panic!("exporter: cannot make the socket non-blocking: {e}"));
         let shared = Arc::new(Shared::default());
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .route("/metrics", get(metrics))
             .with_state(Arc::clone(&shared));
-        let thread = std::thread::Builder::new()
-            .name(format!("exporter-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap_or_else(|e| panic!("exporter: cannot build a runtime: {e}"));
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)
-                        .unwrap_or_else(|e| panic!("exporter: bad listener: {e}"));
-                    tokio::select! {
-                        result = axum::serve(listener, app) => {
-                            if let Err(e) = result {
-                                eprintln!("exporter on {addr} stopped: {e}");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-                // Dropping the runtime here closes the listener and every
-                // open connection, without waiting for Prometheus's idle
-                // keep-alive connections.
-            })
-            .unwrap_or_else(|e| panic!("exporter: cannot spawn its thread: {e}"));
         Exporter {
-            addr,
+            server: LocalServer::start("exporter", app),
             shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
         }
     }
 
     /// `127.0.0.1:PORT`, the scrape target.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT/metrics`.
     pub fn url(&self) -> String {
-        format!("http://{}/metrics", self.addr)
+        format!("http://{}/metrics", self.server.addr())
     }
 
     /// Sets a series to a value, creating it if needed.
@@ -135,17 +97,6 @@ impl Exporter {
     /// The page a scrape gets now.
     pub fn render(&self) -> String {
         render(&self.shared.series())
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`Prometheus`]: `/usr/bin/prometheus` scraping the exporter (and klaxon),
 //!   optionally evaluating a rule file itself for differential tests.
 //! - [`Klaxon`]: the `klaxon serve` binary under test.
+//! - [`AlertmanagerStub`]: records what is posted to `/api/v2/alerts`.
 //! - [`wait_until`] / [`wait_for`]: polling with a clear failure message.
 //!
 //! Everything is synchronous: calls block the calling thread and never need
@@ -32,14 +33,17 @@
 // Each test crate uses its own subset of the harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod alertmanager;
 pub mod api;
 pub mod exporter;
 pub mod http;
 pub mod klaxon;
 pub mod process;
 pub mod prometheus;
+pub mod server;
 pub mod wait;
 
+pub use alertmanager::{AlertmanagerStub, PostedAlert, PostedBatch};
 pub use api::{ApiAlert, ApiRule, ApiRuleGroup, ExposedSample, Labels, alert_set, labels};
 pub use exporter::Exporter;
 pub use http::HttpResponse;
