@@ -389,18 +389,18 @@ impl Klaxon {
         };
         let stderr_before = self.process.stderr().len();
         let stdout_before = self.process.stdout().len();
+        // This run's output, without the harness's marker line.
+        let since = |text: String, start: usize| {
+            let run = text.get(start..).unwrap_or_default();
+            match run.split_once('\n') {
+                Some((first, rest)) if first.starts_with("==== harness:") => rest.to_string(),
+                _ => run.to_string(),
+            }
+        };
         let this_run = |process: &ManagedProcess, message: String, status| StartError {
             status,
-            stderr: process
-                .stderr()
-                .get(stderr_before..)
-                .unwrap_or_default()
-                .to_string(),
-            stdout: process
-                .stdout()
-                .get(stdout_before..)
-                .unwrap_or_default()
-                .to_string(),
+            stderr: since(process.stderr(), stderr_before),
+            stdout: since(process.stdout(), stdout_before),
             message,
         };
         if let Err(e) = self.process.spawn(&spec) {
