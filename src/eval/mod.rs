@@ -2,5 +2,9 @@
 //! per-alert state machine, and the events it hands to delivery.
 
 pub mod alert;
+pub mod engine;
 pub mod event;
+pub mod metrics;
+pub mod rule;
 pub mod status;
+pub mod templating;
