@@ -6,5 +6,7 @@ pub mod engine;
 pub mod event;
 pub mod metrics;
 pub mod rule;
+#[cfg(test)]
+mod rule_tests;
 pub mod status;
 pub mod templating;
