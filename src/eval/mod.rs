@@ -3,4 +3,5 @@
 
 pub mod alert;
 pub mod event;
+pub mod forward;
 pub mod status;
