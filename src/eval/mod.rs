@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod engine;
 pub mod event;
+pub mod forward;
 pub mod metrics;
 pub mod rule;
 #[cfg(test)]
