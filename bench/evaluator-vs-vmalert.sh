@@ -28,10 +28,14 @@
 # they exist in both: interval, datasource, Alertmanager, resend delay. After
 # it is ready, one interval of warm-up (every group has evaluated once), then
 # ROUNDS intervals measured: CPU is utime+stime from /proc/PID/stat over that
-# window divided by ROUNDS; peak RSS is VmHWM from /proc/PID/status at the end
-# (start-up and rule loading included). Also shown, as sanity checks: firing
-# and pending alerts, rules with an error, missed iterations, and the CPU
-# Prometheus spent answering each evaluator's queries.
+# window divided by the rounds evaluated in it (rule evaluations counted by
+# the tool itself, vmalert_execution_total or klaxon_rule_evaluations_total,
+# divided by the number of rules: on a machine too busy for the load, groups
+# miss slots and the clock's ROUNDS would flatter the slower tool); peak RSS
+# is VmHWM from /proc/PID/status at the end (start-up and rule loading
+# included). Also shown, as sanity checks: missed group slots, firing and
+# pending alerts, rules with an error, and the CPU Prometheus spent per round
+# answering each evaluator's queries.
 #
 # klaxon is built with `cargo build --release` and run from
 # $CARGO_TARGET_DIR/release when CARGO_TARGET_DIR is set (else target/release).
@@ -348,27 +352,47 @@ run_tool() {
     wait_http "$tool" "$url$ready_path" "$pid"
     step "$tool, $size rules: ready; warm-up round, then $rounds rounds of $interval"
     sleep "$interval_s"
-    local cpu0 prom0 cpu1 prom1 missed counts rss
+    # Rule evaluations done, from each tool's own counter: an overloaded
+    # machine makes groups miss slots, and CPU is divided by the rounds
+    # actually evaluated, not by the rounds the clock allowed.
+    local evaluations_metric missed_metric
+    case $tool in
+    vmalert)
+        evaluations_metric=vmalert_execution_total
+        missed_metric=vmalert_iteration_missed_total
+        ;;
+    klaxon)
+        evaluations_metric=klaxon_rule_evaluations_total
+        missed_metric=klaxon_group_iterations_missed_total
+        ;;
+    esac
+    local cpu0 prom0 eval0 miss0 cpu1 prom1 eval1 miss1 counts rss
     cpu0=$(cpu_ticks "$pid")
     prom0=$(cpu_ticks "$prometheus_pid")
+    eval0=$(metric_sum "$url/metrics" "$evaluations_metric")
+    miss0=$(metric_sum "$url/metrics" "$missed_metric")
     sleep $((interval_s * rounds))
     cpu1=$(cpu_ticks "$pid")
     prom1=$(cpu_ticks "$prometheus_pid")
+    eval1=$(metric_sum "$url/metrics" "$evaluations_metric")
+    miss1=$(metric_sum "$url/metrics" "$missed_metric")
     rss=$(peak_rss_mb "$pid")
-    case $tool in
-    vmalert) missed=$(metric_sum "$url/metrics" vmalert_iteration_missed_total) ;;
-    klaxon) missed=$(metric_sum "$url/metrics" klaxon_group_iterations_missed_total) ;;
-    esac
     counts=$(api_counts "$url")
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
-    local cpu prom_cpu
-    cpu=$(calc "($cpu1 - $cpu0) / $ticks_per_s / $rounds" 3)
-    prom_cpu=$(calc "($prom1 - $prom0) / $ticks_per_s / $rounds" 3)
+    local firing pending nrules errors done cpu prom_cpu
     read -r firing pending nrules errors <<<"$counts"
-    rows+=("$size|$tool|$cpu|$rss|$firing|$pending|$nrules|$errors|$missed|$prom_cpu")
-    printf '%s: %s s CPU/round, %s MB peak RSS, %s firing, %s pending, %s rules, %s with errors, %s missed\n' \
-        "$tool" "$cpu" "$rss" "$firing" "$pending" "$nrules" "$errors" "$missed" >&2
+    if [ "$eval1" -gt "$eval0" ] && [ "$nrules" -gt 0 ]; then
+        done=$(calc "($eval1 - $eval0) / $nrules" 2)
+    else
+        echo "warning: $tool shows no $evaluations_metric; dividing by wall-clock rounds" >&2
+        done=$rounds
+    fi
+    cpu=$(calc "($cpu1 - $cpu0) / $ticks_per_s / $done" 3)
+    prom_cpu=$(calc "($prom1 - $prom0) / $ticks_per_s / $done" 3)
+    rows+=("$size|$tool|$cpu|$rss|$done|$((miss1 - miss0))|$firing|$pending|$nrules|$errors|$prom_cpu")
+    printf '%s: %s s CPU/round over %s rounds, %s MB peak RSS, %s firing, %s pending, %s rules, %s with errors, %s missed\n' \
+        "$tool" "$cpu" "$done" "$rss" "$firing" "$pending" "$nrules" "$errors" "$((miss1 - miss0))" >&2
 }
 
 for size in $sizes; do
@@ -382,11 +406,11 @@ done
 
 # A Markdown table, so a run can be pasted into docs as is.
 echo
-echo "| rules | evaluator | CPU s/round | peak RSS MB | firing | pending | rules loaded | rule errors | missed iterations | Prometheus CPU s/round |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| rules | evaluator | CPU s/round | peak RSS MB | rounds evaluated | missed group slots | firing | pending | rules loaded | rule errors | Prometheus CPU s/round |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for row in "${rows[@]}"; do
-    IFS='|' read -r size tool cpu rss firing pending nrules errors missed prom <<<"$row"
-    echo "| $size | $tool | $cpu | $rss | $firing | $pending | $nrules | $errors | $missed | $prom |"
+    IFS='|' read -r size tool cpu rss done missed firing pending nrules errors prom <<<"$row"
+    echo "| $size | $tool | $cpu | $rss | $done | $missed | $firing | $pending | $nrules | $errors | $prom |"
 done
 echo
 for size in $sizes; do
@@ -398,7 +422,8 @@ for size in $sizes; do
         echo "$size rules: klaxon uses $(calc "$kcpu / $vcpu * 100" 0)% of vmalert's CPU per round and $(calc "$krss / $vrss * 100" 0)% of its peak memory (goal: at most 50%)"
     fi
 done
-echo "interval $interval, $rounds measured rounds after one warm-up round; Prometheus holds $series series"
+echo "interval $interval; $rounds rounds of wall time measured after one warm-up round (\"rounds evaluated\" is what each evaluator's"
+echo "rule-evaluation counter says it did in that time: fewer means missed slots, a machine too busy for the load); Prometheus holds $series series"
 echo "vmalert: victoria-metrics $(dpkg-query -W -f '${Version}' victoria-metrics 2>/dev/null || echo unknown)"
 echo "prometheus: $(prometheus --version 2>&1 | head -1)"
 [ -n "$klaxon" ] && echo "klaxon: $klaxon ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))"
