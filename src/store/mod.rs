@@ -697,7 +697,9 @@ fn check_meta(db: &Database) -> Result<(), Problem> {
     }
     let version = meta.get(SCHEMA_KEY).map_err(problem_from_redb)?;
     let Some(version) = version else {
-        return Err(Problem::Corrupt("its schema version is missing".to_string()));
+        return Err(Problem::Corrupt(
+            "its schema version is missing".to_string(),
+        ));
     };
     match version.value().parse::<u64>() {
         Ok(v) if v > SCHEMA_VERSION => Err(Problem::Newer(v)),
