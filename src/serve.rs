@@ -294,17 +294,18 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("--alertmanager.url: {e}"))?,
         )
     };
-    let forwarder = Arc::new(forwarder);
-    let fanout = {
-        let forwarder = Arc::clone(&forwarder);
-        tokio::spawn(async move {
-            while let Some(batch) = events_rx.recv().await {
-                if let Some(f) = forwarder.as_ref() {
-                    f.send(batch);
-                }
+    // The fan-out owns the consumers: when the last engine (sender) is gone
+    // it drains them, so SIGTERM delivers what was queued.
+    let fanout = tokio::spawn(async move {
+        while let Some(batch) = events_rx.recv().await {
+            if let Some(f) = forwarder.as_ref() {
+                f.send(batch);
             }
-        })
-    };
+        }
+        if let Some(f) = forwarder {
+            f.shutdown(Duration::from_secs(10)).await;
+        }
+    });
 
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
@@ -426,16 +427,11 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     // The fan-out ends once every engine (each holds a sender) is gone.
     *backend.engine.write().unwrap_or_else(|e| e.into_inner()) = None;
     drop(events_tx);
-    if tokio::time::timeout(Duration::from_secs(5), fanout)
+    if tokio::time::timeout(Duration::from_secs(15), fanout)
         .await
         .is_err()
     {
-        tracing::warn!("alert hand-off did not drain within 5s");
-    }
-    if let Ok(forwarder) = Arc::try_unwrap(forwarder)
-        && let Some(f) = forwarder
-    {
-        f.shutdown(Duration::from_secs(10)).await;
+        tracing::warn!("alert delivery did not drain within 15s");
     }
     let _ = api_stop_tx.send(());
     let _ = api.await;

@@ -367,7 +367,7 @@ fn reload_swaps_valid_configs_and_keeps_the_old_one_on_errors() {
         answer.status,
         answer.body
     );
-    assert!(answer.body.contains("alerts.yml:15:"), "{}", answer.body);
+    assert!(answer.body.contains("alerts.yml:14:15"), "{}", answer.body);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         state_of(&klaxon, "QueueDeep"),
