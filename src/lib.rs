@@ -10,6 +10,7 @@
 // error path only, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod api;
 pub mod check;
 pub mod diag;
 pub mod eval;
