@@ -140,7 +140,7 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
         for r in &g.rules {
             let mut compiled = CompiledRule::compile(r, g, &file);
             if compiled.datasource == "default" && !sources.contains_key("default") {
-                missing_default.get_or_insert_with(|| r.span);
+                missing_default.get_or_insert(r.span);
             }
             // Two identical rules in one group get distinct keys.
             let n = seen_keys.entry(compiled.key.clone()).or_default();

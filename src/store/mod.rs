@@ -168,6 +168,9 @@ pub enum StoreError {
 
 /// One change to the stored state; the evaluator collects the changes of one
 /// group evaluation and commits them together.
+// Changes are built per round and moved into one commit; boxing the alert
+// would only add an allocation per change.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Insert or replace the alert of `rule` with this fingerprint.
