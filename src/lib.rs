@@ -17,5 +17,6 @@ pub mod eval;
 pub mod import;
 pub mod lang;
 pub mod model;
+pub mod serve;
 pub mod source;
 pub mod store;

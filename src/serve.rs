@@ -140,7 +140,7 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
         for r in &g.rules {
             let mut compiled = CompiledRule::compile(r, g, &file);
             if compiled.datasource == "default" && !sources.contains_key("default") {
-                missing_default.get_or_insert_with(|| r.span);
+                missing_default.get_or_insert(r.span);
             }
             // Two identical rules in one group get distinct keys.
             let n = seen_keys.entry(compiled.key.clone()).or_default();
@@ -212,7 +212,11 @@ struct ServeBackend {
 
 impl crate::api::Backend for ServeBackend {
     fn groups(&self) -> Vec<crate::eval::status::GroupStatus> {
-        let engine = self.engine.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let engine = self
+            .engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         engine.map(|e| e.status()).unwrap_or_default()
     }
 
@@ -220,9 +224,7 @@ impl crate::api::Backend for ServeBackend {
         self.ready.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    fn reload(
-        &self,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, Vec<String>>> + Send + 'static>> {
+    fn reload(&self) -> crate::api::BoxFuture<'static, Result<String, Vec<String>>> {
         let tx = self.reload_tx.clone();
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
@@ -273,10 +275,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let forward_metrics = ForwardMetrics::register(&mut registry);
 
     let built = build_config(&opts).map_err(|errors| {
-        anyhow::anyhow!(
-            "the configuration is invalid:\n{}",
-            errors.join("\n")
-        )
+        anyhow::anyhow!("the configuration is invalid:\n{}", errors.join("\n"))
     })?;
     for w in &built.warnings {
         tracing::warn!("{w}");
@@ -289,27 +288,24 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     } else {
         Some(
             Forwarder::spawn(
-                ForwardConfig {
-                    urls: opts.alertmanager_urls.clone(),
-                    timeout: Duration::from_secs(10),
-                    queue_capacity: 10_000,
-                },
+                ForwardConfig::new(opts.alertmanager_urls.clone()),
                 forward_metrics,
             )
             .map_err(|e| anyhow::anyhow!("--alertmanager.url: {e}"))?,
         )
     };
-    let forwarder = Arc::new(forwarder);
-    let fanout = {
-        let forwarder = Arc::clone(&forwarder);
-        tokio::spawn(async move {
-            while let Some(batch) = events_rx.recv().await {
-                if let Some(f) = forwarder.as_ref() {
-                    f.send(batch);
-                }
+    // The fan-out owns the consumers: when the last engine (sender) is gone
+    // it drains them, so SIGTERM delivers what was queued.
+    let fanout = tokio::spawn(async move {
+        while let Some(batch) = events_rx.recv().await {
+            if let Some(f) = forwarder.as_ref() {
+                f.send(batch);
             }
-        })
-    };
+        }
+        if let Some(f) = forwarder {
+            f.shutdown(Duration::from_secs(10)).await;
+        }
+    });
 
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
@@ -366,8 +362,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
-    for (key, why) in &restored.unreadable {
-        tracing::error!(rule = %key, reason = %why, "a stored alert could not be read and was left in the store untouched");
+    for u in &restored.unreadable {
+        tracing::error!(rule = %u.rule, fingerprint = u.fingerprint, reason = %u.reason, "a stored alert could not be read and was left in the store untouched");
     }
     let count: usize = restored.alerts.values().map(Vec::len).sum();
     let unmatched = engine.restore(restored.alerts);
@@ -427,14 +423,15 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     }
 
     tracing::info!("stopping: finishing the rounds in progress and committing state");
-    running.stop().await;
-    drop(make_engine);
+    drop(running.stop().await);
+    // The fan-out ends once every engine (each holds a sender) is gone.
+    *backend.engine.write().unwrap_or_else(|e| e.into_inner()) = None;
     drop(events_tx);
-    let _ = fanout.await;
-    if let Ok(forwarder) = Arc::try_unwrap(forwarder)
-        && let Some(f) = forwarder
+    if tokio::time::timeout(Duration::from_secs(15), fanout)
+        .await
+        .is_err()
     {
-        f.shutdown(Duration::from_secs(10)).await;
+        tracing::warn!("alert delivery did not drain within 15s");
     }
     let _ = api_stop_tx.send(());
     let _ = api.await;
@@ -448,7 +445,10 @@ async fn forget_unconfigured(store: &Arc<Store>, engine: &Engine) {
     let store = Arc::clone(store);
     match tokio::task::spawn_blocking(move || store.retain_rules(&keep)).await {
         Ok(Ok(0)) => {}
-        Ok(Ok(n)) => tracing::info!(alerts = n, "forgot stored alerts of rules no longer configured"),
+        Ok(Ok(n)) => tracing::info!(
+            alerts = n,
+            "forgot stored alerts of rules no longer configured"
+        ),
         Ok(Err(e)) => tracing::error!(error = %e, "cannot clean up stored alerts of removed rules"),
         Err(e) => tracing::error!(error = %e, "cannot clean up stored alerts of removed rules"),
     }
@@ -468,4 +468,3 @@ pub fn parse_label_pair(text: &str) -> Result<(String, String), String> {
     }
     Ok((name.to_string(), value.to_string()))
 }
-

@@ -83,8 +83,11 @@ fn query(
     }
 }
 
+/// One sample as (sorted labels, value).
+type Row = (Vec<(String, String)>, f64);
+
 /// Samples as sorted (labels, value) pairs, for order-independent comparison.
-fn table(samples: &[Sample]) -> Vec<(Vec<(String, String)>, f64)> {
+fn table(samples: &[Sample]) -> Vec<Row> {
     let mut out: Vec<_> = samples
         .iter()
         .map(|s| {
@@ -101,7 +104,7 @@ fn table(samples: &[Sample]) -> Vec<(Vec<(String, String)>, f64)> {
     out
 }
 
-fn row(labels: &[(&str, &str)], value: f64) -> (Vec<(String, String)>, f64) {
+fn row(labels: &[(&str, &str)], value: f64) -> Row {
     (
         labels
             .iter()
@@ -390,7 +393,7 @@ async fn each_metric_aggregation_reads_its_value() {
     fake.add_index("logs-1", service_logs());
     let es = source(&settings(&fake, "logs-*", &[]));
     let by_service = |agg, field| query(agg, Some(field), None, 300, &["service.name"]);
-    let cases: Vec<(EsAgg, &str, Value, Vec<(Vec<(String, String)>, f64)>)> = vec![
+    let cases: Vec<(EsAgg, &str, Value, Vec<Row>)> = vec![
         (
             EsAgg::Avg,
             "event.duration",
@@ -743,6 +746,56 @@ async fn a_429_says_elasticsearch_rate_limited_the_query() {
     assert!(
         message.starts_with("elasticsearch rate-limited the query (HTTP 429 Too Many Requests): circuit_breaking_exception: [parent] Data too large, data for [<http_request>]"),
         "{message}"
+    );
+}
+
+#[tokio::test]
+async fn other_error_bodies_name_their_most_specific_cause() {
+    let fake = FakeEs::start().await;
+    let es = source(&settings(&fake, "logs-*", &[]));
+    let q = query(EsAgg::Count, None, None, 60, &["host.name", "url.path"]);
+
+    // Elasticsearch 8's answer when nested terms exceed search.max_buckets.
+    fake.set_fault(Fault::Json(
+        503,
+        json!({
+            "error": {
+                "root_cause": [], "type": "search_phase_execution_exception", "reason": "",
+                "phase": "fetch", "grouped": true, "failed_shards": [],
+                "caused_by": { "type": "too_many_buckets_exception", "reason": "Trying to create too many buckets. Must be less than or equal to: [65536] but was [65537]. This limit can be set by changing the [search.max_buckets] cluster level setting.", "max_buckets": 65536 }
+            },
+            "status": 503
+        }),
+    ));
+    assert_eq!(
+        rejected(es.search(&q, at(), TIMEOUT).await),
+        "elasticsearch answered HTTP 503 Service Unavailable: too_many_buckets_exception: Trying to create too many buckets. Must be less than or equal to: [65536] but was [65537]. This limit can be set by changing the [search.max_buckets] cluster level setting.; fewer `by` terms or a narrower `where` make fewer buckets"
+    );
+
+    fake.set_fault(Fault::Json(
+        403,
+        support_es::es_error(
+            403,
+            "security_exception",
+            "action [indices:data/read/search] is unauthorized for user [klaxon] with effective roles [monitoring_user] on indices [logs-2023.11.14], this action is granted by the index privileges [read,all]",
+            json!({}),
+        ),
+    ));
+    let message = rejected(es.search(&q, at(), TIMEOUT).await);
+    assert!(message.starts_with("elasticsearch answered HTTP 403 Forbidden: security_exception: action [indices:data/read/search] is unauthorized for user [klaxon]"), "{message}");
+    assert!(
+        message.ends_with("; the user or API key needs the `read` privilege on the index"),
+        "{message}"
+    );
+
+    // Errors written as a bare string (no handler for a path, old versions).
+    fake.set_fault(Fault::Json(
+        400,
+        json!({ "error": "no handler found for uri [/logs-*/_search] and method [POST]", "status": 400 }),
+    ));
+    assert_eq!(
+        rejected(es.search(&q, at(), TIMEOUT).await),
+        "elasticsearch answered HTTP 400 Bad Request: no handler found for uri [/logs-*/_search] and method [POST]"
     );
 }
 

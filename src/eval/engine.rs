@@ -32,6 +32,9 @@ const BUILTIN_FILE: &str = "<builtin>";
 const BUILTIN_GROUP: &str = "klaxon";
 
 /// A change of durable alert state.
+// Changes are built once per round and moved straight into a commit; boxing
+// the alert would only add an allocation per change.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum StateChange {
     /// Store (insert or replace) the alert.

@@ -179,13 +179,15 @@ impl Target {
     /// Reads `--alertmanager.url`: http(s), optional path prefix and
     /// credentials; the post path is joined as Prometheus's `postPath` does.
     fn parse(url: &str) -> Result<Target, String> {
-        let mut parsed = reqwest::Url::parse(url.trim())
-            .map_err(|e| format!("Alertmanager URL `{url}` is not a URL: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
+        let trimmed = url.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
             return Err(format!(
                 "Alertmanager URL `{url}` must start with http:// or https://"
             ));
         }
+        let mut parsed = reqwest::Url::parse(trimmed)
+            .map_err(|e| format!("Alertmanager URL `{url}` is not a URL: {e}"))?;
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(format!(
                 "Alertmanager URL `{url}` has a query or fragment; give only scheme, host and path prefix"
@@ -327,6 +329,8 @@ struct Pending {
     queued: VecDeque<OutgoingAlert>,
     /// Alerts of the batch being sent right now.
     in_flight: usize,
+    /// An Alertmanager already accepted the batch in flight.
+    in_flight_delivered: bool,
 }
 
 impl Shared {
@@ -342,12 +346,17 @@ impl Shared {
         let take = pending.queued.len().min(MAX_BATCH_SIZE);
         let batch: Vec<OutgoingAlert> = pending.queued.drain(..take).collect();
         pending.in_flight = batch.len();
+        pending.in_flight_delivered = false;
         self.metrics.set_queue_length(pending.queued.len());
         batch
     }
 
     fn batch_done(&self) {
         self.pending().in_flight = 0;
+    }
+
+    fn batch_delivered(&self) {
+        self.pending().in_flight_delivered = true;
     }
 }
 
@@ -471,7 +480,13 @@ impl Forwarder {
                 let _ = task.await;
                 let lost = {
                     let mut pending = self.shared.pending();
-                    let lost = pending.queued.len() + pending.in_flight;
+                    // The batch in flight is delivered once one accepted it.
+                    let in_flight = if pending.in_flight_delivered {
+                        0
+                    } else {
+                        pending.in_flight
+                    };
+                    let lost = pending.queued.len() + in_flight;
                     pending.queued.clear();
                     pending.in_flight = 0;
                     lost
@@ -582,7 +597,12 @@ impl Sender {
             };
             let label = target.label();
             match result {
-                Ok(()) => accepted += 1,
+                Ok(()) => {
+                    if accepted == 0 {
+                        self.shared.batch_delivered();
+                    }
+                    accepted += 1;
+                }
                 Err(error) => {
                     tracing::error!(
                         alertmanager = %target.name,
@@ -727,7 +747,8 @@ mod tests {
         assert!(err("ftp://am:9093").contains("http:// or https://"));
         assert!(err("http://am:9093/?x=1").contains("query or fragment"));
         assert!(err("am:9093").contains("http:// or https://"));
-        assert!(err("not a url").contains("is not a URL"));
+        assert!(err("127.0.0.1:9093").contains("http:// or https://"));
+        assert!(err("http://[::1").contains("is not a URL"));
     }
 
     #[test]

@@ -237,7 +237,12 @@ impl ElasticsearchSource {
                 "elasticsearch: {failed} of {total} shards failed{first}; the partial result is not used"
             )));
         }
-        let total_hits = hit_count(answer)?;
+        let (total_hits, exact) = hit_count(answer)?;
+        if !exact && query.by.is_empty() && query.agg == EsAgg::Count {
+            return Err(SourceError::BadResponse(format!(
+                "elasticsearch counted at least {total_hits} documents but not exactly (`relation: gte`) although `track_total_hits: true` was sent"
+            )));
+        }
         if shards.and_then(|s| s.get("total")).and_then(Value::as_u64) == Some(0) {
             tracing::warn!(
                 datasource = %self.name,
@@ -432,20 +437,20 @@ fn number(value: Option<&Value>, what: &str) -> Result<f64, SourceError> {
     }
 }
 
-/// `hits.total.value` (Elasticsearch 7+) or `hits.total` (6 and older).
-fn hit_count(answer: &Value) -> Result<u64, SourceError> {
+/// `hits.total.value` (Elasticsearch 7+) or `hits.total` (6 and older), and
+/// whether it is exact (`relation: eq`) rather than a lower bound.
+fn hit_count(answer: &Value) -> Result<(u64, bool), SourceError> {
     let total = answer.get("hits").and_then(|h| h.get("total"));
-    let total = match total {
-        Some(Value::Object(t)) => {
-            if t.get("relation").and_then(Value::as_str) == Some("gte") {
-                tracing::warn!("elasticsearch counted hits only up to a bound (relation `gte`)");
-            }
-            t.get("value")
-        }
-        other => other,
+    let (total, exact) = match total {
+        Some(Value::Object(t)) => (
+            t.get("value"),
+            t.get("relation").and_then(Value::as_str) != Some("gte"),
+        ),
+        other => (other, true),
     };
     total
         .and_then(Value::as_u64)
+        .map(|n| (n, exact))
         .ok_or_else(|| SourceError::BadResponse("the answer has no `hits.total` count".into()))
 }
 
@@ -539,6 +544,8 @@ fn error_answer(status: reqwest::StatusCode, answer: &Value) -> SourceError {
         || has("circuit_breaking_exception")
     {
         "; elasticsearch is overloaded and rate-limited the query, it is retried at the next evaluation"
+    } else if has("too_many_buckets_exception") {
+        "; fewer `by` terms or a narrower `where` make fewer buckets"
     } else if has("index_not_found_exception") {
         "; check the datasource's `index` setting"
     } else if has("security_exception") && status.as_u16() == 401 {

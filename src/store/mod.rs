@@ -168,6 +168,9 @@ pub enum StoreError {
 
 /// One change to the stored state; the evaluator collects the changes of one
 /// group evaluation and commits them together.
+// Changes are built per round and moved into one commit; boxing the alert
+// would only add an allocation per change.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Insert or replace the alert of `rule` with this fingerprint.
@@ -697,7 +700,9 @@ fn check_meta(db: &Database) -> Result<(), Problem> {
     }
     let version = meta.get(SCHEMA_KEY).map_err(problem_from_redb)?;
     let Some(version) = version else {
-        return Err(Problem::Corrupt("its schema version is missing".to_string()));
+        return Err(Problem::Corrupt(
+            "its schema version is missing".to_string(),
+        ));
     };
     match version.value().parse::<u64>() {
         Ok(v) if v > SCHEMA_VERSION => Err(Problem::Newer(v)),
