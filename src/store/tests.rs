@@ -149,7 +149,12 @@ fn empty_commit_does_not_touch_the_file() {
     store.commit(&[put("r", &full_alert("a"))]).unwrap();
     let before = fs::read(store.path()).unwrap();
     store.commit(&[]).unwrap();
-    assert_eq!(store.retain_rules(&HashSet::from(["r".to_string()])).unwrap(), 0);
+    assert_eq!(
+        store
+            .retain_rules(&HashSet::from(["r".to_string()]))
+            .unwrap(),
+        0
+    );
     assert_eq!(fs::read(store.path()).unwrap(), before);
 }
 
@@ -221,9 +226,26 @@ fn foreign_file_kinds_are_named() {
         "a text file (20 bytes)"
     );
     // A character cut in half by the 4 KiB read is still text.
-    assert_eq!(describe_foreign(&"é".as_bytes()[..1], 4097), "a text file (4097 bytes)");
+    assert_eq!(
+        describe_foreign(&"é".as_bytes()[..1], 4097),
+        "a text file (4097 bytes)"
+    );
     assert_eq!(
         describe_foreign(&[0, 1, 2, 0xff], 4),
         "binary data that is not a redb database (4 bytes)"
     );
+}
+
+#[test]
+fn a_panic_inside_redb_becomes_a_corrupt_error() {
+    let outcome: Result<(), Problem> = guard_panic(|| panic!("assertion failed: len >= layout"));
+    match outcome {
+        Err(Problem::Corrupt(detail)) => assert_eq!(
+            detail,
+            "the redb library failed reading it (assertion failed: len >= layout)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Panics outside the guard are not swallowed.
+    assert!(std::panic::catch_unwind(|| panic!("outside")).is_err());
 }
