@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use support::api::{format_prom_float, parse_exposition, parse_prom_float};
-use support::{AlertmanagerStub, Exporter, Prometheus, labels, wait_until};
+use support::{AlertmanagerStub, Exporter, Klaxon, Prometheus, labels, wait_until};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -259,5 +259,168 @@ fn wait_until_panics_naming_what_it_waited_for() {
     assert!(
         message.contains("waiting until the sky turns green") && message.contains("still blue"),
         "{message}"
+    );
+}
+
+const KLAXON_RULES: &str = r#"groups:
+  - name: harness
+    interval: 1s
+    rules:
+      - alert: QueueDeep
+        expr: queue_depth > 5
+"#;
+
+#[test]
+fn klaxon_starts_answers_and_restarts_on_the_same_port_and_data() {
+    let exporter = Exporter::start();
+    exporter.set("queue_depth", &[("queue", "a")], 10.0);
+    let prometheus = Prometheus::scraping(exporter.addr());
+    let mut klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file("alerts.yml", KLAXON_RULES)
+        .start();
+    let firing = |klaxon: &Klaxon| {
+        klaxon
+            .alerts()
+            .into_iter()
+            .find(|a| a.name() == "QueueDeep" && a.state == "firing")
+    };
+    let before = wait_until(WAIT, "QueueDeep fires in klaxon", || firing(&klaxon));
+    assert_eq!(before.label("queue"), Some("a"));
+
+    let groups = klaxon.rules();
+    let rules: Vec<(&str, &str)> = groups
+        .iter()
+        .filter(|g| g.name == "harness")
+        .flat_map(|g| g.rules.iter().map(|r| (r.name.as_str(), r.health.as_str())))
+        .collect();
+    assert_eq!(rules, vec![("QueueDeep", "ok")], "{groups:?}");
+    assert_eq!(
+        klaxon.get_json("/api/v1/alerts")["status"].as_str(),
+        Some("success")
+    );
+    assert!(
+        !klaxon.metric("klaxon_rule_evaluations_total").is_empty(),
+        "no klaxon_rule_evaluations_total on /metrics"
+    );
+    assert_eq!(klaxon.reload().status, 200);
+
+    // SIGTERM: clean exit, then the same port and data directory again.
+    let url = klaxon.url();
+    let status = klaxon.terminate();
+    assert!(status.success(), "klaxon exited with {status}");
+    assert!(support::http::get(&format!("{url}/-/ready")).is_err());
+    klaxon.restart();
+    assert_eq!(klaxon.url(), url);
+    let after = wait_until(WAIT, "QueueDeep fires after the restart", || {
+        firing(&klaxon)
+    });
+    assert_eq!(
+        after.active_at, before.active_at,
+        "state came from the data dir"
+    );
+
+    // kill -9, then again.
+    klaxon.kill9();
+    assert!(!klaxon.is_running());
+    klaxon.restart();
+    let after_kill = wait_until(WAIT, "QueueDeep fires after kill -9", || firing(&klaxon));
+    assert_eq!(after_kill.active_at, before.active_at);
+    assert!(klaxon.stderr().matches("==== harness: run").count() == 3);
+}
+
+#[test]
+fn klaxon_that_cannot_start_reports_its_exit_and_output() {
+    let error = match Klaxon::builder().arg("--no-such-flag").try_start() {
+        Ok(_) => panic!("klaxon started with an unknown flag"),
+        Err(e) => e,
+    };
+    assert_eq!(error.status.and_then(|s| s.code()), Some(2), "{error}");
+    assert!(error.stderr.contains("--no-such-flag"), "{error}");
+    assert!(
+        !error.stderr.contains("==== harness"),
+        "the harness's marker line is not klaxon's output: {error}"
+    );
+}
+
+#[test]
+fn self_monitoring_rules_evaluate_cleanly_on_klaxons_own_metrics() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/klaxon-self.rules");
+    let text = std::fs::read_to_string(path).expect("read rules/klaxon-self.rules");
+    // The same rules, evaluated every second instead of every 30s.
+    let fast = text.replace("every 30s", "every 1s");
+    assert_ne!(
+        fast, text,
+        "rules/klaxon-self.rules no longer says `every 30s`"
+    );
+    let mut prometheus = Prometheus::builder().start();
+    let klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file("klaxon-self.rules", &fast)
+        .start();
+    prometheus.add_scrape("klaxon", klaxon.addr());
+
+    // The slowness ratio joins two metrics on `group`: it returns the group.
+    let ratio = prometheus.wait_for_sample(
+        "max by (group) (klaxon_group_last_duration_seconds / klaxon_group_interval_seconds)",
+        WAIT,
+        |r| !r.is_empty(),
+    );
+    let groups: Vec<Option<&str>> = ratio
+        .iter()
+        .map(|(l, _)| l.get("group").map(String::as_str))
+        .collect();
+    assert!(groups.contains(&Some("klaxon-self")), "{ratio:?}");
+
+    // Every rule is evaluated and none errs; nothing fires on a healthy klaxon.
+    let health = || -> Vec<(String, String, Option<String>)> {
+        klaxon
+            .rules()
+            .into_iter()
+            .filter(|g| g.name == "klaxon-self")
+            .flat_map(|g| g.rules)
+            .map(|r| (r.name, r.health, r.last_error.filter(|e| !e.is_empty())))
+            .collect()
+    };
+    let expected: Vec<(String, String, Option<String>)> = [
+        "KlaxonRuleEvaluationFailing",
+        "KlaxonGroupIterationsMissed",
+        "KlaxonGroupSlow",
+        "KlaxonDatasourceErrors",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), "ok".to_string(), None))
+    .collect();
+    support::wait_for(WAIT, "the self rules evaluate without errors", || {
+        let now = health();
+        if now == expected { Ok(()) } else { Err(now) }
+    });
+    let alerts: Vec<String> = klaxon
+        .alerts()
+        .iter()
+        .map(|a| a.name().to_string())
+        .collect();
+    assert_eq!(alerts, Vec::<String>::new());
+
+    // With Prometheus gone, the failure and error counters the rules read
+    // appear with the labels their `by` clauses and summaries use.
+    prometheus.stop();
+    let failures = wait_until(WAIT, "rule failures are counted", || {
+        let samples = klaxon.metric("klaxon_rule_evaluation_failures_total");
+        (!samples.is_empty()).then_some(samples)
+    });
+    assert!(
+        failures.iter().any(|(l, _)| {
+            l.get("group").map(String::as_str) == Some("klaxon-self")
+                && l.get("rule").map(String::as_str) == Some("KlaxonGroupSlow")
+        }),
+        "{failures:?}"
+    );
+    let errors = klaxon.metric("klaxon_datasource_errors_total");
+    assert!(
+        errors
+            .iter()
+            .any(|(l, v)| l.get("datasource").is_some_and(|d| !d.is_empty()) && *v > 0.0),
+        "{errors:?}"
     );
 }
