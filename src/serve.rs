@@ -159,6 +159,16 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
             rules,
         ));
     }
+    let records = loaded
+        .rules
+        .rules()
+        .filter(|(_, r)| r.alert().is_none())
+        .count();
+    if records > 0 {
+        warnings.push(format!(
+            "{records} recording rule(s) are evaluated (health shows in /api/v1/rules) but their results are not written anywhere: klaxon has no remote-write output yet; keep recording rules in Prometheus"
+        ));
+    }
     if let Some(span) = missing_default {
         let (file, line, col) = loaded.sources.locate(span);
         return Err(vec![format!(
