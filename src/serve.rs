@@ -188,25 +188,7 @@ struct StoreAdapter(Arc<Store>);
 
 impl StateStore for StoreAdapter {
     fn commit(&self, changes: &[StateChange]) -> Result<(), String> {
-        let converted: Vec<crate::store::Change> = changes
-            .iter()
-            .map(|c| match c {
-                StateChange::Put {
-                    rule,
-                    fingerprint,
-                    alert,
-                } => crate::store::Change::Put {
-                    rule: rule.clone(),
-                    fingerprint: *fingerprint,
-                    alert: alert.clone(),
-                },
-                StateChange::Delete { rule, fingerprint } => crate::store::Change::Delete {
-                    rule: rule.clone(),
-                    fingerprint: *fingerprint,
-                },
-            })
-            .collect();
-        self.0.commit(&converted).map_err(|e| e.to_string())
+        self.0.commit(changes).map_err(|e| e.to_string())
     }
 }
 

@@ -141,6 +141,22 @@ impl CompiledRule {
     }
 }
 
+impl CompiledRule {
+    /// Adds the rule's expanded labels (an empty expansion removes the
+    /// label, as Prometheus's label builder does) and `alertname`.
+    fn apply_labels(&self, labels: &mut Labels, env: &TemplateEnv, series: &Labels, value: f64) {
+        for (name, tmpl) in &self.labels {
+            let v = tmpl.expand(env, series, value);
+            if v.is_empty() {
+                labels.remove(name);
+            } else {
+                labels.insert(name.clone(), v);
+            }
+        }
+        labels.insert("alertname".into(), self.name.clone());
+    }
+}
+
 fn ms(d: model::Duration) -> Millis {
     i64::try_from(d.0).unwrap_or(i64::MAX)
 }
@@ -332,15 +348,7 @@ impl AlertingState {
                 .resolve
                 .as_ref()
                 .is_some_and(|r| r.condition.holds(sample.value));
-            for (name, tmpl) in &rule.labels {
-                let v = tmpl.expand(env, &sample.labels, sample.value);
-                if v.is_empty() {
-                    labels.remove(name);
-                } else {
-                    labels.insert(name.clone(), v);
-                }
-            }
-            labels.insert("alertname".into(), rule.name.clone());
+            rule.apply_labels(&mut labels, env, &sample.labels, sample.value);
             let identity = if level_driven {
                 labels.remove("severity");
                 fingerprint(&labels)
@@ -541,15 +549,7 @@ impl AlertingState {
         let mut wanted_fps = HashSet::new();
         for (series, since) in wanted {
             let mut labels = series.clone();
-            for (name, tmpl) in &rule.labels {
-                let v = tmpl.expand(env, &series, f64::NAN);
-                if v.is_empty() {
-                    labels.remove(name);
-                } else {
-                    labels.insert(name.clone(), v);
-                }
-            }
-            labels.insert("alertname".into(), rule.name.clone());
+            rule.apply_labels(&mut labels, env, &series, f64::NAN);
             labels.insert(NODATA_LABEL.into(), "true".into());
             if !spec.severity_label_fixed {
                 labels.insert("severity".into(), level.as_str().into());
