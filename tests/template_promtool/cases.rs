@@ -958,6 +958,233 @@ pub const CASES: &[(usize, &str, &str)] = &[
     ),
     (
         0,
+        "{{ printf \"%#v\" $ }}",
+        "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }{Labels:map[string]string{\"__name__\":\"s0\", \"instance\":\"host-1.example.com:9090\", \"job\":\"api\", \"severity\":\"critical\"}, ExternalLabels:map[string]string{\"region\":\"eu-west\", \"replica\":\"r1\"}, ExternalURL:\"https://prom.example.com/prometheus\", Value:1e+06}",
+    ),
+    (
+        0,
+        "{{ printf \"%#v|%#v|%#v\" (args 1 nil) (safeHtml \"h\") (toTime 0) }}",
+        "map[string]interface {}{\"arg0\":1, \"arg1\":interface {}(nil)}|\"h\"|time.Date(1970, time.January, 1, 0, 0, 0, 0, time.UTC)",
+    ),
+    (
+        0,
+        "{{ printf \"%+v|%#v\" (first (query \"q_one\")) (first (query \"q_one\")) }}",
+        "&{Labels:map[__name__:q_one instance:x:1 job:single] Value:42.5}|&template.sample{Labels:map[string]string{\"__name__\":\"q_one\", \"instance\":\"x:1\", \"job\":\"single\"}, Value:42.5}",
+    ),
+    (
+        0,
+        "{{ printf \"%.3U|%#.6U|%-8U|%08U\" 65 65 65 65 }}",
+        "U+0041|U+000041 'A'|U+0041  |  U+0041",
+    ),
+    (
+        0,
+        "{{ printf \"%v|%.2f|%e|%+v\" 1i 2.5i (args 1i).arg0 3i }}",
+        "(0+1i)|(0.00+2.50i)|(0.000000e+00+1.000000e+00i)|(0+3i)",
+    ),
+    (
+        0,
+        "{{ printf \"%s|%d|%x\" true true true }}",
+        "%!s(bool=true)|%!d(bool=true)|%!x(bool=true)",
+    ),
+    (
+        0,
+        "{{ printf \"%08s|%-08s|%.0s|%.10s\" \"ab\" \"ab\" \"ab\" \"ab\" }}",
+        "000000ab|ab      ||ab",
+    ),
+    (
+        0,
+        "{{ printf \"%+d|% d|%+ d|%x|%#X|%#o|%O|%#b\" -5 -5 5 -255 255 0 -8 0 }}",
+        "-5|-5|+5|-ff|0XFF|0|-0o10|0b0",
+    ),
+    (
+        0,
+        "{{ printf \"%c|%q|%U\" -1 1114112 -1 }}",
+        "�|'�'|U+FFFFFFFFFFFFFFFF",
+    ),
+    (
+        0,
+        "{{ printf \"%6.3v|%-6.3v|%06.3v|%+.3v\" 3.14159 3.14159 3.14159 3.14159 }}",
+        "  3.14|3.14  |003.14|3.14",
+    ),
+    (
+        0,
+        "{{ printf \"%#x|%#X|%# x|% #X\" \"ab\" \"ab\" \"ab\" \"ab\" }}",
+        "0x6162|0X6162|0x61 0x62|0X61 0X62",
+    ),
+    (
+        0,
+        "{{ printf \"%T|%T|%T|%T|%T\" (toTime 0) (toTime 0).UTC (toTime 0).Month ((toTime 1).Sub (toTime 0)) (index \"a\" 0) }}",
+        "*time.Time|time.Time|time.Month|time.Duration|uint8",
+    ),
+    (
+        0,
+        "{{ printf \"%d|%s|%v|%x\" (toTime 0).Month (toTime 0).Month (toTime 3).Weekday ((toTime 1).Sub (toTime 0)) }}",
+        "1|January|Thursday|3173",
+    ),
+    (
+        0,
+        "{{ (toTime 0).Month.String }}|{{ ((toTime 90).Sub (toTime 0)).Minutes }}|{{ ((toTime 90).Sub (toTime 0)).String }}|{{ (toTime 0.0015).Sub (toTime 0) }}|{{ (toTime 3725.5).Sub (toTime 0) }}",
+        "January|1.5|1m30s|1ms|1h2m5.5s",
+    ),
+    (
+        0,
+        "{{ (toTime -1e9).Format \"2006-01-02 15:04:05 Mon\" }}|{{ toTime 9.2e9 }}|{{ (toTime 1.7e9).Hour }}:{{ (toTime 1.7e9).Minute }}:{{ (toTime 1.7e9).Second }}|{{ (toTime 1.25).Nanosecond }}|{{ (toTime 1.7e9).Day }}",
+        "1938-04-24 22:13:20 Sun|2261-07-15 11:33:20 +0000 UTC|22:13:20|250000000|14",
+    ),
+    (
+        0,
+        "{{ printf \"%5.1f%%\" 99.95 }}|{{ printf \"%3d%%\" 7 }}|{{ printf \"%!d\" 1 }}",
+        "100.0%|  7%|%!!(int=1)d",
+    ),
+    (
+        0,
+        "{{ printf \"%[1]d %[1]x %[1]o\" 64 }}|{{ printf \"%[0]d\" 1 }}|{{ printf \"%[x]d\" 1 }}|{{ printf \"%[1]*d\" 3 4 }}|{{ printf \"%.[1]*f\" 2 3.14159 }}",
+        "64 40 100|%!d(BADINDEX)|%!d(BADINDEX)|  4|3.14",
+    ),
+    (
+        0,
+        "{{ printf \"%*d\" \"x\" 5 }}|{{ printf \"%.*d\" -1 5 }}|{{ printf \"%-*d|\" -5 1 }}|{{ printf \"%d %d\" 1 }}",
+        "%!(BADWIDTH)5|%!(BADPREC)5|1    ||1 %!d(MISSING)",
+    ),
+    (
+        0,
+        "{{ index \"héllo\" 1 }}|{{ slice \"héllo\" 1 3 }}|{{ len (slice \"héllo\" 3) }}",
+        "195|é|3",
+    ),
+    (
+        0,
+        "{{ slice (args 1 2 3) 1 }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:115: executing \"__alert_S0\" at <slice (args 1 2 3) 1>: error calling slice: can't slice item of type map[string]interface {}>",
+    ),
+    (
+        0,
+        "{{ urlquery \"a+b\" \"c\" nil }}|{{ js \"\\u2028x\" }}|{{ js \"😀\" }}",
+        "a%2Bbc%3Cno+value%3E|\\u2028x|😀",
+    ),
+    (
+        0,
+        "{{ printf \"%q\" \"\\u00a0\\u200d😀\\u007f\" }}|{{ printf \"%+q|%#q|%#+q\" \"é😀\" \"tab\\t\" \"`\" }}",
+        "\"\\u00a0\\u200d😀\\x7f\"|\"\\u00e9\\U0001f600\"|`tab\t`|\"`\"",
+    ),
+    (
+        0,
+        "{{ printf \"%v|%v|%v\" (args) (args nil) (args (args 1)) }}",
+        "map[]|map[arg0:<nil>]|map[arg0:map[arg0:1]]",
+    ),
+    (
+        0,
+        "{{ print (args 1) \"x\" 2 }}|{{ println }}|{{ print \"a\" \"b\" }}|{{ print 1 }}",
+        "map[arg0:1]x2|\n|ab|1",
+    ),
+    (
+        0,
+        "{{ printf \"%s\" (safeHtml \"<x>\") }}|{{ len (safeHtml \"abc\") }}|{{ index (safeHtml \"abc\") 1 }}|{{ slice (safeHtml \"abc\") 1 }}|{{ printf \"%T\" (slice (safeHtml \"abc\") 1) }}",
+        "<x>|3|98|bc|template.HTML",
+    ),
+    (
+        0,
+        "{{ with (args 1 2) }}{{ .arg0 }}-{{ .arg1 }}{{ end }}|{{ range $k, $v := (args) }}x{{ else }}empty{{ end }}",
+        "1-2|empty",
+    ),
+    (
+        0,
+        "{{ and (args).x 1 }}|{{ or (args).x \"fallback\" }}|{{ not (args).x }}|{{ and 0 (index \"a\" 5) }}|{{ or 1 (index \"a\" 5) }}",
+        "<no value>|fallback|true|0|1",
+    ),
+    (
+        0,
+        "{{ if (args).x }}y{{ else }}n{{ end }}|{{ if 0.0 }}y{{ else }}n{{ end }}|{{ if \"0\" }}y{{ end }}|{{ if (args) }}y{{ else }}n{{ end }}|{{ if 0i }}y{{ else }}n{{ end }}",
+        "n|n|y|n|n",
+    ),
+    (
+        0,
+        "{{ template \"T\" }}{{ define \"T\" }}{{ printf \"%v\" . }}{{ end }}",
+        "<nil>",
+    ),
+    (
+        0,
+        "{{ define \"A\" }}a{{ template \"B\" . }}{{ end }}{{ define \"B\" }}b{{ .Value }}{{ end }}{{ template \"A\" . }}",
+        "ab1e+06",
+    ),
+    (0, "{{ define \"__alert_S0\" }}{{ end }}[{{ 1 }}]", "[1]"),
+    (
+        0,
+        "{{ $v := 3 }}{{ define \"D\" }}{{ . }}{{ end }}{{ template \"D\" $v }}",
+        "3",
+    ),
+    (
+        0,
+        "{{ eq (toTime 0).UTC (toTime 0).UTC }}|{{ ne (index \"ab\" 0) (index \"ab\" 1) }}|{{ lt (toTime 0).Month 2 }}",
+        "true|true|true",
+    ),
+    (0, "{{ eq (toTime 0).Month (toTime 0).Weekday }}", "false"),
+    (
+        0,
+        "{{ eq 1.5 \"x\" }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:115: executing \"__alert_S0\" at <eq 1.5 \"x\">: error calling eq: incompatible types for comparison>",
+    ),
+    (
+        0,
+        "{{ lt \"a\" 1 }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:115: executing \"__alert_S0\" at <lt \"a\" 1>: error calling lt: incompatible types for comparison>",
+    ),
+    (
+        0,
+        "{{ eq (args) 1 }}|{{ eq (first (query \"q_one\")) 1 }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:115: executing \"__alert_S0\" at <eq (args) 1>: error calling eq: incompatible types for comparison>",
+    ),
+    (
+        0,
+        "{{ eq $ $ }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:115: executing \"__alert_S0\" at <eq $ $>: error calling eq: non-comparable type {map[__name__:s0 instance:host-1.example.com:9090 job:api severity:critical] map[region:eu-west replica:r1] https://prom.example.com/prometheus %!s(float64=1e+06)}: struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }>",
+    ),
+    (
+        0,
+        "{{ ge 2 1 }}|{{ le 2.5 2.5 }}|{{ gt 3 nil }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:145: executing \"__alert_S0\" at <gt 3 nil>: error calling gt: invalid type for comparison>",
+    ),
+    (
+        0,
+        "{{ (toTime 0).Add \"x\" }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:130: executing \"__alert_S0\" at <\"x\">: expected integer; found \"x\">",
+    ),
+    (
+        0,
+        "{{ (toTime 0).Before 1 }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:133: executing \"__alert_S0\" at <1>: can't handle 1 for arg of type time.Time>",
+    ),
+    (
+        0,
+        "{{ (toTime 0).Sub }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:123: executing \"__alert_S0\" at <0>: wrong number of args for Sub: want 1 got 0>",
+    ),
+    (
+        0,
+        "{{ (toTime 0).Year 1 }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:123: executing \"__alert_S0\" at <0>: wrong number of args for Year: want 0 got 1>",
+    ),
+    (
+        0,
+        "{{ .Labels.job.Foo }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:122: executing \"__alert_S0\" at <.Labels.job.Foo>: can't evaluate field Foo in type string>",
+    ),
+    (
+        0,
+        "{{ $labels.job | humanize }}",
+        "<error expanding template: error executing template __alert_S0: template: __alert_S0:1:129: executing \"__alert_S0\" at <humanize>: error calling humanize: strconv.ParseFloat: parsing \"api\": invalid syntax>",
+    ),
+    (
+        0,
+        "{{ .ExternalURL | urlquery }}|{{ $externalURL | len }}",
+        "https%3A%2F%2Fprom.example.com%2Fprometheus|35",
+    ),
+    (
+        0,
+        "{{ printf \"%v\" .Value | printf \"%s!\" }}|{{ .Value | humanize | printf \"%q\" }}",
+        "1e+06!|\"1M\"",
+    ),
+    (
+        0,
         "{{ with query \"q_one\" }}{{ . | first | value }}|{{ . | first | label \"job\" }}|{{ (first .).Labels.job }}|{{ . | first | strvalue }}|{{ len . }}{{ end }}",
         "42.5|single|single||1",
     ),

@@ -273,7 +273,37 @@ pub(super) enum StrMap<'a> {
     Shared(Rc<BTreeMap<String, String>>),
 }
 
-impl StrMap<'_> {
+impl<'a> StrMap<'a> {
+    /// The value of `key`, or `""` (`missingkey=zero`), borrowed from the
+    /// alert data when the map is.
+    fn lookup(&self, key: &str) -> Text<'a> {
+        match self {
+            StrMap::Borrowed(map) => {
+                let map: &'a BTreeMap<String, String> = map;
+                Text::Borrowed(map.get(key).map_or("", String::as_str))
+            }
+            StrMap::Shared(map) => map
+                .get(key)
+                .map_or(Text::Borrowed(""), |v| Text::from(v.clone())),
+        }
+    }
+
+    /// Key/value pairs in key order, borrowed when possible.
+    fn entries(&self) -> Vec<(Text<'a>, Text<'a>)> {
+        match self {
+            StrMap::Borrowed(map) => {
+                let map: &'a BTreeMap<String, String> = map;
+                map.iter()
+                    .map(|(k, v)| (Text::Borrowed(k.as_str()), Text::Borrowed(v.as_str())))
+                    .collect()
+            }
+            StrMap::Shared(map) => map
+                .iter()
+                .map(|(k, v)| (Text::from(k.clone()), Text::from(v.clone())))
+                .collect(),
+        }
+    }
+
     pub(super) fn get(&self) -> &BTreeMap<String, String> {
         match self {
             StrMap::Borrowed(m) => m,
@@ -420,24 +450,24 @@ type Exec<T> = Result<T, Flow>;
 
 /// The node execution is "at", for error messages (Go's `state.node`).
 #[derive(Debug, Clone, Copy)]
-enum At<'t> {
+enum At<'a> {
     Nothing,
-    Action(&'t ActionNode),
-    Branch(&'static str, &'t BranchNode),
-    Template(&'t TemplateCall),
-    Pipe(&'t Pipeline),
-    Cmd(&'t Command),
-    Arg(&'t Arg),
+    Action(&'a ActionNode),
+    Branch(&'static str, &'a BranchNode),
+    Template(&'a TemplateCall),
+    Pipe(&'a Pipeline),
+    Cmd(&'a Command),
+    Arg(&'a Arg),
 }
 
-struct State<'t, 'a> {
-    prog: &'t CompiledTemplate,
+struct State<'a> {
+    prog: &'a CompiledTemplate,
     data: &'a TemplateData<'a>,
     query: Option<&'a dyn TemplateQuery>,
     out: String,
-    vars: Vec<(&'t str, Value<'a>)>,
-    node: At<'t>,
-    tmpl_name: &'t str,
+    vars: Vec<(&'a str, Value<'a>)>,
+    node: At<'a>,
+    tmpl_name: &'a str,
     depth: usize,
     nesting: usize,
     steps: u64,
@@ -763,10 +793,10 @@ impl Callee<'_> {
     }
 }
 
-impl<'t, 'a> State<'t, 'a> {
+impl<'a> State<'a> {
     // ----- errors -----
 
-    fn at(&mut self, node: At<'t>) {
+    fn at(&mut self, node: At<'a>) {
         self.node = node;
     }
 
@@ -814,7 +844,7 @@ impl<'t, 'a> State<'t, 'a> {
 
     // ----- walking (Go's walk*) -----
 
-    fn walk_list(&mut self, dot: &Value<'a>, nodes: &'t [Node]) -> Exec<()> {
+    fn walk_list(&mut self, dot: &Value<'a>, nodes: &'a [Node]) -> Exec<()> {
         self.nesting += 1;
         let result = if self.nesting > MAX_NESTING {
             Err(self.fail(format!(
@@ -827,7 +857,7 @@ impl<'t, 'a> State<'t, 'a> {
         result
     }
 
-    fn walk(&mut self, dot: &Value<'a>, node: &'t Node) -> Exec<()> {
+    fn walk(&mut self, dot: &Value<'a>, node: &'a Node) -> Exec<()> {
         self.step()?;
         match node {
             Node::Text(text) => self.write(&text.text),
@@ -863,7 +893,7 @@ impl<'t, 'a> State<'t, 'a> {
         }
     }
 
-    fn walk_if_or_with(&mut self, is_with: bool, dot: &Value<'a>, b: &'t BranchNode) -> Exec<()> {
+    fn walk_if_or_with(&mut self, is_with: bool, dot: &Value<'a>, b: &'a BranchNode) -> Exec<()> {
         let mark = self.vars.len();
         let value = self.eval_pipeline(dot, Some(&b.pipe))?;
         let result = if is_true(&value) {
@@ -881,7 +911,7 @@ impl<'t, 'a> State<'t, 'a> {
         result
     }
 
-    fn walk_range(&mut self, dot: &Value<'a>, r: &'t BranchNode) -> Exec<()> {
+    fn walk_range(&mut self, dot: &Value<'a>, r: &'a BranchNode) -> Exec<()> {
         let mark = self.vars.len();
         let value = self.eval_pipeline(dot, Some(&r.pipe))?;
         let value = match value {
@@ -902,14 +932,9 @@ impl<'t, 'a> State<'t, 'a> {
                 })
                 .collect(),
             Value::StrMap(map) => map
-                .get()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        Value::Str(Text::from(k.clone())),
-                        Value::Str(Text::from(v.clone())),
-                    )
-                })
+                .entries()
+                .into_iter()
+                .map(|(k, v)| (Value::Str(k), Value::Str(v)))
                 .collect(),
             Value::AnyMap(map) => map
                 .iter()
@@ -962,8 +987,8 @@ impl<'t, 'a> State<'t, 'a> {
         Ok(())
     }
 
-    fn walk_template(&mut self, dot: &Value<'a>, call: &'t TemplateCall) -> Exec<()> {
-        let body: &'t [Node] = if let Some(def) = self.prog.tree.definition(&call.name) {
+    fn walk_template(&mut self, dot: &Value<'a>, call: &'a TemplateCall) -> Exec<()> {
+        let body: &'a [Node] = if let Some(def) = self.prog.tree.definition(&call.name) {
             &def.body
         } else if call.name == self.prog.name {
             &self.prog.tree.root
@@ -988,7 +1013,7 @@ impl<'t, 'a> State<'t, 'a> {
 
     // ----- evaluation (Go's eval*) -----
 
-    fn eval_pipeline(&mut self, dot: &Value<'a>, pipe: Option<&'t Pipeline>) -> Exec<Value<'a>> {
+    fn eval_pipeline(&mut self, dot: &Value<'a>, pipe: Option<&'a Pipeline>) -> Exec<Value<'a>> {
         let Some(pipe) = pipe else {
             return Ok(Value::Invalid);
         };
@@ -1029,7 +1054,7 @@ impl<'t, 'a> State<'t, 'a> {
         }
     }
 
-    fn not_a_function(&self, args: &'t [Arg], final_: &Option<Value<'a>>) -> Exec<()> {
+    fn not_a_function(&self, args: &'a [Arg], final_: &Option<Value<'a>>) -> Exec<()> {
         if args.len() > 1 || final_.is_some() {
             let first = args.first().map(arg_string_of(&self.prog.text));
             return Err(self.fail(format!(
@@ -1043,7 +1068,7 @@ impl<'t, 'a> State<'t, 'a> {
     fn eval_command(
         &mut self,
         dot: &Value<'a>,
-        cmd: &'t Command,
+        cmd: &'a Command,
         final_: Option<Value<'a>>,
     ) -> Exec<Value<'a>> {
         self.step()?;
@@ -1072,7 +1097,7 @@ impl<'t, 'a> State<'t, 'a> {
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Nil(_) => Err(self.fail("nil is not a command")),
             Arg::Number(number) => self.ideal_constant(first, number),
-            Arg::String { value, .. } => Ok(Value::Str(Text::from(value.clone()))),
+            Arg::String { value, .. } => Ok(Value::Str(Text::Borrowed(value))),
             _ => Err(self.fail(format!(
                 "can't evaluate command {}",
                 quote(&arg_string(&self.prog.text, first))
@@ -1081,7 +1106,7 @@ impl<'t, 'a> State<'t, 'a> {
     }
 
     /// Go's `idealConstant`: a number whose type the context does not fix.
-    fn ideal_constant(&mut self, arg: &'t Arg, n: &Number) -> Exec<Value<'a>> {
+    fn ideal_constant(&mut self, arg: &'a Arg, n: &Number) -> Exec<Value<'a>> {
         self.at(At::Arg(arg));
         if let Some((re, im)) = n.complex {
             return Ok(Value::Complex(re, im));
@@ -1110,8 +1135,8 @@ impl<'t, 'a> State<'t, 'a> {
     fn eval_field_node(
         &mut self,
         dot: &Value<'a>,
-        arg: &'t Arg,
-        args: &'t [Arg],
+        arg: &'a Arg,
+        args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> Exec<Value<'a>> {
         self.at(At::Arg(arg));
@@ -1124,8 +1149,8 @@ impl<'t, 'a> State<'t, 'a> {
     fn eval_chain_node(
         &mut self,
         dot: &Value<'a>,
-        arg: &'t Arg,
-        args: &'t [Arg],
+        arg: &'a Arg,
+        args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> Exec<Value<'a>> {
         self.at(At::Arg(arg));
@@ -1142,9 +1167,9 @@ impl<'t, 'a> State<'t, 'a> {
     fn eval_variable_node(
         &mut self,
         dot: &Value<'a>,
-        arg: &'t Arg,
-        variable: &'t Variable,
-        args: &'t [Arg],
+        arg: &'a Arg,
+        variable: &'a Variable,
+        args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> Exec<Value<'a>> {
         self.at(At::Arg(arg));
@@ -1160,9 +1185,9 @@ impl<'t, 'a> State<'t, 'a> {
         &mut self,
         dot: &Value<'a>,
         mut receiver: Value<'a>,
-        node: &'t Arg,
-        idents: &'t [String],
-        args: &'t [Arg],
+        node: &'a Arg,
+        idents: &'a [String],
+        args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> Exec<Value<'a>> {
         let Some((last, init)) = idents.split_last() else {
@@ -1178,9 +1203,9 @@ impl<'t, 'a> State<'t, 'a> {
     fn eval_field(
         &mut self,
         dot: &Value<'a>,
-        name: &'t str,
-        node: &'t Arg,
-        args: &'t [Arg],
+        name: &'a str,
+        node: &'a Arg,
+        args: &'a [Arg],
         final_: Option<Value<'a>>,
         receiver: Value<'a>,
     ) -> Exec<Value<'a>> {
@@ -1222,8 +1247,7 @@ impl<'t, 'a> State<'t, 'a> {
                 if has_args {
                     return Err(self.fail(format!("{name} is not a method but has arguments")));
                 }
-                let value = map.get().get(name).cloned().unwrap_or_default();
-                return Ok(Value::Str(Text::from(value)));
+                return Ok(Value::Str(map.lookup(name)));
             }
             Value::AnyMap(map) => {
                 if has_args {
@@ -1255,10 +1279,10 @@ impl<'t, 'a> State<'t, 'a> {
     fn eval_function(
         &mut self,
         dot: &Value<'a>,
-        ident: &'t Arg,
-        name: &'t str,
-        call_node: At<'t>,
-        args: &'t [Arg],
+        ident: &'a Arg,
+        name: &'a str,
+        call_node: At<'a>,
+        args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> Exec<Value<'a>> {
         self.at(At::Arg(ident));
@@ -1275,9 +1299,9 @@ impl<'t, 'a> State<'t, 'a> {
         &mut self,
         dot: &Value<'a>,
         callee: Callee<'a>,
-        node: At<'t>,
+        node: At<'a>,
         name: &str,
-        args: &'t [Arg],
+        args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> Exec<Value<'a>> {
         let args = args.get(1..).unwrap_or(&[]);
@@ -1386,7 +1410,7 @@ impl<'t, 'a> State<'t, 'a> {
 
     /// Go's `evalArg`: an argument evaluated for a parameter type (`None`
     /// for the receiver of a field chain).
-    fn eval_arg(&mut self, dot: &Value<'a>, param: Option<Param>, arg: &'t Arg) -> Exec<Value<'a>> {
+    fn eval_arg(&mut self, dot: &Value<'a>, param: Option<Param>, arg: &'a Arg) -> Exec<Value<'a>> {
         self.at(At::Arg(arg));
         let value = match arg {
             Arg::Dot(_) => dot.clone(),
@@ -1415,13 +1439,13 @@ impl<'t, 'a> State<'t, 'a> {
         &mut self,
         dot: &Value<'a>,
         param: Option<Param>,
-        arg: &'t Arg,
+        arg: &'a Arg,
     ) -> Exec<Value<'a>> {
         let shown = || arg_string(&self.prog.text, arg);
         match param {
             Some(Param::Interface | Param::Reflect) | None => self.eval_empty_interface(dot, arg),
             Some(Param::String) => match arg {
-                Arg::String { value, .. } => Ok(Value::Str(Text::from(value.clone()))),
+                Arg::String { value, .. } => Ok(Value::Str(Text::Borrowed(value))),
                 _ => Err(self.fail(format!("expected string; found {}", shown()))),
             },
             Some(Param::Duration) => match arg {
@@ -1434,13 +1458,13 @@ impl<'t, 'a> State<'t, 'a> {
         }
     }
 
-    fn eval_empty_interface(&mut self, dot: &Value<'a>, arg: &'t Arg) -> Exec<Value<'a>> {
+    fn eval_empty_interface(&mut self, dot: &Value<'a>, arg: &'a Arg) -> Exec<Value<'a>> {
         self.at(At::Arg(arg));
         match arg {
             Arg::Bool(b, _) => Ok(Value::Bool(*b)),
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Number(number) => self.ideal_constant(arg, number),
-            Arg::String { value, .. } => Ok(Value::Str(Text::from(value.clone()))),
+            Arg::String { value, .. } => Ok(Value::Str(Text::Borrowed(value))),
             _ => Err(self.fail(format!(
                 "can't handle assignment of {} to empty interface argument",
                 arg_string(&self.prog.text, arg)
@@ -1950,10 +1974,7 @@ fn index<'a>(item: Value<'a>, indexes: &[Value<'a>]) -> Result<Value<'a>, String
                     None => return Err("reflect: slice index out of range".to_string()),
                 }
             }
-            Value::StrMap(map) => {
-                let key = map_key(index)?;
-                Value::Str(Text::from(map.get().get(key).cloned().unwrap_or_default()))
-            }
+            Value::StrMap(map) => Value::Str(map.lookup(map_key(index)?)),
             Value::AnyMap(map) => {
                 let key = map_key(index)?;
                 match map.get(key) {

@@ -1333,7 +1333,7 @@ impl Printer {
                         self.f.prec = 0;
                         self.f.prec_present = false;
                     }
-                    if !ok {
+                    if !self.f.prec_present {
                         self.buf.push_str("%!(BADPREC)");
                     }
                     after_index = false;
