@@ -1,1 +1,802 @@
-//! Durable alert state in redb (being written).
+//! Durable alert state: every alert of every rule in one redb file,
+//! `<data-dir>/klaxon.redb`, so that after a restart (clean or `kill -9`) the
+//! evaluator resumes exactly where it stopped: a pending alert keeps its
+//! `activeAt`, a firing alert stays firing and is not announced again.
+//!
+//! The rest of klaxon sees only [`Store`], [`Change`], [`LoadedAlerts`] and
+//! [`StoreError`], so the storage engine can be swapped behind this module.
+//!
+//! On-disk layout (schema version [`SCHEMA_VERSION`]):
+//! - table `klaxon_meta` (`&str -> &str`): `format` = `klaxon alert state`,
+//!   `schema_version` = the decimal schema version; written when the file is
+//!   created, checked on every open.
+//! - table `alerts` (`(rule key, fingerprint) -> JSON of Alert`).
+//!
+//! Safety of the user's data comes first: an existing file is verified on a
+//! copy (redb writes to a file as soon as it opens it), so a file klaxon refuses
+//! to open — not redb, foreign, newer, damaged — is left byte for byte as it
+//! was. A new file is built under a temporary name and renamed into place, so
+//! a crash during creation never leaves a half-made file behind.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Display;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+
+use crate::eval::alert::Alert;
+
+/// The version of the on-disk layout this klaxon writes and reads. A file
+/// with a higher version was written by a newer klaxon and is refused rather
+/// than misread.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// The state file inside the data directory.
+pub const STATE_FILE_NAME: &str = "klaxon.redb";
+
+/// Held (flock) for the whole life of a [`Store`] so that two klaxon
+/// processes never share one data directory.
+const LOCK_FILE_NAME: &str = "klaxon.lock";
+/// A new state file is built under this name and renamed into place.
+const NEW_FILE_NAME: &str = "klaxon.redb.new";
+/// The copy an existing state file is verified on before it is opened.
+const VERIFY_FILE_NAME: &str = "klaxon.redb.verify";
+
+const META: TableDefinition<&str, &str> = TableDefinition::new("klaxon_meta");
+const ALERTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("alerts");
+const FORMAT_KEY: &str = "format";
+const FORMAT_MARKER: &str = "klaxon alert state";
+const SCHEMA_KEY: &str = "schema_version";
+
+/// The first bytes of every redb file (redb's own magic number).
+const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+/// redb's page size; the header stores it at bytes 12..16 (little endian).
+/// redb asserts (panics) when it differs from the one it was opened with.
+const REDB_PAGE_SIZE: u32 = 4096;
+/// redb's header: magic, flags, page size, region layout and two commit slots.
+const REDB_HEADER_LEN: u64 = 320;
+
+/// Why the store could not be opened, read or written. Every message names
+/// the file, says what is wrong and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The data directory could not be created.
+    #[error(
+        "cannot create the data directory {}: {source}; create it or choose another --data-dir",
+        path.display()
+    )]
+    CreateDir {
+        /// The data directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// Another klaxon process (or another `Store` in this one) holds the data directory.
+    #[error(
+        "the data directory {} is already in use by another klaxon process{holder}; stop that \
+         process or give this one its own --data-dir",
+        dir.display()
+    )]
+    InUse {
+        /// The data directory.
+        dir: PathBuf,
+        /// " (pid N)" when the holder wrote its pid into the lock file, else empty.
+        holder: String,
+    },
+    /// The file at the state path is not a redb database at all.
+    #[error(
+        "{} is not a klaxon state file: it is {what}. Move it aside or point --data-dir at \
+         another directory; klaxon did not modify it",
+        path.display()
+    )]
+    NotRedb {
+        /// The state file.
+        path: PathBuf,
+        /// What the file looks like ("an SQLite database", "a text file", ...).
+        what: String,
+    },
+    /// The file is a redb database, but not one klaxon wrote.
+    #[error(
+        "{} is a redb database but not klaxon's alert state ({detail}). Move it aside or point \
+         --data-dir at another directory; klaxon did not modify it",
+        path.display()
+    )]
+    Foreign {
+        /// The state file.
+        path: PathBuf,
+        /// What is missing or different.
+        detail: String,
+    },
+    /// The file was written by a newer klaxon whose layout this one cannot read.
+    #[error(
+        "{} was written by a newer klaxon (state schema version {found}; this klaxon reads up \
+         to {SCHEMA_VERSION}). Run the newer klaxon, or move the file aside to start with empty \
+         alert state; klaxon did not modify it",
+        path.display()
+    )]
+    NewerSchema {
+        /// The state file.
+        path: PathBuf,
+        /// The schema version found in the file.
+        found: u64,
+    },
+    /// The file is klaxon's (or claims to be) but is truncated or damaged.
+    #[error(
+        "{} is damaged: {detail}. Move it aside or restore a backup; klaxon did not modify it",
+        path.display()
+    )]
+    Corrupt {
+        /// The state file.
+        path: PathBuf,
+        /// What redb or klaxon found wrong.
+        detail: String,
+    },
+    /// A file system operation around the store failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What klaxon was doing ("create the lock file", ...).
+        action: &'static str,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// Reading or writing the open database failed (disk full, I/O error, ...).
+    #[error("cannot {action} {}: {detail}", path.display())]
+    Database {
+        /// The state file.
+        path: PathBuf,
+        /// What klaxon was doing ("commit alert state to", ...).
+        action: &'static str,
+        /// What redb said.
+        detail: String,
+    },
+    /// An alert could not be encoded; nothing of that commit was written.
+    #[error("cannot encode alert {fingerprint:016x} of rule {rule}: {detail}")]
+    Encode {
+        /// The rule key.
+        rule: String,
+        /// The alert's fingerprint.
+        fingerprint: u64,
+        /// What serde_json said.
+        detail: String,
+    },
+}
+
+/// One change to the stored state; the evaluator collects the changes of one
+/// group evaluation and commits them together.
+// Boxing the alert would cost an allocation per Put to save space in the
+// rare Delete; the Vec of one commit is short-lived.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Insert or replace the alert of `rule` with this fingerprint.
+    Put {
+        /// The rule key.
+        rule: String,
+        /// The alert's fingerprint (its identity within the rule).
+        fingerprint: u64,
+        /// The new state.
+        alert: Alert,
+    },
+    /// Forget the alert of `rule` with this fingerprint (no-op when absent).
+    Delete {
+        /// The rule key.
+        rule: String,
+        /// The alert's fingerprint.
+        fingerprint: u64,
+    },
+}
+
+/// What [`Store::load_alerts`] found: the alerts it could decode, and the
+/// records it could not (kept on disk untouched, never silently dropped).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LoadedAlerts {
+    /// Rule key -> (fingerprint, alert), fingerprints ascending.
+    pub alerts: BTreeMap<String, Vec<(u64, Alert)>>,
+    /// Records that did not decode (e.g. written by a newer klaxon).
+    pub unreadable: Vec<UnreadableAlert>,
+}
+
+impl LoadedAlerts {
+    /// How many alerts were decoded, over all rules.
+    pub fn alert_count(&self) -> usize {
+        self.alerts.values().map(Vec::len).sum()
+    }
+}
+
+/// A stored record that could not be decoded. It stays in the file until the
+/// evaluator overwrites or deletes that alert, or its rule is removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableAlert {
+    /// The rule key.
+    pub rule: String,
+    /// The alert's fingerprint.
+    pub fingerprint: u64,
+    /// Why it did not decode.
+    pub reason: String,
+}
+
+/// The durable alert state of one klaxon process. All methods block on disk
+/// I/O (a commit waits for fsync): call them from `spawn_blocking` in async
+/// code. Concurrent commits are serialised by redb.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    /// Holds the data directory's lock for as long as the store is open.
+    _lock: File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if missing) `data_dir` and `data_dir/klaxon.redb`.
+    /// Refuses, with the file left untouched, anything that is not klaxon's
+    /// state in a schema this klaxon reads, and a data directory another
+    /// klaxon process is using.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let lock = lock_data_dir(data_dir)?;
+        let path = data_dir.join(STATE_FILE_NAME);
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => verify_existing(data_dir, &path)?,
+            Ok(_) => {
+                return Err(StoreError::NotRedb {
+                    path,
+                    what: "not a regular file (a directory?)".to_string(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => create_fresh(data_dir, &path)?,
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path,
+                    action: "read",
+                    source,
+                });
+            }
+        }
+        let db = open_redb(&path).map_err(|problem| problem.at(&path))?;
+        check_meta(&db).map_err(|problem| problem.at(&path))?;
+        Ok(Store {
+            db,
+            path,
+            _lock: lock,
+        })
+    }
+
+    /// Every stored alert, grouped by rule key. Records that do not decode
+    /// are reported in [`LoadedAlerts::unreadable`] (and logged), the rest
+    /// are returned.
+    pub fn load_alerts(&self) -> Result<LoadedAlerts, StoreError> {
+        let read_err = |e: &dyn Display| self.db_error("read alert state from", e);
+        let txn = self.db.begin_read().map_err(|e| read_err(&e))?;
+        let table = match txn.open_table(ALERTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(LoadedAlerts::default()),
+            Err(e) => return Err(read_err(&e)),
+        };
+        let mut loaded = LoadedAlerts::default();
+        for entry in table.iter().map_err(|e| read_err(&e))? {
+            let (key, value) = entry.map_err(|e| read_err(&e))?;
+            let (rule, fingerprint) = key.value();
+            match serde_json::from_slice::<Alert>(value.value()) {
+                Ok(alert) => loaded
+                    .alerts
+                    .entry(rule.to_string())
+                    .or_default()
+                    .push((fingerprint, alert)),
+                Err(e) => {
+                    tracing::warn!(
+                        file = %self.path.display(),
+                        rule,
+                        fingerprint = format_args!("{fingerprint:016x}"),
+                        error = %e,
+                        "stored alert cannot be read by this klaxon; it is kept on disk and its rule starts without it"
+                    );
+                    loaded.unreadable.push(UnreadableAlert {
+                        rule: rule.to_string(),
+                        fingerprint,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Applies `changes` in one write transaction that is durable (fsynced)
+    /// when this returns. All or nothing: on error none of them is stored.
+    /// An empty slice does not touch the file.
+    pub fn commit(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        // Encode first so an encoding error leaves no transaction behind.
+        let mut encoded: Vec<(&str, u64, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
+        for change in changes {
+            match change {
+                Change::Put {
+                    rule,
+                    fingerprint,
+                    alert,
+                } => {
+                    let bytes = serde_json::to_vec(alert).map_err(|e| StoreError::Encode {
+                        rule: rule.clone(),
+                        fingerprint: *fingerprint,
+                        detail: e.to_string(),
+                    })?;
+                    encoded.push((rule, *fingerprint, Some(bytes)));
+                }
+                Change::Delete { rule, fingerprint } => encoded.push((rule, *fingerprint, None)),
+            }
+        }
+        let write_err = |e: &dyn Display| self.db_error("commit alert state to", e);
+        let mut txn = self.db.begin_write().map_err(|e| write_err(&e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| write_err(&e))?;
+        {
+            let mut table = txn.open_table(ALERTS).map_err(|e| write_err(&e))?;
+            for (rule, fingerprint, value) in &encoded {
+                match value {
+                    Some(bytes) => {
+                        table
+                            .insert((*rule, *fingerprint), bytes.as_slice())
+                            .map_err(|e| write_err(&e))?;
+                    }
+                    None => {
+                        table
+                            .remove((*rule, *fingerprint))
+                            .map_err(|e| write_err(&e))?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(|e| write_err(&e))
+    }
+
+    /// Deletes the alerts of every rule not in `keep` (rules removed from
+    /// the configuration), durably, and returns how many were deleted. Does
+    /// not write when there is nothing to delete.
+    pub fn retain_rules(&self, keep: &HashSet<String>) -> Result<usize, StoreError> {
+        let write_err = |e: &dyn Display| self.db_error("remove alerts of deleted rules from", e);
+        let mut txn = self.db.begin_write().map_err(|e| write_err(&e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| write_err(&e))?;
+        let removed = {
+            let mut table = txn.open_table(ALERTS).map_err(|e| write_err(&e))?;
+            let mut doomed: Vec<(String, u64)> = Vec::new();
+            for entry in table.iter().map_err(|e| write_err(&e))? {
+                let (key, _) = entry.map_err(|e| write_err(&e))?;
+                let (rule, fingerprint) = key.value();
+                if !keep.contains(rule) {
+                    doomed.push((rule.to_string(), fingerprint));
+                }
+            }
+            for (rule, fingerprint) in &doomed {
+                table
+                    .remove((rule.as_str(), *fingerprint))
+                    .map_err(|e| write_err(&e))?;
+            }
+            doomed.len()
+        };
+        if removed == 0 {
+            txn.abort().map_err(|e| write_err(&e))?;
+        } else {
+            txn.commit().map_err(|e| write_err(&e))?;
+        }
+        Ok(removed)
+    }
+
+    /// The state file, for logs and error messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn db_error(&self, action: &'static str, e: &dyn Display) -> StoreError {
+        StoreError::Database {
+            path: self.path.clone(),
+            action,
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// Takes the data directory's lock file (flock, released by the kernel when
+/// the process dies, even by `kill -9`) and writes our pid into it.
+fn lock_data_dir(data_dir: &Path) -> Result<File, StoreError> {
+    let path = data_dir.join(LOCK_FILE_NAME);
+    let io_err = |action, source| StoreError::Io {
+        path: path.clone(),
+        action,
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io_err("create the lock file", e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            // The pid is only a courtesy for the message.
+            let holder = match file.read_to_string(&mut text) {
+                Ok(_) => match text.trim().parse::<u32>() {
+                    Ok(pid) => format!(" (pid {pid})"),
+                    Err(_) => String::new(),
+                },
+                Err(_) => String::new(),
+            };
+            return Err(StoreError::InUse {
+                dir: data_dir.to_path_buf(),
+                holder,
+            });
+        }
+        Err(TryLockError::Error(e)) => return Err(io_err("lock", e)),
+    }
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .map_err(|e| io_err("write the lock file", e))?;
+    Ok(file)
+}
+
+/// Builds a new state file under a temporary name (metadata and empty alerts
+/// table, cleanly closed and fsynced) and renames it into place.
+fn create_fresh(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
+    let new_path = data_dir.join(NEW_FILE_NAME);
+    remove_if_present(&new_path)?;
+    let create_err = |e: &dyn Display| StoreError::Database {
+        path: new_path.clone(),
+        action: "create",
+        detail: e.to_string(),
+    };
+    {
+        let db = Database::create(&new_path).map_err(|e| create_err(&e))?;
+        let txn = db.begin_write().map_err(|e| create_err(&e))?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| create_err(&e))?;
+            meta.insert(FORMAT_KEY, FORMAT_MARKER)
+                .map_err(|e| create_err(&e))?;
+            let version = SCHEMA_VERSION.to_string();
+            meta.insert(SCHEMA_KEY, version.as_str())
+                .map_err(|e| create_err(&e))?;
+            txn.open_table(ALERTS).map_err(|e| create_err(&e))?;
+        }
+        txn.commit().map_err(|e| create_err(&e))?;
+    }
+    let io_err = |path: &Path, action, source| StoreError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    };
+    File::open(&new_path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_err(&new_path, "sync", e))?;
+    fs::rename(&new_path, path).map_err(|e| io_err(path, "create", e))?;
+    sync_dir(data_dir).map_err(|e| io_err(data_dir, "sync", e))
+}
+
+/// Checks an existing state file without writing to it: its first bytes
+/// here, the rest (integrity, metadata, every record) with redb on a copy.
+fn verify_existing(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
+    sniff_header(path)?;
+    let copy = data_dir.join(VERIFY_FILE_NAME);
+    remove_if_present(&copy)?;
+    fs::copy(path, &copy).map_err(|source| StoreError::Io {
+        path: copy.clone(),
+        action: "copy the state file (to verify it) to",
+        source,
+    })?;
+    let verdict = verify_copy(&copy);
+    if let Err(e) = fs::remove_file(&copy) {
+        tracing::warn!(file = %copy.display(), error = %e, "cannot remove the verification copy");
+    }
+    verdict.map_err(|problem| problem.at(path))
+}
+
+/// Reads the first bytes: not redb at all (text, SQLite, random bytes),
+/// truncated inside the header, or a redb file with a page size redb would
+/// panic on.
+fn sniff_header(path: &Path) -> Result<(), StoreError> {
+    let io_err = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        action: "read",
+        source,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let mut head = Vec::with_capacity(4096);
+    file.take(4096).read_to_end(&mut head).map_err(io_err)?;
+    if !head.starts_with(&REDB_MAGIC) {
+        return Err(StoreError::NotRedb {
+            path: path.to_path_buf(),
+            what: describe_foreign(&head, len),
+        });
+    }
+    if len < REDB_HEADER_LEN {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!(
+                "it is truncated: {len} bytes, shorter than the {REDB_HEADER_LEN}-byte redb header"
+            ),
+        });
+    }
+    let page_size = head
+        .get(12..16)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_le_bytes);
+    if page_size != Some(REDB_PAGE_SIZE) {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            detail: format!(
+                "its page size is {}, klaxon writes {REDB_PAGE_SIZE}",
+                page_size.map_or_else(|| "unreadable".to_string(), |p| p.to_string())
+            ),
+        });
+    }
+    // redb asserts (panics) when the file is shorter than its header says.
+    match described_len(&head) {
+        Some(described) if len >= described => Ok(()),
+        Some(described) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("it is truncated: {len} bytes, its header describes {described}"),
+        }),
+        None => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: "its header describes an impossible file layout".to_string(),
+        }),
+    }
+}
+
+/// The file length a redb header describes: one header page, the full
+/// regions, then the trailing partial region (each region is its header
+/// pages plus its data pages). None when the header is malformed.
+fn described_len(head: &[u8]) -> Option<u64> {
+    let field = |at: usize| -> Option<u64> {
+        let bytes = <[u8; 4]>::try_from(head.get(at..at + 4)?).ok()?;
+        Some(u64::from(u32::from_le_bytes(bytes)))
+    };
+    let page_size = field(12)?;
+    let region_header_pages = field(16)?;
+    let region_max_data_pages = field(20)?;
+    let full_regions = field(24)?;
+    let trailing_data_pages = field(28)?;
+    if region_max_data_pages == 0 || (full_regions == 0 && trailing_data_pages == 0) {
+        return None;
+    }
+    let full =
+        full_regions.checked_mul((region_header_pages + region_max_data_pages) * page_size)?;
+    let trailing = if trailing_data_pages > 0 {
+        (region_header_pages + trailing_data_pages) * page_size
+    } else {
+        0
+    };
+    page_size.checked_add(full)?.checked_add(trailing)
+}
+
+/// A human name for a file that is not redb, from its first bytes.
+fn describe_foreign(head: &[u8], len: u64) -> String {
+    let what = if head.is_empty() {
+        return "an empty file (0 bytes)".to_string();
+    } else if head.starts_with(b"SQLite format 3\0") {
+        "an SQLite database"
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        "gzip-compressed data"
+    } else if looks_like_text(head) {
+        "a text file"
+    } else {
+        "binary data that is not a redb database"
+    };
+    format!("{what} ({len} bytes)")
+}
+
+fn looks_like_text(head: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // A multi-byte character cut off by the 4 KiB read is still text.
+        Err(e) => e.error_len().is_none(),
+    };
+    valid
+        && !head
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+}
+
+/// What is wrong with a state file, before the real path is attached.
+#[derive(Debug)]
+enum Problem {
+    InUse,
+    Foreign(String),
+    Newer(u64),
+    Corrupt(String),
+}
+
+impl Problem {
+    fn at(self, path: &Path) -> StoreError {
+        let path = path.to_path_buf();
+        match self {
+            Problem::InUse => StoreError::InUse {
+                dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                holder: String::new(),
+            },
+            Problem::Foreign(detail) => StoreError::Foreign { path, detail },
+            Problem::Newer(found) => StoreError::NewerSchema { path, found },
+            Problem::Corrupt(detail) => StoreError::Corrupt { path, detail },
+        }
+    }
+}
+
+/// Classifies a redb error met while opening or reading a file klaxon did
+/// not just write.
+fn problem_from_redb(e: impl Into<redb::Error>) -> Problem {
+    match e.into() {
+        redb::Error::DatabaseAlreadyOpen => Problem::InUse,
+        redb::Error::UpgradeRequired(version) => Problem::Foreign(format!(
+            "it uses redb file format {version}, which this klaxon's redb cannot read"
+        )),
+        redb::Error::Corrupted(detail) => {
+            Problem::Corrupt(format!("redb's consistency check failed ({detail})"))
+        }
+        redb::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            Problem::Corrupt("it is truncated (redb read past its end)".to_string())
+        }
+        other => Problem::Corrupt(other.to_string()),
+    }
+}
+
+/// Opens a redb file, turning a panic inside redb (it asserts on some
+/// malformed headers) into an error.
+fn open_redb(path: &Path) -> Result<Database, Problem> {
+    guard_panic(|| Database::open(path).map_err(problem_from_redb))
+}
+
+thread_local! {
+    /// Set while this thread runs redb on a file that may be malformed.
+    static QUIET_PANICS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside redb into [`Problem::Corrupt`] without
+/// the panic message on stderr (it would read like a crash, right before the
+/// clear error). Panics elsewhere, and on other threads, print as before.
+fn guard_panic<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was_quiet = QUIET_PANICS.with(|quiet| quiet.replace(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET_PANICS.with(|quiet| quiet.set(was_quiet));
+    outcome.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_string());
+        Err(Problem::Corrupt(format!(
+            "the redb library failed reading it ({what})"
+        )))
+    })
+}
+
+/// Opens the verification copy and checks everything: redb's checksums of
+/// every page, our metadata, and that every alert record can be read.
+fn verify_copy(copy: &Path) -> Result<(), Problem> {
+    guard_panic(|| {
+        let mut db = Database::open(copy).map_err(problem_from_redb)?;
+        match db.check_integrity() {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Problem::Corrupt(
+                    "its checksums do not match (redb could only repair it by rolling back to \
+                     an earlier commit, losing data)"
+                        .to_string(),
+                ));
+            }
+            Err(e) => {
+                // After a failed repair redb 4.1's Drop asserts (panics) while
+                // committing. This is the throw-away copy and the open fails
+                // anyway, so leak the handle instead.
+                std::mem::forget(db);
+                return Err(problem_from_redb(e));
+            }
+        }
+        check_meta(&db)?;
+        let txn = db.begin_read().map_err(problem_from_redb)?;
+        let table = match txn.open_table(ALERTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(Problem::Corrupt(format!("its alerts table: {e}"))),
+        };
+        for entry in table.iter().map_err(problem_from_redb)? {
+            entry.map_err(problem_from_redb)?;
+        }
+        Ok(())
+    })
+}
+
+/// Checks the format marker and schema version.
+fn check_meta(db: &Database) -> Result<(), Problem> {
+    let txn = db.begin_read().map_err(problem_from_redb)?;
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            let tables: Vec<String> = txn
+                .list_tables()
+                .map(|tables| tables.map(|t| t.name().to_string()).collect())
+                .unwrap_or_default();
+            let found = if tables.is_empty() {
+                "it has no tables".to_string()
+            } else {
+                format!("its tables are {}", tables.join(", "))
+            };
+            return Err(Problem::Foreign(format!(
+                "it has no {} table; {found}",
+                META.name()
+            )));
+        }
+        Err(e) => {
+            return Err(Problem::Foreign(format!("its {} table: {e}", META.name())));
+        }
+    };
+    let format = meta.get(FORMAT_KEY).map_err(problem_from_redb)?;
+    match format.as_ref().map(|v| v.value()) {
+        Some(FORMAT_MARKER) => {}
+        Some(other) => {
+            return Err(Problem::Foreign(format!("its format marker is {other:?}")));
+        }
+        None => return Err(Problem::Foreign("it has no format marker".to_string())),
+    }
+    let version = meta.get(SCHEMA_KEY).map_err(problem_from_redb)?;
+    let Some(version) = version else {
+        return Err(Problem::Corrupt(
+            "its schema version is missing".to_string(),
+        ));
+    };
+    match version.value().parse::<u64>() {
+        Ok(v) if v > SCHEMA_VERSION => Err(Problem::Newer(v)),
+        Ok(v) if v >= 1 => Ok(()),
+        _ => Err(Problem::Corrupt(format!(
+            "its schema version {:?} is not a version klaxon ever wrote",
+            version.value()
+        ))),
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            action: "remove the stale",
+            source,
+        }),
+    }
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests;

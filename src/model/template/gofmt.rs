@@ -335,7 +335,7 @@ pub(super) fn parse_go_float(s: &str) -> Result<f64, String> {
             i += 1;
         }
     }
-    if i != b.len() || (underscores && !underscore_ok(s)) {
+    if i != b.len() || (underscores && !super::literal::underscore_ok(s)) {
         return Err(syntax());
     }
     let cleaned: String = body.chars().filter(|&c| c != '_').collect();
@@ -358,40 +358,6 @@ fn parse_special_float(s: &str) -> Option<f64> {
         "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
         _ => None,
     }
-}
-
-/// Go's `underscoreOK`: underscores only between digits or after a base
-/// prefix.
-fn underscore_ok(s: &str) -> bool {
-    let b = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if let [b'0', p, ..] = b
-        && matches!(p.to_ascii_lowercase(), b'b' | b'o' | b'x')
-    {
-        i = 2;
-        saw = b'0';
-        hex = p.eq_ignore_ascii_case(&b'x');
-    }
-    for &c in b.get(i..).unwrap_or(&[]) {
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-            continue;
-        }
-        if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-            continue;
-        }
-        if saw == b'_' {
-            return false;
-        }
-        saw = b'!';
-    }
-    saw != b'_'
 }
 
 // ----- strconv.Quote and friends -----
@@ -480,7 +446,7 @@ fn quote_with(s: &str, quote: char, ascii_only: bool) -> String {
 }
 
 /// Go's `strconv.Quote`.
-pub(super) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     quote_with(s, '"', false)
 }
 

@@ -1,0 +1,251 @@
+use super::*;
+use crate::eval::alert::{AlertState, Labels, fingerprint};
+use crate::model::SeverityLevel;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A firing DSL alert with every optional field set, so a field that does
+/// not round-trip shows up.
+fn full_alert(instance: &str) -> Alert {
+    let mut alert = Alert::new(
+        labels(&[("alertname", "HighLatency"), ("instance", instance)]),
+        labels(&[("summary", "p99 above 2s")]),
+        2.5,
+        1_700_000_000_000,
+    );
+    alert.state = AlertState::Firing;
+    alert.fired_at = Some(1_700_000_060_000);
+    alert.last_sent_at = Some(1_700_000_120_000);
+    alert.valid_until = Some(1_700_000_300_000);
+    alert.keep_firing_since = Some(1_700_000_110_000);
+    alert.level = Some(SeverityLevel::Critical);
+    alert.level_since = [None, Some(1_700_000_000_000), Some(1_700_000_030_000)];
+    alert.resolve_since = Some(1_700_000_115_000);
+    alert
+}
+
+fn put(rule: &str, alert: &Alert) -> Change {
+    Change::Put {
+        rule: rule.to_string(),
+        fingerprint: fingerprint(&alert.labels),
+        alert: alert.clone(),
+    }
+}
+
+#[test]
+fn put_then_load_returns_the_same_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.path(), dir.path().join("klaxon.redb"));
+    let a = full_alert("a:9100");
+    let mut nan = Alert::new(labels(&[("alertname", "X")]), Labels::new(), f64::NAN, 5);
+    nan.nodata = true;
+    store
+        .commit(&[put("grp/HighLatency", &a), put("grp/X", &nan)])
+        .unwrap();
+    let loaded = store.load_alerts().unwrap();
+    assert!(loaded.unreadable.is_empty());
+    assert_eq!(loaded.alert_count(), 2);
+    assert_eq!(
+        loaded.alerts["grp/HighLatency"],
+        vec![(fingerprint(&a.labels), a)]
+    );
+    let (fp, back) = &loaded.alerts["grp/X"][0];
+    assert_eq!(*fp, fingerprint(&nan.labels));
+    assert!(back.value.is_nan());
+    assert!(back.nodata);
+}
+
+#[test]
+fn put_replaces_and_delete_removes_within_one_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = full_alert("a");
+    let b = full_alert("b");
+    store.commit(&[put("r", &a), put("r", &b)]).unwrap();
+    let mut a2 = a.clone();
+    a2.state = AlertState::Inactive;
+    a2.resolved_at = Some(1_700_000_500_000);
+    store
+        .commit(&[
+            put("r", &a2),
+            Change::Delete {
+                rule: "r".to_string(),
+                fingerprint: fingerprint(&b.labels),
+            },
+            // Deleting something absent is not an error.
+            Change::Delete {
+                rule: "gone".to_string(),
+                fingerprint: 7,
+            },
+        ])
+        .unwrap();
+    let loaded = store.load_alerts().unwrap();
+    assert_eq!(loaded.alerts.len(), 1);
+    assert_eq!(loaded.alerts["r"], vec![(fingerprint(&a.labels), a2)]);
+}
+
+#[test]
+fn alerts_of_a_rule_come_back_in_fingerprint_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let alert = full_alert("x");
+    let changes: Vec<Change> = [u64::MAX, 3, 1 << 40, 0]
+        .into_iter()
+        .map(|fingerprint| Change::Put {
+            rule: "r".to_string(),
+            fingerprint,
+            alert: alert.clone(),
+        })
+        .collect();
+    store.commit(&changes).unwrap();
+    let fps: Vec<u64> = store.load_alerts().unwrap().alerts["r"]
+        .iter()
+        .map(|(fp, _)| *fp)
+        .collect();
+    assert_eq!(fps, vec![0, 3, 1 << 40, u64::MAX]);
+}
+
+#[test]
+fn committed_state_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = full_alert("a");
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.commit(&[put("r", &a)]).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.load_alerts().unwrap().alerts["r"],
+        vec![(fingerprint(&a.labels), a)]
+    );
+    // No verification copy or half-made file is left behind.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["klaxon.lock", "klaxon.redb"]);
+}
+
+#[test]
+fn open_creates_missing_nested_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b/data");
+    let store = Store::open(&nested).unwrap();
+    assert!(nested.join("klaxon.redb").is_file());
+    assert!(store.load_alerts().unwrap().alerts.is_empty());
+}
+
+#[test]
+fn empty_commit_does_not_touch_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.commit(&[put("r", &full_alert("a"))]).unwrap();
+    let before = fs::read(store.path()).unwrap();
+    store.commit(&[]).unwrap();
+    assert_eq!(
+        store
+            .retain_rules(&HashSet::from(["r".to_string()]))
+            .unwrap(),
+        0
+    );
+    assert_eq!(fs::read(store.path()).unwrap(), before);
+}
+
+#[test]
+fn retain_rules_drops_only_unconfigured_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (a, b, c) = (full_alert("a"), full_alert("b"), full_alert("c"));
+    store
+        .commit(&[put("keep", &a), put("old", &b), put("old", &c)])
+        .unwrap();
+    let keep = HashSet::from(["keep".to_string(), "not-stored".to_string()]);
+    assert_eq!(store.retain_rules(&keep).unwrap(), 2);
+    let loaded = store.load_alerts().unwrap();
+    assert_eq!(loaded.alerts.keys().collect::<Vec<_>>(), vec!["keep"]);
+    drop(store);
+    // And it is durable.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.load_alerts().unwrap().alert_count(), 1);
+}
+
+#[test]
+fn an_undecodable_record_is_reported_and_the_others_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = full_alert("a");
+    store.commit(&[put("r", &a)]).unwrap();
+    {
+        let txn = store.db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(ALERTS).unwrap();
+            table
+                .insert(("r", 1), br#"{"state":"silenced"}"#.as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let loaded = store.load_alerts().unwrap();
+    assert_eq!(loaded.alerts["r"], vec![(fingerprint(&a.labels), a)]);
+    assert_eq!(loaded.unreadable.len(), 1);
+    let bad = &loaded.unreadable[0];
+    assert_eq!((bad.rule.as_str(), bad.fingerprint), ("r", 1));
+    assert!(bad.reason.contains("silenced"), "{}", bad.reason);
+}
+
+#[test]
+fn second_open_of_the_same_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::open(dir.path()).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("already in use by another klaxon process")
+            && message.contains(&format!("(pid {})", std::process::id())),
+        "{message}"
+    );
+}
+
+#[test]
+fn foreign_file_kinds_are_named() {
+    assert_eq!(describe_foreign(b"", 0), "an empty file (0 bytes)");
+    assert_eq!(
+        describe_foreign(b"SQLite format 3\0\x10\0", 8192),
+        "an SQLite database (8192 bytes)"
+    );
+    assert_eq!(
+        describe_foreign("groups:\n  - name: é".as_bytes(), 20),
+        "a text file (20 bytes)"
+    );
+    // A character cut in half by the 4 KiB read is still text.
+    assert_eq!(
+        describe_foreign(&"é".as_bytes()[..1], 4097),
+        "a text file (4097 bytes)"
+    );
+    assert_eq!(
+        describe_foreign(&[0, 1, 2, 0xff], 4),
+        "binary data that is not a redb database (4 bytes)"
+    );
+}
+
+#[test]
+fn a_panic_inside_redb_becomes_a_corrupt_error() {
+    let outcome: Result<(), Problem> = guard_panic(|| panic!("assertion failed: len >= layout"));
+    match outcome {
+        Err(Problem::Corrupt(detail)) => assert_eq!(
+            detail,
+            "the redb library failed reading it (assertion failed: len >= layout)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Panics outside the guard are not swallowed.
+    assert!(std::panic::catch_unwind(|| panic!("outside")).is_err());
+}
