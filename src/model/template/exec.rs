@@ -13,10 +13,11 @@
 //! its common methods), and `map[string]interface{}` from `args`.
 //!
 //! Limits: recursion through `{{template}}` stops with Go's "exceeded
-//! maximum template depth" error after [`MAX_TEMPLATE_DEPTH`] calls (Go
-//! allows 100000, far more than our stack), and an execution that runs more
-//! than [`MAX_STEPS`] steps or writes more than [`MAX_OUTPUT`] bytes stops
-//! with an error instead of hanging the evaluator.
+//! maximum template depth" error after [`MAX_TEMPLATE_DEPTH`] calls or
+//! 512 KiB of stack (Go allows 100000 calls, far more than a thread's
+//! stack), and an execution that runs more than [`MAX_STEPS`] steps, writes
+//! more than [`MAX_OUTPUT`] bytes or builds a longer string stops with an
+//! error instead of hanging the evaluator or exhausting memory.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
