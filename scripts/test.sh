@@ -4,8 +4,9 @@
 #   scripts/test.sh
 #
 # On a fresh Debian machine with the Rust toolchain it first installs, once,
-# the system tools the tests and the benchmark use (promtool from the
-# `prometheus` package, hyperfine, GNU time), then runs, stopping at the first
+# the system tools the tests and the benchmarks use (Prometheus and promtool
+# from `prometheus`, Alertmanager from `prometheus-alertmanager`, vmalert from
+# `victoria-metrics`, hyperfine, GNU time), then runs, stopping at the first
 # step that fails:
 #
 #   cargo fmt --all -- --check
@@ -23,7 +24,8 @@ cd "$repo"
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
-ensure_tools promtool:prometheus hyperfine:hyperfine /usr/bin/time:time
+ensure_tools promtool:prometheus /usr/bin/prometheus-alertmanager:prometheus-alertmanager \
+    /usr/bin/vmalert:victoria-metrics hyperfine:hyperfine /usr/bin/time:time
 # A toolchain installed with rustup's minimal profile lacks these two.
 for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then

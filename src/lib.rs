@@ -10,11 +10,13 @@
 // error path only, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod api;
 pub mod check;
 pub mod diag;
 pub mod eval;
 pub mod import;
 pub mod lang;
 pub mod model;
+pub mod serve;
 pub mod source;
 pub mod store;

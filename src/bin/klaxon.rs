@@ -1,9 +1,10 @@
 //! `klaxon`: the alerting rules engine's command line.
 //!
-//! For now it converts Prometheus rule files into the klaxon rule language
-//! (`klaxon import prometheus`). Exit status: 0 on success, 1 when an input
-//! has errors (printed with file, line and column), 2 when a file cannot be
-//! read or written.
+//! `klaxon serve` runs the evaluator beside Prometheus; `klaxon import
+//! prometheus` converts Prometheus rule files into the klaxon rule language.
+//! Exit status: 0 on success (and after SIGTERM), 1 when an input has errors
+//! (printed with file, line and column), 2 when a file cannot be read or
+//! written or the service cannot start.
 
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
@@ -25,7 +26,9 @@ const EXIT_IO: u8 = 2;
     about = "Alerting and monitoring rules engine",
     long_about = "klaxon evaluates alerting rules written in its own rule language or as \
                   Prometheus rule files, and notifies Slack, email and webhooks.\n\n\
-                  Start by converting existing Prometheus rules:\n  \
+                  Run existing Prometheus rule files against a Prometheus:\n  \
+                  klaxon serve --prometheus.url http://localhost:9090 --rules 'alerts/*.yml'\n\n\
+                  Convert them into the klaxon rule language:\n  \
                   klaxon import prometheus rules/*.yml -o rules/imported.rules"
 )]
 struct Cli {
@@ -35,9 +38,171 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Evaluate rules on their intervals and serve alerts over HTTP.
+    Serve(Box<ServeArgs>),
     /// Convert rules from another format into the klaxon rule language.
     #[command(subcommand)]
     Import(ImportFormat),
+}
+
+/// `klaxon serve` options; every one can also come from the environment.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    klaxon serve --prometheus.url http://prometheus:9090 --rules 'alerts/*.yml'\n  \
+    klaxon serve --config klaxon.rules --data-dir /var/lib/klaxon --listen 0.0.0.0:9097\n\n\
+    Signals: SIGHUP (or POST /-/reload) reloads the rule files, keeping the running\n\
+    configuration when the new one is invalid; SIGTERM finishes the rounds in progress,\n\
+    commits alert state and exits 0.")]
+struct ServeArgs {
+    /// The main rule file in the klaxon language: datasources, groups and
+    /// `include`s of further files.
+    #[arg(long, value_name = "FILE", env = "KLAXON_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Rule files, directories or globs to evaluate as well, klaxon `.rules`
+    /// or Prometheus `.yml`/`.yaml` (repeatable; comma-separated in the env).
+    #[arg(
+        long = "rules",
+        value_name = "GLOB",
+        env = "KLAXON_RULES",
+        value_delimiter = ','
+    )]
+    rules: Vec<String>,
+
+    /// The default Prometheus-compatible datasource (Prometheus,
+    /// VictoriaMetrics, Thanos, Mimir), used by queries that name none.
+    #[arg(
+        long = "prometheus.url",
+        value_name = "URL",
+        env = "KLAXON_PROMETHEUS_URL"
+    )]
+    prometheus_url: Option<String>,
+
+    /// Directory of the alert-state database; created if missing. Alert
+    /// state survives restarts and crashes through it.
+    #[arg(
+        long = "data-dir",
+        value_name = "DIR",
+        env = "KLAXON_DATA_DIR",
+        default_value = "data"
+    )]
+    data_dir: PathBuf,
+
+    /// Address of the HTTP API (/api/v1/rules, /api/v1/alerts, /metrics, /-/ready, /-/reload).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "KLAXON_LISTEN",
+        default_value = "127.0.0.1:9097"
+    )]
+    listen: String,
+
+    /// Forward alerts to this Alertmanager, as Prometheus does (repeatable;
+    /// comma-separated in the env).
+    #[arg(
+        long = "alertmanager.url",
+        value_name = "URL",
+        env = "KLAXON_ALERTMANAGER_URL",
+        value_delimiter = ','
+    )]
+    alertmanager_url: Vec<String>,
+
+    /// The URL klaxon is reached at: generator URLs and `$externalURL`.
+    /// Defaults to http://LISTEN-ADDRESS.
+    #[arg(long = "external-url", value_name = "URL", env = "KLAXON_EXTERNAL_URL")]
+    external_url: Option<String>,
+
+    /// A label added to every alert sent, and `$externalLabels` in templates
+    /// (repeatable, NAME=VALUE; comma-separated in the env).
+    #[arg(long = "external-label", value_name = "NAME=VALUE", env = "KLAXON_EXTERNAL_LABELS", value_delimiter = ',', value_parser = klaxon::serve::parse_label_pair)]
+    external_label: Vec<(String, String)>,
+
+    /// Interval of groups that do not set one (`every` / `interval:`).
+    #[arg(long = "evaluation-interval", value_name = "DURATION", env = "KLAXON_EVALUATION_INTERVAL", default_value = "1m", value_parser = parse_duration_arg)]
+    evaluation_interval: std::time::Duration,
+
+    /// Minimum time before a still-firing alert is sent again.
+    #[arg(long = "resend-delay", value_name = "DURATION", env = "KLAXON_RESEND_DELAY", default_value = "1m", value_parser = parse_duration_arg)]
+    resend_delay: std::time::Duration,
+
+    /// Bound on datasource queries in flight across all groups.
+    #[arg(
+        long = "query.max-concurrency",
+        value_name = "N",
+        env = "KLAXON_QUERY_MAX_CONCURRENCY",
+        default_value_t = 32
+    )]
+    query_max_concurrency: usize,
+
+    /// Log level: error, warn, info, debug, trace (or a tracing filter such as `klaxon=debug`).
+    #[arg(
+        long = "log.level",
+        value_name = "LEVEL",
+        env = "KLAXON_LOG_LEVEL",
+        default_value = "info"
+    )]
+    log_level: String,
+
+    /// Log format.
+    #[arg(long = "log.format", value_name = "FORMAT", env = "KLAXON_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    let d = klaxon::model::parse_duration(text)?;
+    if d.0 == 0 {
+        return Err("must be more than 0".into());
+    }
+    Ok(d.to_std())
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --log.level `{}`: {e}", args.log_level);
+            return ExitCode::from(EXIT_IO);
+        }
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    let opts = klaxon::serve::ServeOptions {
+        config: args.config,
+        rules: args.rules,
+        prometheus_url: args.prometheus_url,
+        data_dir: args.data_dir,
+        listen: args.listen,
+        alertmanager_urls: args.alertmanager_url,
+        external_url: args.external_url,
+        external_labels: args.external_label,
+        evaluation_interval: args.evaluation_interval,
+        resend_delay: args.resend_delay,
+        max_concurrent_queries: args.query_max_concurrency,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_IO);
+        }
+    };
+    match runtime.block_on(klaxon::serve::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_IO)
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,6 +249,7 @@ struct ImportPrometheus {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve(*args),
         Command::Import(ImportFormat::Prometheus(args)) => import_prometheus(&args),
     }
 }

@@ -2,5 +2,12 @@
 //! per-alert state machine, and the events it hands to delivery.
 
 pub mod alert;
+pub mod engine;
 pub mod event;
+pub mod forward;
+pub mod metrics;
+pub mod rule;
+#[cfg(test)]
+mod rule_tests;
 pub mod status;
+pub mod templating;

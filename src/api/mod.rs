@@ -1,0 +1,315 @@
+//! The HTTP API of `klaxon serve`: Prometheus 2.42's `/api/v1/rules`,
+//! `/api/v1/alerts` and `/api/v1/status/buildinfo` byte for byte (so Grafana
+//! and scripts written for Prometheus read klaxon), `/metrics`, and the
+//! lifecycle endpoints `/-/healthy`, `/-/ready` and `/-/reload`.
+//!
+//! The API only reads snapshots and triggers reloads through [`Backend`];
+//! the serve command implements it.
+
+pub mod json;
+pub mod prom;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use prometheus_client::registry::Registry;
+use serde::Serialize;
+
+use crate::eval::status::GroupStatus;
+use json::to_go_json;
+use prom::{Failure, RuleFilter, Success};
+
+/// A boxed, sendable future: what [`Backend::reload`] returns, so the trait
+/// stays object-safe without an async-trait dependency.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the API reads and triggers; the serve command implements it.
+pub trait Backend: Send + Sync + 'static {
+    /// A snapshot of every group and rule, in the order to list them.
+    fn groups(&self) -> Vec<GroupStatus>;
+
+    /// True once the alert state is restored; until then `/-/ready` and the
+    /// rule and alert endpoints answer 503, as Prometheus before its TSDB is up.
+    fn is_ready(&self) -> bool;
+
+    /// Loads and validates the configuration again and swaps it in. `Ok`
+    /// carries a one-line summary of what changed; `Err` every diagnostic,
+    /// rendered, while the old configuration keeps running.
+    fn reload(&self) -> BoxFuture<'static, Result<String, Vec<String>>>;
+}
+
+/// What `/api/v1/status/buildinfo` reports, in Prometheus's field names.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildInfo {
+    /// klaxon's version.
+    pub version: String,
+    /// Source revision, when the build recorded one (`KLAXON_BUILD_REVISION`).
+    pub revision: String,
+    /// Source branch, when recorded (`KLAXON_BUILD_BRANCH`).
+    pub branch: String,
+    /// Who built it, when recorded (`KLAXON_BUILD_USER`).
+    pub build_user: String,
+    /// When it was built, when recorded (`KLAXON_BUILD_DATE`).
+    pub build_date: String,
+    /// Prometheus reports its Go version here; klaxon reports the Rust
+    /// toolchain when recorded (`KLAXON_BUILD_RUSTC`).
+    pub go_version: String,
+}
+
+impl BuildInfo {
+    /// This binary's build information, from compile-time environment.
+    pub fn current() -> Self {
+        let recorded = |value: Option<&str>| value.unwrap_or("").to_string();
+        BuildInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            revision: recorded(option_env!("KLAXON_BUILD_REVISION")),
+            branch: recorded(option_env!("KLAXON_BUILD_BRANCH")),
+            build_user: recorded(option_env!("KLAXON_BUILD_USER")),
+            build_date: recorded(option_env!("KLAXON_BUILD_DATE")),
+            go_version: recorded(option_env!("KLAXON_BUILD_RUSTC")),
+        }
+    }
+}
+
+/// The content type of `/metrics`: OpenMetrics text, which Prometheus 2.42
+/// negotiates and scrapes.
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone)]
+struct ApiState {
+    backend: Arc<dyn Backend>,
+    registry: Arc<Registry>,
+    build_info: Arc<BuildInfo>,
+}
+
+/// Every endpoint, with JSON answers for unknown paths (404) and wrong
+/// methods (405).
+pub fn router(backend: Arc<dyn Backend>, registry: Arc<Registry>) -> Router {
+    let state = ApiState {
+        backend,
+        registry,
+        build_info: Arc::new(BuildInfo::current()),
+    };
+    Router::new()
+        .route("/api/v1/rules", get(rules))
+        .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/status/buildinfo", get(build_info))
+        .route("/metrics", get(metrics))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload).put(reload))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A JSON answer serialized the way Prometheus (Go) writes it.
+fn go_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match to_go_json(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(error) => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("error marshaling json response: {error}\n"),
+        ),
+    }
+}
+
+/// A Prometheus error answer with no details.
+fn api_error(status: StatusCode, error_type: &'static str, error: String) -> Response {
+    let body: Failure<()> = Failure {
+        status: "error",
+        data: None,
+        error_type,
+        error,
+    };
+    go_json(status, &body)
+}
+
+fn plain(status: StatusCode, text: impl Into<String>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        text.into(),
+    )
+        .into_response()
+}
+
+fn not_ready() -> Response {
+    api_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "klaxon is not ready: alert state is still being restored".to_string(),
+    )
+}
+
+/// Query pairs in order; Go's `Query().Get` takes the first of a name.
+type QueryPairs = Vec<(String, String)>;
+
+async fn rules(
+    State(state): State<ApiState>,
+    query: Result<Query<QueryPairs>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    // Readiness first, as Prometheus's API wrapper checks it before the handler.
+    if !state.backend.is_ready() {
+        return not_ready();
+    }
+    let pairs = match query {
+        Ok(Query(pairs)) => pairs,
+        Err(rejection) => {
+            return api_error(StatusCode::BAD_REQUEST, "bad_data", rejection.body_text());
+        }
+    };
+    let type_param = pairs
+        .iter()
+        .find(|(name, _)| name == "type")
+        .map(|(_, value)| value.as_str());
+    let filter = match RuleFilter::parse(type_param) {
+        Ok(filter) => filter,
+        Err(message) => return api_error(StatusCode::BAD_REQUEST, "bad_data", message),
+    };
+    let groups = state.backend.groups();
+    go_json(
+        StatusCode::OK,
+        &Success::new(prom::rule_discovery(&groups, filter)),
+    )
+}
+
+async fn alerts(State(state): State<ApiState>) -> Response {
+    if !state.backend.is_ready() {
+        return not_ready();
+    }
+    let groups = state.backend.groups();
+    go_json(
+        StatusCode::OK,
+        &Success::new(prom::alert_discovery(&groups)),
+    )
+}
+
+async fn build_info(State(state): State<ApiState>) -> Response {
+    go_json(StatusCode::OK, &Success::new(&*state.build_info))
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(METRICS_CONTENT_TYPE),
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics failed: {error}\n"),
+        ),
+    }
+}
+
+async fn healthy() -> Response {
+    plain(StatusCode::OK, "klaxon is Healthy.\n")
+}
+
+async fn ready(State(state): State<ApiState>) -> Response {
+    if state.backend.is_ready() {
+        plain(StatusCode::OK, "klaxon is Ready.\n")
+    } else {
+        plain(StatusCode::SERVICE_UNAVAILABLE, "klaxon is not ready.\n")
+    }
+}
+
+/// `data` of a successful reload.
+#[derive(Serialize)]
+struct ReloadDone {
+    summary: String,
+}
+
+/// `data` of a failed reload: each diagnostic on its own, for scripts.
+#[derive(Serialize)]
+struct ReloadFailed {
+    errors: Vec<String>,
+}
+
+async fn reload(State(state): State<ApiState>) -> Response {
+    match state.backend.reload().await {
+        Ok(summary) => go_json(StatusCode::OK, &Success::new(ReloadDone { summary })),
+        Err(errors) => {
+            let body = Failure {
+                status: "error",
+                error_type: "bad_data",
+                error: reload_error_message(&errors),
+                data: Some(ReloadFailed { errors }),
+            };
+            go_json(StatusCode::BAD_REQUEST, &body)
+        }
+    }
+}
+
+/// The reload's `error`: every diagnostic in one readable text
+/// (`curl … | jq -r .error` prints it as the terminal would).
+fn reload_error_message(errors: &[String]) -> String {
+    let count = match errors.len() {
+        1 => "1 error".to_string(),
+        n => format!("{n} errors"),
+    };
+    let mut message =
+        format!("reload failed with {count}; the previous configuration keeps running");
+    for error in errors {
+        message.push_str("\n\n");
+        message.push_str(error.trim_end());
+    }
+    message
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let allowed = if uri.path() == "/-/reload" {
+        "only POST or PUT requests are allowed"
+    } else {
+        "only GET requests are allowed"
+    };
+    api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "bad_data",
+        format!("method {method} not allowed for {}: {allowed}", uri.path()),
+    )
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    api_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no endpoint {method} {}", uri.path()),
+    )
+}

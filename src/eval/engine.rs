@@ -1,0 +1,862 @@
+//! The scheduler: one tokio task per group, evaluation slots aligned to the
+//! interval with a stable per-group offset (as Prometheus), rules in order,
+//! groups concurrently under one bound on in-flight queries.
+//!
+//! Per round: query each rule, run its state machine, commit every state
+//! change to the store in one transaction, then hand the alerts that are due
+//! to delivery. A query error leaves the rule's alerts as they were (and
+//! they keep being re-sent), and feeds the built-in `KlaxonDatasourceDown`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use super::alert::{Alert, AlertState, Labels, Millis};
+use super::event::{AlertBatch, OutgoingAlert};
+use super::metrics::{
+    AlertLabels, DatasourceErrorLabels, DatasourceLabel, EvalMetrics, GroupLabel, RuleLabels,
+};
+use super::rule::{AlertingState, CompiledAlert, CompiledRule, Level, RuleError};
+use super::status::{GroupStatus, Health, RuleStatus, RuleStatusKind};
+use super::templating::{Template, TemplateEnv};
+use crate::model::{Condition, NoDataPolicy, Origin, SeverityLevel};
+use crate::source::{Sample, Source, SourceError};
+
+/// Name of the built-in alert raised when a datasource keeps failing.
+pub const DATASOURCE_DOWN: &str = "KlaxonDatasourceDown";
+/// Rounds a datasource must fail in a row before [`DATASOURCE_DOWN`] fires.
+pub const DATASOURCE_DOWN_ROUNDS: u32 = 2;
+const BUILTIN_FILE: &str = "<builtin>";
+const BUILTIN_GROUP: &str = "klaxon";
+
+/// A change of durable alert state: the store's own change type, so a
+/// round's changes go to disk without conversion.
+pub use crate::store::Change as StateChange;
+
+/// Where state transitions are committed before they are acted on.
+pub trait StateStore: Send + Sync + 'static {
+    /// Commits all changes durably in one transaction.
+    fn commit(&self, changes: &[StateChange]) -> Result<(), String>;
+}
+
+/// Settings that are the same for every group.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Minimum time between re-sends of an unchanged firing alert.
+    pub resend_delay: Duration,
+    /// Bound on queries in flight across all groups.
+    pub max_concurrent_queries: usize,
+    /// `$externalLabels`, `$externalURL`; external labels are also added to
+    /// every alert sent.
+    pub env: TemplateEnv,
+    /// Base of generator URLs (the external URL, or the listen address).
+    pub generator_base: String,
+}
+
+/// One group, ready to schedule.
+#[derive(Debug)]
+pub struct GroupRuntime {
+    /// Name.
+    pub name: String,
+    /// File it came from.
+    pub file: String,
+    /// Interval.
+    pub interval: Duration,
+    /// Alert limit per rule.
+    pub limit: u64,
+    /// Rules in order.
+    pub rules: Vec<RuleRuntime>,
+    last: Mutex<(f64, Option<Millis>)>,
+    alert_counts: Mutex<HashMap<AlertLabels, i64>>,
+}
+
+/// A rule and its mutable state.
+#[derive(Debug)]
+pub struct RuleRuntime {
+    /// The compiled rule.
+    pub rule: CompiledRule,
+    /// Its state.
+    pub state: Mutex<RuleState>,
+}
+
+/// Everything that changes as a rule is evaluated.
+#[derive(Debug, Clone)]
+pub struct RuleState {
+    /// Alerts.
+    pub alerts: AlertingState,
+    /// Health after the last evaluation.
+    pub health: Health,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Seconds the last evaluation took.
+    pub evaluation_time: f64,
+    /// When it was last evaluated.
+    pub last_evaluation: Option<Millis>,
+}
+
+impl Default for RuleState {
+    fn default() -> Self {
+        RuleState {
+            alerts: AlertingState::default(),
+            health: Health::Unknown,
+            last_error: None,
+            evaluation_time: 0.0,
+            last_evaluation: None,
+        }
+    }
+}
+
+impl RuleRuntime {
+    fn new(rule: CompiledRule) -> Self {
+        RuleRuntime {
+            rule,
+            state: Mutex::new(RuleState::default()),
+        }
+    }
+}
+
+impl GroupRuntime {
+    /// A group of compiled rules.
+    pub fn new(
+        name: String,
+        file: String,
+        interval: Duration,
+        limit: u64,
+        rules: Vec<CompiledRule>,
+    ) -> Self {
+        GroupRuntime {
+            name,
+            file,
+            interval,
+            limit,
+            rules: rules.into_iter().map(RuleRuntime::new).collect(),
+            last: Mutex::new((0.0, None)),
+            alert_counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Prometheus's stable offset of a group within its interval, from a
+    /// hash of its file and name, so groups with the same interval do not
+    /// all query at the same instant.
+    fn offset(&self) -> Millis {
+        let mut h = fnv::FnvHasher::default();
+        std::hash::Hasher::write(&mut h, self.file.as_bytes());
+        std::hash::Hasher::write(&mut h, &[0xFF]);
+        std::hash::Hasher::write(&mut h, self.name.as_bytes());
+        let interval = interval_ms(self.interval).max(1);
+        (std::hash::Hasher::finish(&h) % interval as u64) as Millis
+    }
+
+    fn label(&self) -> GroupLabel {
+        GroupLabel {
+            group: self.name.clone(),
+        }
+    }
+}
+
+fn interval_ms(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Now as milliseconds since the epoch.
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn to_system_time(ms: Millis) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// The first slot at or after `now` for an interval and offset.
+fn next_slot(now: Millis, interval: Millis, offset: Millis) -> Millis {
+    let interval = interval.max(1);
+    let adj = now - offset;
+    let base = adj - adj.rem_euclid(interval);
+    let slot = base + offset;
+    if slot < now { slot + interval } else { slot }
+}
+
+#[derive(Debug, Default, Clone)]
+struct DatasourceHealth {
+    failed_rounds: u32,
+    last_error: String,
+}
+
+/// A running configuration: groups, datasources and the built-in rule.
+pub struct Engine {
+    groups: Vec<Arc<GroupRuntime>>,
+    sources: HashMap<String, Source>,
+    settings: EngineSettings,
+    metrics: Arc<EvalMetrics>,
+    store: Arc<dyn StateStore>,
+    events: mpsc::UnboundedSender<AlertBatch>,
+    limiter: Arc<Semaphore>,
+    health: Mutex<BTreeMap<String, DatasourceHealth>>,
+    meta: Arc<GroupRuntime>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("groups", &self.groups.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn meta_rule() -> CompiledRule {
+    let labels = vec![(
+        "severity".to_string(),
+        Template::compile(DATASOURCE_DOWN, "critical"),
+    )];
+    CompiledRule {
+        name: DATASOURCE_DOWN.to_string(),
+        key: format!("{BUILTIN_FILE}\u{1f}{BUILTIN_GROUP}\u{1f}{DATASOURCE_DOWN}\u{1f}1"),
+        datasource: String::new(),
+        query: crate::model::Query::Prometheus(crate::model::PromQuery {
+            datasource: None,
+            datasource_span: None,
+            expr: format!("datasource failed {DATASOURCE_DOWN_ROUNDS} rounds in a row"),
+            span: crate::diag::Span::new(0, 0, 0),
+            ast: None,
+        }),
+        query_text: format!(
+            "klaxon: a datasource whose queries failed {DATASOURCE_DOWN_ROUNDS} evaluation rounds in a row"
+        ),
+        labels,
+        alert: Some(CompiledAlert {
+            origin: Origin::PrometheusYaml,
+            levels: vec![Level {
+                level: SeverityLevel::Critical,
+                condition: Condition::Present,
+                for_: 0,
+            }],
+            resolve: None,
+            keep_firing_for: 0,
+            nodata: NoDataPolicy::Ok,
+            annotations: vec![
+                (
+                    "summary".to_string(),
+                    Template::compile(
+                        DATASOURCE_DOWN,
+                        "klaxon cannot query datasource {{ $labels.datasource }}",
+                    ),
+                ),
+                (
+                    "description".to_string(),
+                    Template::compile(DATASOURCE_DOWN, ""),
+                ),
+            ],
+            severity_label_fixed: true,
+            limit: 0,
+        }),
+    }
+}
+
+impl Engine {
+    /// Builds a configuration. Nothing runs until [`Engine::start`].
+    pub fn new(
+        groups: Vec<GroupRuntime>,
+        sources: HashMap<String, Source>,
+        settings: EngineSettings,
+        metrics: Arc<EvalMetrics>,
+        store: Arc<dyn StateStore>,
+        events: mpsc::UnboundedSender<AlertBatch>,
+    ) -> Self {
+        let min_interval = groups
+            .iter()
+            .map(|g| g.interval)
+            .min()
+            .unwrap_or(Duration::from_secs(60));
+        let limiter = Arc::new(Semaphore::new(settings.max_concurrent_queries.max(1)));
+        Engine {
+            groups: groups.into_iter().map(Arc::new).collect(),
+            sources,
+            settings,
+            metrics,
+            store,
+            events,
+            limiter,
+            health: Mutex::new(BTreeMap::new()),
+            meta: Arc::new(GroupRuntime::new(
+                BUILTIN_GROUP.into(),
+                BUILTIN_FILE.into(),
+                min_interval,
+                0,
+                vec![meta_rule()],
+            )),
+        }
+    }
+
+    /// Every rule key of this configuration (built-in included).
+    pub fn rule_keys(&self) -> Vec<String> {
+        self.all_groups()
+            .flat_map(|g| g.rules.iter().map(|r| r.rule.key.clone()))
+            .collect()
+    }
+
+    fn all_groups(&self) -> impl Iterator<Item = &Arc<GroupRuntime>> {
+        self.groups.iter().chain(std::iter::once(&self.meta))
+    }
+
+    /// Puts stored alerts back into their rules before the first round.
+    /// Returns the rule keys nothing matched (rules no longer configured).
+    pub fn restore(&self, stored: BTreeMap<String, Vec<(u64, Alert)>>) -> Vec<String> {
+        let mut stored = stored;
+        for g in self.all_groups() {
+            for r in &g.rules {
+                if let Some(alerts) = stored.remove(&r.rule.key) {
+                    let mut st = lock(&r.state);
+                    for (fp, alert) in alerts {
+                        st.alerts.active.insert(fp, alert);
+                    }
+                }
+            }
+        }
+        stored.into_keys().collect()
+    }
+
+    /// Moves the state of every rule with an unchanged key from `old`.
+    pub fn carry_state_from(&self, old: &Engine) {
+        let mut by_key: HashMap<&str, &RuleRuntime> = HashMap::new();
+        for g in old.all_groups() {
+            for r in &g.rules {
+                by_key.insert(&r.rule.key, r);
+            }
+        }
+        for g in self.all_groups() {
+            for r in &g.rules {
+                if let Some(old_rule) = by_key.get(r.rule.key.as_str()) {
+                    let st = lock(&old_rule.state).clone();
+                    *lock(&r.state) = st;
+                }
+            }
+        }
+        *lock(&self.health) = lock(&old.health).clone();
+    }
+
+    /// Starts one task per group; they stop at the next slot after `stop`
+    /// turns true, finishing any round in progress.
+    pub fn start(
+        self: &Arc<Self>,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        self.groups
+            .iter()
+            .map(|g| {
+                let engine = Arc::clone(self);
+                let group = Arc::clone(g);
+                let stop = stop.clone();
+                self.metrics
+                    .group_interval
+                    .get_or_create(&group.label())
+                    .set(group.interval.as_secs_f64());
+                tokio::spawn(async move { engine.run_group(group, stop).await })
+            })
+            .collect()
+    }
+
+    async fn run_group(self: Arc<Self>, group: Arc<GroupRuntime>, mut stop: watch::Receiver<bool>) {
+        let interval = interval_ms(group.interval).max(1);
+        let offset = group.offset();
+        let mut slot = next_slot(now_ms(), interval, offset);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = Duration::from_millis(u64::try_from(slot - now_ms()).unwrap_or(0));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+            self.eval_group(&group, slot).await;
+            let now = now_ms();
+            let next = slot + interval;
+            if now >= next {
+                let missed = (now - slot) / interval - 1;
+                if missed > 0 {
+                    self.metrics
+                        .group_missed
+                        .get_or_create(&group.label())
+                        .inc_by(missed as u64);
+                    tracing::warn!(group = %group.name, missed, "evaluation overran its interval; skipping missed rounds");
+                }
+                slot = next_slot(now, interval, offset);
+            } else {
+                slot = next;
+            }
+        }
+    }
+
+    /// Runs one round of `group` at `ts`: query, update state, commit, send.
+    pub async fn eval_group(&self, group: &GroupRuntime, ts: Millis) {
+        let started = Instant::now();
+        let label = group.label();
+        self.metrics.group_iterations.get_or_create(&label).inc();
+        let mut changes = Vec::new();
+        let mut outgoing = Vec::new();
+        let mut ds_outcome: BTreeMap<String, (bool, Option<String>)> = BTreeMap::new();
+        let interval = interval_ms(group.interval);
+        let timeout = group.interval;
+        for r in &group.rules {
+            let rule_started = Instant::now();
+            self.metrics.rule_evaluations.get_or_create(&label).inc();
+            let result = self.query(&r.rule, ts, timeout).await;
+            match &result {
+                Ok(_) => {
+                    ds_outcome.entry(r.rule.datasource.clone()).or_default().0 = true;
+                }
+                Err(e) => {
+                    let entry = ds_outcome.entry(r.rule.datasource.clone()).or_default();
+                    entry.1 = Some(e.to_string());
+                }
+            }
+            let mut st = lock(&r.state);
+            self.apply(
+                r,
+                &mut st,
+                result,
+                ts,
+                interval,
+                &mut changes,
+                &mut outgoing,
+            );
+            st.evaluation_time = rule_started.elapsed().as_secs_f64();
+            st.last_evaluation = Some(ts);
+            if st.health == Health::Err {
+                self.metrics
+                    .rule_failures
+                    .get_or_create(&RuleLabels {
+                        group: group.name.clone(),
+                        rule: r.rule.name.clone(),
+                    })
+                    .inc();
+            }
+        }
+        self.update_datasource_health(&ds_outcome, ts, &mut changes, &mut outgoing);
+        self.commit(changes).await;
+        self.send(outgoing);
+        let took = started.elapsed().as_secs_f64();
+        *lock(&group.last) = (took, Some(ts));
+        self.metrics
+            .group_duration
+            .get_or_create(&label)
+            .observe(took);
+        self.metrics
+            .group_last_duration
+            .get_or_create(&label)
+            .set(took);
+        self.count_alerts(group);
+    }
+
+    async fn query(
+        &self,
+        rule: &CompiledRule,
+        ts: Millis,
+        timeout: Duration,
+    ) -> Result<Vec<Sample>, SourceError> {
+        let Some(source) = self.sources.get(&rule.datasource) else {
+            return Err(SourceError::Unsupported(format!(
+                "no datasource `{}` is configured; declare `datasource prometheus {}` or start with --prometheus.url",
+                rule.datasource, rule.datasource
+            )));
+        };
+        let _permit = self.limiter.acquire().await;
+        let started = Instant::now();
+        let result = source.query(&rule.query, to_system_time(ts), timeout).await;
+        let ds = DatasourceLabel {
+            datasource: rule.datasource.clone(),
+        };
+        self.metrics
+            .datasource_duration
+            .get_or_create(&ds)
+            .observe(started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            let kind = match e {
+                SourceError::Timeout(_) => "timeout",
+                SourceError::Unreachable(_) => "unreachable",
+                SourceError::Rejected(_) => "rejected",
+                SourceError::BadResponse(_) => "bad_response",
+                SourceError::Unsupported(_) => "unsupported",
+            };
+            self.metrics
+                .datasource_errors
+                .get_or_create(&DatasourceErrorLabels {
+                    datasource: rule.datasource.clone(),
+                    kind: kind.into(),
+                })
+                .inc();
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        r: &RuleRuntime,
+        st: &mut RuleState,
+        result: Result<Vec<Sample>, SourceError>,
+        ts: Millis,
+        interval: Millis,
+        changes: &mut Vec<StateChange>,
+        outgoing: &mut Vec<OutgoingAlert>,
+    ) {
+        match (result, &r.rule.alert) {
+            (Err(e), _) => {
+                st.health = Health::Err;
+                st.last_error = Some(e.to_string());
+                tracing::warn!(rule = %r.rule.name, error = %e, "rule evaluation failed; its alerts keep their state");
+            }
+            (Ok(_), None) => {
+                st.health = Health::Ok;
+                st.last_error = None;
+            }
+            (Ok(samples), Some(spec)) => {
+                let outcome = st
+                    .alerts
+                    .eval(&r.rule, spec, &samples, ts, &self.settings.env);
+                match &outcome.error {
+                    None => {
+                        st.health = Health::Ok;
+                        st.last_error = None;
+                    }
+                    Some(RuleError(message)) => {
+                        st.health = Health::Err;
+                        st.last_error = Some(message.clone());
+                        tracing::warn!(rule = %r.rule.name, error = %message, "rule evaluation failed");
+                    }
+                }
+                self.collect(r, st, &outcome, changes, outgoing, ts);
+            }
+        }
+        if r.rule.alert.is_some() {
+            let resend = interval_ms(self.settings.resend_delay);
+            for alert in st.alerts.take_due(ts, resend, interval) {
+                outgoing.push(self.outgoing(&r.rule, &alert));
+            }
+        }
+    }
+
+    fn collect(
+        &self,
+        r: &RuleRuntime,
+        st: &RuleState,
+        outcome: &super::rule::EvalOutcome,
+        changes: &mut Vec<StateChange>,
+        outgoing: &mut Vec<OutgoingAlert>,
+        ts: Millis,
+    ) {
+        for fp in &outcome.changed {
+            if let Some(alert) = st.alerts.active.get(fp) {
+                changes.push(StateChange::Put {
+                    rule: r.rule.key.clone(),
+                    fingerprint: *fp,
+                    alert: alert.clone(),
+                });
+            }
+        }
+        for fp in &outcome.removed {
+            changes.push(StateChange::Delete {
+                rule: r.rule.key.clone(),
+                fingerprint: *fp,
+            });
+        }
+        for (old_labels, alert) in &outcome.superseded {
+            let mut resolved = self.outgoing(&r.rule, alert);
+            resolved.labels = self.with_external(old_labels);
+            resolved.ends_at = ts;
+            outgoing.push(resolved);
+        }
+    }
+
+    fn with_external(&self, labels: &Labels) -> Labels {
+        let mut out = labels.clone();
+        for (k, v) in &self.settings.env.external_labels {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        out
+    }
+
+    fn outgoing(&self, rule: &CompiledRule, alert: &Alert) -> OutgoingAlert {
+        OutgoingAlert {
+            labels: self.with_external(&alert.labels),
+            annotations: alert.annotations.clone(),
+            starts_at: alert.fired_at.unwrap_or(alert.active_at),
+            ends_at: alert
+                .resolved_at
+                .or(alert.valid_until)
+                .unwrap_or(alert.active_at),
+            generator_url: generator_url(&self.settings.generator_base, &rule.query_text),
+        }
+    }
+
+    fn update_datasource_health(
+        &self,
+        outcome: &BTreeMap<String, (bool, Option<String>)>,
+        ts: Millis,
+        changes: &mut Vec<StateChange>,
+        outgoing: &mut Vec<OutgoingAlert>,
+    ) {
+        if outcome.is_empty() {
+            return;
+        }
+        let samples: Vec<Sample> = {
+            let mut health = lock(&self.health);
+            for (ds, (any_ok, error)) in outcome {
+                let h = health.entry(ds.clone()).or_default();
+                if *any_ok {
+                    h.failed_rounds = 0;
+                } else if let Some(e) = error {
+                    h.failed_rounds = h.failed_rounds.saturating_add(1);
+                    h.last_error = e.clone();
+                }
+                self.metrics
+                    .datasource_down
+                    .get_or_create(&DatasourceLabel {
+                        datasource: ds.clone(),
+                    })
+                    .set(i64::from(h.failed_rounds >= DATASOURCE_DOWN_ROUNDS));
+            }
+            health
+                .iter()
+                .filter(|(_, h)| h.failed_rounds >= DATASOURCE_DOWN_ROUNDS)
+                .map(|(name, h)| Sample {
+                    labels: [
+                        ("datasource".to_string(), name.clone()),
+                        ("error".to_string(), h.last_error.clone()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    value: f64::from(h.failed_rounds),
+                })
+                .collect()
+        };
+        let Some(r) = self.meta.rules.first() else {
+            return;
+        };
+        let Some(spec) = &r.rule.alert else { return };
+        let mut st = lock(&r.state);
+        // The error text is an annotation, not part of the alert's identity.
+        let errors: HashMap<String, String> = samples
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.labels.get("datasource")?.clone(),
+                    s.labels.get("error")?.clone(),
+                ))
+            })
+            .collect();
+        let samples: Vec<Sample> = samples
+            .into_iter()
+            .map(|mut s| {
+                s.labels.remove("error");
+                s
+            })
+            .collect();
+        let outcome = st
+            .alerts
+            .eval(&r.rule, spec, &samples, ts, &self.settings.env);
+        {
+            for a in st.alerts.active.values_mut() {
+                if let Some(e) = a.labels.get("datasource").and_then(|d| errors.get(d)) {
+                    a.annotations.insert("description".into(), e.clone());
+                }
+            }
+            st.health = Health::Ok;
+            st.last_evaluation = Some(ts);
+            self.collect(r, &st, &outcome, changes, outgoing, ts);
+        }
+        let interval = interval_ms(self.meta.interval);
+        let resend = interval_ms(self.settings.resend_delay);
+        for alert in st.alerts.take_due(ts, resend, interval) {
+            outgoing.push(self.outgoing(&r.rule, &alert));
+        }
+    }
+
+    async fn commit(&self, changes: Vec<StateChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || store.commit(&changes)).await;
+        self.metrics
+            .store_commit_duration
+            .observe(started.elapsed().as_secs_f64());
+        let error = match result {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(e) => e.to_string(),
+        };
+        self.metrics.store_commit_failures.inc();
+        tracing::error!(error = %error, "cannot commit alert state; alerts are still sent, but a restart now would lose these transitions");
+    }
+
+    fn send(&self, alerts: Vec<OutgoingAlert>) {
+        if alerts.is_empty() {
+            return;
+        }
+        self.metrics.alerts_sent.inc_by(alerts.len() as u64);
+        let batch = AlertBatch {
+            rule: String::new(),
+            alerts,
+        };
+        if self.events.send(batch).is_err() {
+            tracing::debug!("no delivery is listening; alerts are only shown by the API");
+        }
+    }
+
+    fn count_alerts(&self, group: &GroupRuntime) {
+        let mut counts: HashMap<AlertLabels, i64> = HashMap::new();
+        for r in &group.rules {
+            let st = lock(&r.state);
+            for a in st.alerts.active.values() {
+                if a.state == AlertState::Inactive {
+                    continue;
+                }
+                *counts
+                    .entry(AlertLabels {
+                        state: a.state.as_str().into(),
+                        severity: a.labels.get("severity").cloned().unwrap_or_default(),
+                    })
+                    .or_default() += 1;
+            }
+        }
+        let mut prev = lock(&group.alert_counts);
+        for (k, v) in &counts {
+            self.metrics
+                .alerts
+                .get_or_create(k)
+                .inc_by(v - prev.get(k).copied().unwrap_or(0));
+        }
+        for (k, v) in prev.iter() {
+            if !counts.contains_key(k) {
+                self.metrics.alerts.get_or_create(k).dec_by(*v);
+            }
+        }
+        *prev = counts;
+    }
+
+    /// Takes the alert counts of this configuration out of the shared gauge
+    /// (before a reload replaces it).
+    pub fn retire_metrics(&self) {
+        for g in &self.groups {
+            let mut prev = lock(&g.alert_counts);
+            for (k, v) in prev.iter() {
+                self.metrics.alerts.get_or_create(k).dec_by(*v);
+            }
+            prev.clear();
+        }
+    }
+
+    /// A snapshot of every group for the API.
+    pub fn status(&self) -> Vec<GroupStatus> {
+        self.all_groups()
+            .map(|g| {
+                let (evaluation_time, last_evaluation) = *lock(&g.last);
+                GroupStatus {
+                    name: g.name.clone(),
+                    file: g.file.clone(),
+                    interval: g.interval,
+                    limit: g.limit,
+                    evaluation_time,
+                    last_evaluation,
+                    rules: g.rules.iter().map(rule_status).collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn rule_status(r: &RuleRuntime) -> RuleStatus {
+    let st = lock(&r.state);
+    let labels: Labels = r
+        .rule
+        .labels
+        .iter()
+        .map(|(k, t)| (k.clone(), t.text().to_string()))
+        .collect();
+    let kind = match &r.rule.alert {
+        None => RuleStatusKind::Recording,
+        Some(spec) => {
+            let mut alerts: Vec<Alert> = st
+                .alerts
+                .active
+                .values()
+                .filter(|a| a.state != AlertState::Inactive)
+                .cloned()
+                .collect();
+            alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
+            RuleStatusKind::Alerting {
+                duration: spec.levels.first().map_or(0.0, |l| l.for_ as f64 / 1000.0),
+                keep_firing_for: spec.keep_firing_for as f64 / 1000.0,
+                annotations: spec
+                    .annotations
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.text().to_string()))
+                    .collect(),
+                alerts,
+            }
+        }
+    };
+    RuleStatus {
+        name: r.rule.name.clone(),
+        query: r.rule.query_text.clone(),
+        labels,
+        kind,
+        health: st.health,
+        last_error: st.last_error.clone(),
+        evaluation_time: st.evaluation_time,
+        last_evaluation: st.last_evaluation,
+    }
+}
+
+/// Prometheus's generator URL: the graph page with the expression in the
+/// table tab.
+pub fn generator_url(base: &str, expr: &str) -> String {
+    let mut encoded = String::with_capacity(expr.len() * 3);
+    for b in expr.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(char::from(b))
+            }
+            b' ' => encoded.push('+'),
+            _ => encoded.push_str(&format!("%{b:02X}")),
+        }
+    }
+    format!(
+        "{}/graph?g0.expr={encoded}&g0.tab=1",
+        base.trim_end_matches('/')
+    )
+}
+
+/// Locks a mutex, recovering the data if a thread panicked while holding
+/// it (the state is still the last consistent one we wrote).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_aligned_to_the_interval_plus_offset() {
+        assert_eq!(next_slot(10_000, 1_000, 250), 10_250);
+        assert_eq!(next_slot(10_250, 1_000, 250), 10_250);
+        assert_eq!(next_slot(10_251, 1_000, 250), 11_250);
+        assert_eq!(next_slot(0, 60_000, 0), 0);
+    }
+
+    #[test]
+    fn generator_url_escapes_like_go_query_escape() {
+        assert_eq!(
+            generator_url("http://klaxon:9097/", "up{job=\"x\"} == 0"),
+            "http://klaxon:9097/graph?g0.expr=up%7Bjob%3D%22x%22%7D+%3D%3D+0&g0.tab=1"
+        );
+    }
+}

@@ -1,0 +1,462 @@
+//! `klaxon serve`: configuration → validation → build, then the running
+//! service: the evaluator, the state store, the API, forwarding, reloads and
+//! signals.
+//!
+//! A configuration is built completely (files parsed and validated,
+//! secrets read, datasource clients created) before anything of it runs,
+//! so a reload either swaps in a whole new configuration or changes
+//! nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::eval::engine::{Engine, EngineSettings, GroupRuntime, StateChange, StateStore};
+use crate::eval::event::AlertBatch;
+use crate::eval::forward::{ForwardConfig, ForwardMetrics, Forwarder};
+use crate::eval::metrics::EvalMetrics;
+use crate::eval::rule::CompiledRule;
+use crate::eval::templating::TemplateEnv;
+use crate::model::{DatasourceKind, LoadOptions};
+use crate::source::{HttpSettings, Source};
+use crate::store::Store;
+
+/// Everything `klaxon serve` is started with.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The main DSL file (datasources, groups, includes).
+    pub config: Option<PathBuf>,
+    /// More rule files, directories or globs (DSL or Prometheus YAML).
+    pub rules: Vec<String>,
+    /// URL of the default Prometheus datasource.
+    pub prometheus_url: Option<String>,
+    /// Where alert state is kept.
+    pub data_dir: PathBuf,
+    /// Address the API listens on.
+    pub listen: String,
+    /// External Alertmanagers to forward alerts to.
+    pub alertmanager_urls: Vec<String>,
+    /// URL klaxon is reached at (generator URLs, `$externalURL`).
+    pub external_url: Option<String>,
+    /// Labels added to every alert sent (`$externalLabels`).
+    pub external_labels: Vec<(String, String)>,
+    /// Interval of groups that set none.
+    pub evaluation_interval: Duration,
+    /// Minimum time between re-sends of a firing alert.
+    pub resend_delay: Duration,
+    /// Bound on queries in flight across all groups.
+    pub max_concurrent_queries: usize,
+}
+
+/// A configuration, built and ready to run.
+pub struct BuiltConfig {
+    groups: Vec<GroupRuntime>,
+    sources: HashMap<String, Source>,
+    /// Warnings found while loading, rendered.
+    pub warnings: Vec<String>,
+    /// Number of rules, for logs and the reload answer.
+    pub rule_count: usize,
+}
+
+/// Loads and validates every rule file and builds datasource clients.
+/// Errors are rendered diagnostics (file:line:col, the line, a caret).
+pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
+    let mut args: Vec<PathBuf> = Vec::new();
+    if let Some(c) = &opts.config {
+        args.push(c.clone());
+    }
+    args.extend(opts.rules.iter().map(PathBuf::from));
+    if args.is_empty() {
+        return Err(vec![
+            "no rules to evaluate: pass --config FILE or --rules GLOB (DSL .rules or Prometheus .yml)"
+                .into(),
+        ]);
+    }
+    let loaded = crate::model::load_paths(&args, &LoadOptions::default());
+    let mut errors: Vec<String> = loaded.io_errors.clone();
+    let mut warnings = Vec::new();
+    for d in &loaded.diagnostics {
+        match d.level {
+            crate::diag::Level::Error => errors.push(d.render(&loaded.sources)),
+            _ => warnings.push(d.short(&loaded.sources)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut sources: HashMap<String, Source> = HashMap::new();
+    for ds in &loaded.rules.datasources {
+        let settings = HttpSettings::from_datasource(ds).map_err(|e| vec![e.to_string()])?;
+        let source = match ds.kind {
+            DatasourceKind::Prometheus => {
+                crate::source::prometheus::PrometheusSource::new(&ds.name, &settings)
+                    .map(Source::Prometheus)
+            }
+            DatasourceKind::Elasticsearch => {
+                crate::source::elasticsearch::ElasticsearchSource::new(&ds.name, &settings)
+                    .map(Source::Elasticsearch)
+            }
+        }
+        .map_err(|e| vec![e.to_string()])?;
+        sources.insert(ds.name.clone(), source);
+    }
+    if let Some(url) = &opts.prometheus_url {
+        if sources.contains_key("default") {
+            return Err(vec![
+                "--prometheus.url is set and a `datasource prometheus default` is declared; keep one of them".into(),
+            ]);
+        }
+        let settings = HttpSettings::for_url(url);
+        if !(settings.url.starts_with("http://") || settings.url.starts_with("https://")) {
+            return Err(vec![format!(
+                "--prometheus.url `{url}` is not an http:// or https:// URL"
+            )]);
+        }
+        let source = crate::source::prometheus::PrometheusSource::new("default", &settings)
+            .map_err(|e| vec![e.to_string()])?;
+        sources.insert("default".into(), Source::Prometheus(source));
+    }
+
+    let mut groups = Vec::new();
+    let mut rule_count = 0;
+    let mut missing_default = None;
+    for g in &loaded.rules.groups {
+        let file = loaded
+            .sources
+            .get(g.file)
+            .map(|f| f.path.display().to_string())
+            .unwrap_or_default();
+        let interval = g
+            .interval
+            .map(|d| d.to_std())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(opts.evaluation_interval);
+        let mut rules = Vec::new();
+        let mut seen_keys: HashMap<String, usize> = HashMap::new();
+        for r in &g.rules {
+            let mut compiled = CompiledRule::compile(r, g, &file);
+            if compiled.datasource == "default" && !sources.contains_key("default") {
+                missing_default.get_or_insert(r.span);
+            }
+            // Two identical rules in one group get distinct keys.
+            let n = seen_keys.entry(compiled.key.clone()).or_default();
+            if *n > 0 {
+                compiled.key = format!("{}#{n}", compiled.key);
+            }
+            *n += 1;
+            rules.push(compiled);
+        }
+        rule_count += rules.len();
+        groups.push(GroupRuntime::new(
+            g.name.clone(),
+            file,
+            interval,
+            g.limit,
+            rules,
+        ));
+    }
+    let records = loaded
+        .rules
+        .rules()
+        .filter(|(_, r)| r.alert().is_none())
+        .count();
+    if records > 0 {
+        warnings.push(format!(
+            "{records} recording rule(s) are evaluated (health shows in /api/v1/rules) but their results are not written anywhere: klaxon has no remote-write output yet; keep recording rules in Prometheus"
+        ));
+    }
+    if let Some(span) = missing_default {
+        let (file, line, col) = loaded.sources.locate(span);
+        return Err(vec![format!(
+            "{file}:{line}:{col}: this rule queries the default Prometheus, but none is configured: start with --prometheus.url URL or declare `datasource prometheus default {{ url \"...\" }}`"
+        )]);
+    }
+    Ok(BuiltConfig {
+        groups,
+        sources,
+        warnings,
+        rule_count,
+    })
+}
+
+/// The state store seen by the evaluator.
+struct StoreAdapter(Arc<Store>);
+
+impl StateStore for StoreAdapter {
+    fn commit(&self, changes: &[StateChange]) -> Result<(), String> {
+        self.0.commit(changes).map_err(|e| e.to_string())
+    }
+}
+
+type ReloadReply = oneshot::Sender<Result<String, Vec<String>>>;
+
+/// What the API reads: the current engine, readiness, and a way to ask the
+/// main loop for a reload.
+struct ServeBackend {
+    engine: RwLock<Option<Arc<Engine>>>,
+    ready: std::sync::atomic::AtomicBool,
+    reload_tx: mpsc::Sender<ReloadReply>,
+}
+
+impl crate::api::Backend for ServeBackend {
+    fn groups(&self) -> Vec<crate::eval::status::GroupStatus> {
+        let engine = self
+            .engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        engine.map(|e| e.status()).unwrap_or_default()
+    }
+
+    fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn reload(&self) -> crate::api::BoxFuture<'static, Result<String, Vec<String>>> {
+        let tx = self.reload_tx.clone();
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            if tx.send(reply).await.is_err() {
+                return Err(vec!["klaxon is shutting down".into()]);
+            }
+            answer
+                .await
+                .unwrap_or_else(|_| Err(vec!["klaxon is shutting down".into()]))
+        })
+    }
+}
+
+struct Running {
+    engine: Arc<Engine>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    async fn stop(self) -> Arc<Engine> {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.engine
+    }
+}
+
+fn start(engine: Arc<Engine>) -> Running {
+    let (stop, stop_rx) = watch::channel(false);
+    let tasks = engine.start(stop_rx);
+    Running {
+        engine,
+        stop,
+        tasks,
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT. Errors that prevent starting
+/// (invalid configuration, unusable data directory, address in use) are
+/// returned for the caller to print.
+pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
+    let store = Arc::new(Store::open(&opts.data_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(EvalMetrics::register(&mut registry));
+    let forward_metrics = ForwardMetrics::register(&mut registry);
+
+    let built = build_config(&opts).map_err(|errors| {
+        anyhow::anyhow!("the configuration is invalid:\n{}", errors.join("\n"))
+    })?;
+    for w in &built.warnings {
+        tracing::warn!("{w}");
+    }
+
+    // Delivery: one channel out of the evaluator, fanned out to consumers.
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<AlertBatch>();
+    let forwarder = if opts.alertmanager_urls.is_empty() {
+        None
+    } else {
+        Some(
+            Forwarder::spawn(
+                ForwardConfig::new(opts.alertmanager_urls.clone()),
+                forward_metrics,
+            )
+            .map_err(|e| anyhow::anyhow!("--alertmanager.url: {e}"))?,
+        )
+    };
+    // The fan-out owns the consumers: when the last engine (sender) is gone
+    // it drains them, so SIGTERM delivers what was queued.
+    let fanout = tokio::spawn(async move {
+        while let Some(batch) = events_rx.recv().await {
+            if let Some(f) = forwarder.as_ref() {
+                f.send(batch);
+            }
+        }
+        if let Some(f) = forwarder {
+            f.shutdown(Duration::from_secs(10)).await;
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+    let local = listener.local_addr()?;
+    let external_url = opts
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let settings = EngineSettings {
+        resend_delay: opts.resend_delay,
+        max_concurrent_queries: opts.max_concurrent_queries,
+        env: TemplateEnv {
+            external_labels: opts.external_labels.iter().cloned().collect(),
+            external_url: external_url.clone(),
+        },
+        generator_base: external_url,
+    };
+    let make_engine = |built: BuiltConfig| {
+        Arc::new(Engine::new(
+            built.groups,
+            built.sources,
+            settings.clone(),
+            Arc::clone(&metrics),
+            Arc::new(StoreAdapter(Arc::clone(&store))) as Arc<dyn StateStore>,
+            events_tx.clone(),
+        ))
+    };
+    let rule_count = built.rule_count;
+    let engine = make_engine(built);
+
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadReply>(4);
+    let backend = Arc::new(ServeBackend {
+        engine: RwLock::new(Some(Arc::clone(&engine))),
+        ready: std::sync::atomic::AtomicBool::new(false),
+        reload_tx,
+    });
+    let registry = Arc::new(registry);
+    let (api_stop_tx, api_stop_rx) = oneshot::channel::<()>();
+    let router = crate::api::router(
+        Arc::clone(&backend) as Arc<dyn crate::api::Backend>,
+        Arc::clone(&registry),
+    );
+    let api = tokio::spawn(crate::api::serve(listener, router, async move {
+        let _ = api_stop_rx.await;
+    }));
+    tracing::info!(listen = %local, rules = rule_count, data_dir = %opts.data_dir.display(), "klaxon serve started");
+
+    // Restore state, then become ready and start evaluating.
+    let restored = {
+        let store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || store.load_alerts())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    for u in &restored.unreadable {
+        tracing::error!(rule = %u.rule, fingerprint = u.fingerprint, reason = %u.reason, "a stored alert could not be read and was left in the store untouched");
+    }
+    let count: usize = restored.alerts.values().map(Vec::len).sum();
+    let unmatched = engine.restore(restored.alerts);
+    forget_unconfigured(&store, &engine).await;
+    tracing::info!(
+        alerts = count,
+        rules_gone = unmatched.len(),
+        "alert state restored"
+    );
+    backend
+        .ready
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut running = start(engine);
+
+    let mut hangup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    loop {
+        let reply: Option<ReloadReply> = tokio::select! {
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            _ = hangup.recv() => None,
+            r = reload_rx.recv() => match r { Some(r) => Some(r), None => break },
+        };
+        let result = match build_config(&opts) {
+            Err(errors) => {
+                metrics.reload_failures.inc();
+                metrics.config_last_reload_successful.set(0);
+                tracing::error!(
+                    errors = errors.len(),
+                    "reload rejected; the running configuration is unchanged:\n{}",
+                    errors.join("\n")
+                );
+                Err(errors)
+            }
+            Ok(built) => {
+                for w in &built.warnings {
+                    tracing::warn!("{w}");
+                }
+                let rules = built.rule_count;
+                let new_engine = make_engine(built);
+                let old = running.stop().await;
+                new_engine.carry_state_from(&old);
+                old.retire_metrics();
+                forget_unconfigured(&store, &new_engine).await;
+                *backend.engine.write().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Arc::clone(&new_engine));
+                running = start(new_engine);
+                metrics.config_last_reload_successful.set(1);
+                tracing::info!(rules, "configuration reloaded");
+                Ok(format!("configuration reloaded: {rules} rules"))
+            }
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+
+    tracing::info!("stopping: finishing the rounds in progress and committing state");
+    drop(running.stop().await);
+    // The fan-out ends once every engine (each holds a sender) is gone.
+    *backend.engine.write().unwrap_or_else(|e| e.into_inner()) = None;
+    drop(events_tx);
+    if tokio::time::timeout(Duration::from_secs(15), fanout)
+        .await
+        .is_err()
+    {
+        tracing::warn!("alert delivery did not drain within 15s");
+    }
+    let _ = api_stop_tx.send(());
+    let _ = api.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Drops stored alerts of rules that are no longer configured.
+async fn forget_unconfigured(store: &Arc<Store>, engine: &Engine) {
+    let keep: HashSet<String> = engine.rule_keys().into_iter().collect();
+    let store = Arc::clone(store);
+    match tokio::task::spawn_blocking(move || store.retain_rules(&keep)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(
+            alerts = n,
+            "forgot stored alerts of rules no longer configured"
+        ),
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot clean up stored alerts of removed rules"),
+        Err(e) => tracing::error!(error = %e, "cannot clean up stored alerts of removed rules"),
+    }
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).map_err(|e| anyhow::anyhow!("cannot handle signals: {e}"))
+}
+
+/// Parses `NAME=VALUE` (for `--external-label`).
+pub fn parse_label_pair(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    if !crate::model::is_valid_label_name(name) {
+        return Err(format!("`{name}` is not a valid label name"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}

@@ -1,0 +1,409 @@
+//! `klaxon serve` against a real Prometheus (Debian's 2.42) scraping a test
+//! exporter whose values each test changes: the alert lifecycle a user sees
+//! through `/api/v1/alerts` and `/api/v1/rules`, datasource outages,
+//! restarts (clean and `kill -9`) and reloads.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{ApiAlert, Exporter, Klaxon, Prometheus, wait_for, wait_until};
+
+const T: Duration = Duration::from_secs(30);
+
+fn find<'a>(alerts: &'a [ApiAlert], name: &str) -> Vec<&'a ApiAlert> {
+    alerts.iter().filter(|a| a.name() == name).collect()
+}
+
+fn state_of(k: &Klaxon, name: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = find(&k.alerts(), name)
+        .into_iter()
+        .map(|a| {
+            (
+                a.state.clone(),
+                a.label("severity").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn wait_state(k: &Klaxon, name: &str, want: &[(&str, &str)], what: &str) {
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    wait_for(T, what, || {
+        let got = state_of(k, name);
+        if got == want { Ok(()) } else { Err(got) }
+    });
+}
+
+const PROM_RULES: &str = r#"groups:
+- name: lifecycle
+  interval: 1s
+  rules:
+  - alert: QueueDeep
+    expr: queue_depth > 10
+    for: 3s
+    keep_firing_for: 4s
+    labels:
+      severity: page
+    annotations:
+      summary: "queue {{ $labels.queue }} holds {{ $value }} messages"
+"#;
+
+#[test]
+fn prometheus_rule_goes_pending_firing_keeps_firing_then_resolves() {
+    let exporter = Exporter::start();
+    exporter.set("queue_depth", &[("queue", "orders")], 1.0);
+    let prometheus = Prometheus::scraping(exporter.addr());
+    let klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file("alerts.yml", PROM_RULES)
+        .start();
+
+    exporter.set("queue_depth", &[("queue", "orders")], 50.0);
+    let pending = wait_until(T, "QueueDeep is pending", || {
+        find(&klaxon.alerts(), "QueueDeep")
+            .into_iter()
+            .find(|a| a.state == "pending")
+            .cloned()
+    });
+    assert_eq!(pending.label("queue"), Some("orders"));
+    assert_eq!(pending.label("severity"), Some("page"));
+    let firing = wait_until(T, "QueueDeep fires after its `for`", || {
+        find(&klaxon.alerts(), "QueueDeep")
+            .into_iter()
+            .find(|a| a.state == "firing")
+            .cloned()
+    });
+    assert_eq!(
+        firing.active_at, pending.active_at,
+        "activeAt is when it went pending"
+    );
+    assert_eq!(
+        firing.annotation("summary"),
+        Some("queue orders holds 50 messages")
+    );
+
+    exporter.set("queue_depth", &[("queue", "orders")], 2.0);
+    // keep_firing_for 4s: still firing right after the value drops.
+    prometheus.wait_for_value("queue_depth", 2.0, T);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        state_of(&klaxon, "QueueDeep"),
+        [("firing".into(), "page".into())]
+    );
+    wait_until(T, "QueueDeep resolves after keep_firing_for", || {
+        find(&klaxon.alerts(), "QueueDeep").is_empty().then_some(())
+    });
+    let rules = klaxon.rules();
+    let rule = &rules[0].rules[0];
+    assert_eq!(rule.health, "ok");
+    assert_eq!(rule.duration, Some(3.0));
+    assert_eq!(rule.keep_firing_for, Some(4.0));
+}
+
+const DSL_RULES: &str = r#"group lag {
+  every 1s
+  alert ConsumerLag {
+    query prometheus `consumer_lag`
+    warning  when value > 100
+    critical when value > 1000 for 2s
+    resolve  when value < 50
+    summary "lag {{ $value }} on {{ $labels.topic }}"
+  }
+}
+"#;
+
+#[test]
+fn dsl_rule_escalates_deescalates_and_resolves_with_hysteresis() {
+    let exporter = Exporter::start();
+    exporter.set("consumer_lag", &[("topic", "orders")], 0.0);
+    let prometheus = Prometheus::scraping(exporter.addr());
+    let klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file("lag.rules", DSL_RULES)
+        .start();
+    let set = |v: f64| {
+        exporter.set("consumer_lag", &[("topic", "orders")], v);
+        prometheus.wait_for_value("consumer_lag", v, T);
+    };
+
+    set(500.0);
+    wait_state(
+        &klaxon,
+        "ConsumerLag",
+        &[("firing", "warning")],
+        "warning fires",
+    );
+    let first = find(&klaxon.alerts(), "ConsumerLag")[0].clone();
+    set(5000.0);
+    wait_state(
+        &klaxon,
+        "ConsumerLag",
+        &[("firing", "critical")],
+        "escalates to critical",
+    );
+    let escalated = find(&klaxon.alerts(), "ConsumerLag")[0].clone();
+    assert_eq!(
+        escalated.active_at, first.active_at,
+        "one alert escalating, not a new one"
+    );
+    set(500.0);
+    wait_state(
+        &klaxon,
+        "ConsumerLag",
+        &[("firing", "warning")],
+        "de-escalates to warning",
+    );
+    set(70.0);
+    // Between the resolve threshold (50) and the firing one (100): stays.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        state_of(&klaxon, "ConsumerLag"),
+        [("firing".into(), "warning".into())],
+        "hysteresis keeps it firing above the resolve threshold"
+    );
+    set(10.0);
+    wait_state(
+        &klaxon,
+        "ConsumerLag",
+        &[],
+        "resolves below the resolve threshold",
+    );
+}
+
+#[test]
+fn nodata_alert_fires_when_a_query_returns_nothing_and_resolves_when_data_returns() {
+    let exporter = Exporter::start();
+    exporter.set("unrelated", &[], 1.0);
+    let prometheus = Prometheus::scraping(exporter.addr());
+    let klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file(
+            "nodata.rules",
+            r#"group backups {
+  every 1s
+  alert BackupAge {
+    query prometheus `backup_age_seconds`
+    warning when value > 86400
+    nodata after 3s critical
+  }
+}
+"#,
+        )
+        .start();
+    let alert = wait_until(T, "the no-data alert fires", || {
+        find(&klaxon.alerts(), "BackupAge")
+            .into_iter()
+            .find(|a| a.state == "firing")
+            .cloned()
+    });
+    assert_eq!(alert.label("nodata"), Some("true"));
+    assert_eq!(alert.label("severity"), Some("critical"));
+    exporter.set("backup_age_seconds", &[("instance", "db1")], 60.0);
+    wait_state(
+        &klaxon,
+        "BackupAge",
+        &[],
+        "data is back, the no-data alert resolves",
+    );
+}
+
+#[test]
+fn datasource_down_keeps_alerts_and_raises_klaxon_datasource_down() {
+    let exporter = Exporter::start();
+    exporter.set("queue_depth", &[("queue", "orders")], 50.0);
+    let mut prometheus = Prometheus::scraping(exporter.addr());
+    let klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file("alerts.yml", &PROM_RULES.replace("for: 3s", "for: 0s"))
+        .start();
+    wait_state(
+        &klaxon,
+        "QueueDeep",
+        &[("firing", "page")],
+        "QueueDeep fires",
+    );
+
+    prometheus.stop();
+    wait_until(T, "KlaxonDatasourceDown fires", || {
+        find(&klaxon.alerts(), "KlaxonDatasourceDown")
+            .into_iter()
+            .find(|a| a.state == "firing" && a.label("datasource") == Some("default"))
+            .cloned()
+    });
+    // Well past keep_firing_for: a query error must not resolve anything.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        state_of(&klaxon, "QueueDeep"),
+        [("firing".into(), "page".into())],
+        "no false resolve while Prometheus is down"
+    );
+    let rules = klaxon.rules();
+    let rule = rules
+        .iter()
+        .flat_map(|g| &g.rules)
+        .find(|r| r.name == "QueueDeep")
+        .expect("rule listed");
+    assert_eq!(rule.health, "err");
+    assert!(
+        rule.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot reach"),
+        "{:?}",
+        rule.last_error
+    );
+
+    prometheus.restart();
+    wait_state(
+        &klaxon,
+        "KlaxonDatasourceDown",
+        &[],
+        "the meta-alert resolves",
+    );
+    assert_eq!(
+        state_of(&klaxon, "QueueDeep"),
+        [("firing".into(), "page".into())]
+    );
+}
+
+#[test]
+fn state_survives_sigterm_and_kill_9() {
+    let exporter = Exporter::start();
+    exporter.set("queue_depth", &[("queue", "orders")], 50.0);
+    exporter.set("slow_depth", &[("queue", "orders")], 50.0);
+    let prometheus = Prometheus::scraping(exporter.addr());
+    let rules =
+        format!("{PROM_RULES}  - alert: SlowQueue\n    expr: slow_depth > 10\n    for: 1h\n");
+    let mut klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file("alerts.yml", &rules)
+        .start();
+    wait_state(
+        &klaxon,
+        "QueueDeep",
+        &[("firing", "page")],
+        "QueueDeep fires",
+    );
+    wait_state(
+        &klaxon,
+        "SlowQueue",
+        &[("pending", "")],
+        "SlowQueue is pending",
+    );
+    let before = klaxon.alerts();
+    let active_at = |alerts: &[ApiAlert], name: &str| {
+        find(alerts, name).first().and_then(|a| a.active_at.clone())
+    };
+
+    let status = klaxon.terminate();
+    assert!(status.success(), "SIGTERM exits 0: {status:?}");
+    klaxon.restart();
+    // Immediately after start (before a round could re-create anything).
+    let after = klaxon.alerts();
+    assert_eq!(
+        state_of(&klaxon, "QueueDeep"),
+        [("firing".into(), "page".into())],
+        "still firing after a clean restart, not pending again"
+    );
+    assert_eq!(
+        active_at(&after, "QueueDeep"),
+        active_at(&before, "QueueDeep")
+    );
+    assert_eq!(
+        active_at(&after, "SlowQueue"),
+        active_at(&before, "SlowQueue"),
+        "`for` is not restarted"
+    );
+
+    klaxon.kill9();
+    klaxon.restart();
+    let after_kill = klaxon.alerts();
+    assert_eq!(
+        active_at(&after_kill, "QueueDeep"),
+        active_at(&before, "QueueDeep")
+    );
+    assert_eq!(
+        active_at(&after_kill, "SlowQueue"),
+        active_at(&before, "SlowQueue")
+    );
+    assert_eq!(
+        state_of(&klaxon, "SlowQueue"),
+        [("pending".into(), "".into())]
+    );
+}
+
+#[test]
+fn reload_swaps_valid_configs_and_keeps_the_old_one_on_errors() {
+    let exporter = Exporter::start();
+    exporter.set("queue_depth", &[("queue", "orders")], 50.0);
+    let prometheus = Prometheus::scraping(exporter.addr());
+    let klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file("alerts.yml", PROM_RULES)
+        .start();
+    wait_state(
+        &klaxon,
+        "QueueDeep",
+        &[("firing", "page")],
+        "QueueDeep fires",
+    );
+    let active_at = find(&klaxon.alerts(), "QueueDeep")[0].active_at.clone();
+
+    // Invalid: the answer lists the error with file:line:col; nothing changes.
+    klaxon.write_file(
+        "alerts.yml",
+        &format!("{PROM_RULES}  - alert: Broken\n    expr: rate(x[5m]\n"),
+    );
+    let answer = klaxon.reload();
+    assert!(
+        (400..500).contains(&answer.status),
+        "status {}: {}",
+        answer.status,
+        answer.body
+    );
+    assert!(answer.body.contains("alerts.yml:14:15"), "{}", answer.body);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        state_of(&klaxon, "QueueDeep"),
+        [("firing".into(), "page".into())]
+    );
+    assert!(
+        klaxon
+            .rules()
+            .iter()
+            .flat_map(|g| &g.rules)
+            .all(|r| r.name != "Broken")
+    );
+
+    // Valid: a new rule appears; the unchanged rule keeps its alert.
+    klaxon.write_file(
+        "alerts.yml",
+        &format!("{PROM_RULES}  - alert: AlsoDeep\n    expr: queue_depth > 20\n"),
+    );
+    let answer = klaxon.reload();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    wait_state(&klaxon, "AlsoDeep", &[("firing", "")], "the new rule fires");
+    assert_eq!(
+        find(&klaxon.alerts(), "QueueDeep")[0].active_at,
+        active_at,
+        "state carried over for the unchanged rule"
+    );
+
+    // SIGHUP does the same.
+    klaxon.write_file("alerts.yml", PROM_RULES);
+    klaxon.sighup();
+    wait_until(T, "AlsoDeep is gone after SIGHUP", || {
+        klaxon
+            .rules()
+            .iter()
+            .flat_map(|g| &g.rules)
+            .all(|r| r.name != "AlsoDeep")
+            .then_some(())
+    });
+}
