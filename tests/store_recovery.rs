@@ -614,6 +614,17 @@ fn measure(label: &str, rounds: usize, mut f: impl FnMut(usize)) {
     );
 }
 
+/// This process's `write_bytes` from /proc/self/io (Linux), if readable.
+fn bytes_written_to_disk() -> Option<u64> {
+    fs::read_to_string("/proc/self/io")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("write_bytes: "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Figures for the report, not a pass/fail check:
 /// `cargo test --release --test store_recovery -- --ignored --nocapture`.
 /// Set KLAXON_STORE_BENCH_DIR to measure on a particular file system.
@@ -628,11 +639,18 @@ fn commit_latency_figures() {
     println!("data dir: {}", dir.path().display());
     let store = Store::open(dir.path()).unwrap();
     let alert = alert_with_value("Latency", 1.0);
+    let written_before = bytes_written_to_disk();
     measure("commit 1 change", 300, |i| {
         store
             .commit(&[put("g/r", i as u64, alert.clone())])
             .unwrap();
     });
+    if let (Some(before), Some(after)) = (written_before, bytes_written_to_disk()) {
+        println!(
+            "bytes written to disk per 1-change commit: {}",
+            (after - before) / 300
+        );
+    }
     measure("commit 20 changes", 200, |i| {
         let changes: Vec<Change> = (0..20)
             .map(|j| put("g/r2", (i * 20 + j) as u64, alert.clone()))
@@ -655,7 +673,7 @@ fn commit_latency_figures() {
     }
     let loaded = store.load_alerts().unwrap();
     println!("stored alerts: {}", loaded.alert_count());
-    measure("load_alerts (~20,500 alerts)", 5, |_| {
+    measure("load_alerts (all stored alerts)", 5, |_| {
         store.load_alerts().unwrap();
     });
     measure("commit 1 change into the big file", 200, |i| {

@@ -277,8 +277,8 @@ impl Store {
     }
 
     /// Every stored alert, grouped by rule key. Records that do not decode
-    /// are reported in [`LoadedAlerts::unreadable`] (and logged), the rest
-    /// are returned.
+    /// are reported in [`LoadedAlerts::unreadable`] for the caller to log;
+    /// the rest are returned.
     pub fn load_alerts(&self) -> Result<LoadedAlerts, StoreError> {
         let read_err = |e: &dyn Display| self.db_error("read alert state from", e);
         let txn = self.db.begin_read().map_err(|e| read_err(&e))?;
@@ -298,13 +298,6 @@ impl Store {
                     .or_default()
                     .push((fingerprint, alert)),
                 Err(e) => {
-                    tracing::warn!(
-                        file = %self.path.display(),
-                        rule,
-                        fingerprint = format_args!("{fingerprint:016x}"),
-                        error = %e,
-                        "stored alert cannot be read by this klaxon; it is kept on disk and its rule starts without it"
-                    );
                     loaded.unreadable.push(UnreadableAlert {
                         rule: rule.to_string(),
                         fingerprint,

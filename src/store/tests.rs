@@ -249,3 +249,9 @@ fn a_panic_inside_redb_becomes_a_corrupt_error() {
     // Panics outside the guard are not swallowed.
     assert!(std::panic::catch_unwind(|| panic!("outside")).is_err());
 }
+
+#[test]
+fn store_can_be_shared_between_evaluation_tasks() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Store>();
+}
