@@ -133,7 +133,7 @@ impl CompiledRule {
             name: rule.name.clone(),
             key,
             datasource,
-            query: rule.query.clone(),
+            query: runtime_query(&rule.query),
             query_text,
             labels,
             alert,
@@ -154,6 +154,18 @@ impl CompiledRule {
             }
         }
         labels.insert("alertname".into(), self.name.clone());
+    }
+}
+
+/// The query without its parsed PromQL tree: checking needed it, evaluation
+/// sends the text, and the tree is the largest part of a loaded rule.
+fn runtime_query(query: &Query) -> Query {
+    match query {
+        Query::Prometheus(q) => Query::Prometheus(model::PromQuery {
+            ast: None,
+            ..q.clone()
+        }),
+        Query::Elasticsearch(q) => Query::Elasticsearch(q.clone()),
     }
 }
 

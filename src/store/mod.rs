@@ -36,6 +36,12 @@ use crate::eval::alert::Alert;
 /// than misread.
 pub const SCHEMA_VERSION: u64 = 1;
 
+/// redb's page cache. Its default is 1 GiB, and it keeps every page it has
+/// read or written: with tens of thousands of alerts that alone would be the
+/// largest part of klaxon's memory. Alert state is read once at start and
+/// then only written, so a small cache costs nothing.
+const CACHE_BYTES: usize = 4 << 20;
+
 /// The state file inside the data directory.
 pub const STATE_FILE_NAME: &str = "klaxon.redb";
 
@@ -654,7 +660,12 @@ fn problem_from_redb(e: impl Into<redb::Error>) -> Problem {
 /// Opens a redb file, turning a panic inside redb (it asserts on some
 /// malformed headers) into an error.
 fn open_redb(path: &Path) -> Result<Database, Problem> {
-    guard_panic(|| Database::open(path).map_err(problem_from_redb))
+    guard_panic(|| {
+        Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open(path)
+            .map_err(problem_from_redb)
+    })
 }
 
 thread_local! {
@@ -694,7 +705,10 @@ fn guard_panic<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> 
 /// every page, our metadata, and that every alert record can be read.
 fn verify_copy(copy: &Path) -> Result<(), Problem> {
     guard_panic(|| {
-        let mut db = Database::open(copy).map_err(problem_from_redb)?;
+        let mut db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open(copy)
+            .map_err(problem_from_redb)?;
         match db.check_integrity() {
             Ok(true) => {}
             Ok(false) => {
