@@ -75,21 +75,26 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
                 .into(),
         ]);
     }
-    let loaded = crate::model::load_paths(&args, &LoadOptions::default());
-    let mut errors: Vec<String> = loaded.io_errors.clone();
+    // Prometheus rule files are self-contained (queries go to the default
+    // datasource; group names are per file), so each is loaded, compiled
+    // and dropped on its own: the parsed YAML and PromQL trees of ten
+    // thousand rules never sit in memory together. klaxon files load as one
+    // set, since rules refer to datasources declared elsewhere.
+    let (files, io_errors) = crate::model::load::expand_paths(&args);
+    let (yaml, dsl): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| {
+        crate::model::load::syntax_of(f) == crate::model::load::Syntax::PrometheusYaml
+    });
+    let options = LoadOptions::default();
+    let mut errors: Vec<String> = io_errors;
     let mut warnings = Vec::new();
-    for d in &loaded.diagnostics {
-        match d.level {
-            crate::diag::Level::Error => errors.push(d.render(&loaded.sources)),
-            _ => warnings.push(d.short(&loaded.sources)),
-        }
-    }
+    let dsl_loaded = crate::model::load::load_files(&dsl, Vec::new(), &options);
+    collect_diagnostics(&dsl_loaded, &mut errors, &mut warnings);
     if !errors.is_empty() {
         return Err(errors);
     }
 
     let mut sources: HashMap<String, Source> = HashMap::new();
-    for ds in &loaded.rules.datasources {
+    for ds in &dsl_loaded.rules.datasources {
         let settings = HttpSettings::from_datasource(ds).map_err(|e| vec![e.to_string()])?;
         let source = match ds.kind {
             DatasourceKind::Prometheus => {
@@ -121,66 +126,112 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
         sources.insert("default".into(), Source::Prometheus(source));
     }
 
-    let mut groups = Vec::new();
-    let mut rule_count = 0;
-    let mut missing_default = None;
-    for g in &loaded.rules.groups {
-        let file = loaded
-            .sources
-            .get(g.file)
-            .map(|f| f.path.display().to_string())
-            .unwrap_or_default();
-        let interval = g
-            .interval
-            .map(|d| d.to_std())
-            .filter(|d| !d.is_zero())
-            .unwrap_or(opts.evaluation_interval);
-        let mut rules = Vec::new();
-        let mut seen_keys: HashMap<String, usize> = HashMap::new();
-        for r in &g.rules {
-            let mut compiled = CompiledRule::compile(r, g, &file);
-            if compiled.datasource == "default" && !sources.contains_key("default") {
-                missing_default.get_or_insert(r.span);
-            }
-            // Two identical rules in one group get distinct keys.
-            let n = seen_keys.entry(compiled.key.clone()).or_default();
-            if *n > 0 {
-                compiled.key = format!("{}#{n}", compiled.key);
-            }
-            *n += 1;
-            rules.push(compiled);
+    let mut compiled = CompiledSet::default();
+    compiled.add(&dsl_loaded, &sources, opts.evaluation_interval);
+    drop(dsl_loaded);
+    for file in &yaml {
+        let loaded =
+            crate::model::load::load_files(std::slice::from_ref(file), Vec::new(), &options);
+        collect_diagnostics(&loaded, &mut errors, &mut warnings);
+        if errors.is_empty() {
+            compiled.add(&loaded, &sources, opts.evaluation_interval);
         }
-        rule_count += rules.len();
-        groups.push(GroupRuntime::new(
-            g.name.clone(),
-            file,
-            interval,
-            g.limit,
-            rules,
-        ));
     }
-    let records = loaded
-        .rules
-        .rules()
-        .filter(|(_, r)| r.alert().is_none())
-        .count();
-    if records > 0 {
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if compiled.records > 0 {
         warnings.push(format!(
-            "{records} recording rule(s) are evaluated (health shows in /api/v1/rules) but their results are not written anywhere: klaxon has no remote-write output yet; keep recording rules in Prometheus"
+            "{} recording rule(s) are evaluated (health shows in /api/v1/rules) but their results are not written anywhere: klaxon has no remote-write output yet; keep recording rules in Prometheus",
+            compiled.records
         ));
     }
-    if let Some(span) = missing_default {
-        let (file, line, col) = loaded.sources.locate(span);
+    if let Some(place) = compiled.missing_default {
         return Err(vec![format!(
-            "{file}:{line}:{col}: this rule queries the default Prometheus, but none is configured: start with --prometheus.url URL or declare `datasource prometheus default {{ url \"...\" }}`"
+            "{place}: this rule queries the default Prometheus, but none is configured: start with --prometheus.url URL or declare `datasource prometheus default {{ url \"...\" }}`"
         )]);
     }
     Ok(BuiltConfig {
-        groups,
+        rule_count: compiled.groups.iter().map(|g| g.rules.len()).sum(),
+        groups: compiled.groups,
         sources,
         warnings,
-        rule_count,
     })
+}
+
+fn collect_diagnostics(
+    loaded: &crate::model::Loaded,
+    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    errors.extend(loaded.io_errors.iter().cloned());
+    for d in &loaded.diagnostics {
+        match d.level {
+            crate::diag::Level::Error => errors.push(d.render(&loaded.sources)),
+            _ => warnings.push(d.short(&loaded.sources)),
+        }
+    }
+}
+
+/// Groups compiled so far, file by file.
+#[derive(Default)]
+struct CompiledSet {
+    groups: Vec<GroupRuntime>,
+    records: usize,
+    /// `file:line:col` of the first rule that needs a default datasource
+    /// when none is configured.
+    missing_default: Option<String>,
+}
+
+impl CompiledSet {
+    fn add(
+        &mut self,
+        loaded: &crate::model::Loaded,
+        sources: &HashMap<String, Source>,
+        default_interval: Duration,
+    ) {
+        for g in &loaded.rules.groups {
+            let file = loaded
+                .sources
+                .get(g.file)
+                .map(|f| f.path.display().to_string())
+                .unwrap_or_default();
+            let interval = g
+                .interval
+                .map(|d| d.to_std())
+                .filter(|d| !d.is_zero())
+                .unwrap_or(default_interval);
+            let mut rules = Vec::new();
+            let mut seen_keys: HashMap<String, usize> = HashMap::new();
+            for r in &g.rules {
+                let mut compiled = CompiledRule::compile(r, g, &file);
+                if compiled.datasource == "default"
+                    && !sources.contains_key("default")
+                    && self.missing_default.is_none()
+                {
+                    let (path, line, col) = loaded.sources.locate(r.span);
+                    self.missing_default = Some(format!("{path}:{line}:{col}"));
+                }
+                if compiled.alert.is_none() {
+                    self.records += 1;
+                }
+                // Two identical rules in one group get distinct keys.
+                let n = seen_keys.entry(compiled.key.clone()).or_default();
+                if *n > 0 {
+                    compiled.key = format!("{}#{n}", compiled.key);
+                }
+                *n += 1;
+                rules.push(compiled);
+            }
+            self.groups.push(GroupRuntime::new(
+                g.name.clone(),
+                file,
+                interval,
+                g.limit,
+                rules,
+            ));
+        }
+    }
 }
 
 /// The state store seen by the evaluator.
