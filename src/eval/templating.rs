@@ -19,7 +19,9 @@ pub struct TemplateEnv {
 #[derive(Debug, Clone)]
 pub struct Template {
     text: String,
-    compiled: Result<CompiledTemplate, String>,
+    /// `None` for text without `{{`, which expands to itself: most label
+    /// values (`severity: critical`) need no parse tree kept in memory.
+    compiled: Option<Result<CompiledTemplate, String>>,
 }
 
 impl Template {
@@ -29,7 +31,9 @@ impl Template {
     pub fn compile(rule_name: &str, text: &str) -> Self {
         Template {
             text: text.to_string(),
-            compiled: CompiledTemplate::compile(rule_name, text),
+            compiled: text
+                .contains("{{")
+                .then(|| CompiledTemplate::compile(rule_name, text)),
         }
     }
 
@@ -44,7 +48,8 @@ impl Template {
     /// Prometheus, instead of failing the rule.
     pub fn expand(&self, env: &TemplateEnv, labels: &Labels, value: f64) -> String {
         match &self.compiled {
-            Ok(t) => t.execute(
+            None => self.text.clone(),
+            Some(Ok(t)) => t.execute(
                 &TemplateData {
                     labels,
                     external_labels: &env.external_labels,
@@ -53,7 +58,7 @@ impl Template {
                 },
                 None,
             ),
-            Err(e) => format!("<error expanding template: {e}>"),
+            Some(Err(e)) => format!("<error expanding template: {e}>"),
         }
     }
 }
