@@ -8,7 +8,9 @@
 #
 # Environment: INTERVAL (evaluation interval, default 15s), SIZES (rule counts,
 # default "1000 10000"), TOOLS (default "vmalert klaxon"; one of them alone
-# runs only that half).
+# runs only that half), ALERTS_DIR (when set, each evaluator's final
+# /api/v1/alerts answer is saved there as TOOL-SIZE.json, to compare what they
+# fire).
 #
 # Set-up, all on 127.0.0.1 in a temporary directory:
 #   exporter      a Python server with ~3,200 synthetic series: HTTP request
@@ -149,7 +151,10 @@ def get(path):
 alerts = get("/api/v1/alerts").get("alerts") or []
 firing = sum(1 for a in alerts if a.get("state") == "firing")
 pending = sum(1 for a in alerts if a.get("state") == "pending")
-rules = [r for g in get("/api/v1/rules").get("groups") or [] for r in g.get("rules") or []]
+# Built-in groups (klaxon's KlaxonDatasourceDown, file "<builtin>") are not
+# the benchmark's rules.
+rules = [r for g in get("/api/v1/rules").get("groups") or [] if not g.get("file", "").startswith("<")
+         for r in g.get("rules") or []]
 errors = sum(1 for r in rules if r.get("lastError") or r.get("health") == "err")
 print(firing, pending, len(rules), errors)
 EOF
@@ -310,12 +315,15 @@ prometheus_pid=$!
 pids+=("$prometheus_pid")
 prometheus_url=http://127.0.0.1:$prometheus_port
 wait_http prometheus "$prometheus_url/-/ready" "$prometheus_pid"
-# Rates need two scrapes of the exporter.
-step "waiting for two scrapes of the synthetic exporter"
-for i in $(seq 1 120); do
-    n=$(curl -fsS "$prometheus_url/api/v1/query" --data-urlencode 'query=count_over_time(up{job="synthetic"}[5m])' |
+# rate(x[5m]) divides by the whole 5 minutes: until Prometheus holds that
+# much data, rates (and so which rules fire) grow run after run, and the
+# evaluators would not see the same data. Wait until the rules' longest
+# range is full: 21 scrapes 15s apart.
+step "waiting until Prometheus holds 5 minutes of the exporter's series"
+for i in $(seq 1 400); do
+    n=$(curl -fsS "$prometheus_url/api/v1/query" --data-urlencode 'query=count_over_time(up{job="synthetic"}[6m])' |
         python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-    [ "${n%.*}" -ge 2 ] && break
+    [ "${n%.*}" -ge 21 ] && break
     sleep 1
 done
 series=$(curl -fsS "$prometheus_url/api/v1/query" --data-urlencode 'query=count({__name__=~".+"})' |
@@ -378,6 +386,11 @@ run_tool() {
     miss1=$(metric_sum "$url/metrics" "$missed_metric")
     rss=$(peak_rss_mb "$pid")
     counts=$(api_counts "$url")
+    curl -fsS "$url/api/v1/alerts" >"$work/alerts-$tool-$size.json"
+    if [ -n "${ALERTS_DIR:-}" ]; then
+        mkdir -p "$ALERTS_DIR"
+        cp "$work/alerts-$tool-$size.json" "$ALERTS_DIR/$tool-$size.json"
+    fi
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
     local firing pending nrules errors done cpu prom_cpu
@@ -421,6 +434,23 @@ for size in $sizes; do
         IFS='|' read -r _ _ kcpu krss _ <<<"$k"
         echo "$size rules: klaxon uses $(calc "$kcpu / $vcpu * 100" 0)% of vmalert's CPU per round and $(calc "$krss / $vrss * 100" 0)% of its peak memory (goal: at most 50%)"
     fi
+done
+# Did both do the same work? Their alerts (vmalert's extra `alertgroup`
+# label aside) and expanded annotations at the end of their runs.
+for size in $sizes; do
+    [ -s "$work/alerts-vmalert-$size.json" ] && [ -s "$work/alerts-klaxon-$size.json" ] || continue
+    python3 - "$size" "$work/alerts-vmalert-$size.json" "$work/alerts-klaxon-$size.json" <<'EOF'
+import json, sys
+def load(path):
+    alerts = json.load(open(path))["data"]["alerts"]
+    return {(tuple(sorted((k, v) for k, v in a["labels"].items() if k != "alertgroup")), a["state"]):
+            a.get("annotations") or {} for a in alerts}
+size, vm, kl = sys.argv[1], load(sys.argv[2]), load(sys.argv[3])
+both = vm.keys() & kl.keys()
+same_text = sum(1 for key in both if vm[key] == kl[key])
+print(f"{size} rules: {len(both)} alerts (labels and state) in both, {len(vm.keys() - kl.keys())} only in vmalert, "
+      f"{len(kl.keys() - vm.keys())} only in klaxon; annotations equal on {same_text} of {len(both)}")
+EOF
 done
 echo "interval $interval; $rounds rounds of wall time measured after one warm-up round (\"rounds evaluated\" is what each evaluator's"
 echo "rule-evaluation counter says it did in that time: fewer means missed slots, a machine too busy for the load); Prometheus holds $series series"
