@@ -159,6 +159,16 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
             rules,
         ));
     }
+    let records = loaded
+        .rules
+        .rules()
+        .filter(|(_, r)| r.alert().is_none())
+        .count();
+    if records > 0 {
+        warnings.push(format!(
+            "{records} recording rule(s) are evaluated (health shows in /api/v1/rules) but their results are not written anywhere: klaxon has no remote-write output yet; keep recording rules in Prometheus"
+        ));
+    }
     if let Some(span) = missing_default {
         let (file, line, col) = loaded.sources.locate(span);
         return Err(vec![format!(
@@ -178,25 +188,7 @@ struct StoreAdapter(Arc<Store>);
 
 impl StateStore for StoreAdapter {
     fn commit(&self, changes: &[StateChange]) -> Result<(), String> {
-        let converted: Vec<crate::store::Change> = changes
-            .iter()
-            .map(|c| match c {
-                StateChange::Put {
-                    rule,
-                    fingerprint,
-                    alert,
-                } => crate::store::Change::Put {
-                    rule: rule.clone(),
-                    fingerprint: *fingerprint,
-                    alert: alert.clone(),
-                },
-                StateChange::Delete { rule, fingerprint } => crate::store::Change::Delete {
-                    rule: rule.clone(),
-                    fingerprint: *fingerprint,
-                },
-            })
-            .collect();
-        self.0.commit(&converted).map_err(|e| e.to_string())
+        self.0.commit(changes).map_err(|e| e.to_string())
     }
 }
 

@@ -179,6 +179,10 @@ async fn rules(
     State(state): State<ApiState>,
     query: Result<Query<QueryPairs>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    // Readiness first, as Prometheus's API wrapper checks it before the handler.
+    if !state.backend.is_ready() {
+        return not_ready();
+    }
     let pairs = match query {
         Ok(Query(pairs)) => pairs,
         Err(rejection) => {
@@ -193,9 +197,6 @@ async fn rules(
         Ok(filter) => filter,
         Err(message) => return api_error(StatusCode::BAD_REQUEST, "bad_data", message),
     };
-    if !state.backend.is_ready() {
-        return not_ready();
-    }
     let groups = state.backend.groups();
     go_json(
         StatusCode::OK,

@@ -186,7 +186,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         resend_delay: args.resend_delay,
         max_concurrent_queries: args.query_max_concurrency,
     };
+    // State commits run on blocking threads; a few are plenty (redb
+    // serialises commits anyway), and every extra thread can cost a malloc
+    // arena of its own.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(4)
         .enable_all()
         .build()
     {

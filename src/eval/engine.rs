@@ -31,29 +31,9 @@ pub const DATASOURCE_DOWN_ROUNDS: u32 = 2;
 const BUILTIN_FILE: &str = "<builtin>";
 const BUILTIN_GROUP: &str = "klaxon";
 
-/// A change of durable alert state.
-// Changes are built once per round and moved straight into a commit; boxing
-// the alert would only add an allocation per change.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum StateChange {
-    /// Store (insert or replace) the alert.
-    Put {
-        /// Rule key.
-        rule: String,
-        /// Identity fingerprint.
-        fingerprint: u64,
-        /// The alert.
-        alert: Alert,
-    },
-    /// Forget the alert.
-    Delete {
-        /// Rule key.
-        rule: String,
-        /// Identity fingerprint.
-        fingerprint: u64,
-    },
-}
+/// A change of durable alert state: the store's own change type, so a
+/// round's changes go to disk without conversion.
+pub use crate::store::Change as StateChange;
 
 /// Where state transitions are committed before they are acted on.
 pub trait StateStore: Send + Sync + 'static {

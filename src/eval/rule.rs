@@ -133,11 +133,39 @@ impl CompiledRule {
             name: rule.name.clone(),
             key,
             datasource,
-            query: rule.query.clone(),
+            query: runtime_query(&rule.query),
             query_text,
             labels,
             alert,
         }
+    }
+}
+
+impl CompiledRule {
+    /// Adds the rule's expanded labels (an empty expansion removes the
+    /// label, as Prometheus's label builder does) and `alertname`.
+    fn apply_labels(&self, labels: &mut Labels, env: &TemplateEnv, series: &Labels, value: f64) {
+        for (name, tmpl) in &self.labels {
+            let v = tmpl.expand(env, series, value);
+            if v.is_empty() {
+                labels.remove(name);
+            } else {
+                labels.insert(name.clone(), v);
+            }
+        }
+        labels.insert("alertname".into(), self.name.clone());
+    }
+}
+
+/// The query without its parsed PromQL tree: checking needed it, evaluation
+/// sends the text, and the tree is the largest part of a loaded rule.
+fn runtime_query(query: &Query) -> Query {
+    match query {
+        Query::Prometheus(q) => Query::Prometheus(model::PromQuery {
+            ast: None,
+            ..q.clone()
+        }),
+        Query::Elasticsearch(q) => Query::Elasticsearch(q.clone()),
     }
 }
 
@@ -332,15 +360,7 @@ impl AlertingState {
                 .resolve
                 .as_ref()
                 .is_some_and(|r| r.condition.holds(sample.value));
-            for (name, tmpl) in &rule.labels {
-                let v = tmpl.expand(env, &sample.labels, sample.value);
-                if v.is_empty() {
-                    labels.remove(name);
-                } else {
-                    labels.insert(name.clone(), v);
-                }
-            }
-            labels.insert("alertname".into(), rule.name.clone());
+            rule.apply_labels(&mut labels, env, &sample.labels, sample.value);
             let identity = if level_driven {
                 labels.remove("severity");
                 fingerprint(&labels)
@@ -541,15 +561,7 @@ impl AlertingState {
         let mut wanted_fps = HashSet::new();
         for (series, since) in wanted {
             let mut labels = series.clone();
-            for (name, tmpl) in &rule.labels {
-                let v = tmpl.expand(env, &series, f64::NAN);
-                if v.is_empty() {
-                    labels.remove(name);
-                } else {
-                    labels.insert(name.clone(), v);
-                }
-            }
-            labels.insert("alertname".into(), rule.name.clone());
+            rule.apply_labels(&mut labels, env, &series, f64::NAN);
             labels.insert(NODATA_LABEL.into(), "true".into());
             if !spec.severity_label_fixed {
                 labels.insert("severity".into(), level.as_str().into());

@@ -4,6 +4,7 @@
 //! `$externalURL`).
 
 use super::alert::Labels;
+use crate::model::template::{CompiledTemplate, TemplateData};
 
 /// What every template of a running configuration sees besides the alert.
 #[derive(Debug, Clone, Default)]
@@ -14,21 +15,21 @@ pub struct TemplateEnv {
     pub external_url: String,
 }
 
-/// One label or annotation value, compiled.
+/// One label or annotation value, compiled once per rule.
 #[derive(Debug, Clone)]
 pub struct Template {
     text: String,
-    is_static: bool,
+    compiled: Result<CompiledTemplate, String>,
 }
 
 impl Template {
     /// Compiles `text` for rule `rule_name` (the name shows in Go-style
-    /// error messages, as `__alert_<name>`).
+    /// error messages, as `__alert_<name>`). A template that does not parse
+    /// still compiles: every expansion then shows Prometheus's error text.
     pub fn compile(rule_name: &str, text: &str) -> Self {
-        let _ = rule_name;
         Template {
             text: text.to_string(),
-            is_static: !text.contains("{{"),
+            compiled: CompiledTemplate::compile(rule_name, text),
         }
     }
 
@@ -37,13 +38,22 @@ impl Template {
         &self.text
     }
 
-    /// Expands for one alert; a template error becomes the value
-    /// `<error expanding template: ...>`, as in Prometheus.
+    /// Expands for one alert with `$labels` = the sample's labels
+    /// (`__name__` included, as Prometheus) and `$value`; a template error
+    /// becomes the value `<error expanding template: ...>`, as in
+    /// Prometheus, instead of failing the rule.
     pub fn expand(&self, env: &TemplateEnv, labels: &Labels, value: f64) -> String {
-        if self.is_static {
-            return self.text.clone();
+        match &self.compiled {
+            Ok(t) => t.execute(
+                &TemplateData {
+                    labels,
+                    external_labels: &env.external_labels,
+                    external_url: &env.external_url,
+                    value,
+                },
+                None,
+            ),
+            Err(e) => format!("<error expanding template: {e}>"),
         }
-        let _ = (env, labels, value);
-        self.text.clone()
     }
 }

@@ -501,26 +501,10 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> SourceError {
     if e.is_timeout() {
         SourceError::Timeout(timeout)
     } else if e.is_body() || e.is_decode() {
-        SourceError::BadResponse(chain(e))
+        SourceError::BadResponse(super::error_chain(e))
     } else {
-        SourceError::Unreachable(chain(e))
+        SourceError::Unreachable(super::error_chain(e))
     }
-}
-
-/// The whole cause chain, so "connection refused" is not hidden behind
-/// "error sending request".
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
-    }
-    out
 }
 
 /// An error answer as one line: the HTTP status, the most specific

@@ -83,3 +83,19 @@ impl Source {
         }
     }
 }
+
+/// The whole cause chain of a transport error, so "connection refused" is
+/// not hidden behind "error sending request".
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
+}

@@ -103,31 +103,15 @@ fn classify(e: prometheus_http_query::Error) -> SourceError {
                 .and_then(|s| s.downcast_ref::<reqwest::Error>())
                 .map(|r| (r.is_connect(), r.is_timeout(), r.is_decode(), r.status()));
             match inner {
-                Some((true, _, _, _)) => SourceError::Unreachable(chain(&c)),
-                Some((_, true, _, _)) => SourceError::Unreachable(chain(&c)),
-                Some((_, _, true, _)) => SourceError::BadResponse(chain(&c)),
+                Some((true, _, _, _)) => SourceError::Unreachable(super::error_chain(&c)),
+                Some((_, true, _, _)) => SourceError::Unreachable(super::error_chain(&c)),
+                Some((_, _, true, _)) => SourceError::BadResponse(super::error_chain(&c)),
                 Some((_, _, _, Some(status))) => {
                     SourceError::Rejected(format!("HTTP {status}: {text}"))
                 }
-                _ => SourceError::Unreachable(chain(&c)),
+                _ => SourceError::Unreachable(super::error_chain(&c)),
             }
         }
         other => SourceError::BadResponse(other.to_string()),
     }
-}
-
-/// The whole cause chain, so "connection refused" is not hidden behind
-/// "error sending request".
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
-    }
-    out
 }

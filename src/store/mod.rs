@@ -18,12 +18,14 @@
 //! was. A new file is built under a temporary name and renamed into place, so
 //! a crash during creation never leaves a half-made file behind.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Display;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
@@ -33,6 +35,12 @@ use crate::eval::alert::Alert;
 /// with a higher version was written by a newer klaxon and is refused rather
 /// than misread.
 pub const SCHEMA_VERSION: u64 = 1;
+
+/// redb's page cache. Its default is 1 GiB, and it keeps every page it has
+/// read or written: with tens of thousands of alerts that alone would be the
+/// largest part of klaxon's memory. Alert state is read once at start and
+/// then only written, so a small cache costs nothing.
+const CACHE_BYTES: usize = 4 << 20;
 
 /// The state file inside the data directory.
 pub const STATE_FILE_NAME: &str = "klaxon.redb";
@@ -168,8 +176,8 @@ pub enum StoreError {
 
 /// One change to the stored state; the evaluator collects the changes of one
 /// group evaluation and commits them together.
-// Changes are built per round and moved into one commit; boxing the alert
-// would only add an allocation per change.
+// Boxing the alert would cost an allocation per Put to save space in the
+// rare Delete; the Vec of one commit is short-lived.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -275,8 +283,8 @@ impl Store {
     }
 
     /// Every stored alert, grouped by rule key. Records that do not decode
-    /// are reported in [`LoadedAlerts::unreadable`] (and logged), the rest
-    /// are returned.
+    /// are reported in [`LoadedAlerts::unreadable`] for the caller to log;
+    /// the rest are returned.
     pub fn load_alerts(&self) -> Result<LoadedAlerts, StoreError> {
         let read_err = |e: &dyn Display| self.db_error("read alert state from", e);
         let txn = self.db.begin_read().map_err(|e| read_err(&e))?;
@@ -296,13 +304,6 @@ impl Store {
                     .or_default()
                     .push((fingerprint, alert)),
                 Err(e) => {
-                    tracing::warn!(
-                        file = %self.path.display(),
-                        rule,
-                        fingerprint = format_args!("{fingerprint:016x}"),
-                        error = %e,
-                        "stored alert cannot be read by this klaxon; it is kept on disk and its rule starts without it"
-                    );
                     loaded.unreadable.push(UnreadableAlert {
                         rule: rule.to_string(),
                         fingerprint,
@@ -546,7 +547,44 @@ fn sniff_header(path: &Path) -> Result<(), StoreError> {
             ),
         });
     }
-    Ok(())
+    // redb asserts (panics) when the file is shorter than its header says.
+    match described_len(&head) {
+        Some(described) if len >= described => Ok(()),
+        Some(described) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("it is truncated: {len} bytes, its header describes {described}"),
+        }),
+        None => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: "its header describes an impossible file layout".to_string(),
+        }),
+    }
+}
+
+/// The file length a redb header describes: one header page, the full
+/// regions, then the trailing partial region (each region is its header
+/// pages plus its data pages). None when the header is malformed.
+fn described_len(head: &[u8]) -> Option<u64> {
+    let field = |at: usize| -> Option<u64> {
+        let bytes = <[u8; 4]>::try_from(head.get(at..at + 4)?).ok()?;
+        Some(u64::from(u32::from_le_bytes(bytes)))
+    };
+    let page_size = field(12)?;
+    let region_header_pages = field(16)?;
+    let region_max_data_pages = field(20)?;
+    let full_regions = field(24)?;
+    let trailing_data_pages = field(28)?;
+    if region_max_data_pages == 0 || (full_regions == 0 && trailing_data_pages == 0) {
+        return None;
+    }
+    let full =
+        full_regions.checked_mul((region_header_pages + region_max_data_pages) * page_size)?;
+    let trailing = if trailing_data_pages > 0 {
+        (region_header_pages + trailing_data_pages) * page_size
+    } else {
+        0
+    };
+    page_size.checked_add(full)?.checked_add(trailing)
 }
 
 /// A human name for a file that is not redb, from its first bytes.
@@ -609,7 +647,9 @@ fn problem_from_redb(e: impl Into<redb::Error>) -> Problem {
         redb::Error::UpgradeRequired(version) => Problem::Foreign(format!(
             "it uses redb file format {version}, which this klaxon's redb cannot read"
         )),
-        redb::Error::Corrupted(detail) => Problem::Corrupt(detail),
+        redb::Error::Corrupted(detail) => {
+            Problem::Corrupt(format!("redb's consistency check failed ({detail})"))
+        }
         redb::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
             Problem::Corrupt("it is truncated (redb read past its end)".to_string())
         }
@@ -620,11 +660,36 @@ fn problem_from_redb(e: impl Into<redb::Error>) -> Problem {
 /// Opens a redb file, turning a panic inside redb (it asserts on some
 /// malformed headers) into an error.
 fn open_redb(path: &Path) -> Result<Database, Problem> {
-    guard_panic(|| Database::open(path).map_err(problem_from_redb))
+    guard_panic(|| {
+        Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open(path)
+            .map_err(problem_from_redb)
+    })
 }
 
+thread_local! {
+    /// Set while this thread runs redb on a file that may be malformed.
+    static QUIET_PANICS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside redb into [`Problem::Corrupt`] without
+/// the panic message on stderr (it would read like a crash, right before the
+/// clear error). Panics elsewhere, and on other threads, print as before.
 fn guard_panic<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
-    panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was_quiet = QUIET_PANICS.with(|quiet| quiet.replace(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET_PANICS.with(|quiet| quiet.set(was_quiet));
+    outcome.unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())
@@ -640,7 +705,10 @@ fn guard_panic<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> 
 /// every page, our metadata, and that every alert record can be read.
 fn verify_copy(copy: &Path) -> Result<(), Problem> {
     guard_panic(|| {
-        let mut db = Database::open(copy).map_err(problem_from_redb)?;
+        let mut db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open(copy)
+            .map_err(problem_from_redb)?;
         match db.check_integrity() {
             Ok(true) => {}
             Ok(false) => {
@@ -650,7 +718,13 @@ fn verify_copy(copy: &Path) -> Result<(), Problem> {
                         .to_string(),
                 ));
             }
-            Err(e) => return Err(problem_from_redb(e)),
+            Err(e) => {
+                // After a failed repair redb 4.1's Drop asserts (panics) while
+                // committing. This is the throw-away copy and the open fails
+                // anyway, so leak the handle instead.
+                std::mem::forget(db);
+                return Err(problem_from_redb(e));
+            }
         }
         check_meta(&db)?;
         let txn = db.begin_read().map_err(problem_from_redb)?;

@@ -235,3 +235,23 @@ fn foreign_file_kinds_are_named() {
         "binary data that is not a redb database (4 bytes)"
     );
 }
+
+#[test]
+fn a_panic_inside_redb_becomes_a_corrupt_error() {
+    let outcome: Result<(), Problem> = guard_panic(|| panic!("assertion failed: len >= layout"));
+    match outcome {
+        Err(Problem::Corrupt(detail)) => assert_eq!(
+            detail,
+            "the redb library failed reading it (assertion failed: len >= layout)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Panics outside the guard are not swallowed.
+    assert!(std::panic::catch_unwind(|| panic!("outside")).is_err());
+}
+
+#[test]
+fn store_can_be_shared_between_evaluation_tasks() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Store>();
+}

@@ -180,7 +180,7 @@ pub(super) fn parse_int(s: &str) -> Option<i64> {
 
 /// Go's `underscoreOK`: underscores only between digits or after a base
 /// prefix.
-fn underscore_ok(s: &str) -> bool {
+pub(super) fn underscore_ok(s: &str) -> bool {
     let mut b = s.as_bytes();
     if let [b'+' | b'-', rest @ ..] = b {
         b = rest;

@@ -35,11 +35,21 @@
 //! and parentheses is capped at [`MAX_NESTING`] levels so no input can
 //! exhaust the stack.
 
+mod exec;
+#[cfg(test)]
+mod exec_tests;
+mod gofmt;
 mod lex;
 mod literal;
 mod parse;
 #[cfg(test)]
 mod tests;
+
+pub use exec::{
+    ALERT_TEMPLATE_PRELUDE, CompiledTemplate, MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH,
+    QuerySamples, TemplateData, TemplateQuery, expand, expand_alert_template,
+};
+pub use gofmt::{format_go_float, quote as go_quote};
 
 use std::fmt;
 

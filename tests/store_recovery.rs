@@ -1,0 +1,690 @@
+//! The alert-state store across crashes and bad files: every commit the
+//! writer reported survives `kill -9`; files klaxon must not use (not redb,
+//! foreign redb, newer schema, truncated, damaged) are refused with a clear
+//! error and left byte for byte as they were; a data directory is used by one
+//! klaxon process at a time.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use klaxon::eval::alert::{Alert, AlertState, Labels};
+use klaxon::store::{Change, Store, StoreError};
+
+/// Set in the child process: act as the writer of the kill -9 test.
+const WRITER_DIR_ENV: &str = "KLAXON_STORE_TEST_WRITER_DIR";
+/// The first sequence number the writer commits.
+const WRITER_START_ENV: &str = "KLAXON_STORE_TEST_WRITER_START";
+/// How many commits the writer makes before it idles (it is killed long before).
+const WRITER_COMMITS: u64 = 1_000_000;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn alert_with_value(name: &str, value: f64) -> Alert {
+    let mut alert = Alert::new(
+        labels(&[("alertname", name)]),
+        labels(&[("summary", "test")]),
+        value,
+        1_700_000_000_000,
+    );
+    alert.state = AlertState::Firing;
+    alert.fired_at = Some(1_700_000_060_000);
+    alert
+}
+
+fn put(rule: &str, fingerprint: u64, alert: Alert) -> Change {
+    Change::Put {
+        rule: rule.to_string(),
+        fingerprint,
+        alert,
+    }
+}
+
+/// The child side of the kill -9 test: one commit per sequence number, each
+/// reported on stdout only after `commit` returned.
+fn run_writer(dir: &Path, start: u64) -> ! {
+    let store = match Store::open(dir) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("writer: {e}");
+            std::process::exit(3);
+        }
+    };
+    for seq in start..start + WRITER_COMMITS {
+        let value = seq as f64;
+        let changes = [
+            // One new record per commit: must all be there after the kill.
+            put("seq", seq, alert_with_value("Seq", value)),
+            // One record overwritten every commit: must be the last reported
+            // one (or the one after, if the kill came between commit and print).
+            put("latest", 0, alert_with_value("Latest", value)),
+            // Churn so commits also free pages.
+            put("churn", seq % 8, alert_with_value("Churn", value)),
+            Change::Delete {
+                rule: "churn".to_string(),
+                fingerprint: (seq + 4) % 8,
+            },
+        ];
+        if let Err(e) = store.commit(&changes) {
+            eprintln!("writer: {e}");
+            std::process::exit(4);
+        }
+        println!("committed {seq}");
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// The sequence number of a writer's "committed N" line. libtest may print
+/// "test NAME ... " before it on the same line.
+fn committed_seq(line: &str) -> Option<u64> {
+    line.split("committed ").nth(1)?.trim().parse().ok()
+}
+
+/// Kills the child on drop so a failed assertion leaves no process behind.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn kill_9_keeps_every_reported_commit() {
+    if let Ok(dir) = std::env::var(WRITER_DIR_ENV) {
+        let start = std::env::var(WRITER_START_ENV)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        run_writer(Path::new(&dir), start);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut start = 0u64;
+    // Several rounds: each child opens the file the previous one left after
+    // its kill, so recovery of a killed file is exercised too.
+    for round in 0..4 {
+        let mut child = KillOnDrop(
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "kill_9_keeps_every_reported_commit",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WRITER_DIR_ENV, dir.path())
+                .env(WRITER_START_ENV, start.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = child.0.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut reported: Vec<u64> = Vec::new();
+        let kill_after = 30 + 17 * round;
+        while reported.len() < kill_after {
+            let Some(line) = lines.next() else {
+                panic!(
+                    "round {round}: writer exited after {} commits: {:?}",
+                    reported.len(),
+                    child.0.try_wait()
+                );
+            };
+            if let Some(seq) = committed_seq(&line.unwrap()) {
+                reported.push(seq);
+            }
+        }
+
+        // While the writer lives, the data directory is refused, naming it.
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!(
+                "already in use by another klaxon process (pid {})",
+                child.0.id()
+            )),
+            "{err}"
+        );
+
+        // SIGKILL while it is committing as fast as it can.
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
+        // Lines it printed before dying were committed too.
+        for line in lines {
+            if let Some(seq) = committed_seq(&line.unwrap()) {
+                reported.push(seq);
+            }
+        }
+        let last = *reported.last().unwrap();
+        assert_eq!(
+            reported,
+            (start..=last).collect::<Vec<_>>(),
+            "round {round}: writer reported out of order"
+        );
+        assert!(
+            last < start + WRITER_COMMITS - 1,
+            "the kill must land mid-way"
+        );
+
+        let store = Store::open(dir.path()).unwrap();
+        let loaded = store.load_alerts().unwrap();
+        assert!(loaded.unreadable.is_empty(), "{:?}", loaded.unreadable);
+        let seq: Vec<(u64, f64)> = loaded.alerts["seq"]
+            .iter()
+            .map(|(fp, alert)| (*fp, alert.value))
+            .collect();
+        // Every reported commit is there with its content; at most one
+        // unreported commit (done, killed before printing) follows.
+        let expected: Vec<(u64, f64)> = (0..=last).map(|s| (s, s as f64)).collect();
+        let extra = &seq[expected.len().min(seq.len())..];
+        assert_eq!(&seq[..expected.len().min(seq.len())], &expected[..]);
+        assert!(seq.len() >= expected.len(), "round {round}: lost commits");
+        assert!(
+            extra.is_empty() || extra == [(last + 1, (last + 1) as f64)],
+            "round {round}: unexpected records after {last}: {extra:?}"
+        );
+        let latest = loaded.alerts["latest"][0].1.value;
+        let newest = seq.last().unwrap().0;
+        assert_eq!(latest, newest as f64, "round {round}");
+        // The churn rule reflects exactly the newest commit's deletes.
+        let churn: HashSet<u64> = loaded.alerts["churn"].iter().map(|(fp, _)| *fp).collect();
+        assert!(churn.contains(&(newest % 8)), "round {round}: {churn:?}");
+        assert!(
+            !churn.contains(&((newest + 4) % 8)),
+            "round {round}: {churn:?}"
+        );
+        start = newest + 1;
+    }
+}
+
+/// Writes `bytes` as the state file of a fresh data directory.
+fn data_dir_with_state_file(bytes: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("klaxon.redb"), bytes).unwrap();
+    dir
+}
+
+/// Opens `dir` expecting a refusal, and checks the refusal did not change the
+/// state file or leave a working file behind. Returns the error.
+fn assert_refused(dir: &Path) -> StoreError {
+    let state = dir.join("klaxon.redb");
+    let before = fs::read(&state).unwrap();
+    let err = Store::open(dir).unwrap_err();
+    assert_eq!(
+        fs::read(&state).unwrap(),
+        before,
+        "refused file was modified ({err})"
+    );
+    for leftover in ["klaxon.redb.verify", "klaxon.redb.new"] {
+        assert!(!dir.join(leftover).exists(), "{leftover} left behind");
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains(&state.display().to_string()),
+        "error does not name the file: {message}"
+    );
+    err
+}
+
+/// A klaxon state file with some alerts, closed cleanly; returns its bytes.
+fn valid_state_file(dir: &Path) -> Vec<u8> {
+    let store = Store::open(dir).unwrap();
+    let changes: Vec<Change> = (0..200)
+        .map(|i| {
+            put(
+                "group/rule",
+                i,
+                alert_with_value("DamageMarkerAlertName", i as f64),
+            )
+        })
+        .collect();
+    store.commit(&changes).unwrap();
+    drop(store);
+    fs::read(dir.join("klaxon.redb")).unwrap()
+}
+
+/// Deterministic noise (xorshift64).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// An empty SQLite 3 database, as `sqlite3 x.db 'PRAGMA user_version=1'` writes it.
+fn sqlite_file() -> Vec<u8> {
+    let mut page = vec![0u8; 4096];
+    page[..16].copy_from_slice(b"SQLite format 3\0");
+    page[16..32].copy_from_slice(&[
+        0x10, 0x00, 0x01, 0x01, 0x00, 0x40, 0x20, 0x20, 0, 0, 0, 1, 0, 0, 0, 1,
+    ]);
+    page[0x3f] = 1;
+    page[0x5f] = 1;
+    page[0x60..0x6b].copy_from_slice(&[0x00, 0x2e, 0x63, 0x01, 0x0d, 0, 0, 0, 0, 0x10, 0x00]);
+    page
+}
+
+#[test]
+fn random_bytes_are_refused() {
+    let dir = data_dir_with_state_file(&noise(65536));
+    let err = assert_refused(dir.path());
+    assert!(matches!(err, StoreError::NotRedb { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "is not a klaxon state file: it is binary data that is not a redb database (65536 bytes)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_text_file_is_refused() {
+    let dir = data_dir_with_state_file(b"groups:\n  - name: example\n    rules: []\n");
+    let err = assert_refused(dir.path());
+    assert!(
+        err.to_string().contains("it is a text file (40 bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().ends_with(
+            "Move it aside or point --data-dir at another directory; klaxon did not modify it"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_sqlite_database_is_refused() {
+    let dir = data_dir_with_state_file(&sqlite_file());
+    let err = assert_refused(dir.path());
+    assert!(
+        err.to_string()
+            .contains("it is an SQLite database (4096 bytes)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_file_is_refused() {
+    let dir = data_dir_with_state_file(b"");
+    let err = assert_refused(dir.path());
+    assert!(
+        err.to_string().contains("it is an empty file (0 bytes)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_directory_in_place_of_the_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("klaxon.redb")).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::NotRedb { .. }), "{err:?}");
+    assert!(dir.path().join("klaxon.redb").is_dir());
+}
+
+#[test]
+fn a_foreign_redb_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("klaxon.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let users: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("users");
+            let mut table = txn.open_table(users).unwrap();
+            table.insert("ada", 1815).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let err = assert_refused(dir.path());
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("is a redb database but not klaxon's alert state (it has no klaxon_meta table; its tables are users)"),
+        "{err}"
+    );
+    // The advice works: with the file moved aside klaxon starts empty.
+    fs::rename(&path, dir.path().join("users.redb")).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.load_alerts().unwrap().alert_count(), 0);
+}
+
+#[test]
+fn an_empty_redb_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(redb::Database::create(dir.path().join("klaxon.redb")).unwrap());
+    let err = assert_refused(dir.path());
+    assert!(
+        err.to_string()
+            .contains("(it has no klaxon_meta table; it has no tables)"),
+        "{err}"
+    );
+}
+
+/// Rewrites one metadata entry of a closed klaxon state file.
+fn set_meta(dir: &Path, key: &str, value: &str) {
+    let db = redb::Database::open(dir.join("klaxon.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let meta: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("klaxon_meta");
+        txn.open_table(meta).unwrap().insert(key, value).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    valid_state_file(dir.path());
+    set_meta(dir.path(), "schema_version", "2");
+    let err = assert_refused(dir.path());
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 2, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(
+            "was written by a newer klaxon (state schema version 2; this klaxon reads up to 1). \
+             Run the newer klaxon, or move the file aside"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn another_programs_marker_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    valid_state_file(dir.path());
+    set_meta(dir.path(), "format", "acme inventory");
+    let err = assert_refused(dir.path());
+    assert!(
+        err.to_string()
+            .contains("(its format marker is \"acme inventory\")"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_garbled_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    valid_state_file(dir.path());
+    set_meta(dir.path(), "schema_version", "one");
+    let err = assert_refused(dir.path());
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("its schema version \"one\" is not a version klaxon ever wrote"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_truncated_inside_the_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = valid_state_file(dir.path());
+    fs::write(dir.path().join("klaxon.redb"), &bytes[..100]).unwrap();
+    let err = assert_refused(dir.path());
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "is damaged: it is truncated: 100 bytes, shorter than the 320-byte redb header. \
+             Move it aside or restore a backup; klaxon did not modify it"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_truncated_in_the_middle_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = valid_state_file(dir.path());
+    for len in [4096, bytes.len() / 2, bytes.len() - 1] {
+        fs::write(dir.path().join("klaxon.redb"), &bytes[..len]).unwrap();
+        let err = assert_refused(dir.path());
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{len}: {err:?}");
+        assert!(
+            err.to_string()
+                .contains("Move it aside or restore a backup"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_record_page_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = valid_state_file(dir.path());
+    let marker = b"DamageMarkerAlertName";
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("alert JSON is stored verbatim");
+    bytes[at] ^= 0x20; // "damageMarker...": still valid JSON, wrong checksum
+    fs::write(dir.path().join("klaxon.redb"), &bytes).unwrap();
+    let err = assert_refused(dir.path());
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("is damaged: redb's consistency check failed ("),
+        "{err}"
+    );
+}
+
+#[test]
+fn damaged_commit_slots_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = valid_state_file(dir.path());
+    bytes[64..320].copy_from_slice(&noise(256));
+    fs::write(dir.path().join("klaxon.redb"), &bytes).unwrap();
+    let err = assert_refused(dir.path());
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("is damaged: redb's consistency check failed ("),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_undecodable_record_is_kept_and_the_others_load() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .commit(&[
+                put("r", 1, alert_with_value("A", 1.0)),
+                put("r", 3, alert_with_value("A", 3.0)),
+            ])
+            .unwrap();
+    }
+    {
+        // A record as a future klaxon might write it, and one that is not JSON.
+        let db = redb::Database::open(dir.path().join("klaxon.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let alerts: redb::TableDefinition<(&str, u64), &[u8]> =
+                redb::TableDefinition::new("alerts");
+            let mut table = txn.open_table(alerts).unwrap();
+            table
+                .insert(("r", 2), br#"{"labels":{},"state":"silenced"}"#.as_slice())
+                .unwrap();
+            table.insert(("s", 9), b"\xff\x00".as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let loaded = store.load_alerts().unwrap();
+    let good: Vec<u64> = loaded.alerts["r"].iter().map(|(fp, _)| *fp).collect();
+    assert_eq!(good, vec![1, 3]);
+    assert!(!loaded.alerts.contains_key("s"));
+    let bad: Vec<(&str, u64)> = loaded
+        .unreadable
+        .iter()
+        .map(|u| (u.rule.as_str(), u.fingerprint))
+        .collect();
+    assert_eq!(bad, vec![("r", 2), ("s", 9)]);
+    assert!(
+        loaded.unreadable[0]
+            .reason
+            .contains("unknown variant `silenced`"),
+        "{:?}",
+        loaded.unreadable[0]
+    );
+
+    // Committing other alerts does not lose the unreadable ones.
+    store
+        .commit(&[put("r", 4, alert_with_value("A", 4.0))])
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.load_alerts().unwrap().unreadable.len(), 2);
+    // Until their rule is removed from the configuration.
+    assert_eq!(
+        store
+            .retain_rules(&HashSet::from(["r".to_string()]))
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.load_alerts().unwrap().unreadable.len(), 1);
+}
+
+#[test]
+fn a_file_open_by_another_redb_user_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    valid_state_file(dir.path());
+    let _other = redb::Database::open(dir.path().join("klaxon.redb")).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("is already in use by another klaxon process"),
+        "{err}"
+    );
+    assert!(!dir.path().join("klaxon.redb.verify").exists());
+}
+
+#[test]
+fn a_stale_half_made_file_from_a_crash_is_ignored() {
+    // A crash while creating leaves klaxon.redb.new; klaxon.redb never exists
+    // half-made, so the next start creates a fresh file.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("klaxon.redb.new"), noise(1000)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.load_alerts().unwrap().alert_count(), 0);
+    assert!(!dir.path().join("klaxon.redb.new").exists());
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+fn measure(label: &str, rounds: usize, mut f: impl FnMut(usize)) {
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|i| {
+            let t = Instant::now();
+            f(i);
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / rounds as u32;
+    println!(
+        "{label}: n={rounds} mean={mean:?} p50={:?} p99={:?} max={:?}",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times[rounds - 1]
+    );
+}
+
+/// This process's `write_bytes` from /proc/self/io (Linux), if readable.
+fn bytes_written_to_disk() -> Option<u64> {
+    fs::read_to_string("/proc/self/io")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("write_bytes: "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Figures for the report, not a pass/fail check:
+/// `cargo test --release --test store_recovery -- --ignored --nocapture`.
+/// Set KLAXON_STORE_BENCH_DIR to measure on a particular file system.
+#[test]
+#[ignore]
+fn commit_latency_figures() {
+    let base = std::env::var_os("KLAXON_STORE_BENCH_DIR").map(PathBuf::from);
+    let dir = match &base {
+        Some(base) => tempfile::tempdir_in(base).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
+    println!("data dir: {}", dir.path().display());
+    let store = Store::open(dir.path()).unwrap();
+    let alert = alert_with_value("Latency", 1.0);
+    let written_before = bytes_written_to_disk();
+    measure("commit 1 change", 300, |i| {
+        store
+            .commit(&[put("g/r", i as u64, alert.clone())])
+            .unwrap();
+    });
+    if let (Some(before), Some(after)) = (written_before, bytes_written_to_disk()) {
+        println!(
+            "bytes written to disk per 1-change commit: {}",
+            (after - before) / 300
+        );
+    }
+    measure("commit 20 changes", 200, |i| {
+        let changes: Vec<Change> = (0..20)
+            .map(|j| put("g/r2", (i * 20 + j) as u64, alert.clone()))
+            .collect();
+        store.commit(&changes).unwrap();
+    });
+    // 10,000 rules x 2 alerts, committed in groups of 100 rules.
+    for chunk in 0..100 {
+        let changes: Vec<Change> = (0..200)
+            .map(|j| {
+                let n = chunk * 200 + j;
+                put(
+                    &format!("group{chunk}/rule{}", n / 2),
+                    n as u64,
+                    alert.clone(),
+                )
+            })
+            .collect();
+        store.commit(&changes).unwrap();
+    }
+    let loaded = store.load_alerts().unwrap();
+    println!("stored alerts: {}", loaded.alert_count());
+    measure("load_alerts (all stored alerts)", 5, |_| {
+        store.load_alerts().unwrap();
+    });
+    measure("commit 1 change into the big file", 200, |i| {
+        store
+            .commit(&[put("g/r", i as u64, alert.clone())])
+            .unwrap();
+    });
+    drop(store);
+    let size = fs::metadata(dir.path().join("klaxon.redb")).unwrap().len();
+    println!("file size: {size} bytes");
+    measure("open (verify copy + integrity check + open)", 5, |_| {
+        drop(Store::open(dir.path()).unwrap());
+    });
+}
