@@ -35,9 +35,10 @@
 # divided by the number of rules: on a machine too busy for the load, groups
 # miss slots and the clock's ROUNDS would flatter the slower tool); peak RSS
 # is VmHWM from /proc/PID/status at the end (start-up and rule loading
-# included). Also shown, as sanity checks: missed group slots, firing and
-# pending alerts, rules with an error, and the CPU Prometheus spent per round
-# answering each evaluator's queries.
+# included), and VmRSS at the end shows what stays resident. Also shown, as
+# sanity checks: missed group slots, firing and pending alerts, rules with an
+# error, the queries Prometheus answered and the CPU it spent per round for
+# each evaluator, and whether both ended with the same alerts.
 #
 # klaxon is built with `cargo build --release` and run from
 # $CARGO_TARGET_DIR/release when CARGO_TARGET_DIR is set (else target/release).
@@ -138,6 +139,14 @@ peak_rss_mb() {
 metric_sum() {
     curl -fsS "$1" 2>/dev/null |
         awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%d", s }'
+}
+
+# query_count: instant queries Prometheus has answered so far (the
+# evaluators' queries: nothing else queries it during a run).
+query_count() {
+    curl -fsS "$prometheus_url/metrics" 2>/dev/null |
+        awk 'index($1, "prometheus_http_requests_total{") == 1 && index($1, "handler=\"/api/v1/query\"") { s += $NF }
+             END { printf "%d", s }'
 }
 
 # api_counts URL: "FIRING PENDING RULES ERRORS" from a Prometheus-style API.
@@ -374,17 +383,20 @@ run_tool() {
         missed_metric=klaxon_group_iterations_missed_total
         ;;
     esac
-    local cpu0 prom0 eval0 miss0 cpu1 prom1 eval1 miss1 counts rss
+    local cpu0 prom0 eval0 miss0 query0 cpu1 prom1 eval1 miss1 query1 counts rss rss_end
     cpu0=$(cpu_ticks "$pid")
     prom0=$(cpu_ticks "$prometheus_pid")
     eval0=$(metric_sum "$url/metrics" "$evaluations_metric")
     miss0=$(metric_sum "$url/metrics" "$missed_metric")
+    query0=$(query_count)
     sleep $((interval_s * rounds))
     cpu1=$(cpu_ticks "$pid")
     prom1=$(cpu_ticks "$prometheus_pid")
     eval1=$(metric_sum "$url/metrics" "$evaluations_metric")
     miss1=$(metric_sum "$url/metrics" "$missed_metric")
+    query1=$(query_count)
     rss=$(peak_rss_mb "$pid")
+    rss_end=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
     counts=$(api_counts "$url")
     curl -fsS "$url/api/v1/alerts" >"$work/alerts-$tool-$size.json"
     if [ -n "${ALERTS_DIR:-}" ]; then
@@ -403,7 +415,9 @@ run_tool() {
     fi
     cpu=$(calc "($cpu1 - $cpu0) / $ticks_per_s / $done" 3)
     prom_cpu=$(calc "($prom1 - $prom0) / $ticks_per_s / $done" 3)
-    rows+=("$size|$tool|$cpu|$rss|$done|$((miss1 - miss0))|$firing|$pending|$nrules|$errors|$prom_cpu")
+    local queries
+    queries=$(calc "($query1 - $query0) / $done" 0)
+    rows+=("$size|$tool|$cpu|$rss|$rss_end|$done|$((miss1 - miss0))|$firing|$pending|$nrules|$errors|$queries|$prom_cpu")
     printf '%s: %s s CPU/round over %s rounds, %s MB peak RSS, %s firing, %s pending, %s rules, %s with errors, %s missed\n' \
         "$tool" "$cpu" "$done" "$rss" "$firing" "$pending" "$nrules" "$errors" "$((miss1 - miss0))" >&2
 }
@@ -419,11 +433,11 @@ done
 
 # A Markdown table, so a run can be pasted into docs as is.
 echo
-echo "| rules | evaluator | CPU s/round | peak RSS MB | rounds evaluated | missed group slots | firing | pending | rules loaded | rule errors | Prometheus CPU s/round |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| rules | evaluator | CPU s/round | peak RSS MB | RSS at end MB | rounds evaluated | missed group slots | firing | pending | rules loaded | rule errors | Prometheus queries/round | Prometheus CPU s/round |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for row in "${rows[@]}"; do
-    IFS='|' read -r size tool cpu rss done missed firing pending nrules errors prom <<<"$row"
-    echo "| $size | $tool | $cpu | $rss | $done | $missed | $firing | $pending | $nrules | $errors | $prom |"
+    IFS='|' read -r size tool cpu rss rss_end done missed firing pending nrules errors queries prom <<<"$row"
+    echo "| $size | $tool | $cpu | $rss | $rss_end | $done | $missed | $firing | $pending | $nrules | $errors | $queries | $prom |"
 done
 echo
 for size in $sizes; do
@@ -449,7 +463,9 @@ size, vm, kl = sys.argv[1], load(sys.argv[2]), load(sys.argv[3])
 both = vm.keys() & kl.keys()
 same_text = sum(1 for key in both if vm[key] == kl[key])
 print(f"{size} rules: {len(both)} alerts (labels and state) in both, {len(vm.keys() - kl.keys())} only in vmalert, "
-      f"{len(kl.keys() - vm.keys())} only in klaxon; annotations equal on {same_text} of {len(both)}")
+      f"{len(kl.keys() - vm.keys())} only in klaxon; annotations equal on {same_text} of {len(both)} "
+      "(the runs are minutes apart: values near a threshold or a `for` cross it in one run and not the other, "
+      "and annotations that print $value show the value of each run)")
 EOF
 done
 echo "interval $interval; $rounds rounds of wall time measured after one warm-up round (\"rounds evaluated\" is what each evaluator's"
