@@ -8,7 +8,9 @@
 #
 # Environment: INTERVAL (evaluation interval, default 15s), SIZES (rule counts,
 # default "1000 10000"), TOOLS (default "vmalert klaxon"; one of them alone
-# runs only that half).
+# runs only that half), ALERTS_DIR (when set, each evaluator's final
+# /api/v1/alerts answer is saved there as TOOL-SIZE.json, to compare what they
+# fire).
 #
 # Set-up, all on 127.0.0.1 in a temporary directory:
 #   exporter      a Python server with ~3,200 synthetic series: HTTP request
@@ -33,9 +35,10 @@
 # divided by the number of rules: on a machine too busy for the load, groups
 # miss slots and the clock's ROUNDS would flatter the slower tool); peak RSS
 # is VmHWM from /proc/PID/status at the end (start-up and rule loading
-# included). Also shown, as sanity checks: missed group slots, firing and
-# pending alerts, rules with an error, and the CPU Prometheus spent per round
-# answering each evaluator's queries.
+# included), and VmRSS at the end shows what stays resident. Also shown, as
+# sanity checks: missed group slots, firing and pending alerts, rules with an
+# error, the queries Prometheus answered and the CPU it spent per round for
+# each evaluator, and whether both ended with the same alerts.
 #
 # klaxon is built with `cargo build --release` and run from
 # $CARGO_TARGET_DIR/release when CARGO_TARGET_DIR is set (else target/release).
@@ -138,6 +141,14 @@ metric_sum() {
         awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%d", s }'
 }
 
+# query_count: instant queries Prometheus has answered so far (the
+# evaluators' queries: nothing else queries it during a run).
+query_count() {
+    curl -fsS "$prometheus_url/metrics" 2>/dev/null |
+        awk 'index($1, "prometheus_http_requests_total{") == 1 && index($1, "handler=\"/api/v1/query\"") { s += $NF }
+             END { printf "%d", s }'
+}
+
 # api_counts URL: "FIRING PENDING RULES ERRORS" from a Prometheus-style API.
 api_counts() {
     python3 - "$1" <<'EOF'
@@ -149,7 +160,10 @@ def get(path):
 alerts = get("/api/v1/alerts").get("alerts") or []
 firing = sum(1 for a in alerts if a.get("state") == "firing")
 pending = sum(1 for a in alerts if a.get("state") == "pending")
-rules = [r for g in get("/api/v1/rules").get("groups") or [] for r in g.get("rules") or []]
+# Built-in groups (klaxon's KlaxonDatasourceDown, file "<builtin>") are not
+# the benchmark's rules.
+rules = [r for g in get("/api/v1/rules").get("groups") or [] if not g.get("file", "").startswith("<")
+         for r in g.get("rules") or []]
 errors = sum(1 for r in rules if r.get("lastError") or r.get("health") == "err")
 print(firing, pending, len(rules), errors)
 EOF
@@ -310,12 +324,15 @@ prometheus_pid=$!
 pids+=("$prometheus_pid")
 prometheus_url=http://127.0.0.1:$prometheus_port
 wait_http prometheus "$prometheus_url/-/ready" "$prometheus_pid"
-# Rates need two scrapes of the exporter.
-step "waiting for two scrapes of the synthetic exporter"
-for i in $(seq 1 120); do
-    n=$(curl -fsS "$prometheus_url/api/v1/query" --data-urlencode 'query=count_over_time(up{job="synthetic"}[5m])' |
+# rate(x[5m]) divides by the whole 5 minutes: until Prometheus holds that
+# much data, rates (and so which rules fire) grow run after run, and the
+# evaluators would not see the same data. Wait until the rules' longest
+# range is full: 21 scrapes 15s apart.
+step "waiting until Prometheus holds 5 minutes of the exporter's series"
+for i in $(seq 1 400); do
+    n=$(curl -fsS "$prometheus_url/api/v1/query" --data-urlencode 'query=count_over_time(up{job="synthetic"}[6m])' |
         python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-    [ "${n%.*}" -ge 2 ] && break
+    [ "${n%.*}" -ge 21 ] && break
     sleep 1
 done
 series=$(curl -fsS "$prometheus_url/api/v1/query" --data-urlencode 'query=count({__name__=~".+"})' |
@@ -366,18 +383,26 @@ run_tool() {
         missed_metric=klaxon_group_iterations_missed_total
         ;;
     esac
-    local cpu0 prom0 eval0 miss0 cpu1 prom1 eval1 miss1 counts rss
+    local cpu0 prom0 eval0 miss0 query0 cpu1 prom1 eval1 miss1 query1 counts rss rss_end
     cpu0=$(cpu_ticks "$pid")
     prom0=$(cpu_ticks "$prometheus_pid")
     eval0=$(metric_sum "$url/metrics" "$evaluations_metric")
     miss0=$(metric_sum "$url/metrics" "$missed_metric")
+    query0=$(query_count)
     sleep $((interval_s * rounds))
     cpu1=$(cpu_ticks "$pid")
     prom1=$(cpu_ticks "$prometheus_pid")
     eval1=$(metric_sum "$url/metrics" "$evaluations_metric")
     miss1=$(metric_sum "$url/metrics" "$missed_metric")
+    query1=$(query_count)
     rss=$(peak_rss_mb "$pid")
+    rss_end=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
     counts=$(api_counts "$url")
+    curl -fsS "$url/api/v1/alerts" >"$work/alerts-$tool-$size.json"
+    if [ -n "${ALERTS_DIR:-}" ]; then
+        mkdir -p "$ALERTS_DIR"
+        cp "$work/alerts-$tool-$size.json" "$ALERTS_DIR/$tool-$size.json"
+    fi
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
     local firing pending nrules errors done cpu prom_cpu
@@ -390,7 +415,9 @@ run_tool() {
     fi
     cpu=$(calc "($cpu1 - $cpu0) / $ticks_per_s / $done" 3)
     prom_cpu=$(calc "($prom1 - $prom0) / $ticks_per_s / $done" 3)
-    rows+=("$size|$tool|$cpu|$rss|$done|$((miss1 - miss0))|$firing|$pending|$nrules|$errors|$prom_cpu")
+    local queries
+    queries=$(calc "($query1 - $query0) / $done" 0)
+    rows+=("$size|$tool|$cpu|$rss|$rss_end|$done|$((miss1 - miss0))|$firing|$pending|$nrules|$errors|$queries|$prom_cpu")
     printf '%s: %s s CPU/round over %s rounds, %s MB peak RSS, %s firing, %s pending, %s rules, %s with errors, %s missed\n' \
         "$tool" "$cpu" "$done" "$rss" "$firing" "$pending" "$nrules" "$errors" "$((miss1 - miss0))" >&2
 }
@@ -406,11 +433,11 @@ done
 
 # A Markdown table, so a run can be pasted into docs as is.
 echo
-echo "| rules | evaluator | CPU s/round | peak RSS MB | rounds evaluated | missed group slots | firing | pending | rules loaded | rule errors | Prometheus CPU s/round |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| rules | evaluator | CPU s/round | peak RSS MB | RSS at end MB | rounds evaluated | missed group slots | firing | pending | rules loaded | rule errors | Prometheus queries/round | Prometheus CPU s/round |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for row in "${rows[@]}"; do
-    IFS='|' read -r size tool cpu rss done missed firing pending nrules errors prom <<<"$row"
-    echo "| $size | $tool | $cpu | $rss | $done | $missed | $firing | $pending | $nrules | $errors | $prom |"
+    IFS='|' read -r size tool cpu rss rss_end done missed firing pending nrules errors queries prom <<<"$row"
+    echo "| $size | $tool | $cpu | $rss | $rss_end | $done | $missed | $firing | $pending | $nrules | $errors | $queries | $prom |"
 done
 echo
 for size in $sizes; do
@@ -421,6 +448,25 @@ for size in $sizes; do
         IFS='|' read -r _ _ kcpu krss _ <<<"$k"
         echo "$size rules: klaxon uses $(calc "$kcpu / $vcpu * 100" 0)% of vmalert's CPU per round and $(calc "$krss / $vrss * 100" 0)% of its peak memory (goal: at most 50%)"
     fi
+done
+# Did both do the same work? Their alerts (vmalert's extra `alertgroup`
+# label aside) and expanded annotations at the end of their runs.
+for size in $sizes; do
+    [ -s "$work/alerts-vmalert-$size.json" ] && [ -s "$work/alerts-klaxon-$size.json" ] || continue
+    python3 - "$size" "$work/alerts-vmalert-$size.json" "$work/alerts-klaxon-$size.json" <<'EOF'
+import json, sys
+def load(path):
+    alerts = json.load(open(path))["data"]["alerts"]
+    return {(tuple(sorted((k, v) for k, v in a["labels"].items() if k != "alertgroup")), a["state"]):
+            a.get("annotations") or {} for a in alerts}
+size, vm, kl = sys.argv[1], load(sys.argv[2]), load(sys.argv[3])
+both = vm.keys() & kl.keys()
+same_text = sum(1 for key in both if vm[key] == kl[key])
+print(f"{size} rules: {len(both)} alerts (labels and state) in both, {len(vm.keys() - kl.keys())} only in vmalert, "
+      f"{len(kl.keys() - vm.keys())} only in klaxon; annotations equal on {same_text} of {len(both)} "
+      "(the runs are minutes apart: values near a threshold or a `for` cross it in one run and not the other, "
+      "and annotations that print $value show the value of each run)")
+EOF
 done
 echo "interval $interval; $rounds rounds of wall time measured after one warm-up round (\"rounds evaluated\" is what each evaluator's"
 echo "rule-evaluation counter says it did in that time: fewer means missed slots, a machine too busy for the load); Prometheus holds $series series"
