@@ -405,18 +405,23 @@ fn self_monitoring_rules_evaluate_cleanly_on_klaxons_own_metrics() {
     // With Prometheus gone, the failure and error counters the rules read
     // appear with the labels their `by` clauses and summaries use.
     prometheus.stop();
+    // The counters exist at 0 from the start; wait until they count.
     let failures = wait_until(WAIT, "rule failures are counted", || {
         let samples = klaxon.metric("klaxon_rule_evaluation_failures_total");
-        (!samples.is_empty()).then_some(samples)
+        samples.iter().any(|(_, v)| *v > 0.0).then_some(samples)
+    });
+    let errors = wait_until(WAIT, "datasource errors are counted", || {
+        let samples = klaxon.metric("klaxon_datasource_errors_total");
+        samples.iter().any(|(_, v)| *v > 0.0).then_some(samples)
     });
     assert!(
-        failures.iter().any(|(l, _)| {
-            l.get("group").map(String::as_str) == Some("klaxon-self")
+        failures.iter().any(|(l, v)| {
+            *v > 0.0
+                && l.get("group").map(String::as_str) == Some("klaxon-self")
                 && l.get("rule").map(String::as_str) == Some("KlaxonGroupSlow")
         }),
         "{failures:?}"
     );
-    let errors = klaxon.metric("klaxon_datasource_errors_total");
     assert!(
         errors
             .iter()

@@ -165,7 +165,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(EXIT_IO);
         }
     };
+    // Colour only for a terminal: log files and journald get plain text.
     let builder = tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if args.log_format == "json" {

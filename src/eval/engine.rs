@@ -355,6 +355,22 @@ impl Engine {
                     .group_interval
                     .get_or_create(&group.label())
                     .set(group.interval.as_secs_f64());
+                // Counters exist at 0 from the start, so a first failure
+                // shows in increase() as Prometheus users expect.
+                let _ = self.metrics.group_missed.get_or_create(&group.label());
+                for r in &group.rules {
+                    let _ = self.metrics.rule_failures.get_or_create(&RuleLabels {
+                        group: group.name.clone(),
+                        rule: r.rule.name.clone(),
+                    });
+                    let _ = self
+                        .metrics
+                        .datasource_errors
+                        .get_or_create(&DatasourceErrorLabels {
+                            datasource: r.rule.datasource.clone(),
+                            kind: "unreachable".into(),
+                        });
+                }
                 tokio::spawn(async move { engine.run_group(group, stop).await })
             })
             .collect()
