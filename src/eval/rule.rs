@@ -269,17 +269,36 @@ pub struct EvalOutcome {
 }
 
 /// The fields a restart must see again; `value`, annotations and send
-/// bookkeeping are refreshed by the next evaluation and not worth a disk write.
-fn same_durable(a: &Alert, b: &Alert) -> bool {
-    a.state == b.state
-        && a.active_at == b.active_at
-        && a.fired_at == b.fired_at
-        && a.resolved_at == b.resolved_at
-        && a.keep_firing_since == b.keep_firing_since
-        && a.level == b.level
-        && a.level_since == b.level_since
-        && a.resolve_since == b.resolve_since
-        && a.labels == b.labels
+/// bookkeeping are refreshed by the next evaluation and not worth a disk
+/// write. Small and `Copy`, so the snapshot taken before each evaluation
+/// allocates nothing per alert (labels are compared by fingerprint).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Durable {
+    state: AlertState,
+    active_at: Millis,
+    fired_at: Option<Millis>,
+    resolved_at: Option<Millis>,
+    keep_firing_since: Option<Millis>,
+    level: Option<SeverityLevel>,
+    level_since: [Option<Millis>; 3],
+    resolve_since: Option<Millis>,
+    labels: u64,
+}
+
+impl Durable {
+    fn of(a: &Alert) -> Self {
+        Durable {
+            state: a.state,
+            active_at: a.active_at,
+            fired_at: a.fired_at,
+            resolved_at: a.resolved_at,
+            keep_firing_since: a.keep_firing_since,
+            level: a.level,
+            level_since: a.level_since,
+            resolve_since: a.resolve_since,
+            labels: fingerprint(&a.labels),
+        }
+    }
 }
 
 /// An evaluation error that is the rule's fault rather than the datasource's.
@@ -297,17 +316,17 @@ impl AlertingState {
         env: &TemplateEnv,
     ) -> EvalOutcome {
         let mut outcome = EvalOutcome::default();
-        let before: HashMap<u64, Alert> = self
+        let before: HashMap<u64, Durable> = self
             .active
             .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect::<HashMap<_, _>>();
+            .map(|(k, v)| (*k, Durable::of(v)))
+            .collect();
         let result = self.eval_inner(rule, spec, samples, ts, env, &mut outcome);
         // Changes are computed against the state before the evaluation so
         // the store sees exactly what moved.
         for (fp, alert) in &self.active {
             match before.get(fp) {
-                Some(old) if same_durable(old, alert) => {}
+                Some(old) if *old == Durable::of(alert) => {}
                 _ => outcome.changed.push(*fp),
             }
         }
