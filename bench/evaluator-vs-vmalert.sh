@@ -69,16 +69,7 @@ interval_s=$(awk -v d="$interval" 'BEGIN {
 
 klaxon=
 if [[ " $tools " == *" klaxon "* ]]; then
-    step "cargo build --release --bin klaxon"
-    cargo build --release --bin klaxon
-    # Where cargo put it: CARGO_TARGET_DIR when set (relative to the
-    # repository, as cargo reads it), else target/ in the repository.
-    target_dir=${CARGO_TARGET_DIR:-$repo/target}
-    case $target_dir in
-    /*) ;;
-    *) target_dir=$repo/$target_dir ;;
-    esac
-    klaxon=$target_dir/release/klaxon
+    klaxon=$(release_binary "$repo" klaxon)
     if ! "$klaxon" serve --help >/dev/null 2>&1; then
         echo "error: $klaxon has no \`serve\` command yet; run with TOOLS=vmalert" >&2
         exit 1

@@ -35,16 +35,7 @@ corpus=$(find_corpus "$repo") || {
     exit 1
 }
 
-step "cargo build --release"
-cargo build --release --bin rulecheck
-# Where cargo put it: CARGO_TARGET_DIR when set (relative to the repository,
-# as cargo reads it), else target/ in the repository.
-target_dir=${CARGO_TARGET_DIR:-$repo/target}
-case $target_dir in
-/*) ;;
-*) target_dir=$repo/$target_dir ;;
-esac
-rulecheck=$target_dir/release/rulecheck
+rulecheck=$(release_binary "$repo" rulecheck)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

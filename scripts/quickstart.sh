@@ -84,16 +84,7 @@ ensure_tools prometheus:prometheus curl:curl
 if [ -n "${KLAXON_BIN:-}" ]; then
     klaxon=$KLAXON_BIN
 else
-    step "cargo build --release --bin klaxon"
-    cargo build --release --bin klaxon
-    # CARGO_TARGET_DIR when set (relative to the repository, as cargo reads
-    # it), else target/ in the repository.
-    target_dir=${CARGO_TARGET_DIR:-$repo/target}
-    case $target_dir in
-    /*) ;;
-    *) target_dir=$repo/$target_dir ;;
-    esac
-    klaxon=$target_dir/release/klaxon
+    klaxon=$(release_binary "$repo" klaxon)
 fi
 
 prometheus_port=$(free_port "${PROMETHEUS_PORT:-9090}")
