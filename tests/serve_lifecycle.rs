@@ -11,6 +11,17 @@ use support::{ApiAlert, Exporter, Klaxon, Prometheus, wait_for, wait_until};
 
 const T: Duration = Duration::from_secs(30);
 
+/// A Prometheus scraping `exporter` and klaxon evaluating one rule file
+/// against it.
+fn start_stack(exporter: &Exporter, file: &str, rules: &str) -> (Prometheus, Klaxon) {
+    let prometheus = Prometheus::scraping(exporter.addr());
+    let klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules_file(file, rules)
+        .start();
+    (prometheus, klaxon)
+}
+
 fn find<'a>(alerts: &'a [ApiAlert], name: &str) -> Vec<&'a ApiAlert> {
     alerts.iter().filter(|a| a.name() == name).collect()
 }
@@ -58,11 +69,7 @@ const PROM_RULES: &str = r#"groups:
 fn prometheus_rule_goes_pending_firing_keeps_firing_then_resolves() {
     let exporter = Exporter::start();
     exporter.set("queue_depth", &[("queue", "orders")], 1.0);
-    let prometheus = Prometheus::scraping(exporter.addr());
-    let klaxon = Klaxon::builder()
-        .prometheus_url(&prometheus.url())
-        .rules_file("alerts.yml", PROM_RULES)
-        .start();
+    let (prometheus, klaxon) = start_stack(&exporter, "alerts.yml", PROM_RULES);
 
     exporter.set("queue_depth", &[("queue", "orders")], 50.0);
     let pending = wait_until(T, "QueueDeep is pending", || {
@@ -122,11 +129,7 @@ const DSL_RULES: &str = r#"group lag {
 fn dsl_rule_escalates_deescalates_and_resolves_with_hysteresis() {
     let exporter = Exporter::start();
     exporter.set("consumer_lag", &[("topic", "orders")], 0.0);
-    let prometheus = Prometheus::scraping(exporter.addr());
-    let klaxon = Klaxon::builder()
-        .prometheus_url(&prometheus.url())
-        .rules_file("lag.rules", DSL_RULES)
-        .start();
+    let (prometheus, klaxon) = start_stack(&exporter, "lag.rules", DSL_RULES);
     let set = |v: f64| {
         exporter.set("consumer_lag", &[("topic", "orders")], v);
         prometheus.wait_for_value("consumer_lag", v, T);
@@ -180,12 +183,10 @@ fn dsl_rule_escalates_deescalates_and_resolves_with_hysteresis() {
 fn nodata_alert_fires_when_a_query_returns_nothing_and_resolves_when_data_returns() {
     let exporter = Exporter::start();
     exporter.set("unrelated", &[], 1.0);
-    let prometheus = Prometheus::scraping(exporter.addr());
-    let klaxon = Klaxon::builder()
-        .prometheus_url(&prometheus.url())
-        .rules_file(
-            "nodata.rules",
-            r#"group backups {
+    let (_prometheus, klaxon) = start_stack(
+        &exporter,
+        "nodata.rules",
+        r#"group backups {
   every 1s
   alert BackupAge {
     query prometheus `backup_age_seconds`
@@ -194,8 +195,7 @@ fn nodata_alert_fires_when_a_query_returns_nothing_and_resolves_when_data_return
   }
 }
 "#,
-        )
-        .start();
+    );
     let alert = wait_until(T, "the no-data alert fires", || {
         find(&klaxon.alerts(), "BackupAge")
             .into_iter()
@@ -217,11 +217,11 @@ fn nodata_alert_fires_when_a_query_returns_nothing_and_resolves_when_data_return
 fn datasource_down_keeps_alerts_and_raises_klaxon_datasource_down() {
     let exporter = Exporter::start();
     exporter.set("queue_depth", &[("queue", "orders")], 50.0);
-    let mut prometheus = Prometheus::scraping(exporter.addr());
-    let klaxon = Klaxon::builder()
-        .prometheus_url(&prometheus.url())
-        .rules_file("alerts.yml", &PROM_RULES.replace("for: 3s", "for: 0s"))
-        .start();
+    let (mut prometheus, klaxon) = start_stack(
+        &exporter,
+        "alerts.yml",
+        &PROM_RULES.replace("for: 3s", "for: 0s"),
+    );
     wait_state(
         &klaxon,
         "QueueDeep",
@@ -277,13 +277,9 @@ fn state_survives_sigterm_and_kill_9() {
     let exporter = Exporter::start();
     exporter.set("queue_depth", &[("queue", "orders")], 50.0);
     exporter.set("slow_depth", &[("queue", "orders")], 50.0);
-    let prometheus = Prometheus::scraping(exporter.addr());
     let rules =
         format!("{PROM_RULES}  - alert: SlowQueue\n    expr: slow_depth > 10\n    for: 1h\n");
-    let mut klaxon = Klaxon::builder()
-        .prometheus_url(&prometheus.url())
-        .rules_file("alerts.yml", &rules)
-        .start();
+    let (_prometheus, mut klaxon) = start_stack(&exporter, "alerts.yml", &rules);
     wait_state(
         &klaxon,
         "QueueDeep",
@@ -342,11 +338,7 @@ fn state_survives_sigterm_and_kill_9() {
 fn reload_swaps_valid_configs_and_keeps_the_old_one_on_errors() {
     let exporter = Exporter::start();
     exporter.set("queue_depth", &[("queue", "orders")], 50.0);
-    let prometheus = Prometheus::scraping(exporter.addr());
-    let klaxon = Klaxon::builder()
-        .prometheus_url(&prometheus.url())
-        .rules_file("alerts.yml", PROM_RULES)
-        .start();
+    let (_prometheus, klaxon) = start_stack(&exporter, "alerts.yml", PROM_RULES);
     wait_state(
         &klaxon,
         "QueueDeep",
