@@ -17,6 +17,7 @@ pub mod eval;
 pub mod import;
 pub mod lang;
 pub mod model;
+pub mod notify;
 pub mod serve;
 pub mod source;
 pub mod store;

@@ -517,6 +517,9 @@ pub struct Route {
     pub group_interval: Option<Spanned<Duration>>,
     /// `repeat_interval DUR`.
     pub repeat_interval: Option<Spanned<Duration>>,
+    /// `resolve_wait DUR`: how soon after an alert resolves its group is
+    /// flushed, instead of waiting for the next `group_interval` tick.
+    pub resolve_wait: Option<Spanned<Duration>>,
     /// `continue`: keep matching siblings after this route matched.
     pub continue_: Option<Span>,
     /// `mute_during W, W`: time windows in which notifications are muted.

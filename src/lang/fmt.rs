@@ -451,6 +451,7 @@ impl Printer {
                 ("group_wait", &r.group_wait),
                 ("group_interval", &r.group_interval),
                 ("repeat_interval", &r.repeat_interval),
+                ("resolve_wait", &r.resolve_wait),
             ] {
                 if let Some(d) = d {
                     p.line(&format!("{keyword} {}", d.node.text));

@@ -49,6 +49,7 @@ const ROUTE_STMTS: &[&str] = &[
     "group_wait",
     "group_interval",
     "repeat_interval",
+    "resolve_wait",
     "continue",
     "mute_during",
     "active_during",
@@ -1479,6 +1480,7 @@ impl Parser {
                 "group_wait" => self.duration().map(|d| r.group_wait = Some(d)),
                 "group_interval" => self.duration().map(|d| r.group_interval = Some(d)),
                 "repeat_interval" => self.duration().map(|d| r.repeat_interval = Some(d)),
+                "resolve_wait" => self.duration().map(|d| r.resolve_wait = Some(d)),
                 "continue" => {
                     r.continue_ = Some(span);
                     Ok(())

@@ -21,6 +21,8 @@ type Setting = (String, Vec<SecretValue>, Span);
 const DEFAULT_GROUP_WAIT: Duration = Duration(30_000);
 const DEFAULT_GROUP_INTERVAL: Duration = Duration(300_000);
 const DEFAULT_REPEAT_INTERVAL: Duration = Duration(4 * 3600 * 1000);
+/// Resolves go out this soon unless a route says otherwise.
+const DEFAULT_RESOLVE_WAIT: Duration = Duration(5_000);
 
 /// Adds one parsed DSL file to the rule set, reporting semantic errors.
 pub fn lower(file: FileId, ast: &ast::File, rules: &mut RuleSet, diags: &mut Vec<Diagnostic>) {
@@ -1051,6 +1053,7 @@ impl Lower<'_> {
             group_wait: DEFAULT_GROUP_WAIT,
             group_interval: DEFAULT_GROUP_INTERVAL,
             repeat_interval: DEFAULT_REPEAT_INTERVAL,
+            resolve_wait: DEFAULT_RESOLVE_WAIT,
             continue_: false,
             mute_during: Vec::new(),
             active_during: Vec::new(),
@@ -1136,6 +1139,10 @@ impl Lower<'_> {
                 .repeat_interval
                 .as_ref()
                 .map_or(parent.repeat_interval, |d| self.duration(d)),
+            resolve_wait: r
+                .resolve_wait
+                .as_ref()
+                .map_or(parent.resolve_wait, |d| self.duration(d)),
             continue_: r.continue_.is_some(),
             mute_during: r.mute_during.iter().map(|n| n.node.clone()).collect(),
             active_during: r.active_during.iter().map(|n| n.node.clone()).collect(),
@@ -1345,6 +1352,7 @@ const ELASTICSEARCH_SETTINGS: &[SettingSpec] = &[
     spec("insecure_skip_verify", K::Bool),
 ];
 const SLACK_SETTINGS: &[SettingSpec] = &[
+    spec("send_resolved", K::Bool),
     spec("token", K::Secret),
     spec("channel", K::Text),
     spec("webhook_url", K::Secret),
@@ -1353,6 +1361,7 @@ const SLACK_SETTINGS: &[SettingSpec] = &[
     spec("icon_emoji", K::Text),
 ];
 const EMAIL_SETTINGS: &[SettingSpec] = &[
+    spec("send_resolved", K::Bool),
     spec("to", K::List),
     spec("from", K::Text),
     spec("smarthost", K::Text),
@@ -1363,6 +1372,7 @@ const EMAIL_SETTINGS: &[SettingSpec] = &[
     spec("headers", K::Map),
 ];
 const WEBHOOK_SETTINGS: &[SettingSpec] = &[
+    spec("send_resolved", K::Bool),
     spec("url", K::Url),
     spec("secret", K::Secret),
     spec("timeout", K::Duration),

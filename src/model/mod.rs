@@ -490,6 +490,9 @@ pub struct Route {
     pub group_interval: Duration,
     /// Wait before repeating an unchanged notification.
     pub repeat_interval: Duration,
+    /// How soon a group is flushed after one of its notified alerts resolves
+    /// (klaxon's prompt resolve; Alertmanager waits for `group_interval`).
+    pub resolve_wait: Duration,
     /// Keep matching siblings.
     pub continue_: bool,
     /// Muting time windows.

@@ -55,6 +55,12 @@ const VERIFY_FILE_NAME: &str = "klaxon.redb.verify";
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("klaxon_meta");
 const ALERTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("alerts");
+const NOTIFY_ALERTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("notify_alerts");
+const SILENCES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("silences");
+const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
+const NOTIFY_LOG: TableDefinition<&[u8], &[u8]> = TableDefinition::new("notify_log");
+const HISTORY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("history");
+const THREADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("threads");
 const FORMAT_KEY: &str = "format";
 const FORMAT_MARKER: &str = "klaxon alert state";
 const SCHEMA_KEY: &str = "schema_version";
@@ -228,6 +234,69 @@ pub struct UnreadableAlert {
     pub reason: String,
 }
 
+/// The notifier's tables. Each is a plain byte-keyed map: the component that
+/// owns a table encodes its own keys and values, so the notifier's record
+/// layouts can change without touching the storage engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordTable {
+    /// The notifier's alerts, as an append-only journal keyed by a big-endian
+    /// sequence number (sequential keys are ten times faster to insert than
+    /// fingerprints, which ingest at Alertmanager-beating rates needs).
+    NotifyAlerts,
+    /// Silences by id.
+    Silences,
+    /// Notifications committed but not yet delivered or given up.
+    Outbox,
+    /// What each receiver integration was last told about each group.
+    NotifyLog,
+    /// Delivery history for `/api/v1/notifications`.
+    History,
+    /// Per group and integration, the message a later one threads onto
+    /// (Slack `ts`, email `Message-ID`).
+    Threads,
+}
+
+impl RecordTable {
+    fn definition(self) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
+        match self {
+            RecordTable::NotifyAlerts => NOTIFY_ALERTS,
+            RecordTable::Silences => SILENCES,
+            RecordTable::Outbox => OUTBOX,
+            RecordTable::NotifyLog => NOTIFY_LOG,
+            RecordTable::History => HISTORY,
+            RecordTable::Threads => THREADS,
+        }
+    }
+}
+
+/// One change to a [`RecordTable`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOp {
+    /// Insert or replace.
+    Put {
+        /// Which table.
+        table: RecordTable,
+        /// The key.
+        key: Vec<u8>,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Remove one key (absent keys are fine).
+    Delete {
+        /// Which table.
+        table: RecordTable,
+        /// The key.
+        key: Vec<u8>,
+    },
+    /// Remove every key ordered before `key` (journal compaction).
+    DeleteBelow {
+        /// Which table.
+        table: RecordTable,
+        /// The first key kept.
+        key: Vec<u8>,
+    },
+}
+
 /// The durable alert state of one klaxon process. All methods block on disk
 /// I/O (a commit waits for fsync): call them from `spawn_blocking` in async
 /// code. Concurrent commits are serialised by redb.
@@ -396,6 +465,74 @@ impl Store {
             txn.commit().map_err(|e| write_err(&e))?;
         }
         Ok(removed)
+    }
+
+    /// Applies record changes in one write transaction that is durable
+    /// (fsynced) when this returns; all or nothing. An empty slice does not
+    /// touch the file.
+    pub fn commit_records(&self, ops: &[RecordOp]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let write_err = |e: &dyn Display| self.db_error("commit notifier records to", e);
+        let mut txn = self.db.begin_write().map_err(|e| write_err(&e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| write_err(&e))?;
+        {
+            let mut open: Vec<(RecordTable, redb::Table<'_, &[u8], &[u8]>)> = Vec::new();
+            for op in ops {
+                let table = match op {
+                    RecordOp::Put { table, .. }
+                    | RecordOp::Delete { table, .. }
+                    | RecordOp::DeleteBelow { table, .. } => *table,
+                };
+                let index = match open.iter().position(|(t, _)| *t == table) {
+                    Some(i) => i,
+                    None => {
+                        let handle = txn
+                            .open_table(table.definition())
+                            .map_err(|e| write_err(&e))?;
+                        open.push((table, handle));
+                        open.len() - 1
+                    }
+                };
+                let handle = &mut open[index].1;
+                match op {
+                    RecordOp::Put { key, value, .. } => {
+                        handle
+                            .insert(key.as_slice(), value.as_slice())
+                            .map_err(|e| write_err(&e))?;
+                    }
+                    RecordOp::Delete { key, .. } => {
+                        handle.remove(key.as_slice()).map_err(|e| write_err(&e))?;
+                    }
+                    RecordOp::DeleteBelow { key, .. } => {
+                        handle
+                            .retain_in::<&[u8], _>(..key.as_slice(), |_, _| false)
+                            .map_err(|e| write_err(&e))?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(|e| write_err(&e))
+    }
+
+    /// Every record of `table` in key order (empty when the table was never
+    /// written).
+    pub fn load_records(&self, table: RecordTable) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let read_err = |e: &dyn Display| self.db_error("read notifier records from", e);
+        let txn = self.db.begin_read().map_err(|e| read_err(&e))?;
+        let handle = match txn.open_table(table.definition()) {
+            Ok(handle) => handle,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(read_err(&e)),
+        };
+        let mut out = Vec::new();
+        for entry in handle.iter().map_err(|e| read_err(&e))? {
+            let (key, value) = entry.map_err(|e| read_err(&e))?;
+            out.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// The state file, for logs and error messages.
