@@ -35,6 +35,9 @@ pub struct File {
 }
 
 /// A top-level statement.
+// A file holds a handful of items, so boxing the large variants would buy
+// nothing but indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// `group NAME { ... }`

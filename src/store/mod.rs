@@ -269,6 +269,11 @@ impl RecordTable {
     }
 }
 
+/// A key and its value, as read back from a [`RecordTable`].
+pub type Record = (Vec<u8>, Vec<u8>);
+
+type RecordHandle<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
+
 /// One change to a [`RecordTable`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordOp {
@@ -479,7 +484,7 @@ impl Store {
         txn.set_durability(Durability::Immediate)
             .map_err(|e| write_err(&e))?;
         {
-            let mut open: Vec<(RecordTable, redb::Table<'_, &[u8], &[u8]>)> = Vec::new();
+            let mut open: Vec<(RecordTable, RecordHandle<'_>)> = Vec::new();
             for op in ops {
                 let table = match op {
                     RecordOp::Put { table, .. }
@@ -519,7 +524,7 @@ impl Store {
 
     /// Every record of `table` in key order (empty when the table was never
     /// written).
-    pub fn load_records(&self, table: RecordTable) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn load_records(&self, table: RecordTable) -> Result<Vec<Record>, StoreError> {
         let read_err = |e: &dyn Display| self.db_error("read notifier records from", e);
         let txn = self.db.begin_read().map_err(|e| read_err(&e))?;
         let handle = match txn.open_table(table.definition()) {
