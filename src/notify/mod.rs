@@ -7,6 +7,8 @@
 //! [`notification`] and [`payload`] (what is sent), [`receivers`] (how).
 
 pub mod alert;
+pub mod alerts;
+pub mod silence;
 pub mod notification;
 pub mod payload;
 pub mod receivers;
