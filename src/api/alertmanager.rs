@@ -181,9 +181,17 @@ fn now_ms() -> Millis {
 
 /// A JSON answer exactly as Go's encoder writes it (with its newline).
 fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    encoded(status, body, true)
+}
+
+/// `body` as Go's JSON; go-swagger's handlers end it with a newline
+/// (`json.Encoder`), its framework errors do not (`json.Marshal`).
+fn encoded<T: Serialize + ?Sized>(status: StatusCode, body: &T, newline: bool) -> Response {
     match to_go_json(body) {
         Ok(mut bytes) => {
-            bytes.push(b'\n');
+            if newline {
+                bytes.push(b'\n');
+            }
             (
                 status,
                 [(
@@ -214,12 +222,13 @@ fn framework_error(status: StatusCode, code: u16, text: impl Into<String>) -> Re
         code: u16,
         message: String,
     }
-    json(
+    encoded(
         status,
         &ErrorBody {
             code,
             message: text.into(),
         },
+        false,
     )
 }
 
@@ -308,8 +317,10 @@ fn parse_json<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Respon
             let detail = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
                 Ok(_) => "unexpected data after the JSON value".to_string(),
                 Err(error) => {
-                    let path = error.path().to_string();
-                    if path == "." || path.is_empty() {
+                    // `?` marks a segment serde could not name (e.g. the
+                    // end of input inside an object): leave it out.
+                    let path = error.path().to_string().replace(".?", "");
+                    if path == "." || path == "?" || path.is_empty() {
                         error.inner().to_string()
                     } else {
                         format!("at {path}: {}", error.inner())
