@@ -7,6 +7,8 @@
 //! [`notification`] and [`payload`] (what is sent), [`receivers`] (how).
 
 pub mod alert;
+pub mod dispatch;
 pub mod notification;
+pub mod outbox;
 pub mod payload;
 pub mod receivers;
