@@ -53,6 +53,8 @@ pub enum Reply {
 struct Shared {
     received: Vec<Received>,
     script: VecDeque<Reply>,
+    arrived: usize,
+    delay: Duration,
 }
 
 /// A running sink; stops when dropped.
@@ -71,7 +73,14 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let reply = lock(&shared).script.pop_front();
+    let (reply, delay) = {
+        let mut shared = lock(&shared);
+        shared.arrived += 1;
+        (shared.script.pop_front(), shared.delay)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     if let Some(Reply::Hang) = reply {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
@@ -126,6 +135,16 @@ impl WebhookSink {
             .into_iter()
             .filter(|r| r.path.starts_with(prefix) && (200..300).contains(&r.answered))
             .collect()
+    }
+
+    /// Requests that arrived, answered or not (hung, delayed, in flight).
+    pub fn arrived(&self) -> usize {
+        lock(&self.shared).arrived
+    }
+
+    /// Waits this long before answering every request (slow receiver).
+    pub fn set_delay(&self, delay: Duration) {
+        lock(&self.shared).delay = delay;
     }
 
     /// Answers the next requests as scripted, then 200 again.
