@@ -8,6 +8,8 @@
 
 pub mod alert;
 pub mod dispatch;
+pub mod alerts;
+pub mod silence;
 pub mod notification;
 pub mod outbox;
 pub mod payload;
