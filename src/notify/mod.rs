@@ -10,3 +10,4 @@ pub mod alert;
 pub mod notification;
 pub mod payload;
 pub mod receivers;
+pub mod time_window;
