@@ -14,3 +14,4 @@ pub mod notification;
 pub mod outbox;
 pub mod payload;
 pub mod receivers;
+pub mod time_window;
