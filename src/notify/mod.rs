@@ -8,5 +8,6 @@
 
 pub mod alert;
 pub mod notification;
+pub mod outbox;
 pub mod payload;
 pub mod receivers;
