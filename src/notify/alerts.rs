@@ -502,7 +502,9 @@ impl Writer {
         let mut finished = None;
         if let Some(compaction) = self.compaction.as_mut() {
             let take = compaction.pending.len().min(COMPACT_CHUNK);
-            let chunk = compaction.pending.split_off(compaction.pending.len() - take);
+            let chunk = compaction
+                .pending
+                .split_off(compaction.pending.len() - take);
             let mut record = RecordWriter::new();
             let mut copies = 0;
             {
@@ -717,7 +719,8 @@ impl RecordWriter {
         self.bytes.push(TAG_ALERT);
         self.bytes.extend_from_slice(&alert.starts_at.to_le_bytes());
         self.bytes.extend_from_slice(&alert.ends_at.to_le_bytes());
-        self.bytes.extend_from_slice(&alert.updated_at.to_le_bytes());
+        self.bytes
+            .extend_from_slice(&alert.updated_at.to_le_bytes());
         self.bytes.push(u8::from(alert.timeout));
         self.bytes.push(match alert.source {
             AlertSource::Evaluator => 0,
@@ -795,7 +798,10 @@ struct RecordReader<'a> {
 
 impl<'a> RecordReader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len());
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len());
         match end {
             Some(end) => {
                 let slice = &self.bytes[self.at..end];
@@ -941,11 +947,7 @@ mod tests {
                 let _ = decode_record(&damaged);
             }
         }
-        assert!(
-            decode_record(&[9])
-                .unwrap_err()
-                .contains("newer klaxon")
-        );
+        assert!(decode_record(&[9]).unwrap_err().contains("newer klaxon"));
         assert!(decode_record(&[1, 1, 0]).unwrap_err().contains("truncated"));
     }
 
@@ -969,7 +971,8 @@ mod tests {
         // A push that does not overlap (a new firing after the old resolved)
         // replaces it.
         let third = alert("A", 30_000, 40_000, 30_000);
-        rt.block_on(alerts.put(vec![third.clone()], 30_000)).unwrap();
+        rt.block_on(alerts.put(vec![third.clone()], 30_000))
+            .unwrap();
         assert_eq!(*alerts.get(fp).unwrap(), third);
         assert_eq!(alerts.len(), 1);
     }
@@ -983,8 +986,10 @@ mod tests {
             .collect();
         {
             let (_store, alerts) = open(dir.path());
-            rt.block_on(alerts.put(expected[..100].to_vec(), 0)).unwrap();
-            rt.block_on(alerts.put(expected[100..].to_vec(), 0)).unwrap();
+            rt.block_on(alerts.put(expected[..100].to_vec(), 0))
+                .unwrap();
+            rt.block_on(alerts.put(expected[100..].to_vec(), 0))
+                .unwrap();
         }
         {
             let store = Store::open(dir.path()).unwrap();
@@ -1107,7 +1112,10 @@ mod tests {
             );
             rt.block_on(alerts.compact()).unwrap();
             assert_eq!(alerts.journal_entries(), 50);
-            assert_eq!(store.load_records(RecordTable::NotifyAlerts).unwrap().len(), 1);
+            assert_eq!(
+                store.load_records(RecordTable::NotifyAlerts).unwrap().len(),
+                1
+            );
             let mut all: Vec<NotifyAlert> =
                 alerts.snapshot().iter().map(|a| (**a).clone()).collect();
             all.sort_by(|a, b| a.labels.to_string().cmp(&b.labels.to_string()));
@@ -1117,6 +1125,9 @@ mod tests {
         let mut all: Vec<NotifyAlert> = alerts.snapshot().iter().map(|a| (**a).clone()).collect();
         all.sort_by(|a, b| a.labels.to_string().cmp(&b.labels.to_string()));
         assert_eq!(all, expected);
-        assert!(all.iter().all(|a| a.annotations.get("round") == Some("199")));
+        assert!(
+            all.iter()
+                .all(|a| a.annotations.get("round") == Some("199"))
+        );
     }
 }

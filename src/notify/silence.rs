@@ -350,7 +350,11 @@ impl Silences {
     }
 
     /// Creates a silence and returns its new id.
-    pub async fn create(&self, mut input: SilenceInput, now: Millis) -> Result<String, SilenceError> {
+    pub async fn create(
+        &self,
+        mut input: SilenceInput,
+        now: Millis,
+    ) -> Result<String, SilenceError> {
         input.id = None;
         self.set(input, now).await
     }
@@ -411,8 +415,7 @@ impl Silences {
             if let Some(expired) = expire_at(&previous.silence, now) {
                 changed.push(Entry {
                     silence: expired,
-                    compiled: compile(&previous.silence.matchers)
-                        .map_err(SilenceError::Invalid)?,
+                    compiled: compile(&previous.silence.matchers).map_err(SilenceError::Invalid)?,
                 });
             }
         }
@@ -513,8 +516,7 @@ fn can_update(old: &Silence, new: &Silence, now: Millis) -> bool {
     match old.state(now) {
         // Alertmanager compares the starts in whole seconds.
         SilenceState::Active => {
-            old.starts_at.div_euclid(1000) == new.starts_at.div_euclid(1000)
-                && new.ends_at >= now
+            old.starts_at.div_euclid(1000) == new.starts_at.div_euclid(1000) && new.ends_at >= now
         }
         SilenceState::Pending => new.starts_at >= now,
         SilenceState::Expired => false,
@@ -594,7 +596,11 @@ mod tests {
         let hit = labels(&[("alertname", "DiskFull")]);
         assert_eq!(silences.mutes(&hit, 5_000), vec![id.clone()]);
         // Anchored: a prefix elsewhere does not match.
-        assert!(silences.mutes(&labels(&[("alertname", "XDiskFull")]), 5_000).is_empty());
+        assert!(
+            silences
+                .mutes(&labels(&[("alertname", "XDiskFull")]), 5_000)
+                .is_empty()
+        );
         assert!(
             silences
                 .mutes(&labels(&[("alertname", "DiskFull"), ("team", "db")]), 5_000)
@@ -602,7 +608,10 @@ mod tests {
         );
         assert!(
             silences
-                .mutes(&labels(&[("alertname", "DiskFull"), ("env", "prod")]), 5_000)
+                .mutes(
+                    &labels(&[("alertname", "DiskFull"), ("env", "prod")]),
+                    5_000
+                )
                 .is_empty()
         );
         // Only while active.
@@ -615,7 +624,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let silences = open(dir.path());
         let rt = runtime();
-        let err = |i: SilenceInput| rt.block_on(silences.create(i, 5_000)).unwrap_err().to_string();
+        let err = |i: SilenceInput| {
+            rt.block_on(silences.create(i, 5_000))
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             err(input(vec![matcher("a", "=", "x")], 9_000, 8_000)),
             "Failed to create silence: start time must be before end time"
@@ -641,8 +654,9 @@ mod tests {
             "silence invalid: invalid label matcher 0: invalid label name \"a b\""
         );
         assert!(
-            err(input(vec![matcher("a", "=~", "(x")], 5_000, 8_000))
-                .starts_with("silence invalid: invalid label matcher 0: invalid regular expression \"(x\": ")
+            err(input(vec![matcher("a", "=~", "(x")], 5_000, 8_000)).starts_with(
+                "silence invalid: invalid label matcher 0: invalid regular expression \"(x\": "
+            )
         );
         // `!=` never matches "" in Alertmanager's check, so this is fine.
         assert!(
@@ -676,7 +690,10 @@ mod tests {
             id
         );
         let updated = silences.get(&id).unwrap();
-        assert_eq!((updated.ends_at, updated.comment.as_str()), (200_000, "longer"));
+        assert_eq!(
+            (updated.ends_at, updated.comment.as_str()),
+            (200_000, "longer")
+        );
         // Other matchers: the old one expires now, a new one replaces it.
         let other = vec![matcher("alertname", "=", "B")];
         let new_id = rt
@@ -686,7 +703,10 @@ mod tests {
         let old = silences.get(&id).unwrap();
         assert_eq!(old.ends_at, 30_000);
         assert_eq!(old.state(30_000), SilenceState::Expired);
-        assert_eq!(silences.get(&new_id).unwrap().state(30_000), SilenceState::Active);
+        assert_eq!(
+            silences.get(&new_id).unwrap().state(30_000),
+            SilenceState::Active
+        );
         // Expiring a pending silence sets start and end to now.
         let pending = rt
             .block_on(silences.create(input(ms, 500_000, 600_000), 40_000))
@@ -721,10 +741,9 @@ mod tests {
                 ))
                 .unwrap();
             let gone = rt
-                .block_on(silences.create(
-                    input(vec![matcher("a", "=", "2")], now, now + 1_000),
-                    now,
-                ))
+                .block_on(
+                    silences.create(input(vec![matcher("a", "=", "2")], now, now + 1_000), now),
+                )
                 .unwrap();
             (silences.get(&kept).unwrap(), gone)
         };
@@ -732,7 +751,10 @@ mod tests {
         assert_eq!(silences.get(&kept.id).unwrap(), kept);
         assert_eq!(silences.list().len(), 2);
         let retention = silences.retention_ms;
-        assert_eq!(rt.block_on(silences.gc(now + 1_000 + retention)).unwrap(), 1);
+        assert_eq!(
+            rt.block_on(silences.gc(now + 1_000 + retention)).unwrap(),
+            1
+        );
         assert!(silences.get(&gone).is_none());
         drop(silences);
         let silences = open(dir.path());
