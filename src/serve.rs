@@ -405,6 +405,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(EvalMetrics::register(&mut registry));
     let forward_metrics = ForwardMetrics::register(&mut registry);
+    let notify_metrics = crate::notify::metrics::NotifyCollector::default();
+    registry.register_collector(Box::new(notify_metrics.clone()));
 
     let built = build_config(&opts).map_err(|errors| {
         anyhow::anyhow!("the configuration is invalid:\n{}", errors.join("\n"))
@@ -439,6 +441,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    notify_metrics.attach(&notifier);
 
     // Delivery: one channel out of the evaluator, fanned out to consumers.
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<AlertBatch>();

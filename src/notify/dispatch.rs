@@ -674,6 +674,11 @@ impl Dispatcher {
         out
     }
 
+    /// How many aggregation groups exist.
+    pub fn group_count(&self) -> usize {
+        self.lock().groups.len()
+    }
+
     /// Every aggregation group.
     pub fn groups(&self) -> Vec<GroupSnapshot> {
         let state = self.lock();
