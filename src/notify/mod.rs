@@ -60,6 +60,7 @@ impl NotifyConfig {
     ) -> Result<NotifyConfig, Vec<String>> {
         let cx = ReceiverContext {
             external_url: external_url.to_string(),
+            ..ReceiverContext::default()
         };
         let mut errors = Vec::new();
         let receivers = receivers::build_receivers(rules, &cx).unwrap_or_else(|e| {
