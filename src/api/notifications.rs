@@ -72,9 +72,8 @@ pub fn parse_query(pairs: &[(String, String)]) -> Result<HistoryQuery, String> {
                 .into_iter()
                 .find(|s| s.as_str() == status)
                 .ok_or_else(|| {
-                    let mut message = format!(
-                        "unknown status `{status}`; expected pending, delivered or failed"
-                    );
+                    let mut message =
+                        format!("unknown status `{status}`; expected pending, delivered or failed");
                     if let Some(hint) = suggest(status, names) {
                         message = format!("{message} ({hint})");
                     }
@@ -235,15 +234,19 @@ mod tests {
     fn bad_parameters_say_what_is_wrong() {
         assert_eq!(
             parse_query(&pairs(&[("status", "deliverd")])),
-            Err("unknown status `deliverd`; expected pending, delivered or failed (did you \
+            Err(
+                "unknown status `deliverd`; expected pending, delivered or failed (did you \
                  mean `delivered`?)"
-                .to_string())
+                    .to_string()
+            )
         );
         assert_eq!(
             parse_query(&pairs(&[("reciever", "x")])),
-            Err("unknown query parameter `reciever`; the parameters are receiver, status, \
+            Err(
+                "unknown query parameter `reciever`; the parameters are receiver, status, \
                  group and limit (did you mean `receiver`?)"
-                .to_string())
+                    .to_string()
+            )
         );
         for limit in ["0", "-1", "ten", ""] {
             assert_eq!(

@@ -121,7 +121,11 @@ impl Outbox {
     /// the in-flight bound. Returns how long until the next one is due.
     fn start_due(self: &Arc<Self>, in_flight: &mut JoinSet<()>) -> Duration {
         let now = now_ms();
-        let slots = self.options.max_in_flight.max(1).saturating_sub(in_flight.len());
+        let slots = self
+            .options
+            .max_in_flight
+            .max(1)
+            .saturating_sub(in_flight.len());
         let mut state = self.lock();
         let mut due: Vec<(u64, Lane)> = Vec::new();
         let mut soonest: Option<Millis> = None;
@@ -277,11 +281,9 @@ impl Outbox {
             entry.detail = Some(delivered.detail);
             ops.push(records::delete(RecordTable::Outbox, records::seq_key(seq)));
             ops.push(match &delivered.thread {
-                Some(thread) => records::put(
-                    RecordTable::Threads,
-                    lane.key(),
-                    thread.as_bytes().to_vec(),
-                ),
+                Some(thread) => {
+                    records::put(RecordTable::Threads, lane.key(), thread.as_bytes().to_vec())
+                }
                 None => records::delete(RecordTable::Threads, lane.key()),
             });
             let hseq = state.next_history_seq;
@@ -379,7 +381,10 @@ impl Outbox {
                 // Keep the attempt count and the schedule across a restart.
                 let stored = {
                     let mut state = self.lock();
-                    let receiver = state.entries.get(&seq).map(|p| p.notification.receiver.clone());
+                    let receiver = state
+                        .entries
+                        .get(&seq)
+                        .map(|p| p.notification.receiver.clone());
                     if let Some(receiver) = receiver {
                         state.count(&receiver, kind).retries += 1;
                     }
@@ -427,7 +432,8 @@ impl Outbox {
             );
         }
         if self.options.history_retention_ms > 0 {
-            let retention = Millis::try_from(self.options.history_retention_ms).unwrap_or(Millis::MAX);
+            let retention =
+                Millis::try_from(self.options.history_retention_ms).unwrap_or(Millis::MAX);
             let cutoff = now.saturating_sub(retention);
             let expired_until = state
                 .history
@@ -461,7 +467,8 @@ impl Outbox {
             if self.options.log_retention_ms == 0 {
                 Vec::new()
             } else {
-                let retention = Millis::try_from(self.options.log_retention_ms).unwrap_or(Millis::MAX);
+                let retention =
+                    Millis::try_from(self.options.log_retention_ms).unwrap_or(Millis::MAX);
                 let cutoff = now.saturating_sub(retention);
                 state
                     .log

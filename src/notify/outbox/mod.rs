@@ -543,7 +543,12 @@ impl Outbox {
 
     /// What `(group_key, receiver, integration)` was last told, as decided
     /// and committed; None when never, or after a failed delivery.
-    pub fn log_entry(&self, group_key: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
+    pub fn log_entry(
+        &self,
+        group_key: &str,
+        receiver: &str,
+        integration: usize,
+    ) -> Option<LogEntry> {
         let lane = Lane {
             group_key: group_key.to_string(),
             receiver: receiver.to_string(),
@@ -645,7 +650,7 @@ impl Outbox {
                 found.push((e.created_at, e.seq, Source::Done(*hseq)));
             }
         }
-        found.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        found.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1)));
         found
             .into_iter()
             .take(query.limit)
@@ -710,7 +715,9 @@ impl Outbox {
 fn now_ms() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX))
+        .map_or(0, |d| {
+            Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+        })
 }
 
 /// "1h30m", "45s", "250ms": how long, for failure reasons.
@@ -745,7 +752,10 @@ mod tests {
         assert!(entry.is_firing_subset(&[]));
         assert!(!entry.is_firing_subset(&[10, 40]), "40 is new");
         assert!(entry.is_resolved_subset(&[5]));
-        assert!(!entry.is_resolved_subset(&[10]), "10 was firing, not resolved");
+        assert!(
+            !entry.is_resolved_subset(&[10]),
+            "10 was firing, not resolved"
+        );
     }
 
     #[test]

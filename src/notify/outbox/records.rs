@@ -36,8 +36,7 @@ impl Lane {
     }
 
     pub fn key(&self) -> Vec<u8> {
-        serde_json::to_vec(&(&self.group_key, &self.receiver, self.integration))
-            .unwrap_or_default()
+        serde_json::to_vec(&(&self.group_key, &self.receiver, self.integration)).unwrap_or_default()
     }
 
     pub fn from_key(key: &[u8]) -> Result<Lane, String> {
