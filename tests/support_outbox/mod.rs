@@ -333,3 +333,4 @@ pub async fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+pub mod http;
