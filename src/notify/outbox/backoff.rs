@@ -18,10 +18,7 @@ impl Backoff {
     /// failure): `initial * 2^(failures-1)`, capped at `max`.
     pub fn ceiling_ms(&self, failures: u32) -> u64 {
         let doublings = failures.saturating_sub(1).min(63);
-        let grown = self
-            .initial_ms
-            .checked_mul(1u64 << doublings)
-            .unwrap_or(u64::MAX);
+        let grown = self.initial_ms.saturating_mul(1u64 << doublings);
         grown.min(self.max_ms.max(self.initial_ms))
     }
 

@@ -540,6 +540,9 @@ impl LaneTurn {
                 match sent {
                     Ok(Ok(delivered)) => outbox.record_delivered(seq, kind, delivered).await,
                     Ok(Err(DeliveryError::Permanent { reason })) => {
+                        if let Some(pending) = outbox.lock().entries.get_mut(&seq) {
+                            pending.last_error = Some(reason.clone());
+                        }
                         outbox
                             .record_failed(vec![Failure {
                                 seq,

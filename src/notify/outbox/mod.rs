@@ -650,7 +650,7 @@ impl Outbox {
                 found.push((e.created_at, e.seq, Source::Done(*hseq)));
             }
         }
-        found.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        found.sort_unstable_by_key(|f| std::cmp::Reverse((f.0, f.1)));
         found
             .into_iter()
             .take(query.limit)
