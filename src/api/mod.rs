@@ -8,6 +8,7 @@
 
 pub mod alertmanager;
 pub mod json;
+pub mod notifications;
 pub mod prom;
 
 use std::future::Future;
