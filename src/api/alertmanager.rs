@@ -31,7 +31,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
-use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::json::to_go_json;
@@ -280,7 +280,7 @@ async fn read_body(
     api: &AlertmanagerApi,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Vec<u8>, Response> {
+) -> Result<axum::body::Bytes, Response> {
     let limit = api.options.max_body_bytes;
     let too_large = || {
         framework_error(
@@ -297,7 +297,7 @@ async fn read_body(
         return Err(too_large());
     }
     match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(error) => Err(framework_error(
             StatusCode::BAD_REQUEST,
@@ -308,7 +308,7 @@ async fn read_body(
 }
 
 /// Parses JSON, with a message naming the field, line and column on error.
-fn parse_json<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Response> {
+fn parse_json<'de, T: Deserialize<'de>>(what: &str, bytes: &'de [u8]) -> Result<T, Response> {
     match serde_json::from_slice::<T>(bytes) {
         Ok(value) => Ok(value),
         Err(_) => {
@@ -370,42 +370,42 @@ impl<'de> Deserialize<'de> for WireLabels {
 /// reads as "" (Go leaves the zero value).
 struct Text<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Text<'de> {
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
                 Ok(Text(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
                 Ok(Text(Cow::Owned(v.to_string())))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'a>, E> {
                 Ok(Text(Cow::Owned(v)))
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Text<'de>, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<Text<'a>, E> {
                 Ok(Text(Cow::Borrowed("")))
             }
         }
-        deserializer.deserialize_any(TextVisitor)
+        deserializer.deserialize_any(TextVisitor(std::marker::PhantomData))
     }
 }
 
-/// Alertmanager's `postableAlert`.
+/// Alertmanager's `postableAlert`; strings borrowed from the body.
 #[derive(Deserialize)]
-struct PostableAlert {
+struct PostableAlert<'a> {
     #[serde(default)]
     labels: Option<WireLabels>,
     #[serde(default)]
     annotations: Option<WireLabels>,
-    #[serde(default, rename = "startsAt")]
-    starts_at: Option<String>,
-    #[serde(default, rename = "endsAt")]
-    ends_at: Option<String>,
+    #[serde(default, rename = "startsAt", borrow)]
+    starts_at: Option<Text<'a>>,
+    #[serde(default, rename = "endsAt", borrow)]
+    ends_at: Option<Text<'a>>,
     #[serde(default, rename = "generatorURL")]
     generator_url: Option<String>,
 }
@@ -421,18 +421,36 @@ struct Incoming {
 
 /// Alertmanager's ingest: `startsAt` defaults to now (or the end when only
 /// that is given), a missing end is `now + timeout` and marked as such; then
-/// `Validate`. Returns the alert, or why it was rejected.
+/// `Validate`. Returns the alert, or why it was rejected (with its labels,
+/// to name it).
 fn ingest(
     incoming: Incoming,
     now: Millis,
     timeout_ms: Millis,
     source: AlertSource,
-) -> Result<NotifyAlert, String> {
+) -> Result<NotifyAlert, (String, LabelSet)> {
     let starts_at = incoming.starts_at.or(incoming.ends_at).unwrap_or(now);
     let (ends_at, timeout) = match incoming.ends_at {
         Some(end) => (end, false),
         None => (now.saturating_add(timeout_ms), true),
     };
+    if let Err(why) = validate(&incoming, starts_at, ends_at) {
+        return Err((why, incoming.labels));
+    }
+    Ok(NotifyAlert {
+        labels: incoming.labels,
+        annotations: incoming.annotations,
+        starts_at,
+        ends_at,
+        generator_url: incoming.generator_url.into_boxed_str(),
+        updated_at: now,
+        timeout,
+        source,
+    })
+}
+
+/// Prometheus's `Alert.Validate`, in its order.
+fn validate(incoming: &Incoming, starts_at: Millis, ends_at: Millis) -> Result<(), String> {
     if incoming.ends_at.is_some() && ends_at < starts_at {
         return Err("start time must be before end time".to_string());
     }
@@ -453,16 +471,7 @@ fn ingest(
     {
         return Err(format!("invalid annotations: invalid name {name:?}"));
     }
-    Ok(NotifyAlert {
-        labels: incoming.labels,
-        annotations: incoming.annotations,
-        starts_at,
-        ends_at,
-        generator_url: incoming.generator_url.into_boxed_str(),
-        updated_at: now,
-        timeout,
-        source,
-    })
+    Ok(())
 }
 
 fn time_field(field: &str, text: Option<&str>) -> Result<Option<Millis>, String> {
@@ -541,9 +550,10 @@ async fn post_alerts(
             continue;
         };
         let labels = alert.labels.unwrap_or_default().0;
-        let times = time_field("startsAt", alert.starts_at.as_deref()).and_then(|starts| {
-            time_field("endsAt", alert.ends_at.as_deref()).map(|ends| (starts, ends))
-        });
+        let starts = alert.starts_at.as_ref().map(|t| t.0.as_ref());
+        let ends = alert.ends_at.as_ref().map(|t| t.0.as_ref());
+        let times = time_field("startsAt", starts)
+            .and_then(|starts| time_field("endsAt", ends).map(|ends| (starts, ends)));
         let (starts_at, ends_at) = match times {
             Ok(times) => times,
             Err(why) => {
@@ -560,12 +570,11 @@ async fn post_alerts(
             generator_url: alert.generator_url.unwrap_or_default(),
             labels,
         };
-        let labels_for_error = incoming.labels.clone();
         match ingest(incoming, now, timeout, AlertSource::Api) {
             Ok(alert) => sorted.valid.push(alert),
-            Err(why) => sorted
+            Err((why, labels)) => sorted
                 .rejected
-                .push(describe_rejection(index, &labels_for_error, &why)),
+                .push(describe_rejection(index, &labels, &why)),
         }
     }
     store_batch(&api, sorted, now).await
@@ -628,11 +637,11 @@ async fn post_webhook(
             starts_at,
             ends_at,
             generator_url: alert.generator_url,
-            labels: labels.clone(),
+            labels,
         };
         match ingest(incoming, now, timeout, AlertSource::AlertmanagerWebhook) {
             Ok(alert) => sorted.valid.push(alert),
-            Err(why) => sorted
+            Err((why, labels)) => sorted
                 .rejected
                 .push(describe_rejection(index, &labels, &why)),
         }
@@ -1490,7 +1499,9 @@ mod tests {
         .unwrap();
         assert_eq!((b.starts_at, b.ends_at, b.timeout), (500, 500, false));
         let err = |labels: &[(&str, &str)], s, e| {
-            ingest(incoming(labels, s, e), 1_000, 300, AlertSource::Api).unwrap_err()
+            ingest(incoming(labels, s, e), 1_000, 300, AlertSource::Api)
+                .unwrap_err()
+                .0
         };
         assert_eq!(err(&[], None, None), "at least one label pair required");
         assert_eq!(
