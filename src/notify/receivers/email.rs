@@ -347,19 +347,14 @@ impl EmailIntegration {
     }
 }
 
-/// lettre's error with its causes ("Connection refused").
+/// lettre's error with its causes ("Connection refused"); lettre writes
+/// the causes itself, sometimes twice ("Connection error: Connection error:
+/// ..."), so repeated segments are dropped.
 fn error_text(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
+    let text = e.to_string();
+    let mut segments: Vec<&str> = text.split(": ").collect();
+    segments.dedup();
+    segments.join(": ")
 }
 
 /// `<notification-id@klaxon>`, unique per message and stable on retries.
