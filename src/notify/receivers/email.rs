@@ -469,7 +469,7 @@ pub fn text_body(n: &Notification) -> String {
         }
     }
     if n.truncated_alerts > 0 {
-        out.push_str(&format!("\n…and {} more alerts\n", n.truncated_alerts));
+        out.push_str(&format!("\n{}\n", super::more_alerts(n.truncated_alerts)));
     }
     out.push('\n');
     if let Some(url) = runbook_url(n) {
@@ -593,7 +593,10 @@ pub fn html_body(n: &Notification) -> String {
         }
     }
     if n.truncated_alerts > 0 {
-        out.push_str(&format!("<p>…and {} more alerts</p>\n", n.truncated_alerts));
+        out.push_str(&format!(
+            "<p>{}</p>\n",
+            super::more_alerts(n.truncated_alerts)
+        ));
     }
     let mut links = String::new();
     if let Some(url) = runbook_url(n) {

@@ -378,6 +378,15 @@ fn alert_names(n: &Notification) -> String {
     }
 }
 
+/// "…and 3 more alerts", for what a message leaves out.
+fn more_alerts(count: usize) -> String {
+    if count == 1 {
+        "…and 1 more alert".to_string()
+    } else {
+        format!("…and {count} more alerts")
+    }
+}
+
 /// How bad a notification is, for colours and emoji.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tone {
