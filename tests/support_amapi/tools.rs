@@ -128,7 +128,7 @@ pub fn amtool(url: &str, http_config: Option<&Path>, args: &[&str]) -> AmtoolRun
 }
 
 /// A real Prometheus evaluating `rules` every second and sending its alerts
-/// to `alertmanager` (`host:port`).
+/// to `alertmanager` (`host:port`) every second.
 pub struct Prometheus {
     process: Process,
     port: u16,
@@ -164,7 +164,11 @@ impl Prometheus {
                         dir.path().join("data").display()
                     ))
                     .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                    .arg(format!("--web.external-url=http://127.0.0.1:{port}/")),
+                    .arg(format!("--web.external-url=http://127.0.0.1:{port}/"))
+                    // The first send happens before the Alertmanager list
+                    // is synced (and is dropped); re-send every second
+                    // rather than after the default minute.
+                    .arg("--rules.alert.resend-delay=1s"),
                 dir.path(),
             );
             match wait_ready(
