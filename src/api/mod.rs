@@ -6,6 +6,7 @@
 //! The API only reads snapshots and triggers reloads through [`Backend`];
 //! the serve command implements it.
 
+pub mod alertmanager;
 pub mod json;
 pub mod notifications;
 pub mod prom;

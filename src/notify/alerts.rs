@@ -1118,12 +1118,12 @@ mod tests {
             );
             let mut all: Vec<NotifyAlert> =
                 alerts.snapshot().iter().map(|a| (**a).clone()).collect();
-            all.sort_by(|a, b| a.labels.to_string().cmp(&b.labels.to_string()));
+            all.sort_by_key(|a| a.labels.to_string());
             all
         };
         let (_store, alerts) = open(dir.path());
         let mut all: Vec<NotifyAlert> = alerts.snapshot().iter().map(|a| (**a).clone()).collect();
-        all.sort_by(|a, b| a.labels.to_string().cmp(&b.labels.to_string()));
+        all.sort_by_key(|a| a.labels.to_string());
         assert_eq!(all, expected);
         assert!(
             all.iter()

@@ -195,7 +195,7 @@ fn compile(matchers: &[SilenceMatcher]) -> Result<Vec<CompiledMatcher>, String> 
                         "silence invalid: invalid label matcher {i}: invalid regular expression \
                          {:?}: {}",
                         m.value,
-                        one_line(&e.to_string())
+                        regex_error(&e, &m.value)
                     ));
                 }
             }
@@ -223,8 +223,15 @@ fn compile(matchers: &[SilenceMatcher]) -> Result<Vec<CompiledMatcher>, String> 
     Ok(compiled)
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// A regex error in one line, as Go words it: `what: `pattern``.
+pub fn regex_error(error: &regex::Error, pattern: &str) -> String {
+    let text = error.to_string();
+    let what = text
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("error: "))
+        .unwrap_or_else(|| text.lines().last().unwrap_or("invalid regular expression"));
+    format!("{}: `{pattern}`", what.trim())
 }
 
 /// Prometheus's label name rule (`[a-zA-Z_][a-zA-Z0-9_]*`), which

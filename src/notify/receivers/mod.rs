@@ -2,6 +2,11 @@
 //! (Slack, email, webhook). Each is built once from the validated model
 //! (config → validate → build) and then only sends; the outbox decides
 //! when, retries, and keeps what an integration returns for threading.
+//!
+//! Every integration classifies its own failures: what the far end will
+//! accept later (5xx, 429, timeouts, refused connections, SMTP 4xx) is
+//! [`DeliveryError::Retryable`], what it will refuse again (4xx, Slack
+//! `invalid_auth`, SMTP 5xx) is [`DeliveryError::Permanent`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,8 +14,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::RuleSet;
-use crate::notify::notification::Notification;
+use crate::model::{Integration, IntegrationKind, RuleSet, SecretValue};
+use crate::notify::alert::{LabelSet, severity_rank};
+use crate::notify::notification::{Notification, Status};
+
+pub mod email;
+pub mod slack;
+pub mod webhook;
 
 /// A boxed future, so integrations can live behind `dyn Deliver`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -101,25 +111,424 @@ impl Receivers {
 pub struct ReceiverContext {
     /// klaxon's external URL, for silence and alert links.
     pub external_url: String,
+    /// Extra trusted root certificates (PEM), on top of the system's: for
+    /// a private CA in front of SMTP, webhook or Slack proxies, and for
+    /// tests with self-signed servers.
+    pub extra_root_certs_pem: Vec<Vec<u8>>,
+    /// Per-request time limit for integrations without a `timeout`
+    /// setting; `None` keeps each kind's default (10s HTTP, 30s SMTP).
+    pub timeout: Option<Duration>,
 }
 
 /// Builds every receiver of `rules`; the errors name the receiver and
-/// integration (unreadable secret, bad URL).
-pub fn build_receivers(rules: &RuleSet, _cx: &ReceiverContext) -> Result<Receivers, Vec<String>> {
+/// integration (unreadable secret, bad URL) and say what to fix. Secrets
+/// (`env()`, `file()`) are read here, once: a missing one fails the build
+/// instead of every later send.
+pub fn build_receivers(rules: &RuleSet, cx: &ReceiverContext) -> Result<Receivers, Vec<String>> {
+    // reqwest and hyper-rustls need a process-wide rustls provider; the
+    // binary installs ring first, this only covers embedders and tests.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut errors = Vec::new();
     let mut receivers = Receivers::default();
     for receiver in &rules.receivers {
-        for integration in &receiver.integrations {
-            errors.push(format!(
-                "receiver `{}`: {:?} integrations are not supported by this build",
-                receiver.name, integration.kind
-            ));
+        let mut built: Vec<Arc<dyn Deliver>> = Vec::new();
+        for (index, integration) in receiver.integrations.iter().enumerate() {
+            let mut settings = Settings::new(&receiver.name, index, integration);
+            let result: Option<Arc<dyn Deliver>> = match integration.kind {
+                IntegrationKind::Webhook => {
+                    webhook::WebhookIntegration::build(&mut settings, cx).map(|i| Arc::new(i) as _)
+                }
+                IntegrationKind::Slack => {
+                    slack::SlackIntegration::build(&mut settings, cx).map(|i| Arc::new(i) as _)
+                }
+                IntegrationKind::Email => {
+                    email::EmailIntegration::build(&mut settings, cx).map(|i| Arc::new(i) as _)
+                }
+            };
+            match result {
+                Some(deliver) if settings.errors.is_empty() => built.push(deliver),
+                _ => {
+                    if settings.errors.is_empty() {
+                        settings
+                            .errors
+                            .push(format!("{}: cannot be built", settings.place()));
+                    }
+                    errors.append(&mut settings.errors);
+                }
+            }
         }
-        receivers.insert(receiver.name.clone(), Vec::new());
+        receivers.insert(receiver.name.clone(), built);
     }
     if errors.is_empty() {
         Ok(receivers)
     } else {
         Err(errors)
     }
+}
+
+/// Reads one integration's settings as written, resolving secrets and
+/// collecting every problem with the receiver and integration named.
+struct Settings<'a> {
+    receiver: &'a str,
+    index: usize,
+    integration: &'a Integration,
+    errors: Vec<String>,
+}
+
+impl<'a> Settings<'a> {
+    fn new(receiver: &'a str, index: usize, integration: &'a Integration) -> Self {
+        Settings {
+            receiver,
+            index,
+            integration,
+            errors: Vec::new(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.integration.kind {
+            IntegrationKind::Slack => "slack",
+            IntegrationKind::Email => "email",
+            IntegrationKind::Webhook => "webhook",
+        }
+    }
+
+    /// "receiver `oncall`, slack integration #1".
+    fn place(&self) -> String {
+        format!(
+            "receiver `{}`, {} integration #{}",
+            self.receiver,
+            self.kind(),
+            self.index + 1
+        )
+    }
+
+    fn error(&mut self, setting: &str, message: impl std::fmt::Display) {
+        let place = self.place();
+        self.errors.push(format!("{place}, `{setting}`: {message}"));
+    }
+
+    fn values(&self, name: &str) -> Option<&'a [SecretValue]> {
+        self.integration
+            .settings
+            .iter()
+            .rev()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, v, _)| v.as_slice())
+    }
+
+    fn resolve(&mut self, name: &str, value: &SecretValue) -> Option<String> {
+        match crate::source::http::resolve_secret(value) {
+            Ok(text) => Some(text),
+            Err(message) => {
+                let fix = match value {
+                    SecretValue::Env(_) => "set it in klaxon's environment",
+                    SecretValue::File(_) => "create the file or fix the path",
+                    SecretValue::Literal(_) => "fix the value",
+                };
+                self.error(name, format!("{message}; {fix}"));
+                None
+            }
+        }
+    }
+
+    /// The setting's first value, secrets resolved.
+    fn text(&mut self, name: &str) -> Option<String> {
+        let value = self.values(name)?.first()?;
+        self.resolve(name, value)
+    }
+
+    /// A secret (token, password): surrounding whitespace is never part of it.
+    fn secret(&mut self, name: &str) -> Option<String> {
+        self.text(name).map(|s| s.trim().to_string())
+    }
+
+    /// Every value; each may itself hold several, separated by commas.
+    fn list(&mut self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for value in self.values(name).unwrap_or(&[]) {
+            if let Some(text) = self.resolve(name, value) {
+                out.extend(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from),
+                );
+            }
+        }
+        out
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        match self.text(name).as_deref().map(str::trim) {
+            None => default,
+            Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                self.error(name, format!("`{other}` is not `true` or `false`"));
+                default
+            }
+        }
+    }
+
+    fn duration(&mut self, name: &str) -> Option<Duration> {
+        let text = self.text(name)?;
+        match crate::model::parse_duration(text.trim()) {
+            Ok(d) if d.0 > 0 => Some(d.to_std()),
+            Ok(_) => {
+                self.error(name, "must be longer than 0s; remove it for the default");
+                None
+            }
+            Err(message) => {
+                self.error(name, message);
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, name: &str) -> Option<u64> {
+        let text = self.text(name)?;
+        match text.trim().parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.error(name, format!("`{text}` is not a whole number"));
+                None
+            }
+        }
+    }
+
+    /// A `name { K = "v" }` block, in the order written.
+    fn map(&self, name: &str) -> Vec<(String, String)> {
+        self.integration
+            .maps
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, pairs)| pairs.iter().map(|p| (p.name.clone(), p.value.clone())))
+            .collect()
+    }
+}
+
+/// Parses `Retry-After`: whole seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Classifies an HTTP answer that is not 2xx: 408, 429 and 5xx may pass,
+/// any other 4xx will be refused again.
+fn http_failure(status: u16, retry_after: Option<Duration>, body: &str) -> DeliveryError {
+    let snippet: String = body.trim().chars().take(200).collect();
+    let reason = if snippet.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {snippet}")
+    };
+    if status == 408 || status == 429 || status >= 500 {
+        DeliveryError::Retryable {
+            reason,
+            retry_after,
+        }
+    } else {
+        DeliveryError::Permanent { reason }
+    }
+}
+
+/// Alertmanager-style title: `[FIRING:2] KafkaConsumerLag (cluster=prod)`,
+/// `[RESOLVED] KafkaConsumerLag (cluster=prod)`: the alert name, then the
+/// other group labels.
+fn title(n: &Notification) -> String {
+    let status = match n.status() {
+        Status::Firing => format!("[FIRING:{}]", n.firing().count()),
+        Status::Resolved => "[RESOLVED]".to_string(),
+    };
+    let others: Vec<String> = n
+        .group_labels
+        .iter()
+        .filter(|(k, _)| *k != "alertname")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if others.is_empty() {
+        format!("{status} {}", alert_names(n))
+    } else {
+        format!("{status} {} ({})", alert_names(n), others.join(", "))
+    }
+}
+
+/// The alert name the group shares, or the first few names.
+fn alert_names(n: &Notification) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for alert in &n.alerts {
+        let name = alert.labels.value("alertname");
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    match names.len() {
+        0 => format!("{} alerts", n.alerts.len()),
+        1..=3 => names.join(", "),
+        more => format!("{} and {} more", names[..3].join(", "), more - 3),
+    }
+}
+
+/// How bad a notification is, for colours and emoji.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    Critical,
+    Warning,
+    Info,
+    Resolved,
+}
+
+impl Tone {
+    /// The highest severity among the firing alerts; alerts without a
+    /// known severity count as critical, as Alertmanager paints every
+    /// firing message red.
+    fn of(n: &Notification) -> Tone {
+        if n.status() == Status::Resolved {
+            return Tone::Resolved;
+        }
+        let rank = n
+            .firing()
+            .map(|a| match severity_rank(&a.labels) {
+                0 => 4,
+                r => r,
+            })
+            .max()
+            .unwrap_or(4);
+        match rank {
+            3.. => Tone::Critical,
+            2 => Tone::Warning,
+            _ => Tone::Info,
+        }
+    }
+
+    fn colour(self) -> &'static str {
+        match self {
+            Tone::Critical => "#D40E0D",
+            Tone::Warning => "#F2A900",
+            Tone::Info => "#2F80ED",
+            Tone::Resolved => "#2EB67D",
+        }
+    }
+}
+
+/// The severity word shown to people: the most severe firing alert's.
+fn severity_text(n: &Notification) -> Option<&str> {
+    let alerts: Vec<_> = if n.status() == Status::Firing {
+        n.firing().collect()
+    } else {
+        n.alerts.iter().collect()
+    };
+    alerts
+        .into_iter()
+        .max_by_key(|a| severity_rank(&a.labels))
+        .and_then(|a| a.labels.get("severity"))
+}
+
+/// The runbook link: `runbook_url` or `runbook`, shared or the first alert's.
+fn runbook_url(n: &Notification) -> Option<String> {
+    let pick = |set: &LabelSet| {
+        ["runbook_url", "runbook"]
+            .iter()
+            .find_map(|k| set.get(k).filter(|v| is_http_url(v)).map(String::from))
+    };
+    pick(&n.common_annotations()).or_else(|| n.alerts.iter().find_map(|a| pick(&a.annotations)))
+}
+
+fn is_http_url(text: &str) -> bool {
+    text.starts_with("https://") || text.starts_with("http://")
+}
+
+/// A link that opens a new silence for the group, as Alertmanager's
+/// templates build it: `{external_url}/#/silences/new?filter=` and the
+/// URL-encoded matchers of the group labels (the common labels when the
+/// group has none).
+fn silence_url(n: &Notification) -> Option<String> {
+    let base = n.external_url.trim_end_matches('/');
+    if !is_http_url(base) {
+        return None;
+    }
+    let labels = if n.group_labels.is_empty() {
+        n.common_labels()
+    } else {
+        n.group_labels.clone()
+    };
+    if labels.is_empty() {
+        return None;
+    }
+    let matchers: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", go_quote(v)))
+        .collect();
+    let filter = format!("{{{}}}", matchers.join(","));
+    let encoded: String = url::form_urlencoded::byte_serialize(filter.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    Some(format!("{base}/#/silences/new?filter={encoded}"))
+}
+
+/// A double-quoted string with `\\` and `"` escaped, as matchers are written.
+fn go_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `…`.
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The alerts an integration sends: at most `max_alerts` (0 = all), the
+/// rest counted in `truncated_alerts`, as Alertmanager's webhook does.
+fn limit_alerts(n: &Notification, max_alerts: usize) -> std::borrow::Cow<'_, Notification> {
+    if max_alerts == 0 || n.alerts.len() <= max_alerts {
+        return std::borrow::Cow::Borrowed(n);
+    }
+    let mut limited = n.clone();
+    let dropped = limited.alerts.len() - max_alerts;
+    limited.alerts.truncate(max_alerts);
+    limited.truncated_alerts += dropped;
+    std::borrow::Cow::Owned(limited)
+}
+
+/// The context's extra root certificates, parsed once for every TLS stack
+/// (reqwest, hyper-rustls, lettre).
+fn extra_roots(
+    cx: &ReceiverContext,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut out = Vec::new();
+    for pem in &cx.extra_root_certs_pem {
+        let before = out.len();
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            out.push(cert.map_err(|e| format!("an extra root certificate is not PEM: {e}"))?);
+        }
+        if out.len() == before {
+            return Err("an extra root certificate holds no PEM certificate".into());
+        }
+    }
+    Ok(out)
 }

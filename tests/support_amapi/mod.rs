@@ -1,0 +1,322 @@
+//! Harness for the Alertmanager-compatible API tests: klaxon's
+//! [`routes`](klaxon::api::alertmanager::routes) served in-process on
+//! 127.0.0.1 over a real store in a temporary directory ([`AmServer`]), and
+//! the real tools that talk to it: `amtool`, Prometheus 2.42 and
+//! Alertmanager 0.25, each in its own temporary directory on a free port,
+//! killed when dropped (their logs printed when a test fails).
+//!
+//! Everything is synchronous, so tests are plain `#[test]`s.
+#![allow(dead_code)]
+
+pub mod http;
+pub mod tools;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use klaxon::api::alertmanager::{
+    AlertmanagerApi, AlertmanagerApiOptions, GroupView, NotifyViews, routes,
+};
+use klaxon::notify::alert::{Fingerprint, LabelSet};
+use klaxon::notify::alerts::{AlertStore, AlertStoreOptions};
+use klaxon::notify::silence::Silences;
+use klaxon::store::Store;
+use tempfile::TempDir;
+
+/// A stand-in for the lead's dispatcher, for these tests only: every alert
+/// goes to one receiver, groups are by `alertname`, and an alert with
+/// `severity="warning"` is inhibited by a firing `severity="critical"` alert
+/// with the same `alertname` (so the API's inhibition fields can be checked).
+pub struct TestViews {
+    /// The one receiver.
+    pub receiver: String,
+    /// Other configured receivers (listed, never routed to).
+    pub others: Vec<String>,
+    /// What `/api/v2/status` shows as the configuration.
+    pub config: String,
+    /// The store the groups are read from (set once the store is open).
+    pub alerts: std::sync::OnceLock<Arc<AlertStore>>,
+}
+
+impl TestViews {
+    /// Routes everything to `receiver`.
+    pub fn new(receiver: &str) -> TestViews {
+        TestViews {
+            receiver: receiver.to_string(),
+            others: Vec::new(),
+            config: format!("route:\n  receiver: {receiver}\n"),
+            alerts: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn live(&self) -> Vec<Arc<klaxon::notify::alert::NotifyAlert>> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.alerts
+            .get()
+            .map(|store| store.snapshot())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a.ends_at > now)
+            .collect()
+    }
+}
+
+impl NotifyViews for TestViews {
+    fn groups(&self) -> Vec<GroupView> {
+        let mut groups: Vec<GroupView> = Vec::new();
+        for alert in self.live() {
+            let labels = alert.labels.project(["alertname"]);
+            let fp = alert.labels.fingerprint();
+            match groups.iter_mut().find(|g| g.labels == labels) {
+                Some(group) => group.fingerprints.push(fp),
+                None => groups.push(GroupView {
+                    receiver: self.receiver.clone(),
+                    labels,
+                    fingerprints: vec![fp],
+                }),
+            }
+        }
+        groups
+    }
+
+    fn inhibited_by(&self, labels: &LabelSet) -> Vec<Fingerprint> {
+        if labels.value("severity") != "warning" {
+            return Vec::new();
+        }
+        self.live()
+            .iter()
+            .filter(|a| {
+                a.labels.value("severity") == "critical"
+                    && a.labels.value("alertname") == labels.value("alertname")
+            })
+            .map(|a| a.labels.fingerprint())
+            .collect()
+    }
+
+    fn receivers_for(&self, _labels: &LabelSet) -> Vec<String> {
+        vec![self.receiver.clone()]
+    }
+
+    fn config_text(&self) -> String {
+        self.config.clone()
+    }
+
+    fn receiver_names(&self) -> Vec<String> {
+        let mut names = vec![self.receiver.clone()];
+        names.extend(self.others.iter().cloned());
+        names
+    }
+}
+
+/// klaxon's Alertmanager API served in-process; see the module documentation.
+pub struct AmServer {
+    dir: TempDir,
+    options: AlertmanagerApiOptions,
+    store_options: AlertStoreOptions,
+    receivers: Vec<String>,
+    running: Option<Running>,
+    port: u16,
+}
+
+struct Running {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    alerts: Arc<AlertStore>,
+    silences: Arc<Silences>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl AmServer {
+    /// Default options, receiver `default`.
+    pub fn start() -> AmServer {
+        Self::with_options(AlertmanagerApiOptions::default(), &["default"])
+    }
+
+    /// Serves with these API options; every alert routes to the first of
+    /// `receivers`, the others are only listed.
+    pub fn with_options(options: AlertmanagerApiOptions, receivers: &[&str]) -> AmServer {
+        let dir = tempfile::Builder::new()
+            .prefix("klaxon-test-amapi-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
+        let mut server = AmServer {
+            dir,
+            store_options: AlertStoreOptions {
+                resolve_timeout_ms: options.resolve_timeout_ms,
+                ..AlertStoreOptions::default()
+            },
+            options,
+            receivers: receivers.iter().map(|r| r.to_string()).collect(),
+            running: None,
+            port: 0,
+        };
+        server.launch();
+        server
+    }
+
+    /// The data directory (kept across [`AmServer::restart`]).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn running(&self) -> &Running {
+        self.running
+            .as_ref()
+            .unwrap_or_else(|| panic!("the API server is stopped"))
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> SocketAddr {
+        self.running().addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// The alert store behind the API.
+    pub fn alerts(&self) -> Arc<AlertStore> {
+        Arc::clone(&self.running().alerts)
+    }
+
+    /// The silences behind the API.
+    pub fn silences(&self) -> Arc<Silences> {
+        Arc::clone(&self.running().silences)
+    }
+
+    /// Stops serving and closes the store (as a shutdown would); the data
+    /// directory stays. Callers must not hold on to [`AmServer::alerts`].
+    pub fn stop(&mut self) {
+        self.running = None;
+    }
+
+    /// Stops, reopens the same data directory and serves again on the same
+    /// port when it is still free.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Writes raw records into the stopped server's store (for damaged-journal tests).
+    pub fn with_store_stopped(&mut self, change: impl FnOnce(&Store)) {
+        self.stop();
+        let store =
+            Store::open(&self.data_dir()).unwrap_or_else(|e| panic!("cannot open the store: {e}"));
+        change(&store);
+        drop(store);
+        self.launch();
+    }
+
+    fn launch(&mut self) {
+        let store = Arc::new(
+            Store::open(&self.data_dir()).unwrap_or_else(|e| panic!("cannot open the store: {e}")),
+        );
+        let alerts = AlertStore::open(Arc::clone(&store), self.store_options)
+            .unwrap_or_else(|e| panic!("cannot open the alert store: {e}"));
+        let silences =
+            Silences::open(store).unwrap_or_else(|e| panic!("cannot open the silences: {e}"));
+        let mut views = TestViews::new(self.receivers.first().map_or("default", String::as_str));
+        views.others = self.receivers.iter().skip(1).cloned().collect();
+        let _ = views.alerts.set(Arc::clone(&alerts));
+        let state = AlertmanagerApi {
+            alerts: Arc::clone(&alerts),
+            silences: Arc::clone(&silences),
+            views: Arc::new(views),
+            options: Arc::new(self.options.clone()),
+        };
+        let app = routes(state);
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .or_else(|_| TcpListener::bind("127.0.0.1:0"))
+            .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("no local address: {e}"));
+        self.port = addr.port();
+        listener
+            .set_nonblocking(true)
+            .unwrap_or_else(|e| panic!("cannot make the socket non-blocking: {e}"));
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("amapi-{}", addr.port()))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap_or_else(|e| panic!("cannot build a runtime: {e}"));
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)
+                        .unwrap_or_else(|e| panic!("bad listener: {e}"));
+                    tokio::select! {
+                        result = axum::serve(listener, app) => {
+                            if let Err(e) = result {
+                                eprintln!("the API server on {addr} stopped: {e}");
+                            }
+                        }
+                        _ = stopped => {}
+                    }
+                });
+                // Dropping the runtime closes every connection and drops the
+                // router, so the store is released when the thread ends.
+                runtime.shutdown_timeout(Duration::from_secs(5));
+            })
+            .unwrap_or_else(|e| panic!("cannot spawn the server thread: {e}"));
+        self.running = Some(Running {
+            addr,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+            alerts,
+            silences,
+        });
+    }
+}
+
+/// Calls `check` every 100 ms until it returns `Some`; panics after
+/// `timeout` naming `what` and the last observation.
+pub fn wait_for<T, E: std::fmt::Debug>(
+    timeout: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, E>,
+) -> T {
+    let started = Instant::now();
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(last) if started.elapsed() >= timeout => {
+                panic!("timed out after {timeout:?} waiting until {what}; last: {last:#?}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released: a small race that a
+/// retry covers).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
