@@ -1093,7 +1093,8 @@ impl Converter<'_> {
         if let Some(u) = &url {
             self.check_url(u, "`api_url`");
         }
-        let http = match f.get("http_config").or(http_global) {
+        let own_http = f.get("http_config");
+        let http = match own_http.or(http_global) {
             Some(h) => self.http_config(h, what),
             None => HttpConfig::default(),
         };
@@ -1108,7 +1109,11 @@ impl Converter<'_> {
             (Some(base), Some((scheme, cred))) if scheme.eq_ignore_ascii_case("bearer") => {
                 // Bot token mode: chat.postMessage with `Authorization: Bearer xoxb-..`.
                 http_used = true;
-                let env = format!("SLACK_TOKEN_{receiver}{index}");
+                let env = if own_http.is_some() {
+                    format!("SLACK_TOKEN_{receiver}{index}")
+                } else {
+                    "SLACK_TOKEN".to_string()
+                };
                 let token = self.secret(cred, &env, "Slack bot token", comments);
                 settings.push(setting("token", vec![token]));
                 if base != SLACK_API_BASE {
@@ -1997,7 +2002,7 @@ impl Converter<'_> {
                     }
                 }
             }
-            never |= values.is_empty();
+            never |= is_empty_list(times);
             if !values.is_empty() {
                 settings.push(setting("times", values));
             }
@@ -2019,7 +2024,7 @@ impl Converter<'_> {
                     }
                 }
             }
-            never |= out.is_empty();
+            never |= is_empty_list(list);
             if !out.is_empty() {
                 settings.push(setting(field, out));
             }
@@ -2100,6 +2105,11 @@ impl Converter<'_> {
             }
         }
     }
+}
+
+/// `[]`: in Alertmanager a time field given as an empty list matches nothing.
+fn is_empty_list(node: &Node) -> bool {
+    matches!(&node.value, NodeValue::Seq(items) if items.is_empty())
 }
 
 /// A `time_window` block waiting for its final name.
@@ -2481,6 +2491,106 @@ mod tests {
         assert!(parse_matchers("1a=b").is_err_and(|e| e.starts_with("bad matcher format")));
         assert!(parse_matchers(r#"a="b"c""#).is_err_and(|e| e.contains("unescaped double quote")));
         assert!(parse_matchers(r#"a="b"#).is_err_and(|e| e.contains("unescaped double quote")));
+    }
+
+    /// The DSL and the warnings (`line:col code`) of a configuration that converts.
+    fn convert(text: &str) -> (String, Vec<String>) {
+        match alertmanager_to_dsl(Path::new("am.yml"), text) {
+            Ok(i) => {
+                let warnings = i
+                    .warnings
+                    .iter()
+                    .map(|w| {
+                        let (_, line, col) = i.sources.locate(w.span);
+                        format!("{line}:{col} {}", w.code)
+                    })
+                    .collect();
+                (i.dsl, warnings)
+            }
+            Err(f) => panic!("{}", f.render()),
+        }
+    }
+
+    #[test]
+    fn a_global_http_config_reaches_slack_and_webhooks_without_their_own() {
+        let (dsl, warnings) = convert(
+            "global:\n  http_config:\n    authorization:\n      credentials_file: /run/secrets/slack-bot\n\
+             route: {receiver: a}\n\
+             receivers:\n  - name: a\n    slack_configs:\n      - api_url: https://slack.example.com/api/chat.postMessage\n        channel: '#a'\n        send_resolved: true\n\
+             \x20   webhook_configs:\n      - url: http://hooks.internal/a\n",
+        );
+        assert!(
+            dsl.contains(
+                "  slack {\n    token file(\"/run/secrets/slack-bot\")\n    api_url \"https://slack.example.com/api\"\n    channel \"#a\"\n  }"
+            ),
+            "{dsl}"
+        );
+        assert!(
+            dsl.contains("  webhook {\n    url \"http://hooks.internal/a\"\n  }"),
+            "{dsl}"
+        );
+        assert!(
+            dsl.contains("# klaxon import: not converted: `http_config` credentials file of receiver `a` webhook_configs[0] (am.yml:4)"),
+            "{dsl}"
+        );
+        assert_eq!(warnings, ["4:25 am/not-converted"]);
+    }
+
+    #[test]
+    fn literal_credentials_move_to_env_or_into_a_header() {
+        let (dsl, warnings) = convert(
+            "route: {receiver: a}\n\
+             receivers:\n  - name: a\n    slack_configs:\n      - api_url: https://slack.com/api/chat.postMessage\n        channel: C0123\n\
+             \x20       http_config: {authorization: {credentials: xoxb-1}}\n\
+             \x20   webhook_configs:\n      - url: https://hooks.example.com/a\n        http_config: {basic_auth: {username: u, password: p}}\n",
+        );
+        assert!(
+            dsl.contains("    token env(\"SLACK_TOKEN_A\")\n    channel \"C0123\"\n"),
+            "{dsl}"
+        );
+        assert!(
+            dsl.contains(
+                "# klaxon import: set SLACK_TOKEN_A to the Slack bot token written at am.yml:7"
+            ),
+            "{dsl}"
+        );
+        assert!(
+            dsl.contains("headers { Authorization = \"Basic dTpw\" }"),
+            "{dsl}"
+        );
+        assert_eq!(
+            warnings,
+            ["7:52 am/literal-secret", "10:59 am/literal-secret"]
+        );
+    }
+
+    #[test]
+    fn empty_parts_keep_alertmanagers_meaning() {
+        let (dsl, warnings) = convert(
+            "route:\n  receiver: a\n  group_by: [x]\n  routes:\n    - {receiver: a, group_by: [], active_time_intervals: [never, weekends]}\n\
+             receivers: [{name: a}]\n\
+             inhibit_rules:\n  - target_matchers: [severity=info]\n\
+             time_intervals:\n  - name: never\n    time_intervals:\n      - weekdays: []\n\
+             \x20 - name: weekends\n    time_intervals:\n      - weekdays: [saturday, sunday]\n",
+        );
+        // `group_by: []` keeps the parent's grouping.
+        assert!(
+            dsl.contains("  route {\n    receiver a\n    active_during never, weekends\n  }"),
+            "{dsl}"
+        );
+        // No source matchers: every alert is a source.
+        assert!(
+            dsl.contains(
+                "inhibit {\n  source alertname =~ \".*\"\n  target severity = \"info\"\n}"
+            ),
+            "{dsl}"
+        );
+        // An empty list matches nothing; a year long past stands for "never".
+        assert!(
+            dsl.contains("time_window never {\n  years \"1970\"\n}"),
+            "{dsl}"
+        );
+        assert_eq!(warnings, ["12:9 am/never-matches"]);
     }
 
     #[test]
