@@ -25,7 +25,8 @@ cd "$repo"
 . scripts/lib.sh
 
 ensure_tools promtool:prometheus /usr/bin/prometheus-alertmanager:prometheus-alertmanager \
-    /usr/bin/vmalert:victoria-metrics hyperfine:hyperfine /usr/bin/time:time
+    /usr/bin/vmalert:victoria-metrics hyperfine:hyperfine /usr/bin/time:time \
+    /usr/bin/aiosmtpd:python3-aiosmtpd
 # A toolchain installed with rustup's minimal profile lacks these two.
 for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then

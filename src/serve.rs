@@ -49,6 +49,61 @@ pub struct ServeOptions {
     pub resend_delay: Duration,
     /// Bound on queries in flight across all groups.
     pub max_concurrent_queries: usize,
+    /// The notifier and its API.
+    pub notify: NotifyOptions,
+}
+
+/// The notifier's command-line settings.
+#[derive(Debug, Clone)]
+pub struct NotifyOptions {
+    /// `endsAt` of pushed alerts without one = now + this.
+    pub resolve_timeout: Duration,
+    /// Delivery retries stop after this; the notification is recorded failed.
+    pub give_up_after: Duration,
+    /// Resolved alerts are forgotten after this.
+    pub alert_retention: Duration,
+    /// File with the bearer token write endpoints require.
+    pub api_token_file: Option<PathBuf>,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for NotifyOptions {
+    fn default() -> Self {
+        NotifyOptions {
+            resolve_timeout: Duration::from_secs(300),
+            give_up_after: Duration::from_secs(86_400),
+            alert_retention: Duration::from_secs(3_600),
+            api_token_file: None,
+            max_body_bytes: 16 << 20,
+        }
+    }
+}
+
+impl NotifyOptions {
+    fn settings(&self) -> crate::notify::NotifierSettings {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        crate::notify::NotifierSettings {
+            resolve_timeout_ms: ms(self.resolve_timeout),
+            alert_retention_ms: ms(self.alert_retention),
+            give_up_after_ms: ms(self.give_up_after),
+        }
+    }
+
+    /// Reads the API token file (trimmed); an empty file is an error, not
+    /// an open API.
+    fn api_token(&self) -> anyhow::Result<Option<String>> {
+        let Some(path) = &self.api_token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("--api.token-file {}: {e}", path.display()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            anyhow::bail!("--api.token-file {} is empty", path.display());
+        }
+        Ok(Some(token.to_string()))
+    }
 }
 
 /// A configuration, built and ready to run.
@@ -59,6 +114,24 @@ pub struct BuiltConfig {
     pub warnings: Vec<String>,
     /// Number of rules, for logs and the reload answer.
     pub rule_count: usize,
+    /// Receivers, routes, inhibit rules and time windows of the DSL files.
+    notify_rules: crate::model::RuleSet,
+    /// The DSL files' text, for Alertmanager's `/api/v2/status`.
+    config_text: String,
+}
+
+impl BuiltConfig {
+    /// Builds the notifier's part (receiver clients, routes, time windows).
+    fn notify_config(
+        &self,
+        external_url: &str,
+    ) -> Result<crate::notify::NotifyConfig, Vec<String>> {
+        crate::notify::NotifyConfig::build(
+            &self.notify_rules,
+            external_url,
+            self.config_text.clone(),
+        )
+    }
 }
 
 /// Loads and validates every rule file and builds datasource clients.
@@ -128,6 +201,20 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
 
     let mut compiled = CompiledSet::default();
     compiled.add(&dsl_loaded, &sources, opts.evaluation_interval);
+    let notify_rules = crate::model::RuleSet {
+        groups: Vec::new(),
+        datasources: Vec::new(),
+        receivers: dsl_loaded.rules.receivers.clone(),
+        route: dsl_loaded.rules.route.clone(),
+        inhibits: dsl_loaded.rules.inhibits.clone(),
+        time_windows: dsl_loaded.rules.time_windows.clone(),
+    };
+    let config_text = dsl_loaded
+        .sources
+        .files()
+        .map(|(_, f)| format!("# {}\n{}", f.path.display(), f.text))
+        .collect::<Vec<_>>()
+        .join("\n");
     drop(dsl_loaded);
     for file in &yaml {
         let loaded =
@@ -156,6 +243,8 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
         groups: compiled.groups,
         sources,
         warnings,
+        notify_rules,
+        config_text,
     })
 }
 
@@ -316,6 +405,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(EvalMetrics::register(&mut registry));
     let forward_metrics = ForwardMetrics::register(&mut registry);
+    let notify_metrics = crate::notify::metrics::NotifyCollector::default();
+    registry.register_collector(Box::new(notify_metrics.clone()));
 
     let built = build_config(&opts).map_err(|errors| {
         anyhow::anyhow!("the configuration is invalid:\n{}", errors.join("\n"))
@@ -323,6 +414,34 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     for w in &built.warnings {
         tracing::warn!("{w}");
     }
+
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+    let local = listener.local_addr()?;
+    let external_url = opts
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let api_token = opts.notify.api_token()?;
+
+    // The notifier: its state is restored before anything can reach it.
+    let notify_config = built.notify_config(&external_url).map_err(|errors| {
+        anyhow::anyhow!(
+            "the notification configuration is invalid:\n{}",
+            errors.join("\n")
+        )
+    })?;
+    let (notify_stop_tx, notify_stop_rx) = watch::channel(false);
+    let notifier = crate::notify::Notifier::start(
+        Arc::clone(&store),
+        notify_config,
+        &opts.notify.settings(),
+        notify_stop_rx,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    notify_metrics.attach(&notifier);
 
     // Delivery: one channel out of the evaluator, fanned out to consumers.
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<AlertBatch>();
@@ -339,10 +458,15 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     };
     // The fan-out owns the consumers: when the last engine (sender) is gone
     // it drains them, so SIGTERM delivers what was queued.
+    let fanout_notifier = Arc::clone(&notifier);
     let fanout = tokio::spawn(async move {
         while let Some(batch) = events_rx.recv().await {
             if let Some(f) = forwarder.as_ref() {
-                f.send(batch);
+                f.send(batch.clone());
+            }
+            let rule = batch.rule.clone();
+            if let Err(e) = fanout_notifier.ingest_evaluated(batch).await {
+                tracing::error!(rule = %rule, error = %e, "could not store evaluated alerts for notification");
             }
         }
         if let Some(f) = forwarder {
@@ -350,14 +474,6 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(&opts.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
-    let local = listener.local_addr()?;
-    let external_url = opts
-        .external_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
     let settings = EngineSettings {
         resend_delay: opts.resend_delay,
         max_concurrent_queries: opts.max_concurrent_queries,
@@ -365,7 +481,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             external_labels: opts.external_labels.iter().cloned().collect(),
             external_url: external_url.clone(),
         },
-        generator_base: external_url,
+        generator_base: external_url.clone(),
     };
     let make_engine = |built: BuiltConfig| {
         Arc::new(Engine::new(
@@ -391,7 +507,13 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let router = crate::api::router(
         Arc::clone(&backend) as Arc<dyn crate::api::Backend>,
         Arc::clone(&registry),
-    );
+    )
+    .merge(crate::notify::api_routes(
+        &notifier,
+        api_token,
+        opts.notify.max_body_bytes,
+        opts.notify.resolve_timeout,
+    ));
     let api = tokio::spawn(crate::api::serve(listener, router, async move {
         let _ = api_stop_rx.await;
     }));
@@ -431,7 +553,10 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             _ = hangup.recv() => None,
             r = reload_rx.recv() => match r { Some(r) => Some(r), None => break },
         };
-        let result = match build_config(&opts) {
+        let result = match build_config(&opts).and_then(|built| {
+            let notify = built.notify_config(&external_url)?;
+            Ok((built, notify))
+        }) {
             Err(errors) => {
                 metrics.reload_failures.inc();
                 metrics.config_last_reload_successful.set(0);
@@ -442,7 +567,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
                 );
                 Err(errors)
             }
-            Ok(built) => {
+            Ok((built, notify)) => {
+                notifier.reconfigure(notify);
                 for w in &built.warnings {
                     tracing::warn!("{w}");
                 }
@@ -476,6 +602,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     {
         tracing::warn!("alert delivery did not drain within 15s");
     }
+    let _ = notify_stop_tx.send(true);
+    notifier.join(Duration::from_secs(15)).await;
     let _ = api_stop_tx.send(());
     let _ = api.await;
     tracing::info!("stopped");

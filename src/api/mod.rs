@@ -7,6 +7,7 @@
 //! the serve command implements it.
 
 pub mod json;
+pub mod notifications;
 pub mod prom;
 
 use std::future::Future;

@@ -134,6 +134,35 @@ struct ServeArgs {
     )]
     query_max_concurrency: usize,
 
+    /// How long an alert pushed to /api/v2/alerts without `endsAt` stays
+    /// firing unless it is sent again (Alertmanager's `resolve_timeout`).
+    #[arg(long = "notify.resolve-timeout", value_name = "DURATION", env = "KLAXON_NOTIFY_RESOLVE_TIMEOUT", default_value = "5m", value_parser = parse_duration_arg)]
+    notify_resolve_timeout: std::time::Duration,
+
+    /// How long a notification keeps being retried before it is recorded
+    /// as failed (see GET /api/v1/notifications).
+    #[arg(long = "notify.give-up-after", value_name = "DURATION", env = "KLAXON_NOTIFY_GIVE_UP_AFTER", default_value = "24h", value_parser = parse_duration_arg)]
+    notify_give_up_after: std::time::Duration,
+
+    /// How long resolved alerts stay visible in /api/v2/alerts before they
+    /// are forgotten.
+    #[arg(long = "notify.alert-retention", value_name = "DURATION", env = "KLAXON_NOTIFY_ALERT_RETENTION", default_value = "1h", value_parser = parse_duration_arg)]
+    notify_alert_retention: std::time::Duration,
+
+    /// A file holding the bearer token that POST/DELETE API calls
+    /// (alerts, silences, webhooks) must present. Unset: writes are open,
+    /// as in Alertmanager; keep --listen on loopback then.
+    #[arg(
+        long = "api.token-file",
+        value_name = "FILE",
+        env = "KLAXON_API_TOKEN_FILE"
+    )]
+    api_token_file: Option<PathBuf>,
+
+    /// Largest request body the API accepts; larger ones get 413.
+    #[arg(long = "api.max-body-bytes", value_name = "BYTES", env = "KLAXON_API_MAX_BODY_BYTES", default_value_t = 16 << 20)]
+    api_max_body_bytes: usize,
+
     /// Log level: error, warn, info, debug, trace (or a tracing filter such as `klaxon=debug`).
     #[arg(
         long = "log.level",
@@ -187,6 +216,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         evaluation_interval: args.evaluation_interval,
         resend_delay: args.resend_delay,
         max_concurrent_queries: args.query_max_concurrency,
+        notify: klaxon::serve::NotifyOptions {
+            resolve_timeout: args.notify_resolve_timeout,
+            give_up_after: args.notify_give_up_after,
+            alert_retention: args.notify_alert_retention,
+            api_token_file: args.api_token_file,
+            max_body_bytes: args.api_max_body_bytes,
+        },
     };
     // State commits run on blocking threads; a few are plenty (redb
     // serialises commits anyway), and every extra thread can cost a malloc

@@ -7,7 +7,247 @@
 //! [`notification`] and [`payload`] (what is sent), [`receivers`] (how).
 
 pub mod alert;
+pub mod alerts;
+pub mod dispatch;
+pub mod metrics;
 pub mod notification;
+pub mod outbox;
 pub mod payload;
 pub mod receivers;
+pub mod silence;
 pub mod time_window;
+
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::eval::event::AlertBatch;
+use crate::model::RuleSet;
+use crate::store::{Store, StoreError};
+use alert::{AlertSource, LabelSet, Millis, NotifyAlert};
+use dispatch::{DispatchConfig, Dispatcher, Mutes, Sink};
+use outbox::{LogEntry, Outbox};
+use receivers::{BoxFuture, ReceiverContext};
+
+/// The notifier's settings that are not in rule files.
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    /// `endsAt` of alerts pushed without one = now + this.
+    pub resolve_timeout_ms: Millis,
+    /// Resolved alerts are forgotten after this.
+    pub alert_retention_ms: Millis,
+    /// Delivery is retried this long before a notification is failed.
+    pub give_up_after_ms: Millis,
+}
+
+/// A notification configuration, built and checked before it is used.
+#[derive(Debug)]
+pub struct NotifyConfig {
+    dispatch: DispatchConfig,
+    windows: Arc<time_window::TimeWindows>,
+    /// The configuration text, for `/api/v2/status`.
+    pub config_text: String,
+}
+
+impl NotifyConfig {
+    /// Builds receivers (secrets read, clients created), the routing tree
+    /// and the time windows; errors name what to fix.
+    pub fn build(
+        rules: &RuleSet,
+        external_url: &str,
+        config_text: String,
+    ) -> Result<NotifyConfig, Vec<String>> {
+        let cx = ReceiverContext {
+            external_url: external_url.to_string(),
+        };
+        let mut errors = Vec::new();
+        let receivers = receivers::build_receivers(rules, &cx).unwrap_or_else(|e| {
+            errors.extend(e);
+            receivers::Receivers::default()
+        });
+        let windows = time_window::TimeWindows::compile(&rules.time_windows).unwrap_or_else(|e| {
+            errors.extend(e);
+            time_window::TimeWindows::default()
+        });
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(NotifyConfig {
+            dispatch: DispatchConfig::new(rules, receivers, external_url.to_string()),
+            windows: Arc::new(windows),
+            config_text,
+        })
+    }
+}
+
+/// The running notifier: alert store, silences, dispatcher, outbox.
+pub struct Notifier {
+    /// Every alert the notifier knows.
+    pub alerts: Arc<alerts::AlertStore>,
+    /// Silences.
+    pub silences: Arc<silence::Silences>,
+    /// Durable delivery.
+    pub outbox: Arc<Outbox>,
+    /// Routing and grouping.
+    pub dispatcher: Arc<Dispatcher>,
+    mutes: Arc<SilencesAndWindows>,
+    config_text: RwLock<String>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").finish_non_exhaustive()
+    }
+}
+
+struct OutboxSink(Arc<Outbox>);
+
+impl Sink for OutboxSink {
+    fn log_entry(&self, group_key: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
+        self.0.log_entry(group_key, receiver, integration)
+    }
+
+    fn enqueue(
+        &self,
+        items: Vec<(notification::Notification, LogEntry)>,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.0.enqueue(items).await.map_err(|e| e.to_string()) })
+    }
+}
+
+struct SilencesAndWindows {
+    silences: Arc<silence::Silences>,
+    windows: RwLock<Arc<time_window::TimeWindows>>,
+}
+
+impl Mutes for SilencesAndWindows {
+    fn silenced(&self, labels: &LabelSet, now: Millis) -> bool {
+        !self.silences.mutes(labels, now).is_empty()
+    }
+
+    fn in_windows(&self, names: &[String], now: Millis) -> bool {
+        let windows = Arc::clone(&self.windows.read().unwrap_or_else(|e| e.into_inner()));
+        windows.any_contains(names, now)
+    }
+}
+
+impl Notifier {
+    /// Opens the notifier's state in `store` (alerts, silences, outbox,
+    /// notification log) and starts dispatching and delivering until
+    /// `shutdown` turns true.
+    pub async fn start(
+        store: Arc<Store>,
+        config: NotifyConfig,
+        options: &NotifierSettings,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Arc<Notifier>, StoreError> {
+        let alerts = alerts::AlertStore::open(
+            Arc::clone(&store),
+            alerts::AlertStoreOptions {
+                resolve_timeout_ms: options.resolve_timeout_ms,
+                retention_ms: options.alert_retention_ms,
+            },
+        )?;
+        let silences = silence::Silences::open(Arc::clone(&store))?;
+        let outbox = Outbox::open(
+            Arc::clone(&store),
+            config.dispatch.receivers.clone(),
+            outbox::OutboxOptions {
+                give_up_after_ms: u64::try_from(options.give_up_after_ms).unwrap_or(u64::MAX),
+                ..outbox::OutboxOptions::default()
+            },
+        )?;
+        let mutes = Arc::new(SilencesAndWindows {
+            silences: Arc::clone(&silences),
+            windows: RwLock::new(Arc::clone(&config.windows)),
+        });
+        let dispatcher = Dispatcher::new(
+            config.dispatch,
+            Arc::new(OutboxSink(Arc::clone(&outbox))) as Arc<dyn Sink>,
+            Arc::clone(&mutes) as Arc<dyn Mutes>,
+        );
+        // Subscribe before the snapshot: an alert in both is grouped twice,
+        // which is harmless; one in neither would be lost.
+        let updates = alerts.subscribe();
+        dispatcher.insert(alerts.snapshot(), crate::eval::engine::now_ms());
+        let mut tasks = vec![outbox.run(shutdown.clone())];
+        tasks.push(tokio::spawn(Arc::clone(&dispatcher).run(updates, shutdown)));
+        Ok(Arc::new(Notifier {
+            alerts,
+            silences,
+            outbox,
+            dispatcher,
+            mutes,
+            config_text: RwLock::new(config.config_text),
+            tasks: std::sync::Mutex::new(tasks),
+        }))
+    }
+
+    /// Swaps in a new configuration (reload).
+    pub fn reconfigure(&self, config: NotifyConfig) {
+        self.outbox.set_receivers(config.dispatch.receivers.clone());
+        *self
+            .mutes
+            .windows
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = config.windows;
+        *self.config_text.write().unwrap_or_else(|e| e.into_inner()) = config.config_text;
+        self.dispatcher
+            .reconfigure(config.dispatch, crate::eval::engine::now_ms());
+    }
+
+    /// The configuration text, for `/api/v2/status`.
+    pub fn config_text(&self) -> String {
+        self.config_text
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Takes a batch from klaxon's evaluator into the notifier.
+    pub async fn ingest_evaluated(&self, batch: AlertBatch) -> Result<(), StoreError> {
+        let now = crate::eval::engine::now_ms();
+        let alerts = batch
+            .alerts
+            .into_iter()
+            .map(|a| NotifyAlert {
+                labels: LabelSet::from_map(&a.labels),
+                annotations: LabelSet::from_map(&a.annotations),
+                starts_at: a.starts_at,
+                ends_at: a.ends_at,
+                generator_url: a.generator_url.into_boxed_str(),
+                updated_at: now,
+                timeout: false,
+                source: AlertSource::Evaluator,
+            })
+            .collect();
+        self.alerts.put(alerts, now).await
+    }
+
+    /// Waits for the dispatcher and the delivery loop to stop (after
+    /// `shutdown` turned true), at most `limit`.
+    pub async fn join(&self, limit: std::time::Duration) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let all = async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        if tokio::time::timeout(limit, all).await.is_err() {
+            tracing::warn!("notifier did not stop within {limit:?}");
+        }
+    }
+}
+
+/// The notifier's HTTP routes: the delivery history and (when the
+/// Alertmanager-compatible API is built) alerts and silences.
+pub fn api_routes(
+    notifier: &Arc<Notifier>,
+    _api_token: Option<String>,
+    _max_body_bytes: usize,
+    _resolve_timeout: std::time::Duration,
+) -> axum::Router {
+    crate::api::notifications::routes(Arc::clone(&notifier.outbox))
+}

@@ -7,6 +7,8 @@
 //!   optionally evaluating a rule file itself for differential tests.
 //! - [`Klaxon`]: the `klaxon serve` binary under test.
 //! - [`AlertmanagerStub`]: records what is posted to `/api/v2/alerts`.
+//! - [`Alertmanager`]: a real Alertmanager 0.25 for differential tests.
+//! - [`WebhookSink`]: records webhook notifications; scripted failures.
 //! - [`wait_until`] / [`wait_for`]: polling with a clear failure message.
 //!
 //! Everything is synchronous: calls block the calling thread and never need
@@ -34,6 +36,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod alertmanager;
+pub mod am_process;
 pub mod api;
 pub mod exporter;
 pub mod http;
@@ -41,13 +44,16 @@ pub mod klaxon;
 pub mod process;
 pub mod prometheus;
 pub mod server;
+pub mod sink;
 pub mod wait;
 
 pub use alertmanager::{AlertmanagerStub, PostedAlert, PostedBatch};
+pub use am_process::Alertmanager;
 pub use api::{ApiAlert, ApiRule, ApiRuleGroup, ExposedSample, Labels, alert_set, labels};
 pub use exporter::Exporter;
 pub use http::HttpResponse;
 pub use klaxon::{Klaxon, KlaxonBuilder, StartError};
 pub use process::free_port;
 pub use prometheus::{Prometheus, PrometheusBuilder};
+pub use sink::{Received, Reply, WebhookSink};
 pub use wait::{wait_for, wait_until};
