@@ -6,8 +6,9 @@
 //! intervals, receivers of every kind). `amtool check-config` must accept
 //! each; then, for many label sets, `amtool config routes test` says which
 //! receivers Alertmanager picks, and routing the imported DSL must pick the
-//! same receivers in the same order. Refused configurations are refused by
-//! both, with klaxon pointing at the line and column.
+//! same receivers in the same order, through the notifier's own routing
+//! (`notify::dispatch::RouteTree::receivers_for`). Configurations
+//! Alertmanager refuses are refused here too, at their line and column.
 //!
 //! The amtool comparisons are skipped (with a note) when `amtool` is not on
 //! `PATH`; CI installs it with `prometheus-alertmanager`.
@@ -20,6 +21,7 @@ use klaxon::import::alertmanager_to_dsl;
 use klaxon::model::load::load_sources;
 use klaxon::model::{MatchOp, Route, RuleSet};
 use klaxon::notify::alert::LabelSet;
+use klaxon::notify::dispatch::RouteTree;
 use klaxon::notify::time_window::TimeWindows;
 
 /// One alert's labels, as name/value pairs in name order.
@@ -76,38 +78,6 @@ fn load(dsl: &str) -> RuleSet {
         .collect();
     assert!(errors.is_empty(), "{}\n{dsl}", errors.join("\n"));
     loaded.rules
-}
-
-/// Alertmanager's routing (`dispatch.Route.Match`): depth-first, children
-/// in order; a matching child ends the search among its siblings unless it
-/// has `continue`; a route none of whose children match handles the alert
-/// itself. Receivers of the handling routes, in order.
-///
-/// The dispatcher (src/notify/dispatch.rs) will have its own; this test
-/// should then call that instead.
-fn matching_receivers(route: &Route, labels: &LabelSet) -> Vec<String> {
-    fn walk<'r>(route: &'r Route, labels: &LabelSet, out: &mut Vec<&'r Route>) -> bool {
-        if !route
-            .matchers
-            .iter()
-            .all(|m| m.matches(labels.value(&m.name)))
-        {
-            return false;
-        }
-        let before = out.len();
-        for child in &route.routes {
-            if walk(child, labels, out) && !child.continue_ {
-                break;
-            }
-        }
-        if out.len() == before {
-            out.push(route);
-        }
-        true
-    }
-    let mut out = Vec::new();
-    walk(route, labels, &mut out);
-    out.into_iter().map(|r| r.receiver.clone()).collect()
 }
 
 /// Label values worth trying, by label name: every value the matchers of
@@ -291,6 +261,7 @@ fn imported_routes_pick_the_receivers_alertmanager_picks() {
             .to_string();
         let rules = load(&import(&f));
         let route = rules.route.expect("a route");
+        let tree = RouteTree::new(&route);
         let sets = label_sets(&label_pools(&route, &extras(&name)), PER_FIXTURE);
         assert!(sets.len() >= 100, "{name}: only {} label sets", sets.len());
         let workers = 4;
@@ -316,7 +287,7 @@ fn imported_routes_pick_the_receivers_alertmanager_picks() {
         let mut outcomes = BTreeSet::new();
         for (labels, expected) in results {
             let set = LabelSet::from_pairs(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            let got = matching_receivers(&route, &set);
+            let got = tree.receivers_for(&set);
             compared += 1;
             if expected.len() > 1 {
                 several += 1;
