@@ -440,7 +440,7 @@ fn receivers_convert_field_by_field() {
         warnings,
         [
             format!(
-                "{p}:6:3: warning[am/not-converted]: global.resolve_timeout 2m is not converted: the resolve timeout of pushed alerts is a klaxon server setting, not a rule"
+                "{p}:6:3: warning[am/not-converted]: global.resolve_timeout 2m is not converted: a server setting in klaxon: `klaxon serve --notify.resolve-timeout 2m`"
             ),
             format!(
                 "{p}:13:13: warning[am/not-converted]: template file `/etc/alertmanager/templates/*.tmpl` is not converted: klaxon formats messages itself"

@@ -421,6 +421,7 @@ impl Converter<'_> {
         format!("{path}:{line}")
     }
 
+    /// Records an error and hands it back for a label or hint.
     fn error(
         &mut self,
         code: &'static str,
@@ -428,6 +429,7 @@ impl Converter<'_> {
         message: impl Into<String>,
     ) -> &mut Diagnostic {
         self.diags.push(Diagnostic::error(code, span, message));
+        // Just pushed, so there is a last element.
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
@@ -824,7 +826,9 @@ impl Converter<'_> {
                 header,
                 key.span,
                 &format!("global.resolve_timeout {value}"),
-                "the resolve timeout of pushed alerts is a klaxon server setting, not a rule",
+                &format!(
+                    "a server setting in klaxon: `klaxon serve --notify.resolve-timeout {value}`"
+                ),
             );
         }
         for (field, what) in [
