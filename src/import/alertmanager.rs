@@ -2225,21 +2225,8 @@ fn am_range(text: &str, member: impl Fn(&str) -> Option<i64>) -> Result<(i64, i6
 }
 
 fn check_weekdays(text: &str) -> Result<(), String> {
-    const DAYS: [&str; 7] = [
-        "sunday",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-    ];
-    let (a, b) = am_range(text, |s| {
-        DAYS.iter()
-            .position(|d| *d == s)
-            .and_then(|p| i64::try_from(p).ok())
-    })
-    .map_err(|_| "not a weekday (sunday..saturday) or a range of them".to_string())?;
+    let (a, b) = am_range(text, |s| crate::model::dsl::weekday(s).map(i64::from))
+        .map_err(|_| "not a weekday (sunday..saturday) or a range of them".to_string())?;
     if a > b {
         return Err("the start day is after the end day (a week runs sunday to saturday)".into());
     }
@@ -2265,25 +2252,9 @@ fn check_days_of_month(text: &str) -> Result<(), String> {
 }
 
 fn check_months(text: &str) -> Result<(), String> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let (a, b) = am_range(text, |s| {
-        MONTHS
-            .iter()
-            .position(|m| *m == s)
-            .and_then(|p| i64::try_from(p + 1).ok())
+        crate::model::dsl::month(s)
+            .map(i64::from)
             .or_else(|| s.parse::<i64>().ok())
     })
     .map_err(|_| "not a month (january..december or 1..12) or a range of them".to_string())?;
