@@ -158,6 +158,9 @@ fn kill_9_in_a_burst_loses_nothing_and_repeats_only_what_was_in_flight() {
     assert_eq!(groups.len(), total, "nothing lost");
     let duplicates: usize = groups.values().map(|n| n - 1).sum();
     let in_flight = sent_before_death - committed;
+    eprintln!(
+        "kill -9 after {committed} committed deliveries, {sent_before_death} sent: {duplicates} duplicates, {in_flight} in flight"
+    );
     assert!(
         duplicates <= in_flight,
         "{duplicates} duplicates but only {in_flight} notifications were in flight at the kill"

@@ -780,3 +780,95 @@ async fn history_keeps_the_newest_within_its_limit() {
         "pruned on disk too"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_records_are_kept_on_disk_and_the_rest_is_delivered() {
+    use klaxon::store::{RecordOp, RecordTable};
+    let dir = tempfile::tempdir().unwrap();
+    let scripted = Scripted::new();
+    let good = notification("good", "db", "team", 0, &["A"], &[]);
+    {
+        let outbox = open_outbox(
+            dir.path(),
+            scripted_receivers("team", &scripted),
+            fast_options(),
+        )
+        .await;
+        outbox.enqueue(with_logs(vec![good.clone()])).await.unwrap();
+    }
+    // Records a newer klaxon might write: the outbox must not choke on
+    // them, drop them, or overwrite them.
+    let unreadable = [
+        (
+            RecordTable::Outbox,
+            1u64.to_be_bytes().to_vec(),
+            b"{\"future\":true}".to_vec(),
+        ),
+        (
+            RecordTable::NotifyLog,
+            b"not a lane".to_vec(),
+            b"{}".to_vec(),
+        ),
+        (
+            RecordTable::History,
+            0u64.to_be_bytes().to_vec(),
+            b"\xff".to_vec(),
+        ),
+        (
+            RecordTable::Threads,
+            b"[\"g\",\"r\",0]".to_vec(),
+            b"\xff\xfe".to_vec(),
+        ),
+    ];
+    {
+        let store = open_store(dir.path()).await;
+        let ops: Vec<RecordOp> = unreadable
+            .iter()
+            .map(|(table, key, value)| RecordOp::Put {
+                table: *table,
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        store.commit_records(&ops).unwrap();
+    }
+    let outbox = open_outbox(
+        dir.path(),
+        scripted_receivers("team", &scripted),
+        fast_options(),
+    )
+    .await;
+    assert_eq!(outbox.metrics().pending, 1);
+    assert!(outbox.log_entry(&good.group_key, "team", 0).is_some());
+    let (stop, shutdown) = watch::channel(false);
+    let delivery = outbox.run(shutdown);
+    // New notifications and history entries get numbers past the
+    // unreadable ones (1 and 0), so they do not overwrite them.
+    outbox
+        .enqueue(with_logs(vec![notification(
+            "new",
+            "web",
+            "team",
+            0,
+            &["A"],
+            &[],
+        )]))
+        .await
+        .unwrap();
+    wait_until(WAIT, "both are delivered", || {
+        scripted.received().len() == 2
+    })
+    .await;
+    stop.send(true).unwrap();
+    delivery.await.unwrap();
+    drop(outbox);
+
+    let store = open_store(dir.path()).await;
+    for (table, key, value) in &unreadable {
+        let records = store.load_records(*table).unwrap();
+        assert!(
+            records.iter().any(|(k, v)| k == key && v == value),
+            "{table:?} record kept untouched"
+        );
+    }
+}

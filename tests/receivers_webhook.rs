@@ -17,7 +17,7 @@ use axum::routing::post;
 use hmac::{KeyInit as _, Mac as _};
 use klaxon::model::load::load_sources;
 use klaxon::notify::alert::LabelSet;
-use klaxon::notify::notification::{NotifiedAlert, Notification, Reason, Status};
+use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 use klaxon::notify::receivers::{
     Deliver, DeliveryError, ReceiverContext, Receivers, build_receivers,
 };
@@ -194,8 +194,18 @@ fn firing() -> Notification {
     notification(
         ID,
         vec![
-            alert("kafka-1:9308", Status::Firing, 1_700_000_000_000, 1_700_000_300_000),
-            alert("kafka-2:9308", Status::Firing, 1_700_000_010_500, 1_700_000_300_000),
+            alert(
+                "kafka-1:9308",
+                Status::Firing,
+                1_700_000_000_000,
+                1_700_000_300_000,
+            ),
+            alert(
+                "kafka-2:9308",
+                Status::Firing,
+                1_700_000_010_500,
+                1_700_000_300_000,
+            ),
         ],
         Reason::New,
     )
@@ -222,7 +232,12 @@ fn build(dsl: &str) -> Receivers {
 
 fn only(receivers: &Receivers, name: &str) -> Arc<dyn Deliver> {
     let list = receivers.integrations(name);
-    assert_eq!(list.len(), 1, "receiver {name} has {} integrations", list.len());
+    assert_eq!(
+        list.len(),
+        1,
+        "receiver {name} has {} integrations",
+        list.len()
+    );
     Arc::clone(&list[0])
 }
 
@@ -296,7 +311,10 @@ route {{ receiver hooks }}
     assert_eq!(body["groupKey"], r#"{}:{alertname="KafkaConsumerLag"}"#);
     assert_eq!(body["truncatedAlerts"], 0);
     assert_eq!(body["externalURL"], "http://klaxon.example:9093");
-    assert_eq!(body["groupLabels"], serde_json::json!({"alertname": "KafkaConsumerLag"}));
+    assert_eq!(
+        body["groupLabels"],
+        serde_json::json!({"alertname": "KafkaConsumerLag"})
+    );
     assert_eq!(
         body["commonLabels"],
         serde_json::json!({"alertname": "KafkaConsumerLag", "severity": "critical", "team": "streaming"})
@@ -311,18 +329,29 @@ route {{ receiver hooks }}
     assert_eq!(alerts[0]["labels"]["instance"], "kafka-1:9308");
     assert_eq!(alerts[0]["startsAt"], "2023-11-14T22:13:20Z");
     assert_eq!(alerts[1]["startsAt"], "2023-11-14T22:13:30.5Z");
-    assert_eq!(alerts[0]["endsAt"], "0001-01-01T00:00:00Z", "firing: Go's zero time");
+    assert_eq!(
+        alerts[0]["endsAt"], "0001-01-01T00:00:00Z",
+        "firing: Go's zero time"
+    );
     assert_eq!(
         alerts[0]["generatorURL"],
         "http://prometheus.example:9090/graph?g0.expr=lag"
     );
-    assert_eq!(alerts[0]["fingerprint"], format!("{:016x}", n.alerts[0].fingerprint));
+    assert_eq!(
+        alerts[0]["fingerprint"],
+        format!("{:016x}", n.alerts[0].fingerprint)
+    );
 
     // A retry of the same notification carries the same key; a resolve has its own.
     hook.send(&n, None).await.expect("delivered again");
     let mut resolved = notification(
         "aaaabbbbccccddddeeeeffff00001111",
-        vec![alert("kafka-1:9308", Status::Resolved, 1_700_000_000_000, 1_700_000_200_000)],
+        vec![alert(
+            "kafka-1:9308",
+            Status::Resolved,
+            1_700_000_000_000,
+            1_700_000_200_000,
+        )],
         Reason::Resolved,
     );
     resolved.alerts[0].status = Status::Resolved;
@@ -388,7 +417,8 @@ async fn failures_are_classified_as_retryable_or_permanent() {
         })
     );
 
-    let in_a_minute = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(60));
+    let in_a_minute =
+        httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(60));
     sink.answer_next(Answer::Status(503, vec![("retry-after", in_a_minute)], ""));
     match hook.send(&n, None).await {
         Err(DeliveryError::Retryable {
@@ -421,7 +451,11 @@ async fn failures_are_classified_as_retryable_or_permanent() {
         .iter()
         .filter_map(|r| header(r, "idempotency-key").map(String::from))
         .collect();
-    assert_eq!(keys, vec![ID.to_string(); 6], "every attempt carries the same key");
+    assert_eq!(
+        keys,
+        vec![ID.to_string(); 6],
+        "every attempt carries the same key"
+    );
 }
 
 #[tokio::test]
@@ -459,7 +493,10 @@ async fn a_closed_port_is_retryable() {
     ));
     match only(&receivers, "hooks").send(&firing(), None).await {
         Err(DeliveryError::Retryable { reason, .. }) => {
-            assert!(reason.starts_with("cannot connect to 127.0.0.1"), "{reason}")
+            assert!(
+                reason.starts_with("cannot connect to 127.0.0.1"),
+                "{reason}"
+            )
         }
         other => panic!("connection refused must be retryable, got {other:?}"),
     }
@@ -480,8 +517,8 @@ route {{ receiver hooks }}
 "#,
         missing.display()
     ));
-    let errors = build_receivers(&rules, &ReceiverContext::default())
-        .expect_err("the secrets are missing");
+    let errors =
+        build_receivers(&rules, &ReceiverContext::default()).expect_err("the secrets are missing");
     assert_eq!(errors.len(), 3, "{errors:#?}");
     assert!(
         errors[0].starts_with("receiver `hooks`, webhook integration #1, `secret`: cannot read `")

@@ -264,6 +264,35 @@ enum ImportFormat {
         klaxon import prometheus $(find alerts -name '*.yml') --output-dir rules/imported\n  \
         cat alerts.yml | klaxon import prometheus -")]
     Prometheus(ImportPrometheus),
+    /// Convert an Alertmanager configuration (alertmanager.yml) into klaxon
+    /// receivers, routes, inhibit rules and time windows.
+    ///
+    /// Slack, email and webhook receivers, the route tree, inhibit rules and
+    /// time intervals are converted; whatever the rule language cannot express
+    /// (other integrations, templates, custom message fields, proxies) is
+    /// kept as a `# klaxon import: not converted` comment and reported with
+    /// its line. Literal secrets become env("NAME") with a warning naming the
+    /// variable; `*_file` secrets become file("..."). A configuration
+    /// Alertmanager refuses is refused and nothing is written.
+    #[command(after_help = "Examples:\n  \
+        klaxon import alertmanager alertmanager.yml\n  \
+        klaxon import alertmanager /etc/alertmanager/alertmanager.yml -o notify.rules")]
+    Alertmanager(ImportAlertmanager),
+}
+
+#[derive(Args, Debug)]
+struct ImportAlertmanager {
+    /// The Alertmanager configuration file; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Write the rules to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Do not print the summary of what was converted.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -293,6 +322,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Import(ImportFormat::Prometheus(args)) => import_prometheus(&args),
+        Command::Import(ImportFormat::Alertmanager(args)) => import_alertmanager(&args),
     }
 }
 
@@ -424,6 +454,73 @@ fn import_prometheus(args: &ImportPrometheus) -> ExitCode {
             total.kept_whole,
             total.records,
             plural(total.records),
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn import_alertmanager(args: &ImportAlertmanager) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    let shown = if args.file == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        args.file.display().to_string()
+    };
+    let text = match read_input(&args.file) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(stderr, "error: {shown}: cannot read: {e}");
+            return ExitCode::from(EXIT_IO);
+        }
+    };
+    let imported = match klaxon::import::alertmanager_to_dsl(Path::new(&shown), &text) {
+        Ok(i) => i,
+        Err(failure) => {
+            let _ = write!(stderr, "{}", failure.render());
+            let n = failure.error_count();
+            let _ = writeln!(
+                stderr,
+                "error: {shown}: {n} error{} — not converted",
+                plural(n)
+            );
+            return ExitCode::from(EXIT_INPUT_ERRORS);
+        }
+    };
+    for w in &imported.warnings {
+        let _ = writeln!(stderr, "{}", w.render(&imported.sources));
+    }
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, &imported.dsl)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display())),
+        None => match std::io::stdout().lock().write_all(imported.dsl.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+            other => other.map_err(|e| format!("standard output: {e}")),
+        },
+    };
+    if let Err(e) = written {
+        let _ = writeln!(stderr, "error: {e}");
+        return ExitCode::from(EXIT_IO);
+    }
+    if !args.quiet {
+        let s = imported.stats;
+        let _ = writeln!(
+            stderr,
+            "imported {} receiver{} ({} integration{}), {} route{}, {} inhibit rule{}, {} time window{}; \
+             {} item{} not converted, {} secret{} moved to env()",
+            s.receivers,
+            plural(s.receivers),
+            s.integrations,
+            plural(s.integrations),
+            s.routes,
+            plural(s.routes),
+            s.inhibits,
+            plural(s.inhibits),
+            s.time_windows,
+            plural(s.time_windows),
+            s.not_converted,
+            plural(s.not_converted),
+            s.secrets_to_env,
+            plural(s.secrets_to_env),
         );
     }
     ExitCode::SUCCESS

@@ -487,6 +487,10 @@ impl AlertingState {
                                 let mut old_labels = alert.labels.clone();
                                 old_labels.insert("severity".into(), old.as_str().into());
                                 outcome.superseded.push((old_labels, alert.clone()));
+                                // The new label set is news: send it in this
+                                // round, with the old one's resolve, not after
+                                // the resend delay.
+                                alert.last_sent_at = None;
                             }
                             alert.level = next;
                         }

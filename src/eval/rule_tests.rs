@@ -214,6 +214,14 @@ fn severities_escalate_and_deescalate_one_alert() {
         out.superseded[0].0.get("severity").map(String::as_str),
         Some("warning")
     );
+    // The critical label set goes out in the same round as the warning's
+    // resolve, not a resend delay later.
+    let due = d.st.take_due(4 * M, M, M);
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        due[0].labels.get("severity").map(String::as_str),
+        Some("critical")
+    );
     d.eval(5 * M, &at(500.0));
     assert_eq!(d.severities(), ["warning"], "de-escalates at once");
     d.eval(6 * M, &at(50.0));

@@ -5,8 +5,10 @@
 //! prints it with the canonical formatter, so its output is always formatted
 //! and parses back. `klaxon import` is the command-line face of this module.
 
+pub mod alertmanager;
 pub mod prometheus;
 
+pub use alertmanager::alertmanager_to_dsl;
 pub use prometheus::prometheus_to_dsl;
 
 use crate::diag::{Diagnostic, Level, SourceMap};

@@ -1235,7 +1235,8 @@ impl Lower<'_> {
     }
 }
 
-fn weekday(s: &str) -> Option<u8> {
+/// A weekday name (any case) as 0 = sunday .. 6 = saturday, as Alertmanager counts.
+pub(crate) fn weekday(s: &str) -> Option<u8> {
     [
         "sunday",
         "monday",
@@ -1250,7 +1251,8 @@ fn weekday(s: &str) -> Option<u8> {
     .map(|p| p as u8)
 }
 
-fn month(s: &str) -> Option<u8> {
+/// A month name (any case) or number as 1 = january .. 12.
+pub(crate) fn month(s: &str) -> Option<u8> {
     const MONTHS: [&str; 12] = [
         "january",
         "february",

@@ -674,6 +674,16 @@ impl Dispatcher {
         out
     }
 
+    /// Every receiver name of the routing tree and of the configuration.
+    pub fn receiver_names(&self) -> Vec<String> {
+        let config = Arc::clone(&self.lock().config);
+        let mut names: Vec<String> = config.receivers.names().map(str::to_string).collect();
+        names.extend(config.routes.nodes.iter().map(|n| n.receiver.clone()));
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// How many aggregation groups exist.
     pub fn group_count(&self) -> usize {
         self.lock().groups.len()

@@ -37,6 +37,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use crate::model::dsl::{month, weekday};
 use crate::model::{self, SecretValue};
 use crate::notify::alert::Millis;
 
@@ -306,45 +307,6 @@ fn parse_days_of_month(text: &str) -> Result<(i8, i8), String> {
         return Err("the end is always before the start".into());
     }
     Ok((begin, end))
-}
-
-fn weekday(s: &str) -> Option<u8> {
-    const DAYS: [&str; 7] = [
-        "sunday",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-    ];
-    DAYS.iter()
-        .position(|d| *d == s)
-        .and_then(|p| u8::try_from(p).ok())
-}
-
-fn month(s: &str) -> Option<u8> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    if let Ok(n) = s.parse::<u8>() {
-        return (1..=12).contains(&n).then_some(n);
-    }
-    MONTHS
-        .iter()
-        .position(|m| *m == s)
-        .and_then(|p| u8::try_from(p + 1).ok())
 }
 
 fn year(s: &str) -> Option<i32> {

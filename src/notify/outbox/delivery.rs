@@ -388,14 +388,10 @@ impl Outbox {
                     if let Some(receiver) = receiver {
                         state.count(&receiver, kind).retries += 1;
                     }
-                    state.entries.get(&seq).map(|p| p.stored())
+                    state.entries.get(&seq).map(|p| p.encoded())
                 };
                 if let Some(stored) = stored {
-                    let op = records::put(
-                        RecordTable::Outbox,
-                        records::seq_key(seq),
-                        records::encode(&stored),
-                    );
+                    let op = records::put(RecordTable::Outbox, records::seq_key(seq), stored);
                     if let Err(e) = self.commit(vec![op]).await {
                         tracing::warn!(error = %e, "could not store a notification's retry count");
                     }

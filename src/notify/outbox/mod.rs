@@ -38,6 +38,7 @@
 //! and left on disk untouched.
 
 mod backoff;
+mod commit;
 mod delivery;
 mod records;
 
@@ -53,7 +54,7 @@ use crate::notify::notification::{Notification, Reason, Status};
 use crate::notify::receivers::{Deliver, Receivers};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
 use backoff::Backoff;
-use records::{Lane, StoredEntry, StoredLog};
+use records::{Lane, StoredEntryRef, StoredLog};
 
 #[cfg(doc)]
 use crate::notify::receivers::Delivered;
@@ -359,14 +360,15 @@ struct Pending {
 }
 
 impl Pending {
-    fn stored(&self) -> StoredEntry {
-        StoredEntry {
-            notification: (*self.notification).clone(),
+    /// The stored record's bytes.
+    fn encoded(&self) -> Vec<u8> {
+        records::encode(&StoredEntryRef {
+            notification: &self.notification,
             attempts: self.attempts,
             first_attempt_at: self.first_attempt_at,
-            last_error: self.last_error.clone(),
+            last_error: self.last_error.as_deref(),
             next_attempt_at: self.next_attempt_at,
-        }
+        })
     }
 }
 
@@ -427,6 +429,7 @@ impl State {
 /// The durable outbox and its delivery loop; see the module docs.
 pub struct Outbox {
     store: Arc<Store>,
+    committer: Arc<commit::GroupCommit>,
     options: OutboxOptions,
     backoff: Backoff,
     state: Mutex<State>,
@@ -524,6 +527,7 @@ impl Outbox {
             max_ms: options.backoff_max_ms,
         };
         Ok(Arc::new(Outbox {
+            committer: commit::GroupCommit::new(Arc::clone(&store)),
             store,
             options,
             backoff,
@@ -589,7 +593,7 @@ impl Outbox {
             ops.push(records::put(
                 RecordTable::Outbox,
                 records::seq_key(seq),
-                records::encode(&pending.stored()),
+                pending.encoded(),
             ));
             ops.push(records::put(
                 RecordTable::NotifyLog,
@@ -694,20 +698,10 @@ impl Outbox {
         }
     }
 
-    /// One durable commit, off the async threads.
+    /// One durable commit (shared with concurrent writers), off the async
+    /// threads.
     async fn commit(&self, ops: Vec<RecordOp>) -> Result<(), StoreError> {
-        if ops.is_empty() {
-            return Ok(());
-        }
-        let store = Arc::clone(&self.store);
-        match tokio::task::spawn_blocking(move || store.commit_records(&ops)).await {
-            Ok(result) => result,
-            Err(e) => Err(StoreError::Database {
-                path: self.store.path().to_path_buf(),
-                action: "commit the outbox to",
-                detail: format!("the commit task failed: {e}"),
-            }),
-        }
+        self.committer.commit(ops).await
     }
 }
 

@@ -65,6 +65,16 @@ pub(crate) struct StoredEntry {
     pub next_attempt_at: Option<Millis>,
 }
 
+/// [`StoredEntry`] borrowed, for encoding without copying the notification.
+#[derive(Debug, Serialize)]
+pub(crate) struct StoredEntryRef<'a> {
+    pub notification: &'a Notification,
+    pub attempts: u32,
+    pub first_attempt_at: Option<Millis>,
+    pub last_error: Option<&'a str>,
+    pub next_attempt_at: Option<Millis>,
+}
+
 /// A log entry and the enqueue sequence number of the notification that
 /// wrote it: a failure clears the lane's log only if the log still says
 /// what that notification was to tell.

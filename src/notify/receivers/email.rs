@@ -347,19 +347,14 @@ impl EmailIntegration {
     }
 }
 
-/// lettre's error with its causes ("Connection refused").
+/// lettre's error with its causes ("Connection refused"); lettre writes
+/// the causes itself, sometimes twice ("Connection error: Connection error:
+/// ..."), so repeated segments are dropped.
 fn error_text(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
+    let text = e.to_string();
+    let mut segments: Vec<&str> = text.split(": ").collect();
+    segments.dedup();
+    segments.join(": ")
 }
 
 /// `<notification-id@klaxon>`, unique per message and stable on retries.
@@ -474,7 +469,7 @@ pub fn text_body(n: &Notification) -> String {
         }
     }
     if n.truncated_alerts > 0 {
-        out.push_str(&format!("\n…and {} more alerts\n", n.truncated_alerts));
+        out.push_str(&format!("\n{}\n", super::more_alerts(n.truncated_alerts)));
     }
     out.push('\n');
     if let Some(url) = runbook_url(n) {
@@ -598,7 +593,10 @@ pub fn html_body(n: &Notification) -> String {
         }
     }
     if n.truncated_alerts > 0 {
-        out.push_str(&format!("<p>…and {} more alerts</p>\n", n.truncated_alerts));
+        out.push_str(&format!(
+            "<p>{}</p>\n",
+            super::more_alerts(n.truncated_alerts)
+        ));
     }
     let mut links = String::new();
     if let Some(url) = runbook_url(n) {

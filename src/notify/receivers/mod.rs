@@ -371,9 +371,19 @@ fn alert_names(n: &Notification) -> String {
         }
     }
     match names.len() {
+        0 if n.alerts.len() == 1 => "1 alert".to_string(),
         0 => format!("{} alerts", n.alerts.len()),
         1..=3 => names.join(", "),
         more => format!("{} and {} more", names[..3].join(", "), more - 3),
+    }
+}
+
+/// "…and 3 more alerts", for what a message leaves out.
+fn more_alerts(count: usize) -> String {
+    if count == 1 {
+        "…and 1 more alert".to_string()
+    } else {
+        format!("…and {count} more alerts")
     }
 }
 
@@ -531,4 +541,156 @@ fn extra_roots(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::notification::{NotifiedAlert, Reason};
+
+    fn alert(name: &str, severity: &str, status: Status) -> NotifiedAlert {
+        let labels = LabelSet::from_pairs([("alertname", name), ("severity", severity)]);
+        NotifiedAlert {
+            fingerprint: labels.fingerprint(),
+            labels,
+            annotations: LabelSet::default(),
+            starts_at: 0,
+            ends_at: 0,
+            generator_url: String::new(),
+            status,
+        }
+    }
+
+    fn notification(alerts: Vec<NotifiedAlert>, group: &[(&str, &str)]) -> Notification {
+        Notification {
+            id: "id".into(),
+            group_key: "{}:{}".into(),
+            receiver: "r".into(),
+            integration: 0,
+            group_labels: LabelSet::from_pairs(group.iter().copied()),
+            alerts,
+            truncated_alerts: 0,
+            reason: Reason::New,
+            created_at: 0,
+            external_url: "https://klaxon.example.com/".into(),
+        }
+    }
+
+    #[test]
+    fn titles_name_the_alerts_and_the_other_group_labels() {
+        let n = notification(
+            vec![
+                alert("A", "warning", Status::Firing),
+                alert("B", "info", Status::Firing),
+                alert("C", "", Status::Resolved),
+                alert("D", "", Status::Resolved),
+                alert("A", "critical", Status::Resolved),
+            ],
+            &[("cluster", "prod"), ("team", "db")],
+        );
+        assert_eq!(
+            title(&n),
+            "[FIRING:2] A, B, C and 1 more (cluster=prod, team=db)"
+        );
+        let resolved = notification(vec![alert("A", "warning", Status::Resolved)], &[]);
+        assert_eq!(title(&resolved), "[RESOLVED] A");
+        let nameless = notification(vec![alert("", "warning", Status::Firing)], &[]);
+        assert_eq!(title(&nameless), "[FIRING:1] 1 alert");
+    }
+
+    #[test]
+    fn tone_follows_the_worst_firing_alert() {
+        let warning = notification(
+            vec![
+                alert("A", "info", Status::Firing),
+                alert("B", "warning", Status::Firing),
+                alert("C", "critical", Status::Resolved),
+            ],
+            &[],
+        );
+        assert_eq!(
+            Tone::of(&warning),
+            Tone::Warning,
+            "a resolved critical no longer counts"
+        );
+        assert_eq!(severity_text(&warning), Some("warning"));
+        let unknown = notification(vec![alert("A", "", Status::Firing)], &[]);
+        assert_eq!(
+            Tone::of(&unknown),
+            Tone::Critical,
+            "no severity: red, as Alertmanager"
+        );
+        let info = notification(vec![alert("A", "info", Status::Firing)], &[]);
+        assert_eq!(Tone::of(&info), Tone::Info);
+        let resolved = notification(vec![alert("A", "critical", Status::Resolved)], &[]);
+        assert_eq!(Tone::of(&resolved), Tone::Resolved);
+    }
+
+    #[test]
+    fn silence_links_quote_and_encode_the_group_matchers() {
+        let n = notification(
+            vec![alert("A", "warning", Status::Firing)],
+            &[("path", r#"/a "b"\c"#), ("zone", "eu west")],
+        );
+        assert_eq!(
+            silence_url(&n).as_deref(),
+            Some(
+                "https://klaxon.example.com/#/silences/new?filter=\
+                 %7Bpath%3D%22%2Fa%20%5C%22b%5C%22%5C%5Cc%22%2Czone%3D%22eu%20west%22%7D"
+            )
+        );
+        // Without group labels, the common labels.
+        let ungrouped = notification(vec![alert("A", "warning", Status::Firing)], &[]);
+        assert_eq!(
+            silence_url(&ungrouped).as_deref(),
+            Some(
+                "https://klaxon.example.com/#/silences/new?filter=\
+                 %7Balertname%3D%22A%22%2Cseverity%3D%22warning%22%7D"
+            )
+        );
+        let mut no_url = ungrouped.clone();
+        no_url.external_url = String::new();
+        assert_eq!(silence_url(&no_url), None);
+    }
+
+    #[test]
+    fn max_alerts_keeps_the_first_and_counts_the_rest() {
+        let n = notification(
+            vec![
+                alert("A", "", Status::Firing),
+                alert("B", "", Status::Firing),
+                alert("C", "", Status::Firing),
+            ],
+            &[],
+        );
+        let limited = limit_alerts(&n, 2);
+        assert_eq!(limited.alerts.len(), 2);
+        assert_eq!(limited.truncated_alerts, 1);
+        assert_eq!(limit_alerts(&n, 0).alerts.len(), 3);
+        assert_eq!(limit_alerts(&n, 3).truncated_alerts, 0);
+        assert_eq!(truncate_chars("héllo", 4), "hél…");
+        assert_eq!(truncate_chars("héllo", 5), "héllo");
+    }
+
+    #[test]
+    fn http_failures_retry_only_what_can_pass() {
+        for status in [408, 429, 500, 502, 503] {
+            assert!(
+                matches!(
+                    http_failure(status, None, ""),
+                    DeliveryError::Retryable { .. }
+                ),
+                "{status}"
+            );
+        }
+        for status in [301, 400, 401, 403, 404, 410, 413, 422] {
+            assert!(
+                matches!(
+                    http_failure(status, None, ""),
+                    DeliveryError::Permanent { .. }
+                ),
+                "{status}"
+            );
+        }
+    }
 }

@@ -596,7 +596,7 @@ pub fn message(n: &Notification) -> SlackMessageContent {
     let more = n.alerts.len().saturating_sub(ALERTS_SHOWN) + n.truncated_alerts;
     let mut context = Vec::new();
     if more > 0 {
-        context.push(format!("…and {more} more alerts"));
+        context.push(super::more_alerts(more));
     }
     if let Some(severity) = severity_text(n) {
         context.push(format!("Severity: *{}*", escape(severity)));
