@@ -147,7 +147,7 @@ EOF
 # holds TOOL URL: how many active alerts the tool reports.
 holds() {
     case $1 in
-    alertmanager) metric_sum "$2/metrics" alertmanager_alerts 'state="active"' ;;
+    alertmanager) metric_sum "$2/metrics" alertmanager_alerts ;;
     klaxon) metric_sum "$2/metrics" klaxon_notify_alerts 'state="firing"' ;;
     esac
 }
