@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::alert::{Alert, AlertState, Labels, Millis, fingerprint};
 use super::templating::{Template, TemplateEnv};
+use crate::model::template::CompiledTemplate;
 use crate::model::{
     self, Condition, NoDataPolicy, Origin, Query, ResolveRule, RuleKind, SeverityLevel,
 };
@@ -94,10 +95,16 @@ impl CompiledRule {
     pub fn compile(rule: &model::Rule, group: &model::Group, file: &str) -> Self {
         let query_text = query_text(&rule.query);
         let datasource = rule.query.datasource().unwrap_or("default").to_string();
+        let template_name = CompiledTemplate::alert_name(&rule.name);
         let labels = rule
             .labels
             .iter()
-            .map(|p| (p.name.clone(), Template::compile(&rule.name, &p.value)))
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    Template::compile_named(&template_name, &p.value),
+                )
+            })
             .collect();
         let alert = match &rule.kind {
             RuleKind::Record => None,
@@ -121,7 +128,12 @@ impl CompiledRule {
                     annotations: spec
                         .annotations
                         .iter()
-                        .map(|p| (p.name.clone(), Template::compile(&rule.name, &p.value)))
+                        .map(|p| {
+                            (
+                                p.name.clone(),
+                                Template::compile_named(&template_name, &p.value),
+                            )
+                        })
                         .collect(),
                     severity_label_fixed: spec.severity_label_fixed,
                     limit: group.limit,

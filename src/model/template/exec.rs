@@ -21,8 +21,11 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher as _};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::gofmt::{self, parse_go_float, quote, type_name};
 use super::{
@@ -91,18 +94,68 @@ const GO_MAX_EXEC_DEPTH: u32 = 100_000;
 pub const ALERT_TEMPLATE_PRELUDE: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}";
 
 /// A template parsed once and executed for every alert of a rule.
+///
+/// The parsed text is shared: every alert template compiled with the same
+/// text (rules generated from one pattern repeat their annotations
+/// thousands of times) points at one [`Program`], kept for as long as any
+/// rule uses it. Only the name, which differs per rule, is the rule's own.
 #[derive(Debug, Clone)]
 pub struct CompiledTemplate {
     /// The template's name, `__alert_<rule>` for alert templates.
-    name: String,
+    name: Arc<str>,
+    prog: Arc<Program>,
+}
+
+/// The part of a compiled template that depends on its text alone.
+#[derive(Debug)]
+struct Program {
     /// The template text without the prelude.
-    text: String,
+    text: Box<str>,
     /// Bytes of prelude Prometheus puts before `text` on the first line,
     /// added to first-line columns in error messages.
     prelude_len: usize,
     tree: Template,
     /// Whether the text has no actions, so it expands to itself.
     plain: bool,
+}
+
+/// Programs of alert templates by a hash of their text, held weakly: a
+/// program lives as long as a rule uses it, and a reload that keeps a
+/// template's text reuses the running rule's program.
+static SHARED_PROGRAMS: Mutex<SharedPrograms> = Mutex::new(SharedPrograms {
+    by_text: None,
+    prune_at: 0,
+});
+
+struct SharedPrograms {
+    by_text: Option<HashMap<u64, Weak<Program>, BuildHasherDefault<fnv::FnvHasher>>>,
+    /// Entries at which dead ones are next swept out.
+    prune_at: usize,
+}
+
+impl SharedPrograms {
+    /// The program for `text` with the alert prelude, parsed only when no
+    /// live one exists.
+    fn get_or_parse(&mut self, text: &str, name: &str) -> Result<Arc<Program>, String> {
+        let key = {
+            let mut h = fnv::FnvHasher::default();
+            h.write(text.as_bytes());
+            h.finish()
+        };
+        let by_text = self.by_text.get_or_insert_with(HashMap::default);
+        if let Some(prog) = by_text.get(&key).and_then(Weak::upgrade)
+            && &*prog.text == text
+        {
+            return Ok(prog);
+        }
+        let prog = Arc::new(Program::parse(text, name, ALERT_TEMPLATE_PRELUDE.len())?);
+        by_text.insert(key, Arc::downgrade(&prog));
+        if by_text.len() >= self.prune_at {
+            by_text.retain(|_, p| p.strong_count() > 0);
+            self.prune_at = (by_text.len() * 2).max(64);
+        }
+        Ok(prog)
+    }
 }
 
 /// Expands `text` the way Prometheus's `Expander.Expand` does for a
@@ -116,7 +169,7 @@ pub fn expand(
     data: &TemplateData<'_>,
     query: Option<&dyn TemplateQuery>,
 ) -> Result<String, String> {
-    let compiled = CompiledTemplate::with_prelude(name.to_string(), text, 0)?;
+    let compiled = CompiledTemplate::with_program(name.into(), Program::parse(text, name, 0)?)?;
     compiled.run(data, query)
 }
 
@@ -136,23 +189,8 @@ pub fn expand_alert_template(
     }
 }
 
-impl CompiledTemplate {
-    /// Parses an alert label or annotation template of the rule
-    /// `rule_name` once; `Err` is Prometheus's parse error text (`error
-    /// parsing template __alert_<rule>: template: ...`).
-    pub fn compile(rule_name: &str, text: &str) -> Result<CompiledTemplate, String> {
-        Self::with_prelude(
-            format!("__alert_{rule_name}"),
-            text,
-            ALERT_TEMPLATE_PRELUDE.len(),
-        )
-    }
-
-    fn with_prelude(
-        name: String,
-        text: &str,
-        prelude_len: usize,
-    ) -> Result<CompiledTemplate, String> {
+impl Program {
+    fn parse(text: &str, name: &str, prelude_len: usize) -> Result<Program, String> {
         let tree = super::parse(text).map_err(|e| {
             let line = 1 + text.get(..e.offset).unwrap_or(text).matches('\n').count();
             format!(
@@ -160,7 +198,47 @@ impl CompiledTemplate {
                 e.message
             )
         })?;
-        if let Some(clash) = tree.definition(&name)
+        Ok(Program {
+            text: text.into(),
+            prelude_len,
+            tree,
+            plain: !text.contains("{{"),
+        })
+    }
+}
+
+impl CompiledTemplate {
+    /// Parses an alert label or annotation template of the rule
+    /// `rule_name` once; `Err` is Prometheus's parse error text (`error
+    /// parsing template __alert_<rule>: template: ...`).
+    pub fn compile(rule_name: &str, text: &str) -> Result<CompiledTemplate, String> {
+        Self::compile_named(&Self::alert_name(rule_name), text)
+    }
+
+    /// The name Prometheus gives the templates of rule `rule_name`, to
+    /// share between them with [`CompiledTemplate::compile_named`].
+    pub fn alert_name(rule_name: &str) -> Arc<str> {
+        format!("__alert_{rule_name}").into()
+    }
+
+    /// [`CompiledTemplate::compile`] for a template named `name` (as
+    /// [`CompiledTemplate::alert_name`] makes it): the templates of one rule
+    /// share their name.
+    pub fn compile_named(name: &Arc<str>, text: &str) -> Result<CompiledTemplate, String> {
+        let prog = SHARED_PROGRAMS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_parse(text, name)?;
+        Self::checked(Arc::clone(name), prog)
+    }
+
+    fn with_program(name: Arc<str>, prog: Program) -> Result<CompiledTemplate, String> {
+        Self::checked(name, Arc::new(prog))
+    }
+
+    /// Go refuses a template that defines a non-empty template of its own name.
+    fn checked(name: Arc<str>, prog: Arc<Program>) -> Result<CompiledTemplate, String> {
+        if let Some(clash) = prog.tree.definition(&name)
             && !clash.body.is_empty()
         {
             return Err(format!(
@@ -168,14 +246,12 @@ impl CompiledTemplate {
                 quote(&name)
             ));
         }
-        let plain = !text.contains("{{");
-        Ok(CompiledTemplate {
-            name,
-            text: text.to_string(),
-            prelude_len,
-            tree,
-            plain,
-        })
+        Ok(CompiledTemplate { name, prog })
+    }
+
+    /// The template text as written (without the prelude).
+    pub fn text(&self) -> &str {
+        &self.prog.text
     }
 
     /// The template's name (`__alert_<rule>`).
@@ -198,14 +274,15 @@ impl CompiledTemplate {
         data: &TemplateData<'_>,
         query: Option<&dyn TemplateQuery>,
     ) -> Result<String, String> {
-        if self.plain {
-            return Ok(self.text.clone());
+        if self.prog.plain {
+            return Ok(self.prog.text.to_string());
         }
         let root = Value::Data(data);
         let base = 0u8;
         let stack_base = std::hint::black_box(std::ptr::addr_of!(base)) as usize;
         let mut state = State {
-            prog: self,
+            prog: &self.prog,
+            name: &self.name,
             data,
             query,
             out: String::new(),
@@ -226,7 +303,7 @@ impl CompiledTemplate {
             steps: 0,
             stack_base,
         };
-        match state.walk_list(&root, &self.tree.root) {
+        match state.walk_list(&root, &self.prog.tree.root) {
             Ok(()) => Ok(state.out),
             Err(Flow::Fail(message)) => {
                 Err(format!("error executing template {}: {message}", self.name))
@@ -462,7 +539,9 @@ enum At<'a> {
 }
 
 struct State<'a> {
-    prog: &'a CompiledTemplate,
+    prog: &'a Program,
+    /// The name of the template being executed (`__alert_<rule>`).
+    name: &'a str,
     data: &'a TemplateData<'a>,
     query: Option<&'a dyn TemplateQuery>,
     out: String,
@@ -804,11 +883,11 @@ impl<'a> State<'a> {
     /// Go's `state.errorf`: the message with the template location and the
     /// node being executed.
     fn fail(&self, message: impl std::fmt::Display) -> Flow {
-        let name = &self.prog.name;
+        let name = self.name;
         if let At::Nothing = self.node {
             return Flow::Fail(format!("template: {name}: {message}"));
         }
-        let text = self.prog.text.as_str();
+        let text = &*self.prog.text;
         let pos = node_position(text, self.node).min(text.len());
         let before = text.get(..pos).unwrap_or("");
         let line = 1 + before.matches('\n').count();
@@ -991,7 +1070,7 @@ impl<'a> State<'a> {
     fn walk_template(&mut self, dot: &Value<'a>, call: &'a TemplateCall) -> Exec<()> {
         let body: &'a [Node] = if let Some(def) = self.prog.tree.definition(&call.name) {
             &def.body
-        } else if call.name == self.prog.name {
+        } else if call.name == self.name {
             &self.prog.tree.root
         } else {
             return Err(self.fail(format!("template {} not defined", quote(&call.name))));

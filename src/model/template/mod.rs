@@ -203,6 +203,17 @@ impl Template {
         self.definitions.iter().find(|d| d.name == name)
     }
 
+    /// Drops the spare capacity the parser's vectors grew while pushing:
+    /// a compiled template lives as long as its rule, and a rule set holds
+    /// thousands of them.
+    fn shrink_to_fit(&mut self) {
+        shrink_nodes(&mut self.root);
+        self.definitions.shrink_to_fit();
+        for d in &mut self.definitions {
+            shrink_nodes(&mut d.body);
+        }
+    }
+
     /// See [`references_value`].
     pub fn references_value(&self) -> bool {
         let mut walker = ValueReads {
@@ -416,6 +427,60 @@ impl Arg {
             Arg::Variable(v) => v.span,
             Arg::Pipeline(p) => p.span,
         }
+    }
+}
+
+fn shrink_nodes(nodes: &mut Vec<Node>) {
+    nodes.shrink_to_fit();
+    for node in nodes {
+        match node {
+            Node::Action(action) => shrink_pipeline(&mut action.pipe),
+            Node::If(branch) | Node::Range(branch) | Node::With(branch) => {
+                shrink_pipeline(&mut branch.pipe);
+                shrink_nodes(&mut branch.list);
+                if let Some(list) = &mut branch.else_list {
+                    shrink_nodes(list);
+                }
+            }
+            Node::Template(call) => {
+                if let Some(pipe) = &mut call.pipe {
+                    shrink_pipeline(pipe);
+                }
+            }
+            Node::Text(_) | Node::Comment(_) | Node::Break(_) | Node::Continue(_) => {}
+        }
+    }
+}
+
+fn shrink_pipeline(pipe: &mut Pipeline) {
+    pipe.decl.shrink_to_fit();
+    for v in &mut pipe.decl {
+        v.fields.shrink_to_fit();
+    }
+    pipe.cmds.shrink_to_fit();
+    for cmd in &mut pipe.cmds {
+        cmd.args.shrink_to_fit();
+        for arg in &mut cmd.args {
+            shrink_arg(arg);
+        }
+    }
+}
+
+fn shrink_arg(arg: &mut Arg) {
+    match arg {
+        Arg::Field { fields, .. } => fields.shrink_to_fit(),
+        Arg::Variable(v) => v.fields.shrink_to_fit(),
+        Arg::Pipeline(pipe) => shrink_pipeline(pipe),
+        Arg::Chain { target, fields, .. } => {
+            fields.shrink_to_fit();
+            shrink_arg(target);
+        }
+        Arg::Dot(_)
+        | Arg::Nil(_)
+        | Arg::Bool(..)
+        | Arg::Number(_)
+        | Arg::String { .. }
+        | Arg::Function { .. } => {}
     }
 }
 

@@ -35,10 +35,12 @@ pub(super) fn parse(text: &str) -> ParseResult<Template> {
         definitions: Vec::new(),
     };
     let root = parser.parse_root()?;
-    Ok(Template {
+    let mut template = Template {
         root,
         definitions: parser.definitions,
-    })
+    };
+    template.shrink_to_fit();
+    Ok(template)
 }
 
 /// What one `{{...}}` or text run produced: a node, or the `{{end}}` /
