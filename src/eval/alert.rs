@@ -35,13 +35,18 @@ impl AlertState {
 /// The state of one alert of one rule. Every field that decides a future
 /// transition is here, so an alert restored from disk behaves exactly as if
 /// the process had never stopped.
+///
+/// `L` is how labels and annotations are held: `Alert` (maps) is the form
+/// the store, the API and delivery read; the evaluator keeps its alerts as
+/// `Alert<LabelPairs>`, a few allocations each instead of two per label
+/// plus two tree nodes, since it holds every active alert of every rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Alert {
+pub struct Alert<L = Labels> {
     /// Final labels: series labels minus `__name__`, rule labels, `alertname`
     /// (and `severity` for DSL rules).
-    pub labels: Labels,
+    pub labels: L,
     /// Expanded annotations.
-    pub annotations: Labels,
+    pub annotations: L,
     /// Current state.
     pub state: AlertState,
     /// The last value seen (NaN and infinities round-trip through the store).
@@ -71,9 +76,9 @@ pub struct Alert {
     pub nodata: bool,
 }
 
-impl Alert {
+impl<L> Alert<L> {
     /// A new alert whose condition started holding at `at`.
-    pub fn new(labels: Labels, annotations: Labels, value: f64, at: Millis) -> Self {
+    pub fn new(labels: L, annotations: L, value: f64, at: Millis) -> Self {
         Alert {
             labels,
             annotations,
@@ -93,12 +98,200 @@ impl Alert {
     }
 }
 
+impl Alert<LabelPairs> {
+    /// The alert with its labels and annotations as maps, as the store, the
+    /// API and delivery take it.
+    pub fn to_maps(&self) -> Alert {
+        self.with_labels(self.labels.to_map(), self.annotations.to_map())
+    }
+}
+
+impl Alert {
+    /// The alert in the evaluator's compact form.
+    pub fn to_pairs(&self) -> Alert<LabelPairs> {
+        self.with_labels(
+            LabelPairs::from_map(&self.labels),
+            LabelPairs::from_map(&self.annotations),
+        )
+    }
+}
+
+impl<L> Alert<L> {
+    fn with_labels<M>(&self, labels: M, annotations: M) -> Alert<M> {
+        Alert {
+            labels,
+            annotations,
+            state: self.state,
+            value: self.value,
+            active_at: self.active_at,
+            fired_at: self.fired_at,
+            resolved_at: self.resolved_at,
+            last_sent_at: self.last_sent_at,
+            valid_until: self.valid_until,
+            keep_firing_since: self.keep_firing_since,
+            level: self.level,
+            level_since: self.level_since,
+            resolve_since: self.resolve_since,
+            nodata: self.nodata,
+        }
+    }
+}
+
+/// Name/value pairs sorted by name, held as one string and the offsets
+/// where each name and value ends: two allocations whatever the number of
+/// pairs. Unlike a label set sent to Alertmanager, empty values are kept
+/// (an annotation may expand to nothing and still be listed).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct LabelPairs {
+    text: Box<str>,
+    /// Pair i: name = text[ends[2i-1]..ends[2i]], value =
+    /// text[ends[2i]..ends[2i+1]], with ends[-1] = 0.
+    ends: Box<[u32]>,
+}
+
+impl std::fmt::Debug for LabelPairs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl LabelPairs {
+    /// The pairs of a map (already sorted and unique).
+    pub fn from_map(map: &Labels) -> Self {
+        Self::from_sorted(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// Pairs in any order; of two with the same name the later one wins,
+    /// as when collecting into a map.
+    pub fn from_unsorted<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+        // Stable, so equal names stay in order and the last one is kept.
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        let mut unique: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match unique.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => unique.push(pair),
+            }
+        }
+        Self::from_sorted(unique.into_iter())
+    }
+
+    /// `pairs` must be sorted by name with no name twice. A label set of
+    /// more than 4 GiB cannot reach here (query answers and template output
+    /// are bounded far below); pairs past that size would be dropped.
+    fn from_sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let (count, len) = pairs
+            .clone()
+            .fold((0, 0), |(n, len), (k, v)| (n + 1, len + k.len() + v.len()));
+        let mut text = String::with_capacity(len);
+        let mut ends = Vec::with_capacity(2 * count);
+        for (name, value) in pairs {
+            if u32::try_from(text.len() + name.len() + value.len()).is_err() {
+                break;
+            }
+            text.push_str(name);
+            ends.push(text.len() as u32);
+            text.push_str(value);
+            ends.push(text.len() as u32);
+        }
+        LabelPairs {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// Pairs in name order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        (0..self.len()).map(move |i| self.pair(i))
+    }
+
+    fn pair(&self, i: usize) -> (&str, &str) {
+        let at = |j: usize| self.ends.get(j).map_or(0, |e| *e as usize);
+        let start = if i == 0 { 0 } else { at(2 * i - 1) };
+        let (mid, end) = (at(2 * i), at(2 * i + 1));
+        (
+            self.text.get(start..mid).unwrap_or(""),
+            self.text.get(mid..end).unwrap_or(""),
+        )
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (k, v) = self.pair(mid);
+            match k.cmp(name) {
+                std::cmp::Ordering::Equal => return Some(v),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        None
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    /// No pairs at all.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Whether these are exactly the pairs of `map`.
+    pub fn equals_map(&self, map: &Labels) -> bool {
+        self.len() == map.len()
+            && self
+                .iter()
+                .zip(map.iter())
+                .all(|((k1, v1), (k2, v2))| k1 == k2 && v1 == v2)
+    }
+
+    /// Whether these are exactly the pairs [`LabelPairs::from_unsorted`]
+    /// would make of `pairs` (a later name wins).
+    pub fn equals_unsorted(&self, pairs: &[(&str, String)]) -> bool {
+        let mut unique = 0;
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            let overridden = pairs
+                .get(i + 1..)
+                .is_some_and(|later| later.iter().any(|(n, _)| n == name));
+            if overridden {
+                continue;
+            }
+            unique += 1;
+            if self.get(name) != Some(value.as_str()) {
+                return false;
+            }
+        }
+        unique == self.len()
+    }
+
+    /// As a map.
+    pub fn to_map(&self) -> Labels {
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// [`fingerprint`] of the pairs as a map.
+    pub fn fingerprint(&self) -> u64 {
+        fingerprint_pairs(self.iter())
+    }
+}
+
 /// Alertmanager's fingerprint of a label set: FNV-1a 64 over the labels
 /// sorted by name, each as `name 0xFF value 0xFF`. Alert identity everywhere.
 pub fn fingerprint(labels: &Labels) -> u64 {
+    fingerprint_pairs(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+fn fingerprint_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
     use std::hash::Hasher;
     let mut h = fnv::FnvHasher::default();
-    for (name, value) in labels {
+    for (name, value) in pairs {
         h.write(name.as_bytes());
         h.write(&[0xFF]);
         h.write(value.as_bytes());
@@ -140,6 +333,32 @@ mod tests {
         }
         assert_eq!(fingerprint(&labels), expected);
         assert_eq!(fingerprint(&Labels::new()), 0xcbf29ce484222325);
+    }
+
+    #[test]
+    fn label_pairs_read_like_the_map_they_came_from() {
+        let map: Labels = [("job", "b"), ("alertname", "A"), ("empty", "")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let pairs = LabelPairs::from_map(&map);
+        assert_eq!(pairs.to_map(), map, "empty values are kept");
+        assert_eq!(pairs.fingerprint(), fingerprint(&map));
+        assert_eq!(pairs.get("job"), Some("b"));
+        assert_eq!(pairs.get("empty"), Some(""));
+        assert_eq!(pairs.get("instance"), None);
+        assert!(pairs.equals_map(&map));
+        let later_wins = LabelPairs::from_unsorted([("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(
+            later_wins.iter().collect::<Vec<_>>(),
+            [("a", "2"), ("b", "3")]
+        );
+        assert!(LabelPairs::default().is_empty());
+        let written = [("b", "1".to_string()), ("a", "2".into()), ("b", "3".into())];
+        assert!(later_wins.equals_unsorted(&written));
+        assert!(!later_wins.equals_unsorted(&written[..2]));
+        let alert = Alert::new(map.clone(), map.clone(), 1.0, 5);
+        assert_eq!(alert.to_pairs().to_maps(), alert);
     }
 
     #[test]

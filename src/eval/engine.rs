@@ -13,12 +13,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::alert::{Alert, AlertState, Labels, Millis};
+use super::alert::{Alert, AlertState, LabelPairs, Labels, Millis};
 use super::event::{AlertBatch, OutgoingAlert};
 use super::metrics::{
     AlertLabels, DatasourceErrorLabels, DatasourceLabel, EvalMetrics, GroupLabel, RuleLabels,
 };
-use super::rule::{AlertingState, CompiledAlert, CompiledRule, Level, RuleError};
+use super::rule::{AlertingState, CompiledAlert, CompiledRule, Level, RuleError, RuleQuery};
 use super::status::{GroupStatus, Health, RuleStatus, RuleStatusKind};
 use super::templating::{Template, TemplateEnv};
 use crate::model::{Condition, NoDataPolicy, Origin, SeverityLevel};
@@ -39,6 +39,39 @@ pub use crate::store::Change as StateChange;
 pub trait StateStore: Send + Sync + 'static {
     /// Commits all changes durably in one transaction.
     fn commit(&self, changes: &[StateChange]) -> Result<(), String>;
+}
+
+/// A state change waiting for its commit, alert in the evaluator's compact form.
+#[derive(Debug)]
+enum PendingChange {
+    Put {
+        rule: String,
+        fingerprint: u64,
+        alert: Box<Alert<LabelPairs>>,
+    },
+    Delete {
+        rule: String,
+        fingerprint: u64,
+    },
+}
+
+impl PendingChange {
+    fn into_store(self) -> StateChange {
+        match self {
+            PendingChange::Put {
+                rule,
+                fingerprint,
+                alert,
+            } => StateChange::Put {
+                rule,
+                fingerprint,
+                alert: alert.to_maps(),
+            },
+            PendingChange::Delete { rule, fingerprint } => {
+                StateChange::Delete { rule, fingerprint }
+            }
+        }
+    }
 }
 
 /// Settings that are the same for every group.
@@ -217,15 +250,11 @@ fn meta_rule() -> CompiledRule {
         name: DATASOURCE_DOWN.to_string(),
         key: format!("{BUILTIN_FILE}\u{1f}{BUILTIN_GROUP}\u{1f}{DATASOURCE_DOWN}\u{1f}1"),
         datasource: String::new(),
-        query: crate::model::Query::Prometheus(crate::model::PromQuery {
-            datasource: None,
-            datasource_span: None,
-            expr: format!("datasource failed {DATASOURCE_DOWN_ROUNDS} rounds in a row"),
-            span: crate::diag::Span::new(0, 0, 0),
-            ast: None,
-        }),
-        query_text: format!(
-            "klaxon: a datasource whose queries failed {DATASOURCE_DOWN_ROUNDS} evaluation rounds in a row"
+        query: RuleQuery::Builtin(
+            format!(
+                "klaxon: a datasource whose queries failed {DATASOURCE_DOWN_ROUNDS} evaluation rounds in a row"
+            )
+            .into(),
         ),
         labels,
         alert: Some(CompiledAlert {
@@ -312,7 +341,7 @@ impl Engine {
                 if let Some(alerts) = stored.remove(&r.rule.key) {
                     let mut st = lock(&r.state);
                     for (fp, alert) in alerts {
-                        st.alerts.active.insert(fp, alert);
+                        st.alerts.active.insert(fp, Box::new(alert.to_pairs()));
                     }
                 }
             }
@@ -483,7 +512,12 @@ impl Engine {
         };
         let _permit = self.limiter.acquire().await;
         let started = Instant::now();
-        let result = source.query(&rule.query, to_system_time(ts), timeout).await;
+        let result = match rule.query.to_source() {
+            Some(query) => source.run(query, to_system_time(ts), timeout).await,
+            None => Err(SourceError::Unsupported(
+                "a built-in rule is evaluated by klaxon, not queried".into(),
+            )),
+        };
         let ds = DatasourceLabel {
             datasource: rule.datasource.clone(),
         };
@@ -518,7 +552,7 @@ impl Engine {
         result: Result<Vec<Sample>, SourceError>,
         ts: Millis,
         interval: Millis,
-        changes: &mut Vec<StateChange>,
+        changes: &mut Vec<PendingChange>,
         outgoing: &mut Vec<OutgoingAlert>,
     ) {
         match (result, &r.rule.alert) {
@@ -551,8 +585,10 @@ impl Engine {
         }
         if r.rule.alert.is_some() {
             let resend = interval_ms(self.settings.resend_delay);
-            for alert in st.alerts.take_due(ts, resend, interval) {
-                outgoing.push(self.outgoing(&r.rule, &alert));
+            let due = st.alerts.take_due(ts, resend, interval);
+            if !due.is_empty() {
+                let url = self.generator_url(&r.rule);
+                outgoing.extend(due.iter().map(|alert| self.outgoing(alert, &url)));
             }
         }
     }
@@ -562,13 +598,13 @@ impl Engine {
         r: &RuleRuntime,
         st: &RuleState,
         outcome: &super::rule::EvalOutcome,
-        changes: &mut Vec<StateChange>,
+        changes: &mut Vec<PendingChange>,
         outgoing: &mut Vec<OutgoingAlert>,
         ts: Millis,
     ) {
         for fp in &outcome.changed {
             if let Some(alert) = st.alerts.active.get(fp) {
-                changes.push(StateChange::Put {
+                changes.push(PendingChange::Put {
                     rule: r.rule.key.clone(),
                     fingerprint: *fp,
                     alert: alert.clone(),
@@ -576,13 +612,13 @@ impl Engine {
             }
         }
         for fp in &outcome.removed {
-            changes.push(StateChange::Delete {
+            changes.push(PendingChange::Delete {
                 rule: r.rule.key.clone(),
                 fingerprint: *fp,
             });
         }
         for (old_labels, alert) in &outcome.superseded {
-            let mut resolved = self.outgoing(&r.rule, alert);
+            let mut resolved = self.outgoing(alert, &self.generator_url(&r.rule));
             resolved.labels = self.with_external(old_labels);
             resolved.ends_at = ts;
             outgoing.push(resolved);
@@ -597,16 +633,24 @@ impl Engine {
         out
     }
 
-    fn outgoing(&self, rule: &CompiledRule, alert: &Alert) -> OutgoingAlert {
+    fn generator_url(&self, rule: &CompiledRule) -> String {
+        generator_url(&self.settings.generator_base, rule.query_text())
+    }
+
+    fn outgoing(&self, alert: &Alert<LabelPairs>, generator_url: &str) -> OutgoingAlert {
+        let mut labels = alert.labels.to_map();
+        for (k, v) in &self.settings.env.external_labels {
+            labels.entry(k.clone()).or_insert_with(|| v.clone());
+        }
         OutgoingAlert {
-            labels: self.with_external(&alert.labels),
-            annotations: alert.annotations.clone(),
+            labels,
+            annotations: alert.annotations.to_map(),
             starts_at: alert.fired_at.unwrap_or(alert.active_at),
             ends_at: alert
                 .resolved_at
                 .or(alert.valid_until)
                 .unwrap_or(alert.active_at),
-            generator_url: generator_url(&self.settings.generator_base, &rule.query_text),
+            generator_url: generator_url.to_string(),
         }
     }
 
@@ -614,7 +658,7 @@ impl Engine {
         &self,
         outcome: &BTreeMap<String, (bool, Option<String>)>,
         ts: Millis,
-        changes: &mut Vec<StateChange>,
+        changes: &mut Vec<PendingChange>,
         outgoing: &mut Vec<OutgoingAlert>,
     ) {
         if outcome.is_empty() {
@@ -678,8 +722,12 @@ impl Engine {
             .eval(&r.rule, spec, &samples, ts, &self.settings.env);
         {
             for a in st.alerts.active.values_mut() {
-                if let Some(e) = a.labels.get("datasource").and_then(|d| errors.get(d)) {
-                    a.annotations.insert("description".into(), e.clone());
+                if let Some(e) = a.labels.get("datasource").and_then(|d| errors.get(d))
+                    && a.annotations.get("description") != Some(e.as_str())
+                {
+                    let mut annotations = a.annotations.to_map();
+                    annotations.insert("description".into(), e.clone());
+                    a.annotations = LabelPairs::from_map(&annotations);
                 }
             }
             st.health = Health::Ok;
@@ -688,18 +736,29 @@ impl Engine {
         }
         let interval = interval_ms(self.meta.interval);
         let resend = interval_ms(self.settings.resend_delay);
-        for alert in st.alerts.take_due(ts, resend, interval) {
-            outgoing.push(self.outgoing(&r.rule, &alert));
+        let due = st.alerts.take_due(ts, resend, interval);
+        if !due.is_empty() {
+            let url = self.generator_url(&r.rule);
+            outgoing.extend(due.iter().map(|alert| self.outgoing(alert, &url)));
         }
     }
 
-    async fn commit(&self, changes: Vec<StateChange>) {
+    async fn commit(&self, changes: Vec<PendingChange>) {
         if changes.is_empty() {
             return;
         }
         let store = Arc::clone(&self.store);
         let started = Instant::now();
-        let result = tokio::task::spawn_blocking(move || store.commit(&changes)).await;
+        // The store's form (label maps) is made only once this commit's
+        // turn comes: on a busy round many groups wait for the store at
+        // once, each holding its changes, and the compact form is a
+        // fraction of the size.
+        let result = tokio::task::spawn_blocking(move || {
+            let changes: Vec<StateChange> =
+                changes.into_iter().map(PendingChange::into_store).collect();
+            store.commit(&changes)
+        })
+        .await;
         self.metrics
             .store_commit_duration
             .observe(started.elapsed().as_secs_f64());
@@ -737,7 +796,7 @@ impl Engine {
                 *counts
                     .entry(AlertLabels {
                         state: a.state.as_str().into(),
-                        severity: a.labels.get("severity").cloned().unwrap_or_default(),
+                        severity: a.labels.get("severity").unwrap_or_default().to_string(),
                     })
                     .or_default() += 1;
             }
@@ -804,7 +863,7 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
                 .active
                 .values()
                 .filter(|a| a.state != AlertState::Inactive)
-                .cloned()
+                .map(|a| a.to_maps())
                 .collect();
             alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
             RuleStatusKind::Alerting {
@@ -821,7 +880,7 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
     };
     RuleStatus {
         name: r.rule.name.clone(),
-        query: r.rule.query_text.clone(),
+        query: r.rule.query_text().to_string(),
         labels,
         kind,
         health: st.health,

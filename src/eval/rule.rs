@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::alert::{Alert, AlertState, Labels, Millis, fingerprint};
+use super::alert::{Alert, AlertState, LabelPairs, Labels, Millis, fingerprint};
 use super::templating::{Template, TemplateEnv};
 use crate::model::template::CompiledTemplate;
 use crate::model::{
@@ -40,10 +40,8 @@ pub struct CompiledRule {
     pub key: String,
     /// Datasource name (`default` when the query names none).
     pub datasource: String,
-    /// The query.
-    pub query: Query,
-    /// The query as text, for the API and messages.
-    pub query_text: String,
+    /// The query, as sent to the datasource.
+    pub query: RuleQuery,
     /// Rule labels (group labels merged in), as templates.
     pub labels: Vec<(String, Template)>,
     /// Alerting specifics; `None` for a recording rule.
@@ -145,10 +143,64 @@ impl CompiledRule {
             name: rule.name.clone(),
             key,
             datasource,
-            query: runtime_query(&rule.query),
-            query_text,
+            query: RuleQuery::of(&rule.query, query_text),
             labels,
             alert,
+        }
+    }
+
+    /// The query as the API shows it (and the generator URL links to).
+    pub fn query_text(&self) -> &str {
+        self.query.text()
+    }
+}
+
+/// A rule's query in the form evaluation needs: the text to send, without
+/// the parsed PromQL tree that checking needed (the largest part of a
+/// loaded rule) and without the source positions.
+#[derive(Debug, Clone)]
+pub enum RuleQuery {
+    /// PromQL, sent and shown as written.
+    Prometheus(Box<str>),
+    /// An Elasticsearch aggregation, and its text for the API.
+    Elasticsearch {
+        /// The query.
+        query: Box<model::EsQuery>,
+        /// How the API shows it.
+        text: Box<str>,
+    },
+    /// Evaluated by klaxon itself (the built-in rules); what it checks.
+    Builtin(Box<str>),
+}
+
+impl RuleQuery {
+    fn of(query: &Query, text: String) -> Self {
+        match query {
+            Query::Prometheus(_) => RuleQuery::Prometheus(text.into()),
+            Query::Elasticsearch(q) => RuleQuery::Elasticsearch {
+                query: Box::new(q.clone()),
+                text: text.into(),
+            },
+        }
+    }
+
+    /// The query as the API shows it.
+    pub fn text(&self) -> &str {
+        match self {
+            RuleQuery::Prometheus(text)
+            | RuleQuery::Elasticsearch { text, .. }
+            | RuleQuery::Builtin(text) => text,
+        }
+    }
+
+    /// What the datasource is sent, `None` for a built-in rule.
+    pub fn to_source(&self) -> Option<crate::source::QueryRef<'_>> {
+        match self {
+            RuleQuery::Prometheus(expr) => Some(crate::source::QueryRef::Prometheus(expr)),
+            RuleQuery::Elasticsearch { query, .. } => {
+                Some(crate::source::QueryRef::Elasticsearch(query))
+            }
+            RuleQuery::Builtin(_) => None,
         }
     }
 }
@@ -166,18 +218,6 @@ impl CompiledRule {
             }
         }
         labels.insert("alertname".into(), self.name.clone());
-    }
-}
-
-/// The query without its parsed PromQL tree: checking needed it, evaluation
-/// sends the text, and the tree is the largest part of a loaded rule.
-fn runtime_query(query: &Query) -> Query {
-    match query {
-        Query::Prometheus(q) => Query::Prometheus(model::PromQuery {
-            ast: None,
-            ..q.clone()
-        }),
-        Query::Elasticsearch(q) => Query::Elasticsearch(q.clone()),
     }
 }
 
@@ -257,10 +297,12 @@ fn rule_key(rule: &model::Rule, group: &model::Group, file: &str, query_text: &s
 /// The alerts of one alerting rule, by identity fingerprint.
 #[derive(Debug, Clone, Default)]
 pub struct AlertingState {
-    /// Active, pending and recently resolved alerts.
-    pub active: HashMap<u64, Alert>,
+    /// Active, pending and recently resolved alerts. Boxed: most rules
+    /// hold zero or one alert, and a map's spare slots then cost a pointer
+    /// each instead of a whole alert.
+    pub active: HashMap<u64, Box<Alert<LabelPairs>>>,
     /// `nodata after`: series seen, by series fingerprint, with when last seen.
-    pub seen: HashMap<u64, (Labels, Millis)>,
+    pub seen: HashMap<u64, (LabelPairs, Millis)>,
     /// `nodata`: since when the query has returned nothing.
     pub empty_since: Option<Millis>,
 }
@@ -274,7 +316,7 @@ pub struct EvalOutcome {
     pub removed: Vec<u64>,
     /// Label sets an alert left when it changed level while firing: the
     /// old label set must be resolved downstream.
-    pub superseded: Vec<(Labels, Alert)>,
+    pub superseded: Vec<(Labels, Alert<LabelPairs>)>,
     /// The rule's own error (duplicate label sets, limit exceeded); the
     /// changes above still apply.
     pub error: Option<RuleError>,
@@ -298,7 +340,7 @@ struct Durable {
 }
 
 impl Durable {
-    fn of(a: &Alert) -> Self {
+    fn of(a: &Alert<LabelPairs>) -> Self {
         Durable {
             state: a.state,
             active_at: a.active_at,
@@ -308,7 +350,7 @@ impl Durable {
             level: a.level,
             level_since: a.level_since,
             resolve_since: a.resolve_since,
-            labels: fingerprint(&a.labels),
+            labels: a.labels.fingerprint(),
         }
     }
 }
@@ -379,7 +421,10 @@ impl AlertingState {
             labels.remove("__name__");
             let series_fp = fingerprint(&labels);
             if matches!(spec.nodata, NoDataPolicy::Alert { .. }) {
-                self.seen.insert(series_fp, (labels.clone(), ts));
+                self.seen
+                    .entry(series_fp)
+                    .and_modify(|seen| seen.1 = ts)
+                    .or_insert_with(|| (LabelPairs::from_map(&labels), ts));
             }
             let holding = spec
                 .levels
@@ -413,17 +458,27 @@ impl AlertingState {
                         .into(),
                 ));
             }
-            let annotations: Labels = spec
-                .annotations
-                .iter()
-                .map(|(k, t)| (k.clone(), t.expand(env, &sample.labels, sample.value)))
-                .collect();
+            let annotations = expand_annotations(spec, env, &sample.labels, sample.value);
             let alert = match self.active.get_mut(&identity) {
-                Some(a) if a.state != AlertState::Inactive && !a.nodata => a,
+                Some(a) if a.state != AlertState::Inactive && !a.nodata => {
+                    if !a.annotations.equals_unsorted(&annotations) {
+                        a.annotations = LabelPairs::from_unsorted(
+                            annotations.iter().map(|(k, v)| (*k, v.as_str())),
+                        );
+                    }
+                    a
+                }
                 _ => {
-                    let mut a = Alert::new(labels.clone(), annotations.clone(), sample.value, ts);
+                    let mut a = Alert::new(
+                        LabelPairs::default(),
+                        LabelPairs::from_unsorted(
+                            annotations.iter().map(|(k, v)| (*k, v.as_str())),
+                        ),
+                        sample.value,
+                        ts,
+                    );
                     a.level = holding;
-                    self.active.insert(identity, a);
+                    self.active.insert(identity, Box::new(a));
                     match self.active.get_mut(&identity) {
                         Some(a) => a,
                         None => continue,
@@ -431,7 +486,6 @@ impl AlertingState {
                 }
             };
             alert.value = sample.value;
-            alert.annotations = annotations;
             // Each level's condition clock.
             for l in &spec.levels {
                 let slot = &mut alert.level_since[level_index(l.level)];
@@ -496,9 +550,9 @@ impl AlertingState {
                         let next = eligible.max(capped);
                         if next != current && next.is_some() {
                             if level_driven && let Some(old) = current {
-                                let mut old_labels = alert.labels.clone();
+                                let mut old_labels = alert.labels.to_map();
                                 old_labels.insert("severity".into(), old.as_str().into());
-                                outcome.superseded.push((old_labels, alert.clone()));
+                                outcome.superseded.push((old_labels, (**alert).clone()));
                                 // The new label set is news: send it in this
                                 // round, with the old one's resolve, not after
                                 // the resend delay.
@@ -510,14 +564,13 @@ impl AlertingState {
                 }
                 AlertState::Inactive => {}
             }
-            if level_driven {
-                let mut l = labels;
-                if let Some(level) = alert.level {
-                    l.insert("severity".into(), level.as_str().into());
-                }
-                alert.labels = l;
-            } else {
-                alert.labels = labels;
+            if level_driven && let Some(level) = alert.level {
+                labels.insert("severity".into(), level.as_str().into());
+            }
+            // Rebuilt only when they change: a new alert, or a DSL alert
+            // that moved to another level.
+            if !alert.labels.equals_map(&labels) {
+                alert.labels = LabelPairs::from_map(&labels);
             }
         }
 
@@ -584,7 +637,7 @@ impl AlertingState {
         let mut wanted: Vec<(Labels, Millis)> = Vec::new();
         for (series, last_seen) in self.seen.values() {
             if ts - *last_seen >= after {
-                wanted.push((series.clone(), *last_seen));
+                wanted.push((series.to_map(), *last_seen));
             }
         }
         if self.seen.is_empty()
@@ -606,17 +659,20 @@ impl AlertingState {
             match self.active.get_mut(&fp) {
                 Some(a) if a.state == AlertState::Firing => {}
                 _ => {
-                    let annotations = spec
-                        .annotations
-                        .iter()
-                        .map(|(k, t)| (k.clone(), t.expand(env, &series, f64::NAN)))
-                        .collect();
-                    let mut a = Alert::new(labels, annotations, f64::NAN, since);
+                    let annotations = expand_annotations(spec, env, &series, f64::NAN);
+                    let mut a = Alert::new(
+                        LabelPairs::from_map(&labels),
+                        LabelPairs::from_unsorted(
+                            annotations.iter().map(|(k, v)| (*k, v.as_str())),
+                        ),
+                        f64::NAN,
+                        since,
+                    );
                     a.state = AlertState::Firing;
                     a.fired_at = Some(ts);
                     a.level = Some(*level);
                     a.nodata = true;
-                    self.active.insert(fp, a);
+                    self.active.insert(fp, Box::new(a));
                 }
             }
         }
@@ -641,7 +697,12 @@ impl AlertingState {
     /// Alerts that must be sent now, Prometheus's `needsSending`: not
     /// pending, and resolved since the last send or not sent for
     /// `resend_delay`. Marks them sent and sets `valid_until`.
-    pub fn take_due(&mut self, ts: Millis, resend_delay: Millis, interval: Millis) -> Vec<Alert> {
+    pub fn take_due(
+        &mut self,
+        ts: Millis,
+        resend_delay: Millis,
+        interval: Millis,
+    ) -> Vec<Alert<LabelPairs>> {
         let mut out = Vec::new();
         for a in self.active.values_mut() {
             if a.state == AlertState::Pending {
@@ -656,11 +717,24 @@ impl AlertingState {
             if due {
                 a.last_sent_at = Some(ts);
                 a.valid_until = Some(ts + 4 * resend_delay.max(interval));
-                out.push(a.clone());
+                out.push((**a).clone());
             }
         }
         out
     }
+}
+
+/// A rule's annotations expanded for one sample, in the order written.
+fn expand_annotations<'s>(
+    spec: &'s CompiledAlert,
+    env: &TemplateEnv,
+    labels: &Labels,
+    value: f64,
+) -> Vec<(&'s str, String)> {
+    spec.annotations
+        .iter()
+        .map(|(k, t)| (k.as_str(), t.expand(env, labels, value)))
+        .collect()
 }
 
 fn rule_is_dsl(spec: &CompiledAlert) -> bool {
@@ -669,7 +743,7 @@ fn rule_is_dsl(spec: &CompiledAlert) -> bool {
 
 /// `keep_firing_for`: whether a firing alert whose condition stopped
 /// holding keeps firing (starting the clock on the first miss).
-fn keep_firing(a: &mut Alert, keep_for: Millis, ts: Millis) -> bool {
+fn keep_firing(a: &mut Alert<LabelPairs>, keep_for: Millis, ts: Millis) -> bool {
     if keep_for <= 0 || a.state != AlertState::Firing {
         return false;
     }

@@ -54,6 +54,16 @@ pub enum Source {
     Elasticsearch(elasticsearch::ElasticsearchSource),
 }
 
+/// A query as a datasource runs it: PromQL text or an Elasticsearch
+/// aggregation.
+#[derive(Debug, Clone, Copy)]
+pub enum QueryRef<'a> {
+    /// PromQL.
+    Prometheus(&'a str),
+    /// An Elasticsearch aggregation.
+    Elasticsearch(&'a crate::model::EsQuery),
+}
+
 impl Source {
     /// Runs a rule's query at `at`, giving up after `timeout`.
     pub async fn query(
@@ -63,13 +73,29 @@ impl Source {
         timeout: Duration,
     ) -> Result<Vec<Sample>, SourceError> {
         use crate::model::Query;
+        let query = match query {
+            Query::Prometheus(q) => QueryRef::Prometheus(&q.expr),
+            Query::Elasticsearch(q) => QueryRef::Elasticsearch(q),
+        };
+        self.run(query, at, timeout).await
+    }
+
+    /// [`Source::query`] for a query held in another form than the model's.
+    pub async fn run(
+        &self,
+        query: QueryRef<'_>,
+        at: SystemTime,
+        timeout: Duration,
+    ) -> Result<Vec<Sample>, SourceError> {
         match (self, query) {
-            (Source::Prometheus(s), Query::Prometheus(q)) => s.query(&q.expr, at, timeout).await,
-            (Source::Elasticsearch(s), Query::Elasticsearch(q)) => s.search(q, at, timeout).await,
-            (Source::Prometheus(_), Query::Elasticsearch(_)) => Err(SourceError::Unsupported(
+            (Source::Prometheus(s), QueryRef::Prometheus(expr)) => s.query(expr, at, timeout).await,
+            (Source::Elasticsearch(s), QueryRef::Elasticsearch(q)) => {
+                s.search(q, at, timeout).await
+            }
+            (Source::Prometheus(_), QueryRef::Elasticsearch(_)) => Err(SourceError::Unsupported(
                 "an elasticsearch query names a prometheus datasource".into(),
             )),
-            (Source::Elasticsearch(_), Query::Prometheus(_)) => Err(SourceError::Unsupported(
+            (Source::Elasticsearch(_), QueryRef::Prometheus(_)) => Err(SourceError::Unsupported(
                 "a PromQL query names an elasticsearch datasource".into(),
             )),
         }

@@ -1535,7 +1535,10 @@ impl<'a> State<'a> {
                 _ => Err(self.fail(format!("expected string; found {}", shown()))),
             },
             Some(Param::Duration) => match arg {
-                Arg::Number(Number { int: Some(i), .. }) => Ok(Value::Int(*i, IntType::Duration)),
+                Arg::Number(number) if number.int.is_some() => Ok(Value::Int(
+                    number.int.unwrap_or_default(),
+                    IntType::Duration,
+                )),
                 _ => Err(self.fail(format!("expected integer; found {}", shown()))),
             },
             Some(p @ (Param::QueryResult | Param::SamplePtr | Param::Time)) => Err(self.fail(

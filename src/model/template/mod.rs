@@ -250,18 +250,19 @@ pub enum Node {
     /// assigns variables.
     Action(ActionNode),
     /// `{{if pipeline}} list {{else}} list {{end}}`; `{{else if}}` chains
-    /// become a nested `If` as the only node of the else list.
-    If(BranchNode),
+    /// become a nested `If` as the only node of the else list. (The larger
+    /// variants are boxed so the common text and action nodes stay small.)
+    If(Box<BranchNode>),
     /// `{{range pipeline}} list {{else}} list {{end}}`; dot is each element
     /// inside the list, and the pipeline's declarations receive index and
     /// element.
-    Range(BranchNode),
+    Range(Box<BranchNode>),
     /// `{{with pipeline}} list {{else}} list {{end}}`; dot is the value
     /// inside the list when it is non-empty.
-    With(BranchNode),
+    With(Box<BranchNode>),
     /// `{{template "name" pipeline}}`, also produced in place of a
     /// `{{block}}`.
-    Template(TemplateCall),
+    Template(Box<TemplateCall>),
     /// `{{break}}` inside a `{{range}}` body.
     Break(TextRange),
     /// `{{continue}}` inside a `{{range}}` body.
@@ -376,8 +377,8 @@ pub enum Arg {
     Nil(TextRange),
     /// `true` or `false`.
     Bool(bool, TextRange),
-    /// A number or character constant.
-    Number(Number),
+    /// A number or character constant (boxed: it is the largest operand).
+    Number(Box<Number>),
     /// A string literal, unquoted.
     String {
         /// The value.

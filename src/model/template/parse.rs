@@ -270,12 +270,16 @@ impl<'a> Parser<'a> {
                 let end = self.expect(Kind::RightDelim, "end")?;
                 return Ok(Item::End(TextRange::new(start, end.end)));
             }
-            Kind::Keyword(Keyword::If) => Node::If(self.parse_control("if", "if", start)?),
+            Kind::Keyword(Keyword::If) => {
+                Node::If(Box::new(self.parse_control("if", "if", start)?))
+            }
             Kind::Keyword(Keyword::Range) => {
-                Node::Range(self.parse_control("range", "range", start)?)
+                Node::Range(Box::new(self.parse_control("range", "range", start)?))
             }
             Kind::Keyword(Keyword::Template) => self.template_control(start)?,
-            Kind::Keyword(Keyword::With) => Node::With(self.parse_control("with", "with", start)?),
+            Kind::Keyword(Keyword::With) => {
+                Node::With(Box::new(self.parse_control("with", "with", start)?))
+            }
             _ => {
                 self.backup();
                 let pipe = self.pipeline("command", Kind::RightDelim, start)?;
@@ -359,7 +363,7 @@ impl<'a> Parser<'a> {
                     self.next();
                     let chained = self.parse_control("if", "else if", else_span.start)?;
                     let end = chained.span.end;
-                    (Some(vec![Node::If(chained)]), end)
+                    (Some(vec![Node::If(Box::new(chained))]), end)
                 } else {
                     let (else_list, next) = self.item_list(&opener)?;
                     match next {
@@ -393,11 +397,11 @@ impl<'a> Parser<'a> {
             self.backup();
             pipe = Some(self.pipeline("template clause", Kind::RightDelim, start)?);
         }
-        Ok(Node::Template(TemplateCall {
+        Ok(Node::Template(Box::new(TemplateCall {
             name,
             pipe,
             span: TextRange::new(start, self.prev_end()),
-        }))
+        })))
     }
 
     /// `{{block "name" pipeline}} body {{end}}`: defines the template and
@@ -419,11 +423,11 @@ impl<'a> Parser<'a> {
             start,
         )?;
         self.leave();
-        Ok(Node::Template(TemplateCall {
+        Ok(Node::Template(Box::new(TemplateCall {
             name,
             pipe: Some(pipe),
             span: TextRange::new(start, action_end),
-        }))
+        })))
     }
 
     /// `{{define "name"}} body {{end}}` at top level; `define` is past.
@@ -734,14 +738,14 @@ impl<'a> Parser<'a> {
                     Ok(value) => value,
                     Err(message) => return self.fail(token.start, message),
                 };
-                Arg::Number(Number {
+                Arg::Number(Box::new(Number {
                     text: text.to_string(),
                     int: value.int,
                     uint: value.uint,
                     float: value.float,
                     complex: value.complex,
                     span,
-                })
+                }))
             }
             Kind::LeftParen => {
                 self.enter(token.start)?;
