@@ -453,12 +453,7 @@ impl Silences {
     /// durably, and returns how many.
     pub async fn gc(&self, now: Millis) -> Result<usize, StoreError> {
         let _change = self.changes.lock().await;
-        let doomed: Vec<String> = self
-            .read()
-            .values()
-            .filter(|e| e.silence.ends_at.saturating_add(self.retention_ms) <= now)
-            .map(|e| e.silence.id.clone())
-            .collect();
+        let doomed = self.past_retention(now);
         if doomed.is_empty() {
             return Ok(0);
         }
@@ -477,9 +472,36 @@ impl Silences {
         Ok(doomed.len())
     }
 
-    /// Commits `changed` in one transaction, then makes it visible.
+    /// Ids of the silences that ended longer than the retention before `now`.
+    fn past_retention(&self, now: Millis) -> Vec<String> {
+        self.read()
+            .values()
+            .filter(|e| e.silence.ends_at.saturating_add(self.retention_ms) <= now)
+            .map(|e| e.silence.id.clone())
+            .collect()
+    }
+
+    /// Commits `changed` in one transaction, then makes it visible. Silences
+    /// past their retention are deleted in the same transaction, so the
+    /// store stays small without a timer.
     async fn save(&self, changed: Vec<Entry>) -> Result<(), StoreError> {
-        let mut ops = Vec::with_capacity(changed.len());
+        let now = changed
+            .iter()
+            .map(|e| e.silence.updated_at)
+            .max()
+            .unwrap_or(Millis::MIN);
+        let doomed: Vec<String> = self
+            .past_retention(now)
+            .into_iter()
+            .filter(|id| !changed.iter().any(|e| e.silence.id == *id))
+            .collect();
+        let mut ops = Vec::with_capacity(changed.len() + doomed.len());
+        for id in &doomed {
+            ops.push(RecordOp::Delete {
+                table: RecordTable::Silences,
+                key: id.as_bytes().to_vec(),
+            });
+        }
         for entry in &changed {
             let value = serde_json::to_vec(&entry.silence).map_err(|e| StoreError::Database {
                 path: self.store.path().to_path_buf(),
@@ -494,6 +516,9 @@ impl Silences {
         }
         self.commit(ops).await?;
         let mut entries = self.write();
+        for id in &doomed {
+            entries.remove(id);
+        }
         for entry in changed {
             entries.insert(entry.silence.id.clone(), Arc::new(entry));
         }
@@ -732,6 +757,27 @@ mod tests {
             rt.block_on(silences.expire("nope", 60_000)),
             Err(SilenceError::NotFound)
         ));
+    }
+
+    #[test]
+    fn changes_forget_silences_past_their_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let silences = Silences::open_with_retention(Arc::clone(&store), 10_000).unwrap();
+        let rt = runtime();
+        let old = rt
+            .block_on(silences.create(input(vec![matcher("a", "=", "1")], 0, 20_000), 0))
+            .unwrap();
+        // 30_000 is the end plus the retention: still kept at that moment.
+        let kept = rt
+            .block_on(silences.create(input(vec![matcher("a", "=", "2")], 0, 90_000), 29_999))
+            .unwrap();
+        assert!(silences.get(&old).is_some());
+        rt.block_on(silences.expire(&kept, 30_000)).unwrap();
+        assert!(silences.get(&old).is_none());
+        assert!(silences.get(&kept).is_some());
+        let stored = store.load_records(RecordTable::Silences).unwrap();
+        assert_eq!(stored.len(), 1, "the deletion is in the store too");
     }
 
     #[test]
