@@ -41,35 +41,29 @@ pub trait StateStore: Send + Sync + 'static {
     fn commit(&self, changes: &[StateChange]) -> Result<(), String>;
 }
 
-/// A state change waiting for its commit, alert in the evaluator's compact form.
+/// The state changes of one rule waiting for their commit, alerts in the
+/// evaluator's compact form.
 #[derive(Debug)]
-enum PendingChange {
-    Put {
-        rule: String,
-        fingerprint: u64,
-        alert: Box<Alert<LabelPairs>>,
-    },
-    Delete {
-        rule: String,
-        fingerprint: u64,
-    },
+struct PendingChanges {
+    rule: String,
+    put: Vec<(u64, Box<Alert<LabelPairs>>)>,
+    delete: Vec<u64>,
 }
 
-impl PendingChange {
-    fn into_store(self) -> StateChange {
-        match self {
-            PendingChange::Put {
-                rule,
-                fingerprint,
-                alert,
-            } => StateChange::Put {
-                rule,
+impl PendingChanges {
+    fn into_store(self, out: &mut Vec<StateChange>) {
+        for (fingerprint, alert) in self.put {
+            out.push(StateChange::Put {
+                rule: self.rule.clone(),
                 fingerprint,
                 alert: alert.to_maps(),
-            },
-            PendingChange::Delete { rule, fingerprint } => {
-                StateChange::Delete { rule, fingerprint }
-            }
+            });
+        }
+        for fingerprint in self.delete {
+            out.push(StateChange::Delete {
+                rule: self.rule.clone(),
+                fingerprint,
+            });
         }
     }
 }
@@ -418,7 +412,10 @@ impl Engine {
                 _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => return,
             }
-            self.eval_group(&group, slot).await;
+            // Boxed: a round's future (queries, state, commit) is large,
+            // and a group spends nearly all its time asleep between rounds
+            // holding only this loop's state.
+            Box::pin(self.eval_group(&group, slot)).await;
             let now = now_ms();
             let next = slot + interval;
             if now >= next {
@@ -552,7 +549,7 @@ impl Engine {
         result: Result<Vec<Sample>, SourceError>,
         ts: Millis,
         interval: Millis,
-        changes: &mut Vec<PendingChange>,
+        changes: &mut Vec<PendingChanges>,
         outgoing: &mut Vec<OutgoingAlert>,
     ) {
         match (result, &r.rule.alert) {
@@ -598,23 +595,19 @@ impl Engine {
         r: &RuleRuntime,
         st: &RuleState,
         outcome: &super::rule::EvalOutcome,
-        changes: &mut Vec<PendingChange>,
+        changes: &mut Vec<PendingChanges>,
         outgoing: &mut Vec<OutgoingAlert>,
         ts: Millis,
     ) {
-        for fp in &outcome.changed {
-            if let Some(alert) = st.alerts.active.get(fp) {
-                changes.push(PendingChange::Put {
-                    rule: r.rule.key.clone(),
-                    fingerprint: *fp,
-                    alert: alert.clone(),
-                });
-            }
-        }
-        for fp in &outcome.removed {
-            changes.push(PendingChange::Delete {
+        if !outcome.changed.is_empty() || !outcome.removed.is_empty() {
+            changes.push(PendingChanges {
                 rule: r.rule.key.clone(),
-                fingerprint: *fp,
+                put: outcome
+                    .changed
+                    .iter()
+                    .filter_map(|fp| Some((*fp, st.alerts.active.get(fp)?.clone())))
+                    .collect(),
+                delete: outcome.removed.clone(),
             });
         }
         for (old_labels, alert) in &outcome.superseded {
@@ -658,7 +651,7 @@ impl Engine {
         &self,
         outcome: &BTreeMap<String, (bool, Option<String>)>,
         ts: Millis,
-        changes: &mut Vec<PendingChange>,
+        changes: &mut Vec<PendingChanges>,
         outgoing: &mut Vec<OutgoingAlert>,
     ) {
         if outcome.is_empty() {
@@ -743,7 +736,7 @@ impl Engine {
         }
     }
 
-    async fn commit(&self, changes: Vec<PendingChange>) {
+    async fn commit(&self, changes: Vec<PendingChanges>) {
         if changes.is_empty() {
             return;
         }
@@ -754,9 +747,11 @@ impl Engine {
         // once, each holding its changes, and the compact form is a
         // fraction of the size.
         let result = tokio::task::spawn_blocking(move || {
-            let changes: Vec<StateChange> =
-                changes.into_iter().map(PendingChange::into_store).collect();
-            store.commit(&changes)
+            let mut store_changes = Vec::new();
+            for rule in changes {
+                rule.into_store(&mut store_changes);
+            }
+            store.commit(&store_changes)
         })
         .await;
         self.metrics

@@ -294,15 +294,20 @@ fn rule_key(rule: &model::Rule, group: &model::Group, file: &str, query_text: &s
     )
 }
 
+/// A map keyed by label-set fingerprints (already hashes, so FNV over
+/// their eight bytes is plenty, and the map is smaller than with std's
+/// keyed hasher: one per rule).
+pub type FingerprintMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<fnv::FnvHasher>>;
+
 /// The alerts of one alerting rule, by identity fingerprint.
 #[derive(Debug, Clone, Default)]
 pub struct AlertingState {
     /// Active, pending and recently resolved alerts. Boxed: most rules
     /// hold zero or one alert, and a map's spare slots then cost a pointer
     /// each instead of a whole alert.
-    pub active: HashMap<u64, Box<Alert<LabelPairs>>>,
+    pub active: FingerprintMap<Box<Alert<LabelPairs>>>,
     /// `nodata after`: series seen, by series fingerprint, with when last seen.
-    pub seen: HashMap<u64, (LabelPairs, Millis)>,
+    pub seen: FingerprintMap<(LabelPairs, Millis)>,
     /// `nodata`: since when the query has returned nothing.
     pub empty_since: Option<Millis>,
 }
