@@ -230,10 +230,15 @@ import os; os.rename(PORTFILE + ".tmp", PORTFILE)
 server.serve_forever()
 EOF
 
-# start_server MODE: starts servers.py in MODE, prints its port.
+# start_server MODE: starts servers.py in MODE in the background (in this
+# shell, so that cleanup knows its pid and stops it).
 start_server() {
     python3 "$work/servers.py" "$1" "$work/$1.port" >"$work/$1.log" 2>&1 &
     pids+=($!)
+}
+
+# server_port MODE: waits for the port a started server writes, prints it.
+server_port() {
     local i
     for i in $(seq 1 100); do
         [ -s "$work/$1.port" ] && { cat "$work/$1.port"; return 0; }
@@ -299,8 +304,10 @@ EOF
 
 # ----- the shared Prometheus -----------------------------------------------
 
-exporter_port=$(start_server exporter)
-alertmanager_port=$(start_server alertmanager)
+start_server exporter
+start_server alertmanager
+exporter_port=$(server_port exporter)
+alertmanager_port=$(server_port alertmanager)
 prometheus_port=$(free_port)
 cat >"$work/prometheus.yml" <<EOF
 global:
