@@ -190,6 +190,7 @@ impl AlertStore {
         let mut unreadable = Vec::new();
         let mut next_seq = 0u64;
         let mut entries = 0usize;
+        let mut urls = UrlInterner::default();
         for (key, value) in records {
             let seq = match <[u8; 8]>::try_from(key.as_slice()) {
                 Ok(bytes) => u64::from_be_bytes(bytes),
@@ -202,7 +203,7 @@ impl AlertStore {
                 }
             };
             next_seq = next_seq.max(seq.saturating_add(1));
-            match decode_record(&value) {
+            match decode_record(&value, &mut urls) {
                 Ok(decoded) => {
                     entries += decoded.len();
                     for entry in decoded {
@@ -221,6 +222,7 @@ impl AlertStore {
         }
         let now = chrono::Utc::now().timestamp_millis();
         alerts.retain(|_, a| !expired(a, now, options.retention_ms));
+        urls.prune();
         for record in &unreadable {
             tracing::warn!(
                 path = %store.path().display(),
@@ -243,6 +245,7 @@ impl AlertStore {
             retention_ms: options.retention_ms,
             compaction: None,
             next_gc: Instant::now() + GC_INTERVAL,
+            urls,
         };
         let handle = std::thread::Builder::new()
             .name("klaxon-alert-journal".to_string())
@@ -380,13 +383,61 @@ impl Drop for AlertStore {
 /// long-lived label set pins a hole-ridden stretch of a worker's heap (about
 /// 150 bytes an alert at 100k alerts). Copied here, the live alerts sit
 /// next to each other in the writer's heap and the workers' heaps hold only
-/// short-lived data.
-fn compacted(alert: NotifyAlert) -> NotifyAlert {
+/// short-lived data. The generator URL becomes the shared copy in `urls`.
+fn compacted(alert: NotifyAlert, urls: &mut UrlInterner) -> NotifyAlert {
     NotifyAlert {
         labels: alert.labels.clone(),
         annotations: alert.annotations.clone(),
-        generator_url: alert.generator_url.clone(),
+        generator_url: urls.intern(&alert.generator_url),
         ..alert
+    }
+}
+
+/// The generator URLs of the stored alerts, one shared copy each.
+///
+/// Alerts of one rule all link to the same URL (a graph of the rule's
+/// expression), so storing it once per alert would repeat the same ~100
+/// bytes hundreds of thousands of times. The writer replaces every accepted
+/// or replayed alert's URL with the copy here. A URL no alert uses any more
+/// is held by this set alone (`Arc::strong_count == 1`) and is dropped at
+/// the next prune; prunes run when the set has doubled since the last one
+/// (so their cost is amortised over the insertions), when a compaction
+/// starts and after a garbage collection removed alerts.
+#[derive(Debug, Default)]
+struct UrlInterner {
+    urls: std::collections::HashSet<Arc<str>, fnv::FnvBuildHasher>,
+    /// Distinct URLs kept by the last prune.
+    kept_at_last_prune: usize,
+}
+
+/// Below this many distinct URLs the set is never pruned for its size.
+const URL_PRUNE_MIN: usize = 64;
+
+impl UrlInterner {
+    /// The shared copy of `url`, added when it is new.
+    fn intern(&mut self, url: &str) -> Arc<str> {
+        if let Some(shared) = self.urls.get(url) {
+            return Arc::clone(shared);
+        }
+        let limit = self.kept_at_last_prune.saturating_mul(2).max(URL_PRUNE_MIN);
+        if self.urls.len() >= limit {
+            self.prune();
+        }
+        let shared: Arc<str> = Arc::from(url);
+        self.urls.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// Drops the URLs no alert holds any more. Only the writer clones from
+    /// this set, so a URL it alone holds cannot gain a holder meanwhile.
+    fn prune(&mut self) {
+        self.urls.retain(|url| Arc::strong_count(url) > 1);
+        self.kept_at_last_prune = self.urls.len();
+        self.urls.shrink_to(self.urls.len().saturating_mul(2));
+    }
+
+    fn len(&self) -> usize {
+        self.urls.len()
     }
 }
 
@@ -423,6 +474,7 @@ struct Writer {
     retention_ms: Millis,
     compaction: Option<Compaction>,
     next_gc: Instant,
+    urls: UrlInterner,
 }
 
 /// The puts of one commit and what answers them.
@@ -505,7 +557,7 @@ impl Writer {
                         Some(old) if overlaps(old, &alert) => old.merge(&alert),
                         _ => alert,
                     };
-                    let merged = compacted(merged);
+                    let merged = compacted(merged, &mut self.urls);
                     record.alert(&merged);
                     let merged = Arc::new(merged);
                     overlay.insert(fp, Arc::clone(&merged));
@@ -642,6 +694,7 @@ impl Writer {
         match self.compaction.as_mut() {
             Some(running) => running.waiting.extend(reply),
             None => {
+                self.urls.prune();
                 let pending: Vec<Fingerprint> = self.shared.read().keys().copied().collect();
                 self.compaction = Some(Compaction {
                     first_seq: self.next_seq,
@@ -684,6 +737,7 @@ impl Writer {
         if let Some(compaction) = self.compaction.as_mut() {
             compaction.entries_since += doomed.len();
         }
+        self.urls.prune();
         self.maybe_start_compaction();
         Ok(doomed.len())
     }
@@ -781,8 +835,9 @@ impl RecordWriter {
 }
 
 /// Decodes one record; never panics, whatever the bytes.
-fn decode_record(bytes: &[u8]) -> Result<Vec<Entry>, String> {
-    let mut reader = RecordReader { bytes, at: 0 };
+/// Generator URLs are taken from (and added to) `urls`.
+fn decode_record(bytes: &[u8], urls: &mut UrlInterner) -> Result<Vec<Entry>, String> {
+    let mut reader = RecordReader { bytes, at: 0, urls };
     match reader.u8()? {
         RECORD_FORMAT => {}
         other => {
@@ -811,6 +866,7 @@ fn decode_record(bytes: &[u8]) -> Result<Vec<Entry>, String> {
 struct RecordReader<'a> {
     bytes: &'a [u8],
     at: usize,
+    urls: &'a mut UrlInterner,
 }
 
 impl<'a> RecordReader<'a> {
@@ -898,7 +954,8 @@ impl<'a> RecordReader<'a> {
         };
         let labels = self.labels()?;
         let annotations = self.labels()?;
-        let generator_url = self.string()?.into();
+        let generator_url = self.string()?;
+        let generator_url = self.urls.intern(generator_url);
         Ok(NotifyAlert {
             labels,
             annotations,
@@ -949,23 +1006,94 @@ mod tests {
         writer.alert(&a);
         writer.tombstone(42);
         let bytes = writer.finish();
+        let mut urls = UrlInterner::default();
         assert_eq!(
-            decode_record(&bytes).unwrap(),
+            decode_record(&bytes, &mut urls).unwrap(),
             vec![Entry::Alert(a), Entry::Tombstone(42)]
         );
         // Every truncation and every single-byte corruption decodes or fails cleanly.
         for cut in 0..bytes.len() {
-            let _ = decode_record(&bytes[..cut]);
+            let _ = decode_record(&bytes[..cut], &mut urls);
         }
         for at in 0..bytes.len() {
             for value in [0u8, 0x7F, 0x80, 0xFF] {
                 let mut damaged = bytes.clone();
                 damaged[at] = value;
-                let _ = decode_record(&damaged);
+                let _ = decode_record(&damaged, &mut urls);
             }
         }
-        assert!(decode_record(&[9]).unwrap_err().contains("newer klaxon"));
-        assert!(decode_record(&[1, 1, 0]).unwrap_err().contains("truncated"));
+        assert!(
+            decode_record(&[9], &mut urls)
+                .unwrap_err()
+                .contains("newer klaxon")
+        );
+        assert!(
+            decode_record(&[1, 1, 0], &mut urls)
+                .unwrap_err()
+                .contains("truncated")
+        );
+    }
+
+    #[test]
+    fn alerts_share_one_copy_of_each_generator_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = runtime();
+        let far = i64::MAX / 2;
+        let with_url = |name: &str, url: &str| NotifyAlert {
+            generator_url: Arc::from(url),
+            ..alert(name, 1, far, 1)
+        };
+        let same = |a: &str, b: &str, store: &AlertStore| {
+            let url = |name: &str| {
+                store
+                    .snapshot()
+                    .into_iter()
+                    .find(|x| x.labels.value("alertname") == name)
+                    .map(|x| Arc::clone(&x.generator_url))
+                    .unwrap()
+            };
+            Arc::ptr_eq(&url(a), &url(b))
+        };
+        {
+            let (_store, alerts) = open(dir.path());
+            rt.block_on(alerts.put(
+                vec![with_url("A", "http://p/1"), with_url("B", "http://p/2")],
+                0,
+            ))
+            .unwrap();
+            rt.block_on(alerts.put(vec![with_url("C", "http://p/1")], 0))
+                .unwrap();
+            assert!(same("A", "C", &alerts), "one copy across commits");
+            assert!(!same("A", "B", &alerts));
+        }
+        let (_store, alerts) = open(dir.path());
+        assert!(same("A", "C", &alerts), "one copy after replay");
+        assert_eq!(
+            alerts
+                .get(with_url("C", "").labels.fingerprint())
+                .unwrap()
+                .generator_url
+                .as_ref(),
+            "http://p/1"
+        );
+    }
+
+    #[test]
+    fn url_interner_drops_urls_nobody_holds() {
+        let mut urls = UrlInterner::default();
+        let kept = urls.intern("http://kept");
+        assert!(Arc::ptr_eq(&kept, &urls.intern("http://kept")));
+        drop(urls.intern("http://dropped"));
+        assert_eq!(urls.len(), 2);
+        urls.prune();
+        assert_eq!(urls.len(), 1);
+        assert!(Arc::ptr_eq(&kept, &urls.intern("http://kept")));
+        // Growth alone prunes: a stream of URLs nobody keeps stays bounded.
+        for i in 0..10_000 {
+            drop(urls.intern(&format!("http://once/{i}")));
+        }
+        assert!(urls.len() <= 2 * URL_PRUNE_MIN, "{}", urls.len());
+        assert!(Arc::ptr_eq(&kept, &urls.intern("http://kept")));
     }
 
     #[test]
