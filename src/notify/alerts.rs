@@ -436,6 +436,7 @@ impl UrlInterner {
         self.urls.shrink_to(self.urls.len().saturating_mul(2));
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.urls.len()
     }
