@@ -51,7 +51,11 @@ fn bench_alert(i: usize, url: &Arc<str>, now: i64) -> NotifyAlert {
     let name = format!("BenchAlert{}", i % 50);
     let team = format!("team-{}", i % 20);
     let service = format!("svc-{}", i % 37);
-    let severity = if i.is_multiple_of(10) { "critical" } else { "warning" };
+    let severity = if i.is_multiple_of(10) {
+        "critical"
+    } else {
+        "warning"
+    };
     let summary = format!("Instance {instance} of {team} needs attention");
     let description =
         format!("Alert {i} raised by the ingest benchmark; value 97.3% over threshold 90%");

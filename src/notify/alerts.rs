@@ -141,11 +141,19 @@ impl Shared {
     }
 }
 
+/// The writer's answer to a put: the outcome, and the alerts as they were
+/// handed in, for the putter to drop. The writer keeps copies of its own
+/// (see [`compacted`]); were it to free the originals itself, its
+/// allocator's thread cache would hand their chunks — in the putters'
+/// heaps, between the requests' temporary buffers — straight back for the
+/// next copies, and the copies would stay scattered there.
+type PutAnswer = (Result<(), StoreError>, Vec<NotifyAlert>);
+
 /// A request to the writer thread.
 enum Request {
     Put {
         alerts: Vec<NotifyAlert>,
-        reply: oneshot::Sender<Result<(), StoreError>>,
+        reply: oneshot::Sender<PutAnswer>,
     },
     Gc {
         now: Millis,
@@ -280,7 +288,14 @@ impl AlertStore {
         }
         let (reply, answer) = oneshot::channel();
         self.send(Request::Put { alerts, reply })?;
-        answer.await.unwrap_or_else(|_| Err(self.stopped()))
+        match answer.await {
+            // `handed_in` is dropped here, on the putter's thread.
+            Ok((result, handed_in)) => {
+                drop(handed_in);
+                result
+            }
+            Err(_) => Err(self.stopped()),
+        }
     }
 
     /// Forgets alerts resolved longer than the retention before `now`
@@ -383,13 +398,14 @@ impl Drop for AlertStore {
 /// long-lived label set pins a hole-ridden stretch of a worker's heap (about
 /// 150 bytes an alert at 100k alerts). Copied here, the live alerts sit
 /// next to each other in the writer's heap and the workers' heaps hold only
-/// short-lived data. The generator URL becomes the shared copy in `urls`.
-fn compacted(alert: NotifyAlert, urls: &mut UrlInterner) -> NotifyAlert {
+/// short-lived data (the originals go back to the putters, see
+/// [`PutAnswer`]). The generator URL becomes the shared copy in `urls`.
+fn compacted(alert: &NotifyAlert, urls: &mut UrlInterner) -> NotifyAlert {
     NotifyAlert {
         labels: alert.labels.clone(),
         annotations: alert.annotations.clone(),
         generator_url: urls.intern(&alert.generator_url),
-        ..alert
+        ..*alert
     }
 }
 
@@ -478,11 +494,12 @@ struct Writer {
     urls: UrlInterner,
 }
 
-/// The puts of one commit and what answers them.
+/// The puts of one commit, each with what answers it.
 #[derive(Default)]
 struct Batch {
-    alerts: Vec<NotifyAlert>,
-    replies: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    puts: Vec<(Vec<NotifyAlert>, oneshot::Sender<PutAnswer>)>,
+    /// Alerts in all of `puts`.
+    alerts: usize,
 }
 
 impl Writer {
@@ -509,8 +526,8 @@ impl Writer {
             while let Some(request) = next.take() {
                 match request {
                     Request::Put { alerts, reply } => {
-                        batch.alerts.extend(alerts);
-                        batch.replies.push(reply);
+                        batch.alerts += alerts.len();
+                        batch.puts.push((alerts, reply));
                     }
                     Request::Gc { now, reply } => {
                         let _ = reply.send(self.gc(now));
@@ -518,12 +535,12 @@ impl Writer {
                     Request::Compact { reply } => self.start_compaction(Some(reply)),
                     Request::Shutdown => shutdown = true,
                 }
-                if shutdown || batch.alerts.len() >= MAX_BATCH_ALERTS {
+                if shutdown || batch.alerts >= MAX_BATCH_ALERTS {
                     break;
                 }
                 next = self.inbox.try_recv().ok();
             }
-            if !batch.replies.is_empty() || self.compaction.is_some() {
+            if !batch.puts.is_empty() || self.compaction.is_some() {
                 self.commit(batch);
             }
             if shutdown {
@@ -542,23 +559,29 @@ impl Writer {
     /// Merges, writes and publishes one batch of puts (plus a compaction
     /// step when one is running), all in one transaction.
     fn commit(&mut self, batch: Batch) {
-        let mut overlay =
-            AlertMap::with_capacity_and_hasher(batch.alerts.len(), Default::default());
-        let mut committed: Vec<Arc<NotifyAlert>> = Vec::with_capacity(batch.alerts.len());
+        let mut overlay = AlertMap::with_capacity_and_hasher(batch.alerts, Default::default());
+        let mut committed: Vec<Arc<NotifyAlert>> = Vec::with_capacity(batch.alerts);
         let mut ops = Vec::with_capacity(3);
         let mut seq = self.next_seq;
-        if !batch.alerts.is_empty() {
-            let mut record = RecordWriter::new();
+        if batch.alerts > 0 {
+            let incoming = batch.puts.iter().flat_map(|(alerts, _)| alerts);
+            let mut record = RecordWriter::with_capacity(incoming.clone().map(encoded_len).sum());
             {
                 let live = self.shared.read();
-                for alert in batch.alerts {
+                for alert in incoming {
                     let fp = alert.labels.fingerprint();
                     let existing = overlay.get(&fp).or_else(|| live.get(&fp));
                     let merged = match existing {
-                        Some(old) if overlaps(old, &alert) => old.merge(&alert),
-                        _ => alert,
+                        // The merge copies into this thread's heap already.
+                        Some(old) if overlaps(old, alert) => {
+                            let merged = old.merge(alert);
+                            NotifyAlert {
+                                generator_url: self.urls.intern(&merged.generator_url),
+                                ..merged
+                            }
+                        }
+                        _ => compacted(alert, &mut self.urls),
                     };
-                    let merged = compacted(merged, &mut self.urls);
                     record.alert(&merged);
                     let merged = Arc::new(merged);
                     overlay.insert(fp, Arc::clone(&merged));
@@ -629,8 +652,8 @@ impl Writer {
                 if !committed.is_empty() {
                     self.publish(committed);
                 }
-                for reply in batch.replies {
-                    let _ = reply.send(Ok(()));
+                for (alerts, reply) in batch.puts {
+                    let _ = reply.send((Ok(()), alerts));
                 }
                 self.maybe_start_compaction();
             }
@@ -638,13 +661,13 @@ impl Writer {
                 tracing::error!("cannot commit alerts to the journal: {error}");
                 let detail = error.to_string();
                 let mut first = Some(error);
-                for reply in batch.replies {
+                for (alerts, reply) in batch.puts {
                     let error = first.take().unwrap_or_else(|| StoreError::Database {
                         path: self.store.path().to_path_buf(),
                         action: "commit alerts to",
                         detail: detail.clone(),
                     });
-                    let _ = reply.send(Err(error));
+                    let _ = reply.send((Err(error), alerts));
                 }
                 // Abandon a running compaction: the copies written so far
                 // are harmless (replay keeps the latest entry), and the next
@@ -782,9 +805,16 @@ struct RecordWriter {
 
 impl RecordWriter {
     fn new() -> Self {
-        let mut bytes = Vec::with_capacity(4096);
-        bytes.push(RECORD_FORMAT);
-        RecordWriter { bytes }
+        Self::with_capacity(4096)
+    }
+
+    /// A writer for about `bytes` bytes of entries: one allocation for a
+    /// whole commit instead of a series of doublings, each leaving a freed
+    /// buffer behind between the alerts allocated meanwhile.
+    fn with_capacity(bytes: usize) -> Self {
+        let mut out = Vec::with_capacity(bytes.saturating_add(1));
+        out.push(RECORD_FORMAT);
+        RecordWriter { bytes: out }
     }
 
     fn alert(&mut self, alert: &NotifyAlert) {
@@ -833,6 +863,12 @@ impl RecordWriter {
     fn finish(self) -> Vec<u8> {
         self.bytes
     }
+}
+
+/// About the size of `alert`'s entry (a little over: label offsets take at
+/// least as much as the varint lengths), to size a record up front.
+fn encoded_len(alert: &NotifyAlert) -> usize {
+    40 + alert.labels.heap_bytes() + alert.annotations.heap_bytes() + alert.generator_url.len()
 }
 
 /// Decodes one record; never panics, whatever the bytes.
