@@ -21,7 +21,8 @@ pub type Fingerprint = u64;
 /// hundreds of thousands of alerts, so the layout is chosen for memory: one
 /// allocation however many labels (a `BTreeMap<String, String>` takes two
 /// per label plus tree nodes; a string plus an offsets array takes two), and
-/// 2-byte offsets for any set whose text is under 64 KiB. Names are unique
+/// 1-byte offsets for the usual set whose text is under 256 bytes, 2-byte
+/// ones under 64 KiB. Names are unique
 /// and sorted and the encoding is canonical, so equality, hashing and the
 /// fingerprint depend only on the content.
 ///
@@ -33,9 +34,9 @@ pub type Fingerprint = u64;
 /// width: u8 | count: width bytes | starts: (2 × count − 1) × width bytes | text
 /// ```
 ///
-/// - `width` is the size of every integer after it, little endian: 2 when
-///   the text and the count fit in a `u16`, else 4, else 8 (so a huge set
-///   still works, only less compactly);
+/// - `width` is the size of every integer after it, little endian: the
+///   smallest of 1, 2, 4 and 8 bytes that holds both the text's length and
+///   the count (so a huge set still works, only less compactly);
 /// - `count` is the number of pairs;
 /// - `text` is every name and value concatenated in name order: piece `2i`
 ///   is the name of pair `i`, piece `2i + 1` its value;
@@ -66,7 +67,7 @@ struct Layout<'a> {
 
 impl<'a> Layout<'a> {
     const EMPTY: Layout<'static> = Layout {
-        width: 2,
+        width: 1,
         count: 0,
         starts: &[],
         text: &[],
@@ -81,7 +82,7 @@ impl<'a> Layout<'a> {
     fn parse(bytes: &'a [u8]) -> Option<Layout<'a>> {
         let (&width, rest) = bytes.split_first()?;
         let width = usize::from(width);
-        if !matches!(width, 2 | 4 | 8) {
+        if !matches!(width, 1 | 2 | 4 | 8) {
             return None;
         }
         let count = read_uint(rest.get(..width)?)?;
@@ -139,10 +140,11 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// A little-endian unsigned integer of 2, 4 or 8 bytes; `None` when it does
-/// not fit a `usize`.
+/// A little-endian unsigned integer of 1, 2, 4 or 8 bytes; `None` when it
+/// does not fit a `usize`.
 fn read_uint(bytes: &[u8]) -> Option<usize> {
     let value = match bytes.len() {
+        1 => u64::from(u8::from_le_bytes(bytes.try_into().ok()?)),
         2 => u64::from(u16::from_le_bytes(bytes.try_into().ok()?)),
         4 => u64::from(u32::from_le_bytes(bytes.try_into().ok()?)),
         8 => u64::from_le_bytes(bytes.try_into().ok()?),
@@ -202,7 +204,9 @@ impl LabelSet {
         }
         let text_len: usize = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
         let largest = text_len.max(pairs.len());
-        let width = if u16::try_from(largest).is_ok() {
+        let width = if u8::try_from(largest).is_ok() {
+            1
+        } else if u16::try_from(largest).is_ok() {
             2
         } else if u32::try_from(largest).is_ok() {
             4
@@ -210,7 +214,7 @@ impl LabelSet {
             8
         };
         let mut bytes = Vec::with_capacity(1 + 2 * pairs.len() * width + text_len);
-        // `width` is 2, 4 or 8.
+        // `width` is 1, 2, 4 or 8.
         bytes.push(width as u8);
         write_uint(&mut bytes, pairs.len(), width);
         let mut at = 0;
@@ -501,9 +505,9 @@ mod tests {
         assert_eq!(LabelSet::from(&map), set);
         assert_eq!(LabelSet::from_pairs(pairs(&set)), set);
         assert_eq!(set.clone(), set);
-        // One allocation: header (1 + 2), 7 two-byte starts, then the text.
+        // One allocation: header (1 + 1), 7 one-byte starts, then the text.
         let text: usize = input.iter().map(|(k, v)| k.len() + v.len()).sum();
-        assert_eq!(set.heap_bytes(), 3 + 7 * 2 + text);
+        assert_eq!(set.heap_bytes(), 2 + 7 + text);
         assert_eq!(std::mem::size_of::<LabelSet>(), 16);
     }
 
@@ -590,7 +594,7 @@ mod tests {
     }
 
     #[test]
-    fn label_set_over_64_kib_switches_to_wider_offsets() {
+    fn label_set_offsets_widen_with_the_text() {
         let long = "v".repeat(70_000);
         let set = LabelSet::from_pairs([("z", "end"), ("b", long.as_str()), ("a", "start")]);
         assert_eq!(
@@ -605,7 +609,18 @@ mod tests {
         assert_eq!(LabelSet::from_map(&set.to_map()), set);
         let json = serde_json::to_string(&set).unwrap();
         assert_eq!(serde_json::from_str::<LabelSet>(&json).unwrap(), set);
-        // The boundary: a text of exactly 65,535 bytes still uses two bytes.
+        // The boundaries: a text of 255 bytes uses one-byte offsets, of
+        // 256 two-byte ones, of exactly 65,535 bytes still two.
+        let short = "s".repeat(254);
+        let set = LabelSet::from_pairs([("k", short.as_str()), ("", "x")]);
+        assert_eq!(set.heap_bytes(), 3 + 3 * 2 + 256);
+        assert_eq!(set.get("k"), Some(short.as_str()));
+        let set = LabelSet::from_pairs([("k", short.as_str())]);
+        assert_eq!(set.heap_bytes(), 2 + 1 + 255);
+        assert_eq!(set.get("k"), Some(short.as_str()));
+        let set = LabelSet::from_pairs([("kk", short.as_str())]);
+        assert_eq!(set.heap_bytes(), 3 + 2 + 256);
+        assert_eq!(set.get("kk"), Some(short.as_str()));
         let edge = "e".repeat(65_535 - 1);
         let set = LabelSet::from_pairs([("k", edge.as_str())]);
         assert_eq!(set.heap_bytes(), 3 + 2 + 65_535);
@@ -667,6 +682,8 @@ mod tests {
         }
         check(vec![8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
         check(vec![4, 0xFF, 0xFF, 0xFF, 0x7F]);
+        check(vec![1, 0xFF, 1, 2, 3]);
+        check(vec![3, 1, 0, 1, 2]);
     }
 
     fn alert(starts: Millis, ends: Millis, updated: Millis, timeout: bool) -> NotifyAlert {
