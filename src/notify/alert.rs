@@ -20,29 +20,37 @@ pub type Fingerprint = u64;
 /// The notifier holds two of these (labels and annotations) for each of
 /// hundreds of thousands of alerts, so the layout is chosen for memory: one
 /// allocation however many labels (a `BTreeMap<String, String>` takes two
-/// per label plus tree nodes; a string plus an offsets array takes two), and
-/// 1-byte offsets for the usual set whose text is under 256 bytes, 2-byte
-/// ones under 64 KiB. Names are unique
-/// and sorted and the encoding is canonical, so equality, hashing and the
-/// fingerprint depend only on the content.
+/// per label plus tree nodes; a string plus an offsets array takes two),
+/// 1-byte offsets for the usual set whose text is under 256 bytes (2-byte
+/// ones under 64 KiB), and the names nearly every alert carries
+/// (`alertname`, `instance`, `job`, `severity`, `summary`, ... see
+/// [`WELL_KNOWN_NAMES`]) as a 1-byte code instead of their text. Names are
+/// unique and sorted and the encoding is canonical, so equality, hashing and
+/// the fingerprint depend only on the content.
 ///
 /// # Layout
 ///
 /// `bytes` is empty for the empty set (no allocation at all). Otherwise:
 ///
 /// ```text
-/// width: u8 | count: width bytes | starts: (2 × count − 1) × width bytes | text
+/// header: u8 | count: width bytes | starts: (2 × count − 1) × width bytes
+///            | codes: count bytes, if the header says so | text
 /// ```
 ///
-/// - `width` is the size of every integer after it, little endian: the
-///   smallest of 1, 2, 4 and 8 bytes that holds both the text's length and
-///   the count (so a huge set still works, only less compactly);
+/// - `header`: bits 0–3 are `width`, the size of every integer after it,
+///   little endian: the smallest of 1, 2, 4 and 8 bytes that holds both the
+///   text's length and the count (so a huge set still works, only less
+///   compactly); bit 7 ([`HAS_CODES`]) says `codes` is there, which is when
+///   at least one name is well known;
 /// - `count` is the number of pairs;
 /// - `text` is every name and value concatenated in name order: piece `2i`
 ///   is the name of pair `i`, piece `2i + 1` its value;
 /// - `starts` holds where each piece but the first begins in `text` (the
 ///   first begins at 0); a piece ends where the next begins, the last at the
-///   end of `text`.
+///   end of `text`;
+/// - `codes` holds one byte per pair: 0 when its name is its text piece,
+///   `k` when its name is `WELL_KNOWN_NAMES[k − 1]` (its text piece is then
+///   empty).
 ///
 /// Only [`LabelSet::encode`] writes `bytes`, copying `&str` pieces, so the
 /// text is UTF-8 and every start is a char boundary. Readers check anyway,
@@ -50,10 +58,77 @@ pub type Fingerprint = u64;
 /// `&str` with `str::from_utf8` once per call (over the whole text for
 /// [`LabelSet::iter`], over one value for [`LabelSet::get`]; names are
 /// compared as bytes); anything inconsistent reads as an empty piece, so no
-/// input can make a reader panic.
+/// input can make a reader panic. The layout lives in memory only (the
+/// journal and the API write names as text), so it may change freely.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct LabelSet {
     bytes: Box<[u8]>,
+}
+
+/// Label and annotation names common enough in Prometheus alerts (from
+/// its exporters, kube-prometheus and the usual rule conventions) to be
+/// stored as a 1-byte code in a [`LabelSet`]: `alertname` alone is on every
+/// alert. Sorted, so a name's code is found by binary search; at most 255.
+/// Only memory depends on this list, never behaviour.
+pub const WELL_KNOWN_NAMES: &[&str] = &[
+    "alertname",
+    "app",
+    "cluster",
+    "component",
+    "container",
+    "daemonset",
+    "dashboard",
+    "deployment",
+    "description",
+    "device",
+    "endpoint",
+    "env",
+    "environment",
+    "fstype",
+    "instance",
+    "job",
+    "job_name",
+    "message",
+    "mountpoint",
+    "namespace",
+    "node",
+    "persistentvolumeclaim",
+    "pod",
+    "priority",
+    "prometheus",
+    "region",
+    "runbook",
+    "runbook_url",
+    "service",
+    "severity",
+    "statefulset",
+    "summary",
+    "team",
+    "tenant",
+    "title",
+    "value",
+    "zone",
+];
+
+/// Header bit of a [`LabelSet`]: the per-pair name codes are present.
+const HAS_CODES: u8 = 0x80;
+/// Header bits of a [`LabelSet`] holding the integer width.
+const WIDTH_BITS: u8 = 0x0F;
+
+/// The code of a well-known name (1-based), or 0.
+fn name_code(name: &str) -> u8 {
+    WELL_KNOWN_NAMES
+        .binary_search(&name)
+        .ok()
+        .and_then(|at| u8::try_from(at + 1).ok())
+        .unwrap_or(0)
+}
+
+/// The well-known name of a code; `None` for 0 and unknown codes.
+fn code_name(code: u8) -> Option<&'static str> {
+    usize::from(code)
+        .checked_sub(1)
+        .and_then(|at| WELL_KNOWN_NAMES.get(at).copied())
 }
 
 /// The decoded header of a [`LabelSet`]: where its parts are.
@@ -62,6 +137,8 @@ struct Layout<'a> {
     width: usize,
     count: usize,
     starts: &'a [u8],
+    /// Empty when no name is well known.
+    codes: &'a [u8],
     text: &'a [u8],
 }
 
@@ -70,6 +147,7 @@ impl<'a> Layout<'a> {
         width: 1,
         count: 0,
         starts: &[],
+        codes: &[],
         text: &[],
     };
 
@@ -80,19 +158,25 @@ impl<'a> Layout<'a> {
     }
 
     fn parse(bytes: &'a [u8]) -> Option<Layout<'a>> {
-        let (&width, rest) = bytes.split_first()?;
-        let width = usize::from(width);
-        if !matches!(width, 1 | 2 | 4 | 8) {
+        let (&header, rest) = bytes.split_first()?;
+        let width = usize::from(header & WIDTH_BITS);
+        if !matches!(width, 1 | 2 | 4 | 8) || header & !(WIDTH_BITS | HAS_CODES) != 0 {
             return None;
         }
         let count = read_uint(rest.get(..width)?)?;
         let rest = rest.get(width..)?;
         let starts_len = count.checked_mul(2)?.checked_sub(1)?.checked_mul(width)?;
-        let (starts, text) = rest.split_at_checked(starts_len)?;
+        let (starts, rest) = rest.split_at_checked(starts_len)?;
+        let (codes, text) = if header & HAS_CODES != 0 {
+            rest.split_at_checked(count)?
+        } else {
+            (&[][..], rest)
+        };
         Some(Layout {
             width,
             count,
             starts,
+            codes,
             text,
         })
     }
@@ -120,9 +204,18 @@ impl<'a> Layout<'a> {
             .unwrap_or_default()
     }
 
-    /// The pieces `2i` and `2i + 1` as bytes.
+    /// The well-known name of pair `i`, if it has one.
+    fn known_name(&self, i: usize) -> Option<&'static str> {
+        self.codes.get(i).copied().and_then(code_name)
+    }
+
+    /// Pair `i` as bytes.
     fn pair_bytes(&self, i: usize) -> (&'a [u8], &'a [u8]) {
-        (self.piece(2 * i), self.piece(2 * i + 1))
+        let name = match self.known_name(i) {
+            Some(name) => name.as_bytes(),
+            None => self.piece(2 * i),
+        };
+        (name, self.piece(2 * i + 1))
     }
 
     /// Pair `i` as text, sliced from the whole text validated once by the
@@ -133,10 +226,11 @@ impl<'a> Layout<'a> {
             self.start(2 * i + 1),
             self.start(2 * i + 2),
         );
-        (
-            text.get(name_start..value_start).unwrap_or_default(),
-            text.get(value_start..end).unwrap_or_default(),
-        )
+        let name = match self.known_name(i) {
+            Some(name) => name,
+            None => text.get(name_start..value_start).unwrap_or_default(),
+        };
+        (name, text.get(value_start..end).unwrap_or_default())
     }
 }
 
@@ -202,9 +296,17 @@ impl LabelSet {
         if pairs.is_empty() {
             return LabelSet::default();
         }
-        let text_len: usize = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let codes: Vec<u8> = pairs.iter().map(|(name, _)| name_code(name)).collect();
+        let has_codes = codes.iter().any(|code| *code != 0);
+        // A well-known name's piece is empty.
+        let name_len = |name: &str, code: u8| if code == 0 { name.len() } else { 0 };
+        let text_len: usize = pairs
+            .iter()
+            .zip(&codes)
+            .map(|((name, value), code)| name_len(name, *code) + value.len())
+            .sum();
         let largest = text_len.max(pairs.len());
-        let width = if u8::try_from(largest).is_ok() {
+        let width: u8 = if u8::try_from(largest).is_ok() {
             1
         } else if u16::try_from(largest).is_ok() {
             2
@@ -213,21 +315,28 @@ impl LabelSet {
         } else {
             8
         };
-        let mut bytes = Vec::with_capacity(1 + 2 * pairs.len() * width + text_len);
-        // `width` is 1, 2, 4 or 8.
-        bytes.push(width as u8);
-        write_uint(&mut bytes, pairs.len(), width);
+        let size = usize::from(width);
+        let mut bytes = Vec::with_capacity(
+            1 + 2 * pairs.len() * size + if has_codes { pairs.len() } else { 0 } + text_len,
+        );
+        bytes.push(if has_codes { width | HAS_CODES } else { width });
+        write_uint(&mut bytes, pairs.len(), size);
         let mut at = 0;
-        for (i, (name, value)) in pairs.iter().enumerate() {
+        for (i, ((name, value), code)) in pairs.iter().zip(&codes).enumerate() {
             if i > 0 {
-                write_uint(&mut bytes, at, width);
+                write_uint(&mut bytes, at, size);
             }
-            at += name.len();
-            write_uint(&mut bytes, at, width);
+            at += name_len(name, *code);
+            write_uint(&mut bytes, at, size);
             at += value.len();
         }
-        for (name, value) in pairs {
-            bytes.extend_from_slice(name.as_bytes());
+        if has_codes {
+            bytes.extend_from_slice(&codes);
+        }
+        for ((name, value), code) in pairs.iter().zip(&codes) {
+            if *code == 0 {
+                bytes.extend_from_slice(name.as_bytes());
+            }
             bytes.extend_from_slice(value.as_bytes());
         }
         LabelSet {
@@ -505,9 +614,17 @@ mod tests {
         assert_eq!(LabelSet::from(&map), set);
         assert_eq!(LabelSet::from_pairs(pairs(&set)), set);
         assert_eq!(set.clone(), set);
-        // One allocation: header (1 + 1), 7 one-byte starts, then the text.
-        let text: usize = input.iter().map(|(k, v)| k.len() + v.len()).sum();
-        assert_eq!(set.heap_bytes(), 2 + 7 + text);
+        // One allocation: header (1 + 1), 7 one-byte starts, 4 name codes
+        // (every name here is well known), then the values.
+        let values: usize = input.iter().map(|(_, v)| v.len()).sum();
+        assert_eq!(set.heap_bytes(), 2 + 7 + 4 + values);
+        // Names nobody codes are stored as text, without a codes array.
+        let custom = LabelSet::from_pairs([("tier", "web"), ("owner", "ops")]);
+        assert_eq!(pairs(&custom), vec![("owner", "ops"), ("tier", "web")]);
+        assert_eq!(
+            custom.heap_bytes(),
+            2 + 3 + "ownerops".len() + "tierweb".len()
+        );
         assert_eq!(std::mem::size_of::<LabelSet>(), 16);
     }
 
@@ -537,6 +654,57 @@ mod tests {
         let set = LabelSet::from_pairs([("x", "1"), ("", "anonymous")]);
         assert_eq!(pairs(&set), vec![("", "anonymous"), ("x", "1")]);
         assert_eq!(set.get(""), Some("anonymous"));
+    }
+
+    #[test]
+    fn well_known_names_are_sorted_unique_and_coded() {
+        assert!(WELL_KNOWN_NAMES.len() <= 255);
+        assert!(WELL_KNOWN_NAMES.windows(2).all(|w| w[0] < w[1]));
+        for (at, name) in WELL_KNOWN_NAMES.iter().enumerate() {
+            let code = name_code(name);
+            assert_eq!(usize::from(code), at + 1);
+            assert_eq!(code_name(code), Some(*name));
+        }
+        assert_eq!(name_code("alertnam"), 0);
+        assert_eq!(name_code(""), 0);
+        assert_eq!(code_name(0), None);
+        assert_eq!(code_name(255), None);
+        // Known and unknown names interleave in name order, each found.
+        let set = LabelSet::from_pairs([
+            ("zz_custom", "4"),
+            ("job", "3"),
+            ("alertname", "1"),
+            ("aaa", "0"),
+            ("instancex", "2b"),
+            ("instance", "2"),
+        ]);
+        assert_eq!(
+            pairs(&set),
+            vec![
+                ("aaa", "0"),
+                ("alertname", "1"),
+                ("instance", "2"),
+                ("instancex", "2b"),
+                ("job", "3"),
+                ("zz_custom", "4"),
+            ]
+        );
+        for (name, value) in pairs(&set) {
+            assert_eq!(set.get(name), Some(value));
+        }
+        assert_eq!(set.get("instanc"), None);
+        assert_eq!(
+            set.fingerprint(),
+            crate::eval::alert::fingerprint(&set.to_map())
+        );
+        assert_eq!(
+            set.to_string(),
+            r#"{aaa="0", alertname="1", instance="2", instancex="2b", job="3", zz_custom="4"}"#
+        );
+        assert_eq!(
+            set.project(["instance", "zz_custom"]).to_string(),
+            r#"{instance="2", zz_custom="4"}"#
+        );
     }
 
     #[test]
@@ -684,6 +852,10 @@ mod tests {
         check(vec![4, 0xFF, 0xFF, 0xFF, 0x7F]);
         check(vec![1, 0xFF, 1, 2, 3]);
         check(vec![3, 1, 0, 1, 2]);
+        // Codes that name nothing, codes cut short.
+        check(vec![0x81, 1, 1, 0xFF, b'v']);
+        check(vec![0x81, 2, 1, 2, 3, 1]);
+        check(vec![0x41, 1, 1, 0, b'a', b'b']);
     }
 
     fn alert(starts: Millis, ends: Millis, updated: Millis, timeout: bool) -> NotifyAlert {
