@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use klaxon::notify::alert::{AlertSource, LabelSet, Millis, NotifyAlert};
+use klaxon::notify::alert::{AlertSource, LabelSet, Millis, NotifyAlert, SharedStr};
 use klaxon::notify::alerts::{AlertStore, AlertStoreOptions};
 use klaxon::notify::dispatch::{DispatchConfig, Dispatcher, Mutes, Sink};
 use klaxon::notify::notification::Notification;
@@ -41,7 +41,7 @@ fn rss_anon() -> usize {
 }
 
 /// Alert `i` as the ingest benchmark sends it.
-fn bench_alert(i: usize, url: &Arc<str>, now: i64) -> NotifyAlert {
+fn bench_alert(i: usize, url: &SharedStr, now: i64) -> NotifyAlert {
     let instance = format!(
         "10.{}.{}.{}:9100",
         (i >> 16) & 0xFF,
@@ -75,7 +75,7 @@ fn bench_alert(i: usize, url: &Arc<str>, now: i64) -> NotifyAlert {
         ]),
         starts_at: now,
         ends_at: now + 3_600_000,
-        generator_url: Arc::clone(url),
+        generator_url: url.clone(),
         updated_at: now,
         timeout: false,
         source: AlertSource::Api,
@@ -112,7 +112,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let now = chrono::Utc::now().timestamp_millis();
-    let url: Arc<str> = Arc::from(
+    let url = SharedStr::from(
         "http://prometheus.example.com:9090/graph?g0.expr=node_filesystem_avail_bytes+%3C+0.1&g0.tab=1",
     );
     let sample = bench_alert(12_345, &url, now);
@@ -161,8 +161,7 @@ fn main() {
     runtime.block_on(async {
         let tasks: Vec<_> = (0..16)
             .map(|_| {
-                let (alerts, next, url) =
-                    (Arc::clone(&alerts), Arc::clone(&next), Arc::clone(&url));
+                let (alerts, next, url) = (Arc::clone(&alerts), Arc::clone(&next), url.clone());
                 tokio::spawn(async move {
                     loop {
                         let first = next.fetch_add(100, std::sync::atomic::Ordering::Relaxed);

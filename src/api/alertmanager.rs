@@ -35,7 +35,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::json::to_go_json;
-use crate::notify::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert};
+use crate::notify::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert, SharedStr};
 use crate::notify::alerts::AlertStore;
 use crate::notify::payload::{WebhookMessage, parse_time};
 use crate::notify::silence::{
@@ -416,7 +416,7 @@ struct Incoming {
     annotations: LabelSet,
     starts_at: Option<Millis>,
     ends_at: Option<Millis>,
-    generator_url: Arc<str>,
+    generator_url: SharedStr,
 }
 
 /// Alertmanager's ingest: `startsAt` defaults to now (or the end when only
@@ -569,7 +569,7 @@ async fn post_alerts(
             ends_at,
             generator_url: alert
                 .generator_url
-                .map_or_else(|| Arc::from(""), |url| Arc::from(url.0.as_ref())),
+                .map_or_else(SharedStr::default, |url| SharedStr::from(url.0.as_ref())),
             labels,
         };
         match ingest(incoming, now, timeout, AlertSource::Api) {
@@ -1479,7 +1479,7 @@ mod tests {
             annotations: LabelSet::default(),
             starts_at: starts,
             ends_at: ends,
-            generator_url: Arc::from(""),
+            generator_url: SharedStr::default(),
         };
         let a = ingest(
             incoming(&[("a", "1")], None, None),

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
-use super::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert};
+use super::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert, SharedStr};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
 
 /// How often the writer looks for alerts resolved longer than the retention.
@@ -421,7 +421,7 @@ fn compacted(alert: &NotifyAlert, urls: &mut UrlInterner) -> NotifyAlert {
 /// starts and after a garbage collection removed alerts.
 #[derive(Debug, Default)]
 struct UrlInterner {
-    urls: std::collections::HashSet<Arc<str>, fnv::FnvBuildHasher>,
+    urls: std::collections::HashSet<SharedStr, fnv::FnvBuildHasher>,
     /// Distinct URLs kept by the last prune.
     kept_at_last_prune: usize,
 }
@@ -431,23 +431,23 @@ const URL_PRUNE_MIN: usize = 64;
 
 impl UrlInterner {
     /// The shared copy of `url`, added when it is new.
-    fn intern(&mut self, url: &str) -> Arc<str> {
+    fn intern(&mut self, url: &str) -> SharedStr {
         if let Some(shared) = self.urls.get(url) {
-            return Arc::clone(shared);
+            return shared.clone();
         }
         let limit = self.kept_at_last_prune.saturating_mul(2).max(URL_PRUNE_MIN);
         if self.urls.len() >= limit {
             self.prune();
         }
-        let shared: Arc<str> = Arc::from(url);
-        self.urls.insert(Arc::clone(&shared));
+        let shared = SharedStr::from(url);
+        self.urls.insert(shared.clone());
         shared
     }
 
     /// Drops the URLs no alert holds any more. Only the writer clones from
     /// this set, so a URL it alone holds cannot gain a holder meanwhile.
     fn prune(&mut self) {
-        self.urls.retain(|url| Arc::strong_count(url) > 1);
+        self.urls.retain(|url| url.holders() > 1);
         self.kept_at_last_prune = self.urls.len();
         self.urls.shrink_to(self.urls.len().saturating_mul(2));
     }
@@ -1077,7 +1077,7 @@ mod tests {
         let rt = runtime();
         let far = i64::MAX / 2;
         let with_url = |name: &str, url: &str| NotifyAlert {
-            generator_url: Arc::from(url),
+            generator_url: url.into(),
             ..alert(name, 1, far, 1)
         };
         let same = |a: &str, b: &str, store: &AlertStore| {
@@ -1086,10 +1086,10 @@ mod tests {
                     .snapshot()
                     .into_iter()
                     .find(|x| x.labels.value("alertname") == name)
-                    .map(|x| Arc::clone(&x.generator_url))
+                    .map(|x| x.generator_url.clone())
                     .unwrap()
             };
-            Arc::ptr_eq(&url(a), &url(b))
+            SharedStr::ptr_eq(&url(a), &url(b))
         };
         {
             let (_store, alerts) = open(dir.path());
@@ -1119,18 +1119,18 @@ mod tests {
     fn url_interner_drops_urls_nobody_holds() {
         let mut urls = UrlInterner::default();
         let kept = urls.intern("http://kept");
-        assert!(Arc::ptr_eq(&kept, &urls.intern("http://kept")));
+        assert!(SharedStr::ptr_eq(&kept, &urls.intern("http://kept")));
         drop(urls.intern("http://dropped"));
         assert_eq!(urls.len(), 2);
         urls.prune();
         assert_eq!(urls.len(), 1);
-        assert!(Arc::ptr_eq(&kept, &urls.intern("http://kept")));
+        assert!(SharedStr::ptr_eq(&kept, &urls.intern("http://kept")));
         // Growth alone prunes: a stream of URLs nobody keeps stays bounded.
         for i in 0..10_000 {
             drop(urls.intern(&format!("http://once/{i}")));
         }
         assert!(urls.len() <= 2 * URL_PRUNE_MIN, "{}", urls.len());
-        assert!(Arc::ptr_eq(&kept, &urls.intern("http://kept")));
+        assert!(SharedStr::ptr_eq(&kept, &urls.intern("http://kept")));
     }
 
     #[test]
