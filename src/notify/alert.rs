@@ -24,7 +24,7 @@ pub type Fingerprint = u64;
 /// 1-byte offsets for the usual set whose text is under 256 bytes (2-byte
 /// ones under 64 KiB), and the names nearly every alert carries
 /// (`alertname`, `instance`, `job`, `severity`, `summary`, ... see
-/// [`WELL_KNOWN_NAMES`]) as a 1-byte code instead of their text. Names are
+/// `WELL_KNOWN_NAMES`) as a 1-byte code instead of their text. Names are
 /// unique and sorted and the encoding is canonical, so equality, hashing and
 /// the fingerprint depend only on the content.
 ///
@@ -40,7 +40,7 @@ pub type Fingerprint = u64;
 /// - `header`: bits 0–3 are `width`, the size of every integer after it,
 ///   little endian: the smallest of 1, 2, 4 and 8 bytes that holds both the
 ///   text's length and the count (so a huge set still works, only less
-///   compactly); bit 7 ([`HAS_CODES`]) says `codes` is there, which is when
+///   compactly); bit 7 (`HAS_CODES`) says `codes` is there, which is when
 ///   at least one name is well known;
 /// - `count` is the number of pairs;
 /// - `text` is every name and value concatenated in name order: piece `2i`
@@ -52,7 +52,7 @@ pub type Fingerprint = u64;
 ///   `k` when its name is `WELL_KNOWN_NAMES[k − 1]` (its text piece is then
 ///   empty).
 ///
-/// Only [`LabelSet::encode`] writes `bytes`, copying `&str` pieces, so the
+/// Only `LabelSet::encode` writes `bytes`, copying `&str` pieces, so the
 /// text is UTF-8 and every start is a char boundary. Readers check anyway,
 /// without `unsafe`: slices are taken with `get`, and text is turned into
 /// `&str` with `str::from_utf8` once per call (over the whole text for
@@ -70,7 +70,7 @@ pub struct LabelSet {
 /// stored as a 1-byte code in a [`LabelSet`]: `alertname` alone is on every
 /// alert. Sorted, so a name's code is found by binary search; at most 255.
 /// Only memory depends on this list, never behaviour.
-pub const WELL_KNOWN_NAMES: &[&str] = &[
+const WELL_KNOWN_NAMES: &[&str] = &[
     "alertname",
     "app",
     "cluster",
@@ -115,12 +115,19 @@ const HAS_CODES: u8 = 0x80;
 /// Header bits of a [`LabelSet`] holding the integer width.
 const WIDTH_BITS: u8 = 0x0F;
 
-/// The code of a well-known name (1-based), or 0.
+/// The code of a well-known name (1-based), or 0. Runs for every name of
+/// every ingested alert: a binary search on the first byte only, then a
+/// look at the few names sharing it.
 fn name_code(name: &str) -> u8 {
+    let first = name.as_bytes().first();
+    let start = WELL_KNOWN_NAMES.partition_point(|known| known.as_bytes().first() < first);
     WELL_KNOWN_NAMES
-        .binary_search(&name)
-        .ok()
-        .and_then(|at| u8::try_from(at + 1).ok())
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|known| known.as_bytes().first() == first)
+        .position(|known| *known == name)
+        .and_then(|at| u8::try_from(start + at + 1).ok())
         .unwrap_or(0)
 }
 
@@ -190,11 +197,15 @@ impl<'a> Layout<'a> {
         if k >= 2 * self.count {
             return self.text.len();
         }
-        let at = (k - 1) * self.width;
-        self.starts
-            .get(at..at + self.width)
-            .and_then(read_uint)
-            .unwrap_or(usize::MAX)
+        let found = match self.width {
+            // The usual case, without a slice to decode.
+            1 => self.starts.get(k - 1).map(|b| usize::from(*b)),
+            width => {
+                let at = (k - 1) * width;
+                self.starts.get(at..at + width).and_then(read_uint)
+            }
+        };
+        found.unwrap_or(usize::MAX)
     }
 
     /// Piece `k` as bytes; empty when the offsets are inconsistent.
@@ -209,30 +220,60 @@ impl<'a> Layout<'a> {
         self.codes.get(i).copied().and_then(code_name)
     }
 
-    /// Pair `i` as bytes.
-    fn pair_bytes(&self, i: usize) -> (&'a [u8], &'a [u8]) {
-        let name = match self.known_name(i) {
+    /// The name of pair `i` as bytes.
+    fn name_bytes(&self, i: usize) -> &'a [u8] {
+        match self.known_name(i) {
             Some(name) => name.as_bytes(),
             None => self.piece(2 * i),
-        };
-        (name, self.piece(2 * i + 1))
+        }
     }
 
-    /// Pair `i` as text, sliced from the whole text validated once by the
-    /// caller.
-    fn pair_in(&self, text: &'a str, i: usize) -> (&'a str, &'a str) {
-        let (name_start, value_start, end) = (
-            self.start(2 * i),
-            self.start(2 * i + 1),
-            self.start(2 * i + 2),
-        );
-        let name = match self.known_name(i) {
-            Some(name) => name,
-            None => text.get(name_start..value_start).unwrap_or_default(),
-        };
-        (name, text.get(value_start..end).unwrap_or_default())
+    /// Pair `i` as bytes.
+    fn pair_bytes(&self, i: usize) -> (&'a [u8], &'a [u8]) {
+        (self.name_bytes(i), self.piece(2 * i + 1))
     }
 }
+
+/// The pairs of a [`LabelSet`] in order, sliced from its text validated
+/// once; each step reads two offsets (the name's start is the previous
+/// value's end).
+struct Pairs<'a> {
+    layout: Layout<'a>,
+    /// The whole text; "" (and no pairs) when it is not UTF-8.
+    text: &'a str,
+    /// The next pair.
+    next: usize,
+    /// Where its name begins.
+    at: usize,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.layout.count {
+            return None;
+        }
+        let i = self.next;
+        let value_start = self.layout.start(2 * i + 1);
+        let end = self.layout.start(2 * i + 2);
+        let name = match self.layout.known_name(i) {
+            Some(name) => name,
+            None => self.text.get(self.at..value_start).unwrap_or_default(),
+        };
+        let value = self.text.get(value_start..end).unwrap_or_default();
+        self.next += 1;
+        self.at = end;
+        Some((name, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.layout.count.saturating_sub(self.next);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Pairs<'_> {}
 
 /// A little-endian unsigned integer of 1, 2, 4 or 8 bytes; `None` when it
 /// does not fit a `usize`.
@@ -296,13 +337,26 @@ impl LabelSet {
         if pairs.is_empty() {
             return LabelSet::default();
         }
-        let codes: Vec<u8> = pairs.iter().map(|(name, _)| name_code(name)).collect();
+        // The codes, on the stack for any usual set.
+        let mut on_stack = [0u8; 32];
+        let mut on_heap = Vec::new();
+        let codes: &mut [u8] = match on_stack.get_mut(..pairs.len()) {
+            Some(codes) => codes,
+            None => {
+                on_heap.resize(pairs.len(), 0);
+                &mut on_heap
+            }
+        };
+        for (code, (name, _)) in codes.iter_mut().zip(pairs) {
+            *code = name_code(name);
+        }
+        let codes: &[u8] = codes;
         let has_codes = codes.iter().any(|code| *code != 0);
         // A well-known name's piece is empty.
         let name_len = |name: &str, code: u8| if code == 0 { name.len() } else { 0 };
         let text_len: usize = pairs
             .iter()
-            .zip(&codes)
+            .zip(codes)
             .map(|((name, value), code)| name_len(name, *code) + value.len())
             .sum();
         let largest = text_len.max(pairs.len());
@@ -322,7 +376,7 @@ impl LabelSet {
         bytes.push(if has_codes { width | HAS_CODES } else { width });
         write_uint(&mut bytes, pairs.len(), size);
         let mut at = 0;
-        for (i, ((name, value), code)) in pairs.iter().zip(&codes).enumerate() {
+        for (i, ((name, value), code)) in pairs.iter().zip(codes).enumerate() {
             if i > 0 {
                 write_uint(&mut bytes, at, size);
             }
@@ -331,9 +385,9 @@ impl LabelSet {
             at += value.len();
         }
         if has_codes {
-            bytes.extend_from_slice(&codes);
+            bytes.extend_from_slice(codes);
         }
-        for ((name, value), code) in pairs.iter().zip(&codes) {
+        for ((name, value), code) in pairs.iter().zip(codes) {
             if *code == 0 {
                 bytes.extend_from_slice(name.as_bytes());
             }
@@ -352,11 +406,16 @@ impl LabelSet {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
         let layout = self.layout();
         // One validation for the whole text; the pairs are sliced from it.
-        let (count, text) = match std::str::from_utf8(layout.text) {
-            Ok(text) => (layout.count, text),
-            Err(_) => (0, ""),
+        let (layout, text) = match std::str::from_utf8(layout.text) {
+            Ok(text) => (layout, text),
+            Err(_) => (Layout::EMPTY, ""),
         };
-        (0..count).map(move |i| layout.pair_in(text, i))
+        Pairs {
+            layout,
+            text,
+            next: 0,
+            at: 0,
+        }
     }
 
     /// The value of `name`; matchers treat a missing label as "".
@@ -366,9 +425,10 @@ impl LabelSet {
         let (mut lo, mut hi) = (0, layout.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let (k, v) = layout.pair_bytes(mid);
-            match k.cmp(wanted) {
-                std::cmp::Ordering::Equal => return std::str::from_utf8(v).ok(),
+            match layout.name_bytes(mid).cmp(wanted) {
+                std::cmp::Ordering::Equal => {
+                    return std::str::from_utf8(layout.piece(2 * mid + 1)).ok();
+                }
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
             }
