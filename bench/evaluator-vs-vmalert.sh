@@ -10,7 +10,8 @@
 # default "1000 10000"), TOOLS (default "vmalert klaxon"; one of them alone
 # runs only that half), ALERTS_DIR (when set, each evaluator's final
 # /api/v1/alerts answer is saved there as TOOL-SIZE.json, to compare what they
-# fire).
+# fire), KLAXON_WRAP (a command klaxon runs under, e.g. "heaptrack -o FILE"
+# to see where its memory goes; the figures then measure the wrapper).
 #
 # Set-up, all on 127.0.0.1 in a temporary directory:
 #   exporter      a Python server with ~3,200 synthetic series: HTTP request
@@ -350,7 +351,9 @@ run_tool() {
         ;;
     klaxon)
         rm -rf "$work/klaxon-data"
-        "$klaxon" serve --rules "$work/rules-$size/*.yml" --prometheus.url "$prometheus_url" \
+        # KLAXON_WRAP (e.g. "heaptrack -o /tmp/klaxon") runs klaxon under a
+        # profiler; the figures then measure the wrapper, not klaxon.
+        ${KLAXON_WRAP:-} "$klaxon" serve --rules "$work/rules-$size/*.yml" --prometheus.url "$prometheus_url" \
             --alertmanager.url "http://127.0.0.1:$alertmanager_port" --evaluation-interval "$interval" \
             --resend-delay 1m --listen "127.0.0.1:$port" --data-dir "$work/klaxon-data" --log.level warn \
             >"$work/klaxon.log" 2>&1 &

@@ -96,15 +96,16 @@ find_corpus() {
 # release_binary REPO NAME
 #   Builds the release binary NAME and prints its path: under
 #   CARGO_TARGET_DIR when set (relative to the repository, as cargo reads
-#   it), else under REPO/target.
+#   it), else under REPO/target. BENCH_PROFILE picks another cargo profile
+#   than `release`, to compare builds.
 release_binary() {
-    local repo=$1 name=$2 target_dir
-    step "cargo build --release --bin $name"
-    (cd "$repo" && cargo build --release --bin "$name") >&2
+    local repo=$1 name=$2 target_dir profile=${BENCH_PROFILE:-release}
+    step "cargo build --profile $profile --bin $name"
+    (cd "$repo" && cargo build --profile "$profile" --bin "$name") >&2
     target_dir=${CARGO_TARGET_DIR:-$repo/target}
     case $target_dir in
     /*) ;;
     *) target_dir=$repo/$target_dir ;;
     esac
-    printf '%s\n' "$target_dir/release/$name"
+    printf '%s\n' "$target_dir/$profile/$name"
 }

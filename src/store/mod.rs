@@ -40,7 +40,7 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// read or written: with tens of thousands of alerts that alone would be the
 /// largest part of klaxon's memory. Alert state is read once at start and
 /// then only written, so a small cache costs nothing.
-const CACHE_BYTES: usize = 4 << 20;
+const CACHE_BYTES: usize = 1 << 20;
 
 /// The state file inside the data directory.
 pub const STATE_FILE_NAME: &str = "klaxon.redb";
