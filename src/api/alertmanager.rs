@@ -35,7 +35,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::json::to_go_json;
-use crate::notify::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert};
+use crate::notify::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert, SharedStr};
 use crate::notify::alerts::AlertStore;
 use crate::notify::payload::{WebhookMessage, parse_time};
 use crate::notify::silence::{
@@ -406,8 +406,8 @@ struct PostableAlert<'a> {
     starts_at: Option<Text<'a>>,
     #[serde(default, rename = "endsAt", borrow)]
     ends_at: Option<Text<'a>>,
-    #[serde(default, rename = "generatorURL")]
-    generator_url: Option<String>,
+    #[serde(default, rename = "generatorURL", borrow)]
+    generator_url: Option<Text<'a>>,
 }
 
 /// One alert of an ingested batch before the defaults are applied.
@@ -416,7 +416,7 @@ struct Incoming {
     annotations: LabelSet,
     starts_at: Option<Millis>,
     ends_at: Option<Millis>,
-    generator_url: String,
+    generator_url: SharedStr,
 }
 
 /// Alertmanager's ingest: `startsAt` defaults to now (or the end when only
@@ -442,7 +442,7 @@ fn ingest(
         annotations: incoming.annotations,
         starts_at,
         ends_at,
-        generator_url: incoming.generator_url.into_boxed_str(),
+        generator_url: incoming.generator_url,
         updated_at: now,
         timeout,
         source,
@@ -567,7 +567,9 @@ async fn post_alerts(
             annotations: alert.annotations.unwrap_or_default().0,
             starts_at,
             ends_at,
-            generator_url: alert.generator_url.unwrap_or_default(),
+            generator_url: alert
+                .generator_url
+                .map_or_else(SharedStr::default, |url| SharedStr::from(url.0.as_ref())),
             labels,
         };
         match ingest(incoming, now, timeout, AlertSource::Api) {
@@ -636,7 +638,7 @@ async fn post_webhook(
             annotations: LabelSet::from_map(&alert.annotations),
             starts_at,
             ends_at,
-            generator_url: alert.generator_url,
+            generator_url: alert.generator_url.into(),
             labels,
         };
         match ingest(incoming, now, timeout, AlertSource::AlertmanagerWebhook) {
@@ -1477,7 +1479,7 @@ mod tests {
             annotations: LabelSet::default(),
             starts_at: starts,
             ends_at: ends,
-            generator_url: String::new(),
+            generator_url: SharedStr::default(),
         };
         let a = ingest(
             incoming(&[("a", "1")], None, None),

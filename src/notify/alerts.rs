@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
-use super::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert};
+use super::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert, SharedStr};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
 
 /// How often the writer looks for alerts resolved longer than the retention.
@@ -141,11 +141,19 @@ impl Shared {
     }
 }
 
+/// The writer's answer to a put: the outcome, and the alerts as they were
+/// handed in, for the putter to drop. The writer keeps copies of its own
+/// (see [`compacted`]); were it to free the originals itself, its
+/// allocator's thread cache would hand their chunks — in the putters'
+/// heaps, between the requests' temporary buffers — straight back for the
+/// next copies, and the copies would stay scattered there.
+type PutAnswer = (Result<(), StoreError>, Vec<NotifyAlert>);
+
 /// A request to the writer thread.
 enum Request {
     Put {
         alerts: Vec<NotifyAlert>,
-        reply: oneshot::Sender<Result<(), StoreError>>,
+        reply: oneshot::Sender<PutAnswer>,
     },
     Gc {
         now: Millis,
@@ -190,6 +198,7 @@ impl AlertStore {
         let mut unreadable = Vec::new();
         let mut next_seq = 0u64;
         let mut entries = 0usize;
+        let mut urls = UrlInterner::default();
         for (key, value) in records {
             let seq = match <[u8; 8]>::try_from(key.as_slice()) {
                 Ok(bytes) => u64::from_be_bytes(bytes),
@@ -202,7 +211,7 @@ impl AlertStore {
                 }
             };
             next_seq = next_seq.max(seq.saturating_add(1));
-            match decode_record(&value) {
+            match decode_record(&value, &mut urls) {
                 Ok(decoded) => {
                     entries += decoded.len();
                     for entry in decoded {
@@ -221,6 +230,7 @@ impl AlertStore {
         }
         let now = chrono::Utc::now().timestamp_millis();
         alerts.retain(|_, a| !expired(a, now, options.retention_ms));
+        urls.prune();
         for record in &unreadable {
             tracing::warn!(
                 path = %store.path().display(),
@@ -243,6 +253,7 @@ impl AlertStore {
             retention_ms: options.retention_ms,
             compaction: None,
             next_gc: Instant::now() + GC_INTERVAL,
+            urls,
         };
         let handle = std::thread::Builder::new()
             .name("klaxon-alert-journal".to_string())
@@ -277,7 +288,14 @@ impl AlertStore {
         }
         let (reply, answer) = oneshot::channel();
         self.send(Request::Put { alerts, reply })?;
-        answer.await.unwrap_or_else(|_| Err(self.stopped()))
+        match answer.await {
+            // `handed_in` is dropped here, on the putter's thread.
+            Ok((result, handed_in)) => {
+                drop(handed_in);
+                result
+            }
+            Err(_) => Err(self.stopped()),
+        }
     }
 
     /// Forgets alerts resolved longer than the retention before `now`
@@ -380,13 +398,63 @@ impl Drop for AlertStore {
 /// long-lived label set pins a hole-ridden stretch of a worker's heap (about
 /// 150 bytes an alert at 100k alerts). Copied here, the live alerts sit
 /// next to each other in the writer's heap and the workers' heaps hold only
-/// short-lived data.
-fn compacted(alert: NotifyAlert) -> NotifyAlert {
+/// short-lived data (the originals go back to the putters, see
+/// [`PutAnswer`]). The generator URL becomes the shared copy in `urls`.
+fn compacted(alert: &NotifyAlert, urls: &mut UrlInterner) -> NotifyAlert {
     NotifyAlert {
         labels: alert.labels.clone(),
         annotations: alert.annotations.clone(),
-        generator_url: alert.generator_url.clone(),
-        ..alert
+        generator_url: urls.intern(&alert.generator_url),
+        ..*alert
+    }
+}
+
+/// The generator URLs of the stored alerts, one shared copy each.
+///
+/// Alerts of one rule all link to the same URL (a graph of the rule's
+/// expression), so storing it once per alert would repeat the same ~100
+/// bytes hundreds of thousands of times. The writer replaces every accepted
+/// or replayed alert's URL with the copy here. A URL no alert uses any more
+/// is held by this set alone (`Arc::strong_count == 1`) and is dropped at
+/// the next prune; prunes run when the set has doubled since the last one
+/// (so their cost is amortised over the insertions), when a compaction
+/// starts and after a garbage collection removed alerts.
+#[derive(Debug, Default)]
+struct UrlInterner {
+    urls: std::collections::HashSet<SharedStr, fnv::FnvBuildHasher>,
+    /// Distinct URLs kept by the last prune.
+    kept_at_last_prune: usize,
+}
+
+/// Below this many distinct URLs the set is never pruned for its size.
+const URL_PRUNE_MIN: usize = 64;
+
+impl UrlInterner {
+    /// The shared copy of `url`, added when it is new.
+    fn intern(&mut self, url: &str) -> SharedStr {
+        if let Some(shared) = self.urls.get(url) {
+            return shared.clone();
+        }
+        let limit = self.kept_at_last_prune.saturating_mul(2).max(URL_PRUNE_MIN);
+        if self.urls.len() >= limit {
+            self.prune();
+        }
+        let shared = SharedStr::from(url);
+        self.urls.insert(shared.clone());
+        shared
+    }
+
+    /// Drops the URLs no alert holds any more. Only the writer clones from
+    /// this set, so a URL it alone holds cannot gain a holder meanwhile.
+    fn prune(&mut self) {
+        self.urls.retain(|url| url.holders() > 1);
+        self.kept_at_last_prune = self.urls.len();
+        self.urls.shrink_to(self.urls.len().saturating_mul(2));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.urls.len()
     }
 }
 
@@ -423,13 +491,15 @@ struct Writer {
     retention_ms: Millis,
     compaction: Option<Compaction>,
     next_gc: Instant,
+    urls: UrlInterner,
 }
 
-/// The puts of one commit and what answers them.
+/// The puts of one commit, each with what answers it.
 #[derive(Default)]
 struct Batch {
-    alerts: Vec<NotifyAlert>,
-    replies: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    puts: Vec<(Vec<NotifyAlert>, oneshot::Sender<PutAnswer>)>,
+    /// Alerts in all of `puts`.
+    alerts: usize,
 }
 
 impl Writer {
@@ -456,8 +526,8 @@ impl Writer {
             while let Some(request) = next.take() {
                 match request {
                     Request::Put { alerts, reply } => {
-                        batch.alerts.extend(alerts);
-                        batch.replies.push(reply);
+                        batch.alerts += alerts.len();
+                        batch.puts.push((alerts, reply));
                     }
                     Request::Gc { now, reply } => {
                         let _ = reply.send(self.gc(now));
@@ -465,12 +535,12 @@ impl Writer {
                     Request::Compact { reply } => self.start_compaction(Some(reply)),
                     Request::Shutdown => shutdown = true,
                 }
-                if shutdown || batch.alerts.len() >= MAX_BATCH_ALERTS {
+                if shutdown || batch.alerts >= MAX_BATCH_ALERTS {
                     break;
                 }
                 next = self.inbox.try_recv().ok();
             }
-            if !batch.replies.is_empty() || self.compaction.is_some() {
+            if !batch.puts.is_empty() || self.compaction.is_some() {
                 self.commit(batch);
             }
             if shutdown {
@@ -489,23 +559,29 @@ impl Writer {
     /// Merges, writes and publishes one batch of puts (plus a compaction
     /// step when one is running), all in one transaction.
     fn commit(&mut self, batch: Batch) {
-        let mut overlay =
-            AlertMap::with_capacity_and_hasher(batch.alerts.len(), Default::default());
-        let mut committed: Vec<Arc<NotifyAlert>> = Vec::with_capacity(batch.alerts.len());
+        let mut overlay = AlertMap::with_capacity_and_hasher(batch.alerts, Default::default());
+        let mut committed: Vec<Arc<NotifyAlert>> = Vec::with_capacity(batch.alerts);
         let mut ops = Vec::with_capacity(3);
         let mut seq = self.next_seq;
-        if !batch.alerts.is_empty() {
-            let mut record = RecordWriter::new();
+        if batch.alerts > 0 {
+            let incoming = batch.puts.iter().flat_map(|(alerts, _)| alerts);
+            let mut record = RecordWriter::with_capacity(incoming.clone().map(encoded_len).sum());
             {
                 let live = self.shared.read();
-                for alert in batch.alerts {
+                for alert in incoming {
                     let fp = alert.labels.fingerprint();
                     let existing = overlay.get(&fp).or_else(|| live.get(&fp));
                     let merged = match existing {
-                        Some(old) if overlaps(old, &alert) => old.merge(&alert),
-                        _ => alert,
+                        // The merge copies into this thread's heap already.
+                        Some(old) if overlaps(old, alert) => {
+                            let merged = old.merge(alert);
+                            NotifyAlert {
+                                generator_url: self.urls.intern(&merged.generator_url),
+                                ..merged
+                            }
+                        }
+                        _ => compacted(alert, &mut self.urls),
                     };
-                    let merged = compacted(merged);
                     record.alert(&merged);
                     let merged = Arc::new(merged);
                     overlay.insert(fp, Arc::clone(&merged));
@@ -576,8 +652,8 @@ impl Writer {
                 if !committed.is_empty() {
                     self.publish(committed);
                 }
-                for reply in batch.replies {
-                    let _ = reply.send(Ok(()));
+                for (alerts, reply) in batch.puts {
+                    let _ = reply.send((Ok(()), alerts));
                 }
                 self.maybe_start_compaction();
             }
@@ -585,13 +661,13 @@ impl Writer {
                 tracing::error!("cannot commit alerts to the journal: {error}");
                 let detail = error.to_string();
                 let mut first = Some(error);
-                for reply in batch.replies {
+                for (alerts, reply) in batch.puts {
                     let error = first.take().unwrap_or_else(|| StoreError::Database {
                         path: self.store.path().to_path_buf(),
                         action: "commit alerts to",
                         detail: detail.clone(),
                     });
-                    let _ = reply.send(Err(error));
+                    let _ = reply.send((Err(error), alerts));
                 }
                 // Abandon a running compaction: the copies written so far
                 // are harmless (replay keeps the latest entry), and the next
@@ -642,6 +718,7 @@ impl Writer {
         match self.compaction.as_mut() {
             Some(running) => running.waiting.extend(reply),
             None => {
+                self.urls.prune();
                 let pending: Vec<Fingerprint> = self.shared.read().keys().copied().collect();
                 self.compaction = Some(Compaction {
                     first_seq: self.next_seq,
@@ -684,6 +761,7 @@ impl Writer {
         if let Some(compaction) = self.compaction.as_mut() {
             compaction.entries_since += doomed.len();
         }
+        self.urls.prune();
         self.maybe_start_compaction();
         Ok(doomed.len())
     }
@@ -727,9 +805,16 @@ struct RecordWriter {
 
 impl RecordWriter {
     fn new() -> Self {
-        let mut bytes = Vec::with_capacity(4096);
-        bytes.push(RECORD_FORMAT);
-        RecordWriter { bytes }
+        Self::with_capacity(4096)
+    }
+
+    /// A writer for about `bytes` bytes of entries: one allocation for a
+    /// whole commit instead of a series of doublings, each leaving a freed
+    /// buffer behind between the alerts allocated meanwhile.
+    fn with_capacity(bytes: usize) -> Self {
+        let mut out = Vec::with_capacity(bytes.saturating_add(1));
+        out.push(RECORD_FORMAT);
+        RecordWriter { bytes: out }
     }
 
     fn alert(&mut self, alert: &NotifyAlert) {
@@ -780,9 +865,16 @@ impl RecordWriter {
     }
 }
 
+/// About the size of `alert`'s entry (a little over: label offsets take at
+/// least as much as the varint lengths), to size a record up front.
+fn encoded_len(alert: &NotifyAlert) -> usize {
+    40 + alert.labels.heap_bytes() + alert.annotations.heap_bytes() + alert.generator_url.len()
+}
+
 /// Decodes one record; never panics, whatever the bytes.
-fn decode_record(bytes: &[u8]) -> Result<Vec<Entry>, String> {
-    let mut reader = RecordReader { bytes, at: 0 };
+/// Generator URLs are taken from (and added to) `urls`.
+fn decode_record(bytes: &[u8], urls: &mut UrlInterner) -> Result<Vec<Entry>, String> {
+    let mut reader = RecordReader { bytes, at: 0, urls };
     match reader.u8()? {
         RECORD_FORMAT => {}
         other => {
@@ -811,6 +903,7 @@ fn decode_record(bytes: &[u8]) -> Result<Vec<Entry>, String> {
 struct RecordReader<'a> {
     bytes: &'a [u8],
     at: usize,
+    urls: &'a mut UrlInterner,
 }
 
 impl<'a> RecordReader<'a> {
@@ -898,7 +991,8 @@ impl<'a> RecordReader<'a> {
         };
         let labels = self.labels()?;
         let annotations = self.labels()?;
-        let generator_url = self.string()?.into();
+        let generator_url = self.string()?;
+        let generator_url = self.urls.intern(generator_url);
         Ok(NotifyAlert {
             labels,
             annotations,
@@ -949,23 +1043,94 @@ mod tests {
         writer.alert(&a);
         writer.tombstone(42);
         let bytes = writer.finish();
+        let mut urls = UrlInterner::default();
         assert_eq!(
-            decode_record(&bytes).unwrap(),
+            decode_record(&bytes, &mut urls).unwrap(),
             vec![Entry::Alert(a), Entry::Tombstone(42)]
         );
         // Every truncation and every single-byte corruption decodes or fails cleanly.
         for cut in 0..bytes.len() {
-            let _ = decode_record(&bytes[..cut]);
+            let _ = decode_record(&bytes[..cut], &mut urls);
         }
         for at in 0..bytes.len() {
             for value in [0u8, 0x7F, 0x80, 0xFF] {
                 let mut damaged = bytes.clone();
                 damaged[at] = value;
-                let _ = decode_record(&damaged);
+                let _ = decode_record(&damaged, &mut urls);
             }
         }
-        assert!(decode_record(&[9]).unwrap_err().contains("newer klaxon"));
-        assert!(decode_record(&[1, 1, 0]).unwrap_err().contains("truncated"));
+        assert!(
+            decode_record(&[9], &mut urls)
+                .unwrap_err()
+                .contains("newer klaxon")
+        );
+        assert!(
+            decode_record(&[1, 1, 0], &mut urls)
+                .unwrap_err()
+                .contains("truncated")
+        );
+    }
+
+    #[test]
+    fn alerts_share_one_copy_of_each_generator_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = runtime();
+        let far = i64::MAX / 2;
+        let with_url = |name: &str, url: &str| NotifyAlert {
+            generator_url: url.into(),
+            ..alert(name, 1, far, 1)
+        };
+        let same = |a: &str, b: &str, store: &AlertStore| {
+            let url = |name: &str| {
+                store
+                    .snapshot()
+                    .into_iter()
+                    .find(|x| x.labels.value("alertname") == name)
+                    .map(|x| x.generator_url.clone())
+                    .unwrap()
+            };
+            SharedStr::ptr_eq(&url(a), &url(b))
+        };
+        {
+            let (_store, alerts) = open(dir.path());
+            rt.block_on(alerts.put(
+                vec![with_url("A", "http://p/1"), with_url("B", "http://p/2")],
+                0,
+            ))
+            .unwrap();
+            rt.block_on(alerts.put(vec![with_url("C", "http://p/1")], 0))
+                .unwrap();
+            assert!(same("A", "C", &alerts), "one copy across commits");
+            assert!(!same("A", "B", &alerts));
+        }
+        let (_store, alerts) = open(dir.path());
+        assert!(same("A", "C", &alerts), "one copy after replay");
+        assert_eq!(
+            alerts
+                .get(with_url("C", "").labels.fingerprint())
+                .unwrap()
+                .generator_url
+                .as_ref(),
+            "http://p/1"
+        );
+    }
+
+    #[test]
+    fn url_interner_drops_urls_nobody_holds() {
+        let mut urls = UrlInterner::default();
+        let kept = urls.intern("http://kept");
+        assert!(SharedStr::ptr_eq(&kept, &urls.intern("http://kept")));
+        drop(urls.intern("http://dropped"));
+        assert_eq!(urls.len(), 2);
+        urls.prune();
+        assert_eq!(urls.len(), 1);
+        assert!(SharedStr::ptr_eq(&kept, &urls.intern("http://kept")));
+        // Growth alone prunes: a stream of URLs nobody keeps stays bounded.
+        for i in 0..10_000 {
+            drop(urls.intern(&format!("http://once/{i}")));
+        }
+        assert!(urls.len() <= 2 * URL_PRUNE_MIN, "{}", urls.len());
+        assert!(SharedStr::ptr_eq(&kept, &urls.intern("http://kept")));
     }
 
     #[test]

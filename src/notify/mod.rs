@@ -218,7 +218,7 @@ impl Notifier {
                 annotations: LabelSet::from_map(&a.annotations),
                 starts_at: a.starts_at,
                 ends_at: a.ends_at,
-                generator_url: a.generator_url.into_boxed_str(),
+                generator_url: a.generator_url.into(),
                 updated_at: now,
                 timeout: false,
                 source: AlertSource::Evaluator,
