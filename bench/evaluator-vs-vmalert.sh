@@ -79,43 +79,7 @@ if [[ " $tools " == *" klaxon "* ]]; then
     fi
 fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# awk does the arithmetic: bc is not on a minimal Debian.
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_http NAME URL PID: until URL answers 2xx, or the process exits, or 5 minutes.
-wait_http() {
-    local name=$1 url=$2 pid=$3 i
-    for i in $(seq 1 3000); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "error: $name exited during start-up:" >&2
-            tail -20 "$work/$name.log" >&2
-            exit 1
-        fi
-        curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "error: $name not ready after 5 minutes:" >&2
-    tail -20 "$work/$name.log" >&2
-    exit 1
-}
+bench_workdir
 
 # cpu_ticks PID: utime + stime in clock ticks (fields 14 and 15 of
 # /proc/PID/stat, counted after the parenthesised command name).
@@ -324,7 +288,7 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prome
 prometheus_pid=$!
 pids+=("$prometheus_pid")
 prometheus_url=http://127.0.0.1:$prometheus_port
-wait_http prometheus "$prometheus_url/-/ready" "$prometheus_pid"
+wait_http prometheus "$prometheus_url/-/ready" "$prometheus_pid" 300
 # rate(x[5m]) divides by the whole 5 minutes: until Prometheus holds that
 # much data, rates (and so which rules fire) grow run after run, and the
 # evaluators would not see the same data. Wait until the rules' longest
@@ -369,7 +333,7 @@ run_tool() {
     esac
     pid=$!
     pids+=("$pid")
-    wait_http "$tool" "$url$ready_path" "$pid"
+    wait_http "$tool" "$url$ready_path" "$pid" 300
     step "$tool, $size rules: ready; warm-up round, then $rounds rounds of $interval"
     sleep "$interval_s"
     # Rule evaluations done, from each tool's own counter: an overloaded

@@ -56,42 +56,7 @@ cargo build --release --bin klaxon --example ingest_load >&2
 klaxon=$target_dir/release/klaxon
 loadgen=$target_dir/release/examples/ingest_load
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_http NAME URL PID: until URL answers 2xx, or the process exits, or 2 minutes.
-wait_http() {
-    local name=$1 url=$2 pid=$3 i
-    for i in $(seq 1 1200); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "error: $name exited during start-up:" >&2
-            tail -20 "$work/$name.log" >&2
-            exit 1
-        fi
-        curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "error: $name not ready after 2 minutes:" >&2
-    tail -20 "$work/$name.log" >&2
-    exit 1
-}
+bench_workdir
 
 # status_kb PID FIELD: VmRSS or VmHWM in KiB.
 status_kb() {

@@ -53,9 +53,6 @@ for i in $(seq 1 10); do
     cp -r corpus "corpus-x10/c$i"
 done
 
-# awk does the arithmetic: bc and python are not on a minimal Debian.
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
 # mean_ms TOOL... -- FILES...: mean wall-clock milliseconds over $runs runs,
 # exit status ignored (rulecheck exits 1 on findings), output discarded.
 mean_ms() {

@@ -109,3 +109,52 @@ release_binary() {
     esac
     printf '%s\n' "$target_dir/$profile/$name"
 }
+
+# ----- benchmark helpers (bench/*.sh) --------------------------------------
+
+# bench_workdir: a temporary directory in $work, and $pids, the background
+# processes to stop; on exit they get SIGTERM, are waited for, and the
+# directory is removed.
+bench_workdir() {
+    work=$(mktemp -d)
+    pids=()
+    trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+
+# calc EXPR [DECIMALS]: awk does the arithmetic (bc is not on a minimal Debian).
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+
+# free_port: a free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http NAME URL PID [SECONDS]: until URL answers 2xx (default 120 s);
+# fails with the end of $work/NAME.log when the process exits first or the
+# time runs out.
+wait_http() {
+    local name=$1 url=$2 pid=$3 seconds=${4:-120} i
+    for i in $(seq 1 $((seconds * 10))); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "error: $name exited during start-up:" >&2
+            tail -20 "$work/$name.log" >&2
+            exit 1
+        fi
+        curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "error: $name not ready after $seconds s:" >&2
+    tail -20 "$work/$name.log" >&2
+    exit 1
+}
