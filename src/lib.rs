@@ -16,6 +16,7 @@ pub mod diag;
 pub mod eval;
 pub mod import;
 pub mod lang;
+pub mod memory;
 pub mod model;
 pub mod notify;
 pub mod serve;

@@ -187,6 +187,7 @@ fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
 
 fn serve(args: ServeArgs) -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    klaxon::memory::limit_arenas();
     let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
         Ok(f) => f,
         Err(e) => {
@@ -315,6 +316,18 @@ struct ImportPrometheus {
     /// Do not print the summary of what was converted.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// C's `pow`, from the `libm` crate (a port of musl's, the same algorithm
+/// as glibc's since 2.28), so the executable needs nothing from glibc's
+/// libm. `pow` is the only libm function klaxon calls (tokio's scheduler
+/// statistics and prometheus-client's histogram buckets), and loading libm
+/// for it made half a megabyte of libm's code resident; with this
+/// definition the linker (`--as-needed`) leaves libm out.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[unsafe(no_mangle)]
+pub extern "C" fn pow(base: f64, exponent: f64) -> f64 {
+    libm::pow(base, exponent)
 }
 
 fn main() -> ExitCode {
