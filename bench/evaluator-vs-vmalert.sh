@@ -444,4 +444,13 @@ echo "rule-evaluation counter says it did in that time: fewer means missed slots
 echo "vmalert: victoria-metrics $(dpkg-query -W -f '${Version}' victoria-metrics 2>/dev/null || echo unknown)"
 echo "prometheus: $(prometheus --version 2>&1 | head -1)"
 [ -n "$klaxon" ] && echo "klaxon: $klaxon ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+# Names in the order file carry a hash of the crate and its dependencies: a
+# dependency change makes them stale, and the executable's code resident
+# memory grows back by megabytes (see build.rs).
+order_file=$repo/link/klaxon.symbol-order
+if [ -n "$klaxon" ] && [ -f "$order_file" ] && command -v nm >/dev/null; then
+    listed=$(wc -l <"$order_file")
+    found=$(nm "$klaxon" 2>/dev/null | awk '{print $NF}' | sort -u | comm -12 - <(sort -u "$order_file") | wc -l)
+    echo "klaxon code layout: $found of $listed functions in link/klaxon.symbol-order found (regenerate with bench/symbol-order.sh when far fewer)"
+fi
 echo "machine: $(nproc) cores, $(uname -sr)"

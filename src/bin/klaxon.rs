@@ -611,3 +611,24 @@ fn write_per_input(dir: &Path, converted: &[Converted]) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod pow_tests {
+    use super::pow;
+
+    /// The replacement must answer what C's pow answers: swapped arguments
+    /// or a wrong special case would skew tokio's statistics and histogram
+    /// buckets without any error.
+    #[test]
+    fn pow_matches_c_semantics() {
+        assert_eq!(pow(2.0, 10.0), 1024.0);
+        assert_eq!(pow(10.0, -2.0), 0.01);
+        assert_eq!(pow(2.0, 0.5), std::f64::consts::SQRT_2);
+        assert_eq!(pow(0.0, 0.0), 1.0);
+        assert_eq!(pow(-1.0, f64::INFINITY), 1.0);
+        assert_eq!(pow(-2.0, 3.0), -8.0);
+        assert!(pow(-8.0, 1.0 / 3.0).is_nan());
+        let e_ish = pow(1.0 + 1e-4, 1e4);
+        assert!((e_ish - 2.718_145_926_825_225_6).abs() < 1e-12, "{e_ish}");
+    }
+}
