@@ -187,7 +187,6 @@ fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
 
 fn serve(args: ServeArgs) -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    klaxon::memory::limit_arenas();
     let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
         Ok(f) => f,
         Err(e) => {
