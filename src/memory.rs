@@ -21,8 +21,8 @@ use std::time::Duration;
 const TRIM_EVERY: Duration = Duration::from_secs(5);
 
 /// Returns the free pages of every arena to the kernel. It walks free
-/// chunks under each arena's lock: about a millisecond for tens of
-/// megabytes, so it runs every few seconds, not per allocation.
+/// chunks under each arena's lock, so it runs every few seconds, not per
+/// allocation, and off the async workers.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim takes malloc's own locks and only releases pages
@@ -32,12 +32,15 @@ pub fn release_free_memory() {
     }
 }
 
-/// Runs [`release_free_memory`] every few seconds until the runtime stops.
+/// Runs [`release_free_memory`] now and then every few seconds, on a
+/// blocking thread, until the runtime stops.
 pub async fn release_free_memory_periodically() {
     let mut ticks = tokio::time::interval(TRIM_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        release_free_memory();
+        // A failed trim (a panic in the blocking task) only means memory
+        // stays resident a while longer.
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
     }
 }

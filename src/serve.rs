@@ -414,9 +414,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     for w in &built.warnings {
         tracing::warn!("{w}");
     }
-    // Loading rules leaves parse trees behind; give them back before the
-    // first round, then after every few seconds of work.
-    crate::memory::release_free_memory();
+    // Loading rules leaves parse trees behind: the first trim runs now, the
+    // next after every few seconds of work.
     tokio::spawn(crate::memory::release_free_memory_periodically());
 
     let listener = tokio::net::TcpListener::bind(&opts.listen)
