@@ -35,6 +35,8 @@ pub struct ServeOptions {
     pub prometheus_url: Option<String>,
     /// Where alert state is kept.
     pub data_dir: PathBuf,
+    /// Bytes of page cache for the state database ([`Store::open_with_cache`]).
+    pub storage_cache_bytes: usize,
     /// Address the API listens on.
     pub listen: String,
     /// External Alertmanagers to forward alerts to.
@@ -400,7 +402,10 @@ fn start(engine: Arc<Engine>) -> Running {
 /// (invalid configuration, unusable data directory, address in use) are
 /// returned for the caller to print.
 pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
-    let store = Arc::new(Store::open(&opts.data_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let store = Arc::new(
+        Store::open_with_cache(&opts.data_dir, opts.storage_cache_bytes)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
 
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(EvalMetrics::register(&mut registry));

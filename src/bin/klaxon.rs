@@ -88,6 +88,18 @@ struct ServeArgs {
     )]
     data_dir: PathBuf,
 
+    /// Memory for the state database's page cache, in bytes. Half of it
+    /// buffers a transaction's writes: raise it when klaxon's journal holds
+    /// hundreds of thousands of alerts (ingest slows when a batch no longer
+    /// fits), lower it to keep a small deployment small.
+    #[arg(
+        long = "storage.cache-size",
+        value_name = "BYTES",
+        env = "KLAXON_STORAGE_CACHE_SIZE",
+        default_value_t = klaxon::store::DEFAULT_CACHE_BYTES
+    )]
+    storage_cache_size: usize,
+
     /// Address of the HTTP API (/api/v1/rules, /api/v1/alerts, /metrics, /-/ready, /-/reload).
     #[arg(
         long,
@@ -209,6 +221,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         rules: args.rules,
         prometheus_url: args.prometheus_url,
         data_dir: args.data_dir,
+        storage_cache_bytes: args.storage_cache_size,
         listen: args.listen,
         alertmanager_urls: args.alertmanager_url,
         external_url: args.external_url,

@@ -36,14 +36,16 @@ use crate::eval::alert::Alert;
 /// than misread.
 pub const SCHEMA_VERSION: u64 = 1;
 
-/// redb's page cache. Its default is 1 GiB, and it keeps every page it has
-/// read or written: with tens of thousands of alerts that alone would be the
-/// largest part of klaxon's memory. Alert state is read once at start and
-/// then only written, but the notifier's journal writes a batch of alerts
-/// per transaction into the write buffer (half the cache). Measured with
-/// bench/ingest-vs-alertmanager.sh, 256 KiB cut ingest from 84k to 36k
-/// alerts/s (likely dirty pages flushed mid-transaction), so 1 MiB it is.
-const CACHE_BYTES: usize = 1 << 20;
+/// redb's page cache when the caller does not choose one
+/// (`--storage.cache-size`). redb's own default is 1 GiB, and it keeps
+/// every page it has read or written up to that: with tens of thousands of
+/// alerts that alone would be the largest part of klaxon's memory. Alert
+/// state is read once at start and then only written, but the notifier's
+/// journal writes a batch of alerts per transaction into the write buffer
+/// (half the cache). Measured with bench/ingest-vs-alertmanager.sh, 256 KiB
+/// cut ingest from 84k to 36k alerts/s (likely dirty pages flushed
+/// mid-transaction), so 1 MiB it is.
+pub const DEFAULT_CACHE_BYTES: usize = 1 << 20;
 
 /// The state file inside the data directory.
 pub const STATE_FILE_NAME: &str = "klaxon.redb";
@@ -327,6 +329,13 @@ impl Store {
     /// state in a schema this klaxon reads, and a data directory another
     /// klaxon process is using.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Self::open_with_cache(data_dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with `cache_bytes` of redb page cache instead of the
+    /// default: more keeps large journals fast (hundreds of thousands of
+    /// ingested alerts), less keeps a small deployment small.
+    pub fn open_with_cache(data_dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             source,
@@ -334,7 +343,7 @@ impl Store {
         let lock = lock_data_dir(data_dir)?;
         let path = data_dir.join(STATE_FILE_NAME);
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => verify_existing(data_dir, &path)?,
+            Ok(meta) if meta.is_file() => verify_existing(data_dir, &path, cache_bytes)?,
             Ok(_) => {
                 return Err(StoreError::NotRedb {
                     path,
@@ -350,7 +359,7 @@ impl Store {
                 });
             }
         }
-        let db = open_redb(&path).map_err(|problem| problem.at(&path))?;
+        let db = open_redb(&path, cache_bytes).map_err(|problem| problem.at(&path))?;
         check_meta(&db).map_err(|problem| problem.at(&path))?;
         Ok(Store {
             db,
@@ -636,7 +645,7 @@ fn create_fresh(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
 
 /// Checks an existing state file without writing to it: its first bytes
 /// here, the rest (integrity, metadata, every record) with redb on a copy.
-fn verify_existing(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
+fn verify_existing(data_dir: &Path, path: &Path, cache_bytes: usize) -> Result<(), StoreError> {
     sniff_header(path)?;
     let copy = data_dir.join(VERIFY_FILE_NAME);
     remove_if_present(&copy)?;
@@ -645,7 +654,7 @@ fn verify_existing(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
         action: "copy the state file (to verify it) to",
         source,
     })?;
-    let verdict = verify_copy(&copy);
+    let verdict = verify_copy(&copy, cache_bytes);
     if let Err(e) = fs::remove_file(&copy) {
         tracing::warn!(file = %copy.display(), error = %e, "cannot remove the verification copy");
     }
@@ -804,10 +813,10 @@ fn problem_from_redb(e: impl Into<redb::Error>) -> Problem {
 
 /// Opens a redb file, turning a panic inside redb (it asserts on some
 /// malformed headers) into an error.
-fn open_redb(path: &Path) -> Result<Database, Problem> {
+fn open_redb(path: &Path, cache_bytes: usize) -> Result<Database, Problem> {
     guard_panic(|| {
         Database::builder()
-            .set_cache_size(CACHE_BYTES)
+            .set_cache_size(cache_bytes)
             .open(path)
             .map_err(problem_from_redb)
     })
@@ -848,10 +857,10 @@ fn guard_panic<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> 
 
 /// Opens the verification copy and checks everything: redb's checksums of
 /// every page, our metadata, and that every alert record can be read.
-fn verify_copy(copy: &Path) -> Result<(), Problem> {
+fn verify_copy(copy: &Path, cache_bytes: usize) -> Result<(), Problem> {
     guard_panic(|| {
         let mut db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
+            .set_cache_size(cache_bytes)
             .open(copy)
             .map_err(problem_from_redb)?;
         match db.check_integrity() {
