@@ -133,6 +133,38 @@ fn committed_state_survives_reopen() {
     assert_eq!(names, vec!["klaxon.lock", "klaxon.redb"]);
 }
 
+/// `--storage.cache-size` only trades memory for speed: with no cache at
+/// all (every page read from the file, every dirty page written at once)
+/// and with one smaller than a transaction, state still commits and comes
+/// back whole after a reopen.
+#[test]
+fn any_cache_size_keeps_every_alert() {
+    for cache_bytes in [0, 8 << 10, DEFAULT_CACHE_BYTES] {
+        let dir = tempfile::tempdir().unwrap();
+        let alerts: Vec<Alert> = (0..300)
+            .map(|i| full_alert(&format!("host-{i}:9100")))
+            .collect();
+        {
+            let store = Store::open_with_cache(dir.path(), cache_bytes).unwrap();
+            let changes: Vec<Change> = alerts.iter().map(|a| put("grp/HighLatency", a)).collect();
+            store.commit(&changes).unwrap();
+        }
+        let store = Store::open_with_cache(dir.path(), cache_bytes).unwrap();
+        let loaded = store.load_alerts().unwrap();
+        assert!(loaded.unreadable.is_empty(), "cache {cache_bytes}");
+        assert_eq!(loaded.alert_count(), 300, "cache {cache_bytes}");
+        let mut want: Vec<(u64, Alert)> = alerts
+            .iter()
+            .map(|a| (fingerprint(&a.labels), a.clone()))
+            .collect();
+        want.sort_by_key(|(fp, _)| *fp);
+        assert_eq!(
+            loaded.alerts["grp/HighLatency"], want,
+            "cache {cache_bytes}"
+        );
+    }
+}
+
 #[test]
 fn open_creates_missing_nested_data_dir() {
     let dir = tempfile::tempdir().unwrap();
