@@ -1,11 +1,12 @@
 //! The JSON documents of Prometheus 2.42's HTTP API (`web/api/v1/api.go`),
 //! field for field and in the same order, built from the evaluator's status
-//! snapshot.
+//! snapshot. They borrow from the snapshot instead of copying it: a large
+//! answer (thousands of alerts) then costs its JSON text and little more.
 
 use serde::Serialize;
 
 use super::json::{format_float_e, serialize_go_time, serialize_go_time_required};
-use crate::eval::alert::{Alert, AlertState, Labels, Millis};
+use crate::eval::alert::{Alert, AlertState, LabelPairs, Labels, Millis};
 use crate::eval::status::{GroupStatus, RuleStatus, RuleStatusKind};
 
 /// Prometheus's envelope of a successful answer.
@@ -44,21 +45,21 @@ pub struct Failure<D> {
 
 /// `data` of `/api/v1/rules`.
 #[derive(Debug, Serialize)]
-pub struct RuleDiscovery {
+pub struct RuleDiscovery<'a> {
     /// Groups in the backend's order.
-    pub groups: Vec<RuleGroup>,
+    pub groups: Vec<RuleGroup<'a>>,
 }
 
 /// One group of `/api/v1/rules`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RuleGroup {
+pub struct RuleGroup<'a> {
     /// Group name.
-    pub name: String,
+    pub name: &'a str,
     /// Source file.
-    pub file: String,
+    pub file: &'a str,
     /// Alerting and recording rules in evaluation order.
-    pub rules: Vec<Rule>,
+    pub rules: Vec<Rule<'a>>,
     /// Interval in seconds.
     pub interval: f64,
     /// Alert limit (0 = none).
@@ -73,38 +74,38 @@ pub struct RuleGroup {
 /// A rule of either kind; Prometheus tells them apart by `type`.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum Rule {
+pub enum Rule<'a> {
     /// `"type": "alerting"`.
-    Alerting(AlertingRule),
+    Alerting(AlertingRule<'a>),
     /// `"type": "recording"`.
-    Recording(RecordingRule),
+    Recording(RecordingRule<'a>),
 }
 
 /// An alerting rule of `/api/v1/rules`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AlertingRule {
+pub struct AlertingRule<'a> {
     /// `inactive`, `pending` or `firing`.
     pub state: &'static str,
     /// Alert name.
-    pub name: String,
+    pub name: &'a str,
     /// Query text.
-    pub query: String,
+    pub query: &'a str,
     /// `for`, seconds.
     pub duration: f64,
     /// `keep_firing_for`, seconds.
     pub keep_firing_for: f64,
     /// Rule labels.
-    pub labels: Labels,
+    pub labels: &'a Labels,
     /// Annotation templates.
-    pub annotations: Labels,
+    pub annotations: &'a Labels,
     /// Pending and firing alerts.
-    pub alerts: Vec<ApiAlert>,
+    pub alerts: Vec<ApiAlert<'a>>,
     /// `ok`, `err` or `unknown`.
     pub health: &'static str,
     /// The last error, omitted when there is none (as Go's `omitempty`).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub last_error: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub last_error: &'a str,
     /// Seconds the last evaluation took.
     pub evaluation_time: f64,
     /// When it was last evaluated.
@@ -118,19 +119,19 @@ pub struct AlertingRule {
 /// A recording rule of `/api/v1/rules`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RecordingRule {
+pub struct RecordingRule<'a> {
     /// Recorded series name.
-    pub name: String,
+    pub name: &'a str,
     /// Query text.
-    pub query: String,
+    pub query: &'a str,
     /// Rule labels, omitted when empty (as Prometheus).
     #[serde(skip_serializing_if = "Labels::is_empty")]
-    pub labels: Labels,
+    pub labels: &'a Labels,
     /// `ok`, `err` or `unknown`.
     pub health: &'static str,
     /// The last error, omitted when there is none.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub last_error: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub last_error: &'a str,
     /// Seconds the last evaluation took.
     pub evaluation_time: f64,
     /// When it was last evaluated.
@@ -143,19 +144,19 @@ pub struct RecordingRule {
 
 /// `data` of `/api/v1/alerts`.
 #[derive(Debug, Serialize)]
-pub struct AlertDiscovery {
+pub struct AlertDiscovery<'a> {
     /// Pending and firing alerts of every rule.
-    pub alerts: Vec<ApiAlert>,
+    pub alerts: Vec<ApiAlert<'a>>,
 }
 
 /// One alert, in `/api/v1/alerts` and inside a rule of `/api/v1/rules`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApiAlert {
+pub struct ApiAlert<'a> {
     /// Final labels.
-    pub labels: Labels,
+    pub labels: &'a LabelPairs,
     /// Expanded annotations.
-    pub annotations: Labels,
+    pub annotations: &'a LabelPairs,
     /// `pending` or `firing`.
     pub state: &'static str,
     /// When the condition started holding.
@@ -201,7 +202,7 @@ impl RuleFilter {
 
 /// The alerts Prometheus lists: pending and firing, not resolved ones kept
 /// for retention.
-fn active_alerts(alerts: &[Alert]) -> impl Iterator<Item = ApiAlert> + '_ {
+fn active_alerts(alerts: &[Alert<LabelPairs>]) -> impl Iterator<Item = ApiAlert<'_>> + '_ {
     alerts
         .iter()
         .filter(|alert| alert.state != AlertState::Inactive)
@@ -209,10 +210,10 @@ fn active_alerts(alerts: &[Alert]) -> impl Iterator<Item = ApiAlert> + '_ {
 }
 
 /// One alert in Prometheus's form.
-pub fn api_alert(alert: &Alert) -> ApiAlert {
+pub fn api_alert(alert: &Alert<LabelPairs>) -> ApiAlert<'_> {
     ApiAlert {
-        labels: alert.labels.clone(),
-        annotations: alert.annotations.clone(),
+        labels: &alert.labels,
+        annotations: &alert.annotations,
         state: alert.state.as_str(),
         active_at: alert.active_at,
         keep_firing_since: alert.keep_firing_since,
@@ -221,12 +222,12 @@ pub fn api_alert(alert: &Alert) -> ApiAlert {
 }
 
 /// `/api/v1/rules` for a snapshot.
-pub fn rule_discovery(groups: &[GroupStatus], filter: RuleFilter) -> RuleDiscovery {
+pub fn rule_discovery(groups: &[GroupStatus], filter: RuleFilter) -> RuleDiscovery<'_> {
     let groups = groups
         .iter()
         .map(|group| RuleGroup {
-            name: group.name.clone(),
-            file: group.file.clone(),
+            name: &group.name,
+            file: &group.file,
             rules: group
                 .rules
                 .iter()
@@ -241,8 +242,8 @@ pub fn rule_discovery(groups: &[GroupStatus], filter: RuleFilter) -> RuleDiscove
     RuleDiscovery { groups }
 }
 
-fn api_rule(rule: &RuleStatus, filter: RuleFilter) -> Option<Rule> {
-    let last_error = rule.last_error.clone().unwrap_or_default();
+fn api_rule(rule: &RuleStatus, filter: RuleFilter) -> Option<Rule<'_>> {
+    let last_error = rule.last_error.as_deref().unwrap_or_default();
     match &rule.kind {
         RuleStatusKind::Alerting {
             duration,
@@ -252,12 +253,12 @@ fn api_rule(rule: &RuleStatus, filter: RuleFilter) -> Option<Rule> {
         } => (filter != RuleFilter::Recording).then(|| {
             Rule::Alerting(AlertingRule {
                 state: rule.state(),
-                name: rule.name.clone(),
-                query: rule.query.clone(),
+                name: &rule.name,
+                query: &rule.query,
                 duration: *duration,
                 keep_firing_for: *keep_firing_for,
-                labels: rule.labels.clone(),
-                annotations: annotations.clone(),
+                labels: &rule.labels,
+                annotations,
                 alerts: active_alerts(alerts).collect(),
                 health: rule.health.as_str(),
                 last_error,
@@ -268,9 +269,9 @@ fn api_rule(rule: &RuleStatus, filter: RuleFilter) -> Option<Rule> {
         }),
         RuleStatusKind::Recording => (filter != RuleFilter::Alerting).then(|| {
             Rule::Recording(RecordingRule {
-                name: rule.name.clone(),
-                query: rule.query.clone(),
-                labels: rule.labels.clone(),
+                name: &rule.name,
+                query: &rule.query,
+                labels: &rule.labels,
                 health: rule.health.as_str(),
                 last_error,
                 evaluation_time: rule.evaluation_time,
@@ -282,7 +283,7 @@ fn api_rule(rule: &RuleStatus, filter: RuleFilter) -> Option<Rule> {
 }
 
 /// `/api/v1/alerts` for a snapshot.
-pub fn alert_discovery(groups: &[GroupStatus]) -> AlertDiscovery {
+pub fn alert_discovery(groups: &[GroupStatus]) -> AlertDiscovery<'_> {
     let alerts = groups
         .iter()
         .flat_map(|group| &group.rules)

@@ -155,6 +155,15 @@ impl std::fmt::Debug for LabelPairs {
     }
 }
 
+/// A JSON object in name order, as a label map serializes: the API writes
+/// an alert's labels straight from the evaluator's form, with no map built
+/// per alert per request.
+impl Serialize for LabelPairs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
 impl LabelPairs {
     /// The pairs of a map (already sorted and unique).
     pub fn from_map(map: &Labels) -> Self {

@@ -853,14 +853,15 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
     let kind = match &r.rule.alert {
         None => RuleStatusKind::Recording,
         Some(spec) => {
-            let mut alerts: Vec<Alert> = st
+            let mut alerts: Vec<Alert<LabelPairs>> = st
                 .alerts
                 .active
                 .values()
                 .filter(|a| a.state != AlertState::Inactive)
-                .map(|a| a.to_maps())
+                .map(|a| Alert::clone(a.as_ref()))
                 .collect();
-            alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
+            // The order of label maps: pairs compared in name order.
+            alerts.sort_by(|a, b| a.labels.iter().cmp(b.labels.iter()));
             RuleStatusKind::Alerting {
                 duration: spec.levels.first().map_or(0.0, |l| l.for_ as f64 / 1000.0),
                 keep_firing_for: spec.keep_firing_for as f64 / 1000.0,

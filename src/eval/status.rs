@@ -1,7 +1,7 @@
 //! What the evaluator shows of itself: a snapshot per group and rule, in the
 //! terms of Prometheus's `/api/v1/rules`, taken without pausing evaluation.
 
-use super::alert::{Alert, Labels, Millis};
+use super::alert::{Alert, LabelPairs, Labels, Millis};
 
 /// A rule's health after its last evaluation, as Prometheus reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +76,11 @@ pub enum RuleStatusKind {
         keep_firing_for: f64,
         /// Annotation templates, unexpanded.
         annotations: Labels,
-        /// Pending and firing alerts (inactive ones are not listed, as in Prometheus).
-        alerts: Vec<Alert>,
+        /// Pending and firing alerts (inactive ones are not listed, as in
+        /// Prometheus), in the evaluator's compact form: a snapshot of
+        /// thousands of alerts then costs a few allocations per alert
+        /// instead of two maps.
+        alerts: Vec<Alert<LabelPairs>>,
     },
     /// A recording rule.
     Recording,
