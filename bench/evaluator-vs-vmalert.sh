@@ -38,7 +38,9 @@
 # is VmHWM from /proc/PID/status at the end (start-up and rule loading
 # included), and VmRSS at the end shows what stays resident, with its
 # file-backed part (the executable and shared libraries: a fixed cost per
-# process, close to the size of the binary). Also shown, as
+# process, close to the size of the binary). "Peak after API reads" is
+# VmHWM once more after /api/v1/alerts (twice) and /api/v1/rules were read,
+# as a dashboard polls them: what answering those costs. Also shown, as
 # sanity checks: missed group slots, firing and pending alerts, rules with an
 # error, the queries Prometheus answered and the CPU it spent per round for
 # each evaluator, and whether both ended with the same alerts.
@@ -350,7 +352,7 @@ run_tool() {
         missed_metric=klaxon_group_iterations_missed_total
         ;;
     esac
-    local cpu0 prom0 eval0 miss0 query0 cpu1 prom1 eval1 miss1 query1 counts rss rss_end rss_file
+    local cpu0 prom0 eval0 miss0 query0 cpu1 prom1 eval1 miss1 query1 counts rss rss_end rss_file rss_api
     cpu0=$(cpu_ticks "$pid")
     prom0=$(cpu_ticks "$prometheus_pid")
     eval0=$(metric_sum "$url/metrics" "$evaluations_metric")
@@ -370,6 +372,9 @@ run_tool() {
     rss_file=$(awk '/^RssFile:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
     counts=$(api_counts "$url")
     curl -fsS "$url/api/v1/alerts" >"$work/alerts-$tool-$size.json"
+    # The peak again after the API reads above (/api/v1/alerts twice and
+    # /api/v1/rules, as a dashboard polls them): what answering costs.
+    rss_api=$(peak_rss_mb "$pid")
     if [ -n "${ALERTS_DIR:-}" ]; then
         mkdir -p "$ALERTS_DIR"
         cp "$work/alerts-$tool-$size.json" "$ALERTS_DIR/$tool-$size.json"
@@ -388,7 +393,7 @@ run_tool() {
     prom_cpu=$(calc "($prom1 - $prom0) / $ticks_per_s / $done" 3)
     local queries
     queries=$(calc "($query1 - $query0) / $done" 0)
-    rows+=("$size|$tool|$cpu|$rss|$rss_end|$rss_file|$done|$((miss1 - miss0))|$firing|$pending|$nrules|$errors|$queries|$prom_cpu")
+    rows+=("$size|$tool|$cpu|$rss|$rss_end|$rss_file|$rss_api|$done|$((miss1 - miss0))|$firing|$pending|$nrules|$errors|$queries|$prom_cpu")
     printf '%s: %s s CPU/round over %s rounds, %s MB peak RSS, %s firing, %s pending, %s rules, %s with errors, %s missed\n' \
         "$tool" "$cpu" "$done" "$rss" "$firing" "$pending" "$nrules" "$errors" "$((miss1 - miss0))" >&2
 }
@@ -404,11 +409,11 @@ done
 
 # A Markdown table, so a run can be pasted into docs as is.
 echo
-echo "| rules | evaluator | CPU s/round | peak RSS MB | RSS at end MB | of which file-backed MB | rounds evaluated | missed group slots | firing | pending | rules loaded | rule errors | Prometheus queries/round | Prometheus CPU s/round |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| rules | evaluator | CPU s/round | peak RSS MB | RSS at end MB | of which file-backed MB | peak after API reads MB | rounds evaluated | missed group slots | firing | pending | rules loaded | rule errors | Prometheus queries/round | Prometheus CPU s/round |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for row in "${rows[@]}"; do
-    IFS='|' read -r size tool cpu rss rss_end rss_file done missed firing pending nrules errors queries prom <<<"$row"
-    echo "| $size | $tool | $cpu | $rss | $rss_end | $rss_file | $done | $missed | $firing | $pending | $nrules | $errors | $queries | $prom |"
+    IFS='|' read -r size tool cpu rss rss_end rss_file rss_api done missed firing pending nrules errors queries prom <<<"$row"
+    echo "| $size | $tool | $cpu | $rss | $rss_end | $rss_file | $rss_api | $done | $missed | $firing | $pending | $nrules | $errors | $queries | $prom |"
 done
 echo
 for size in $sizes; do

@@ -354,6 +354,15 @@ impl crate::api::Backend for ServeBackend {
         engine.map(|e| e.status()).unwrap_or_default()
     }
 
+    fn alerts(&self) -> Vec<crate::eval::alert::Alert<crate::eval::alert::LabelPairs>> {
+        let engine = self
+            .engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        engine.map(|e| e.active_alerts()).unwrap_or_default()
+    }
+
     fn is_ready(&self) -> bool {
         self.ready.load(std::sync::atomic::Ordering::SeqCst)
     }

@@ -94,6 +94,15 @@ fn prometheus_rule_goes_pending_firing_keeps_firing_then_resolves() {
         firing.annotation("summary"),
         Some("queue orders holds 50 messages")
     );
+    // /api/v1/alerts takes its alerts without the rules' status; it lists
+    // exactly the alerts /api/v1/rules shows inside its rules.
+    let from_rules: Vec<ApiAlert> = klaxon
+        .rules()
+        .into_iter()
+        .flat_map(|g| g.rules)
+        .flat_map(|r| r.alerts)
+        .collect();
+    assert_eq!(from_rules, klaxon.alerts());
 
     exporter.set("queue_depth", &[("queue", "orders")], 2.0);
     // keep_firing_for 4s: still firing right after the value drops.

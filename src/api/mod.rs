@@ -23,7 +23,8 @@ use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
-use crate::eval::status::GroupStatus;
+use crate::eval::alert::{Alert, AlertState, LabelPairs};
+use crate::eval::status::{GroupStatus, RuleStatusKind};
 use json::to_go_json;
 use prom::{Failure, RuleFilter, Success};
 
@@ -35,6 +36,23 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Backend: Send + Sync + 'static {
     /// A snapshot of every group and rule, in the order to list them.
     fn groups(&self) -> Vec<GroupStatus>;
+
+    /// Pending and firing alerts of every rule, in the order of
+    /// [`Backend::groups`]. The default takes them from that snapshot; a
+    /// backend with thousands of rules overrides it to skip the rules' own
+    /// status.
+    fn alerts(&self) -> Vec<Alert<LabelPairs>> {
+        self.groups()
+            .into_iter()
+            .flat_map(|group| group.rules)
+            .filter_map(|rule| match rule.kind {
+                RuleStatusKind::Alerting { alerts, .. } => Some(alerts),
+                RuleStatusKind::Recording => None,
+            })
+            .flatten()
+            .filter(|alert| alert.state != AlertState::Inactive)
+            .collect()
+    }
 
     /// True once the alert state is restored; until then `/-/ready` and the
     /// rule and alert endpoints answer 503, as Prometheus before its TSDB is up.
@@ -210,10 +228,10 @@ async fn alerts(State(state): State<ApiState>) -> Response {
     if !state.backend.is_ready() {
         return not_ready();
     }
-    let groups = state.backend.groups();
+    let alerts = state.backend.alerts();
     go_json(
         StatusCode::OK,
-        &Success::new(prom::alert_discovery(&groups)),
+        &Success::new(prom::alert_discovery(&alerts)),
     )
 }
 

@@ -282,16 +282,10 @@ fn api_rule(rule: &RuleStatus, filter: RuleFilter) -> Option<Rule<'_>> {
     }
 }
 
-/// `/api/v1/alerts` for a snapshot.
-pub fn alert_discovery(groups: &[GroupStatus]) -> AlertDiscovery<'_> {
-    let alerts = groups
-        .iter()
-        .flat_map(|group| &group.rules)
-        .filter_map(|rule| match &rule.kind {
-            RuleStatusKind::Alerting { alerts, .. } => Some(active_alerts(alerts)),
-            RuleStatusKind::Recording => None,
-        })
-        .flatten()
-        .collect();
-    AlertDiscovery { alerts }
+/// `/api/v1/alerts` for the alerts of [`crate::api::Backend::alerts`]
+/// (resolved ones kept for retention are left out).
+pub fn alert_discovery(alerts: &[Alert<LabelPairs>]) -> AlertDiscovery<'_> {
+    AlertDiscovery {
+        alerts: active_alerts(alerts).collect(),
+    }
 }

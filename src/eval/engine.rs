@@ -823,6 +823,19 @@ impl Engine {
         }
     }
 
+    /// Every rule's pending and firing alerts, rule by rule in the order of
+    /// [`Engine::status`], without the rules' own status: what
+    /// `/api/v1/alerts` needs, at a fraction of the snapshot's memory.
+    pub fn active_alerts(&self) -> Vec<Alert<LabelPairs>> {
+        let mut alerts = Vec::new();
+        for g in self.all_groups() {
+            for r in g.rules.iter().filter(|r| r.rule.alert.is_some()) {
+                alerts.extend(listed_alerts(&lock(&r.state)));
+            }
+        }
+        alerts
+    }
+
     /// A snapshot of every group for the API.
     pub fn status(&self) -> Vec<GroupStatus> {
         self.all_groups()
@@ -842,6 +855,21 @@ impl Engine {
     }
 }
 
+/// A rule's pending and firing alerts as the API lists them: in the
+/// order of their label sets (pairs compared in name order, as label maps
+/// compare).
+fn listed_alerts(st: &RuleState) -> Vec<Alert<LabelPairs>> {
+    let mut alerts: Vec<Alert<LabelPairs>> = st
+        .alerts
+        .active
+        .values()
+        .filter(|a| a.state != AlertState::Inactive)
+        .map(|a| Alert::clone(a.as_ref()))
+        .collect();
+    alerts.sort_by(|a, b| a.labels.iter().cmp(b.labels.iter()));
+    alerts
+}
+
 fn rule_status(r: &RuleRuntime) -> RuleStatus {
     let st = lock(&r.state);
     let labels: Labels = r
@@ -853,15 +881,7 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
     let kind = match &r.rule.alert {
         None => RuleStatusKind::Recording,
         Some(spec) => {
-            let mut alerts: Vec<Alert<LabelPairs>> = st
-                .alerts
-                .active
-                .values()
-                .filter(|a| a.state != AlertState::Inactive)
-                .map(|a| Alert::clone(a.as_ref()))
-                .collect();
-            // The order of label maps: pairs compared in name order.
-            alerts.sort_by(|a, b| a.labels.iter().cmp(b.labels.iter()));
+            let alerts = listed_alerts(&st);
             RuleStatusKind::Alerting {
                 duration: spec.levels.first().map_or(0.0, |l| l.for_ as f64 / 1000.0),
                 keep_firing_for: spec.keep_firing_for as f64 / 1000.0,
