@@ -344,23 +344,25 @@ struct ServeBackend {
     reload_tx: mpsc::Sender<ReloadReply>,
 }
 
-impl crate::api::Backend for ServeBackend {
-    fn groups(&self) -> Vec<crate::eval::status::GroupStatus> {
-        let engine = self
-            .engine
+impl ServeBackend {
+    /// The engine running now (none before the first start).
+    fn current(&self) -> Option<Arc<Engine>> {
+        self.engine
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        engine.map(|e| e.status()).unwrap_or_default()
+            .clone()
+    }
+}
+
+impl crate::api::Backend for ServeBackend {
+    fn groups(&self) -> Vec<crate::eval::status::GroupStatus> {
+        self.current().map(|e| e.status()).unwrap_or_default()
     }
 
     fn alerts(&self) -> Vec<crate::eval::alert::Alert<crate::eval::alert::LabelPairs>> {
-        let engine = self
-            .engine
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        engine.map(|e| e.active_alerts()).unwrap_or_default()
+        self.current()
+            .map(|e| e.active_alerts())
+            .unwrap_or_default()
     }
 
     fn is_ready(&self) -> bool {
