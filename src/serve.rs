@@ -359,6 +359,12 @@ impl crate::api::Backend for ServeBackend {
         self.current().map(|e| e.status()).unwrap_or_default()
     }
 
+    fn for_each_group(&self, f: &mut dyn FnMut(crate::eval::status::GroupStatus)) {
+        if let Some(engine) = self.current() {
+            engine.for_each_group_status(f);
+        }
+    }
+
     fn alerts(&self) -> Vec<crate::eval::alert::Alert<crate::eval::alert::LabelPairs>> {
         self.current()
             .map(|e| e.active_alerts())

@@ -14,9 +14,17 @@ use crate::eval::alert::Millis;
 /// Serializes `value` the way Go's `encoding/json` would.
 pub fn to_go_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(512);
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, GoFormatter);
-    value.serialize(&mut serializer)?;
+    write_go_json(&mut out, value)?;
     Ok(out)
+}
+
+/// [`to_go_json`] appended to `out`, for answers written piece by piece.
+pub fn write_go_json<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, GoFormatter);
+    value.serialize(&mut serializer)
 }
 
 /// A compact serde_json formatter with Go's escaping and number rules.

@@ -37,6 +37,16 @@ pub trait Backend: Send + Sync + 'static {
     /// A snapshot of every group and rule, in the order to list them.
     fn groups(&self) -> Vec<GroupStatus>;
 
+    /// Calls `f` with each group's snapshot, in the order of
+    /// [`Backend::groups`], one group at a time: an answer about thousands
+    /// of rules then never holds every rule's status at once. The default
+    /// takes them from [`Backend::groups`].
+    fn for_each_group(&self, f: &mut dyn FnMut(GroupStatus)) {
+        for group in self.groups() {
+            f(group);
+        }
+    }
+
     /// Pending and firing alerts of every rule, in the order of
     /// [`Backend::groups`]. The default takes them from that snapshot; a
     /// backend with thousands of rules overrides it to skip the rules' own
@@ -145,20 +155,25 @@ pub async fn serve(
 /// A JSON answer serialized the way Prometheus (Go) writes it.
 fn go_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match to_go_json(body) {
-        Ok(bytes) => (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => json_bytes(status, bytes),
         Err(error) => plain(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("error marshaling json response: {error}\n"),
         ),
     }
+}
+
+/// An answer of JSON already written.
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A Prometheus error answer with no details.
@@ -217,11 +232,31 @@ async fn rules(
         Ok(filter) => filter,
         Err(message) => return api_error(StatusCode::BAD_REQUEST, "bad_data", message),
     };
-    let groups = state.backend.groups();
-    go_json(
-        StatusCode::OK,
-        &Success::new(prom::rule_discovery(&groups, filter)),
-    )
+    // `{"status":"success","data":{"groups":[...]}}`, as
+    // `Success<RuleDiscovery>` serializes, written a group at a time.
+    let mut body = br#"{"status":"success","data":{"groups":["#.to_vec();
+    let mut failure = None;
+    let mut first = true;
+    state.backend.for_each_group(&mut |group| {
+        if failure.is_some() {
+            return;
+        }
+        if !first {
+            body.push(b',');
+        }
+        first = false;
+        if let Err(error) = json::write_go_json(&mut body, &prom::rule_group(&group, filter)) {
+            failure = Some(error);
+        }
+    });
+    if let Some(error) = failure {
+        return plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("error marshaling json response: {error}\n"),
+        );
+    }
+    body.extend_from_slice(b"]}}");
+    json_bytes(StatusCode::OK, body)
 }
 
 async fn alerts(State(state): State<ApiState>) -> Response {

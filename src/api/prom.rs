@@ -225,21 +225,26 @@ pub fn api_alert(alert: &Alert<LabelPairs>) -> ApiAlert<'_> {
 pub fn rule_discovery(groups: &[GroupStatus], filter: RuleFilter) -> RuleDiscovery<'_> {
     let groups = groups
         .iter()
-        .map(|group| RuleGroup {
-            name: &group.name,
-            file: &group.file,
-            rules: group
-                .rules
-                .iter()
-                .filter_map(|rule| api_rule(rule, filter))
-                .collect(),
-            interval: group.interval.as_secs_f64(),
-            limit: group.limit,
-            evaluation_time: group.evaluation_time,
-            last_evaluation: group.last_evaluation,
-        })
+        .map(|group| rule_group(group, filter))
         .collect();
     RuleDiscovery { groups }
+}
+
+/// One group of `/api/v1/rules`.
+pub fn rule_group(group: &GroupStatus, filter: RuleFilter) -> RuleGroup<'_> {
+    RuleGroup {
+        name: &group.name,
+        file: &group.file,
+        rules: group
+            .rules
+            .iter()
+            .filter_map(|rule| api_rule(rule, filter))
+            .collect(),
+        interval: group.interval.as_secs_f64(),
+        limit: group.limit,
+        evaluation_time: group.evaluation_time,
+        last_evaluation: group.last_evaluation,
+    }
 }
 
 fn api_rule(rule: &RuleStatus, filter: RuleFilter) -> Option<Rule<'_>> {

@@ -838,20 +838,28 @@ impl Engine {
 
     /// A snapshot of every group for the API.
     pub fn status(&self) -> Vec<GroupStatus> {
-        self.all_groups()
-            .map(|g| {
-                let (evaluation_time, last_evaluation) = *lock(&g.last);
-                GroupStatus {
-                    name: g.name.clone(),
-                    file: g.file.clone(),
-                    interval: g.interval,
-                    limit: g.limit,
-                    evaluation_time,
-                    last_evaluation,
-                    rules: g.rules.iter().map(rule_status).collect(),
-                }
-            })
-            .collect()
+        self.all_groups().map(|g| group_status(g)).collect()
+    }
+
+    /// [`Engine::status`] a group at a time, for answers written piece by
+    /// piece.
+    pub fn for_each_group_status(&self, f: &mut dyn FnMut(GroupStatus)) {
+        for g in self.all_groups() {
+            f(group_status(g));
+        }
+    }
+}
+
+fn group_status(g: &GroupRuntime) -> GroupStatus {
+    let (evaluation_time, last_evaluation) = *lock(&g.last);
+    GroupStatus {
+        name: g.name.clone(),
+        file: g.file.clone(),
+        interval: g.interval,
+        limit: g.limit,
+        evaluation_time,
+        last_evaluation,
+        rules: g.rules.iter().map(rule_status).collect(),
     }
 }
 
