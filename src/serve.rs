@@ -355,10 +355,6 @@ impl ServeBackend {
 }
 
 impl crate::api::Backend for ServeBackend {
-    fn groups(&self) -> Vec<crate::eval::status::GroupStatus> {
-        self.current().map(|e| e.status()).unwrap_or_default()
-    }
-
     fn for_each_group(&self, f: &mut dyn FnMut(crate::eval::status::GroupStatus)) {
         if let Some(engine) = self.current() {
             engine.for_each_group_status(f);

@@ -134,8 +134,10 @@ impl FakeBackend {
 }
 
 impl Backend for FakeBackend {
-    fn groups(&self) -> Vec<GroupStatus> {
-        self.groups.clone()
+    fn for_each_group(&self, f: &mut dyn FnMut(GroupStatus)) {
+        for group in &self.groups {
+            f(group.clone());
+        }
     }
 
     fn is_ready(&self) -> bool {

@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
-use crate::eval::alert::{Alert, AlertState, LabelPairs};
+use crate::eval::alert::{Alert, LabelPairs};
 use crate::eval::status::{GroupStatus, RuleStatusKind};
 use json::to_go_json;
 use prom::{Failure, RuleFilter, Success};
@@ -34,34 +34,25 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What the API reads and triggers; the serve command implements it.
 pub trait Backend: Send + Sync + 'static {
-    /// A snapshot of every group and rule, in the order to list them.
-    fn groups(&self) -> Vec<GroupStatus>;
-
-    /// Calls `f` with each group's snapshot, in the order of
-    /// [`Backend::groups`], one group at a time: an answer about thousands
-    /// of rules then never holds every rule's status at once. The default
-    /// takes them from [`Backend::groups`].
-    fn for_each_group(&self, f: &mut dyn FnMut(GroupStatus)) {
-        for group in self.groups() {
-            f(group);
-        }
-    }
+    /// Calls `f` with each group's snapshot, in the order to list them,
+    /// one group at a time: an answer about thousands of rules then never
+    /// holds every rule's status at once.
+    fn for_each_group(&self, f: &mut dyn FnMut(GroupStatus));
 
     /// Pending and firing alerts of every rule, in the order of
-    /// [`Backend::groups`]. The default takes them from that snapshot; a
-    /// backend with thousands of rules overrides it to skip the rules' own
-    /// status.
+    /// [`Backend::for_each_group`]. The default takes them from those
+    /// snapshots; a backend with thousands of rules overrides it to skip
+    /// the rules' own status.
     fn alerts(&self) -> Vec<Alert<LabelPairs>> {
-        self.groups()
-            .into_iter()
-            .flat_map(|group| group.rules)
-            .filter_map(|rule| match rule.kind {
-                RuleStatusKind::Alerting { alerts, .. } => Some(alerts),
-                RuleStatusKind::Recording => None,
-            })
-            .flatten()
-            .filter(|alert| alert.state != AlertState::Inactive)
-            .collect()
+        let mut alerts = Vec::new();
+        self.for_each_group(&mut |group| {
+            for rule in group.rules {
+                if let RuleStatusKind::Alerting { alerts: listed, .. } = rule.kind {
+                    alerts.extend(listed);
+                }
+            }
+        });
+        alerts
     }
 
     /// True once the alert state is restored; until then `/-/ready` and the
@@ -233,7 +224,7 @@ async fn rules(
         Err(message) => return api_error(StatusCode::BAD_REQUEST, "bad_data", message),
     };
     // `{"status":"success","data":{"groups":[...]}}`, as
-    // `Success<RuleDiscovery>` serializes, written a group at a time.
+    // Prometheus's envelope, written a group at a time.
     let mut body = br#"{"status":"success","data":{"groups":["#.to_vec();
     let mut failure = None;
     let mut first = true;

@@ -43,13 +43,6 @@ pub struct Failure<D> {
     pub error: String,
 }
 
-/// `data` of `/api/v1/rules`.
-#[derive(Debug, Serialize)]
-pub struct RuleDiscovery<'a> {
-    /// Groups in the backend's order.
-    pub groups: Vec<RuleGroup<'a>>,
-}
-
 /// One group of `/api/v1/rules`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -221,16 +214,7 @@ pub fn api_alert(alert: &Alert<LabelPairs>) -> ApiAlert<'_> {
     }
 }
 
-/// `/api/v1/rules` for a snapshot.
-pub fn rule_discovery(groups: &[GroupStatus], filter: RuleFilter) -> RuleDiscovery<'_> {
-    let groups = groups
-        .iter()
-        .map(|group| rule_group(group, filter))
-        .collect();
-    RuleDiscovery { groups }
-}
-
-/// One group of `/api/v1/rules`.
+/// One group of `/api/v1/rules` (`data.groups[i]`).
 pub fn rule_group(group: &GroupStatus, filter: RuleFilter) -> RuleGroup<'_> {
     RuleGroup {
         name: &group.name,

@@ -824,7 +824,7 @@ impl Engine {
     }
 
     /// Every rule's pending and firing alerts, rule by rule in the order of
-    /// [`Engine::status`], without the rules' own status: what
+    /// [`Engine::for_each_group_status`], without the rules' own status: what
     /// `/api/v1/alerts` needs, at a fraction of the snapshot's memory.
     pub fn active_alerts(&self) -> Vec<Alert<LabelPairs>> {
         let mut alerts = Vec::new();
@@ -836,13 +836,8 @@ impl Engine {
         alerts
     }
 
-    /// A snapshot of every group for the API.
-    pub fn status(&self) -> Vec<GroupStatus> {
-        self.all_groups().map(|g| group_status(g)).collect()
-    }
-
-    /// [`Engine::status`] a group at a time, for answers written piece by
-    /// piece.
+    /// A snapshot of each group for the API, one group at a time, so an
+    /// answer written piece by piece holds one group's copy at most.
     pub fn for_each_group_status(&self, f: &mut dyn FnMut(GroupStatus)) {
         for g in self.all_groups() {
             f(group_status(g));
