@@ -272,6 +272,8 @@ struct CompiledSet {
     /// `file:line:col` of the first rule that needs a default datasource
     /// when none is configured.
     missing_default: Option<String>,
+    /// One copy of each repeated short text across all groups' rules.
+    texts: crate::eval::templating::SharedTexts,
 }
 
 impl CompiledSet {
@@ -295,8 +297,8 @@ impl CompiledSet {
             let mut rules = Vec::new();
             let mut seen_keys: HashMap<String, usize> = HashMap::new();
             for r in &g.rules {
-                let mut compiled = CompiledRule::compile(r, g, &file);
-                if compiled.datasource == "default"
+                let mut compiled = CompiledRule::compile(r, g, &file, &mut self.texts);
+                if &*compiled.datasource == "default"
                     && !sources.contains_key("default")
                     && self.missing_default.is_none()
                 {
@@ -315,7 +317,7 @@ impl CompiledSet {
                 rules.push(compiled);
             }
             self.groups.push(GroupRuntime::new(
-                g.name.clone(),
+                g.name.as_str().into(),
                 file,
                 interval,
                 g.limit,

@@ -85,8 +85,8 @@ pub struct EngineSettings {
 /// One group, ready to schedule.
 #[derive(Debug)]
 pub struct GroupRuntime {
-    /// Name.
-    pub name: String,
+    /// Name (shared with its metric series).
+    pub name: Arc<str>,
     /// File it came from.
     pub file: String,
     /// Interval.
@@ -147,7 +147,7 @@ impl RuleRuntime {
 impl GroupRuntime {
     /// A group of compiled rules.
     pub fn new(
-        name: String,
+        name: Arc<str>,
         file: String,
         interval: Duration,
         limit: u64,
@@ -237,13 +237,13 @@ impl std::fmt::Debug for Engine {
 
 fn meta_rule() -> CompiledRule {
     let labels = vec![(
-        "severity".to_string(),
+        "severity".into(),
         Template::compile(DATASOURCE_DOWN, "critical"),
     )];
     CompiledRule {
-        name: DATASOURCE_DOWN.to_string(),
+        name: DATASOURCE_DOWN.into(),
         key: format!("{BUILTIN_FILE}\u{1f}{BUILTIN_GROUP}\u{1f}{DATASOURCE_DOWN}\u{1f}1"),
-        datasource: String::new(),
+        datasource: "".into(),
         query: RuleQuery::Builtin(
             format!(
                 "klaxon: a datasource whose queries failed {DATASOURCE_DOWN_ROUNDS} evaluation rounds in a row"
@@ -263,14 +263,14 @@ fn meta_rule() -> CompiledRule {
             nodata: NoDataPolicy::Ok,
             annotations: vec![
                 (
-                    "summary".to_string(),
+                    "summary".into(),
                     Template::compile(
                         DATASOURCE_DOWN,
                         "klaxon cannot query datasource {{ $labels.datasource }}",
                     ),
                 ),
                 (
-                    "description".to_string(),
+                    "description".into(),
                     Template::compile(DATASOURCE_DOWN, ""),
                 ),
             ],
@@ -390,7 +390,7 @@ impl Engine {
                         .metrics
                         .datasource_errors
                         .get_or_create(&DatasourceErrorLabels {
-                            datasource: r.rule.datasource.clone(),
+                            datasource: r.rule.datasource.to_string(),
                             kind: "unreachable".into(),
                         });
                 }
@@ -441,7 +441,7 @@ impl Engine {
         self.metrics.group_iterations.get_or_create(&label).inc();
         let mut changes = Vec::new();
         let mut outgoing = Vec::new();
-        let mut ds_outcome: BTreeMap<String, (bool, Option<String>)> = BTreeMap::new();
+        let mut ds_outcome: BTreeMap<Arc<str>, (bool, Option<String>)> = BTreeMap::new();
         let interval = interval_ms(group.interval);
         let timeout = group.interval;
         for r in &group.rules {
@@ -501,7 +501,7 @@ impl Engine {
         ts: Millis,
         timeout: Duration,
     ) -> Result<Vec<Sample>, SourceError> {
-        let Some(source) = self.sources.get(&rule.datasource) else {
+        let Some(source) = self.sources.get(&*rule.datasource) else {
             return Err(SourceError::Unsupported(format!(
                 "no datasource `{}` is configured; declare `datasource prometheus {}` or start with --prometheus.url",
                 rule.datasource, rule.datasource
@@ -516,7 +516,7 @@ impl Engine {
             )),
         };
         let ds = DatasourceLabel {
-            datasource: rule.datasource.clone(),
+            datasource: rule.datasource.to_string(),
         };
         self.metrics
             .datasource_duration
@@ -533,7 +533,7 @@ impl Engine {
             self.metrics
                 .datasource_errors
                 .get_or_create(&DatasourceErrorLabels {
-                    datasource: rule.datasource.clone(),
+                    datasource: rule.datasource.to_string(),
                     kind: kind.into(),
                 })
                 .inc();
@@ -649,7 +649,7 @@ impl Engine {
 
     fn update_datasource_health(
         &self,
-        outcome: &BTreeMap<String, (bool, Option<String>)>,
+        outcome: &BTreeMap<Arc<str>, (bool, Option<String>)>,
         ts: Millis,
         changes: &mut Vec<PendingChanges>,
         outgoing: &mut Vec<OutgoingAlert>,
@@ -660,7 +660,7 @@ impl Engine {
         let samples: Vec<Sample> = {
             let mut health = lock(&self.health);
             for (ds, (any_ok, error)) in outcome {
-                let h = health.entry(ds.clone()).or_default();
+                let h = health.entry(ds.to_string()).or_default();
                 if *any_ok {
                     h.failed_rounds = 0;
                 } else if let Some(e) = error {
@@ -670,7 +670,7 @@ impl Engine {
                 self.metrics
                     .datasource_down
                     .get_or_create(&DatasourceLabel {
-                        datasource: ds.clone(),
+                        datasource: ds.to_string(),
                     })
                     .set(i64::from(h.failed_rounds >= DATASOURCE_DOWN_ROUNDS));
             }
@@ -848,7 +848,7 @@ impl Engine {
 fn group_status(g: &GroupRuntime) -> GroupStatus {
     let (evaluation_time, last_evaluation) = *lock(&g.last);
     GroupStatus {
-        name: g.name.clone(),
+        name: g.name.to_string(),
         file: g.file.clone(),
         interval: g.interval,
         limit: g.limit,
@@ -879,7 +879,7 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
         .rule
         .labels
         .iter()
-        .map(|(k, t)| (k.clone(), t.text().to_string()))
+        .map(|(k, t)| (k.to_string(), t.text().to_string()))
         .collect();
     let kind = match &r.rule.alert {
         None => RuleStatusKind::Recording,
@@ -891,14 +891,14 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
                 annotations: spec
                     .annotations
                     .iter()
-                    .map(|(k, t)| (k.clone(), t.text().to_string()))
+                    .map(|(k, t)| (k.to_string(), t.text().to_string()))
                     .collect(),
                 alerts,
             }
         }
     };
     RuleStatus {
-        name: r.rule.name.clone(),
+        name: r.rule.name.to_string(),
         query: r.rule.query_text().to_string(),
         labels,
         kind,

@@ -1,6 +1,8 @@
 //! The evaluator's own metrics, registered once per process and shared by
 //! every configuration a reload builds.
 
+use std::sync::Arc;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -11,17 +13,18 @@ use prometheus_client::registry::Registry;
 /// `group` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct GroupLabel {
-    /// Group name (file-qualified when two files use the same name).
-    pub group: String,
+    /// Group name (file-qualified when two files use the same name),
+    /// shared with the group rather than copied per series.
+    pub group: Arc<str>,
 }
 
 /// `group`, `rule` labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RuleLabels {
-    /// Group name.
-    pub group: String,
-    /// Rule name.
-    pub rule: String,
+    /// Group name, shared with the group.
+    pub group: Arc<str>,
+    /// Rule name, shared with the rule.
+    pub rule: Arc<str>,
 }
 
 /// `state`, `severity` labels.

@@ -12,9 +12,10 @@
 //! condition is `present`, no resolve threshold and `nodata ok`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::alert::{Alert, AlertState, LabelPairs, Labels, Millis, fingerprint};
-use super::templating::{Template, TemplateEnv};
+use super::templating::{SharedTexts, Template, TemplateEnv};
 use crate::model::template::CompiledTemplate;
 use crate::model::{
     self, Condition, NoDataPolicy, Origin, Query, ResolveRule, RuleKind, SeverityLevel,
@@ -32,18 +33,20 @@ pub const NODATA_LABEL: &str = "nodata";
 /// A rule ready to evaluate: templates compiled, identity key computed.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
-    /// Alert name or recorded series.
-    pub name: String,
+    /// Alert name or recorded series (shared with its metric series).
+    pub name: Arc<str>,
     /// Stable identity across restarts and reloads: file, group, name and a
     /// hash of everything that decides the rule's behaviour. State carries
     /// over only to a rule with the same key.
     pub key: String,
-    /// Datasource name (`default` when the query names none).
-    pub datasource: String,
+    /// Datasource name (`default` when the query names none), shared by
+    /// every rule of the configuration that names it.
+    pub datasource: Arc<str>,
     /// The query, as sent to the datasource.
     pub query: RuleQuery,
-    /// Rule labels (group labels merged in), as templates.
-    pub labels: Vec<(String, Template)>,
+    /// Rule labels (group labels merged in), as templates; names shared
+    /// across rules ([`SharedTexts`]).
+    pub labels: Vec<(Arc<str>, Template)>,
     /// Alerting specifics; `None` for a recording rule.
     pub alert: Option<CompiledAlert>,
 }
@@ -55,14 +58,15 @@ pub struct CompiledAlert {
     pub origin: Origin,
     /// Levels, least severe first.
     pub levels: Vec<Level>,
-    /// `resolve when`.
-    pub resolve: Option<ResolveRule>,
+    /// `resolve when` (boxed: few rules have one, and every rule would
+    /// otherwise carry its size).
+    pub resolve: Option<Box<ResolveRule>>,
     /// `keep_firing_for`.
     pub keep_firing_for: Millis,
     /// `nodata` policy.
     pub nodata: NoDataPolicy,
-    /// Annotation templates.
-    pub annotations: Vec<(String, Template)>,
+    /// Annotation templates; names shared across rules ([`SharedTexts`]).
+    pub annotations: Vec<(Arc<str>, Template)>,
     /// The `severity` label is written in `labels`, not set by the level.
     pub severity_label_fixed: bool,
     /// Group `limit` (0 = none).
@@ -89,18 +93,24 @@ fn level_index(level: SeverityLevel) -> usize {
 }
 
 impl CompiledRule {
-    /// Compiles a model rule of group `group` loaded from `file`.
-    pub fn compile(rule: &model::Rule, group: &model::Group, file: &str) -> Self {
+    /// Compiles a model rule of group `group` loaded from `file`, taking
+    /// repeated short texts from `texts`, shared by the whole configuration.
+    pub fn compile(
+        rule: &model::Rule,
+        group: &model::Group,
+        file: &str,
+        texts: &mut SharedTexts,
+    ) -> Self {
         let query_text = query_text(&rule.query);
-        let datasource = rule.query.datasource().unwrap_or("default").to_string();
+        let datasource = texts.get(rule.query.datasource().unwrap_or("default"));
         let template_name = CompiledTemplate::alert_name(&rule.name);
         let labels = rule
             .labels
             .iter()
             .map(|p| {
                 (
-                    p.name.clone(),
-                    Template::compile_named(&template_name, &p.value),
+                    texts.get(&p.name),
+                    Template::compile_named(&template_name, &p.value, texts),
                 )
             })
             .collect();
@@ -120,7 +130,7 @@ impl CompiledRule {
                 Some(CompiledAlert {
                     origin: rule.origin,
                     levels,
-                    resolve: spec.resolve.clone(),
+                    resolve: spec.resolve.clone().map(Box::new),
                     keep_firing_for: ms(spec.keep_firing_for),
                     nodata: spec.nodata.clone(),
                     annotations: spec
@@ -128,8 +138,8 @@ impl CompiledRule {
                         .iter()
                         .map(|p| {
                             (
-                                p.name.clone(),
-                                Template::compile_named(&template_name, &p.value),
+                                texts.get(&p.name),
+                                Template::compile_named(&template_name, &p.value, texts),
                             )
                         })
                         .collect(),
@@ -140,7 +150,7 @@ impl CompiledRule {
         };
         let key = rule_key(rule, group, file, &query_text);
         CompiledRule {
-            name: rule.name.clone(),
+            name: rule.name.as_str().into(),
             key,
             datasource,
             query: RuleQuery::of(&rule.query, query_text),
@@ -212,12 +222,12 @@ impl CompiledRule {
         for (name, tmpl) in &self.labels {
             let v = tmpl.expand(env, series, value);
             if v.is_empty() {
-                labels.remove(name);
+                labels.remove(&**name);
             } else {
-                labels.insert(name.clone(), v);
+                labels.insert(name.to_string(), v);
             }
         }
-        labels.insert("alertname".into(), self.name.clone());
+        labels.insert("alertname".into(), self.name.to_string());
     }
 }
 
@@ -742,7 +752,7 @@ fn expand_annotations<'s>(
 ) -> Vec<(&'s str, String)> {
     spec.annotations
         .iter()
-        .map(|(k, t)| (k.as_str(), t.expand(env, labels, value)))
+        .map(|(k, t)| (&**k, t.expand(env, labels, value)))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 
 use super::alert::{AlertState, Labels};
 use super::rule::{AlertingState, CompiledRule, RESOLVED_RETENTION};
-use super::templating::TemplateEnv;
+use super::templating::{SharedTexts, TemplateEnv};
 use crate::source::Sample;
 
 const S: i64 = 1000;
@@ -21,7 +21,7 @@ fn compile(path: &str, text: &str) -> CompiledRule {
             .collect::<Vec<_>>()
     );
     let group = &loaded.rules.groups[0];
-    CompiledRule::compile(&group.rules[0], group, path)
+    CompiledRule::compile(&group.rules[0], group, path, &mut SharedTexts::default())
 }
 
 fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
@@ -390,4 +390,33 @@ fn durable_changes_are_reported_only_on_transitions() {
     assert_eq!(d.eval(0, &s).changed.len(), 1, "new pending alert");
     assert!(d.eval(M, &s).changed.is_empty(), "value refresh only");
     assert_eq!(d.eval(2 * M, &s).changed.len(), 1, "turned firing");
+}
+
+#[test]
+fn rules_of_one_configuration_share_repeated_names_and_values() {
+    let text = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        labels:\n          severity: critical\n        annotations:\n          summary: '{{ $labels.job }} is down'\n      - alert: B\n        expr: up == 0\n        labels:\n          severity: critical\n        annotations:\n          summary: 'B fires'\n";
+    let loaded = crate::model::load::load_sources(&[("shared.yml", text)]);
+    assert!(!loaded.has_errors());
+    let group = &loaded.rules.groups[0];
+    let mut texts = SharedTexts::default();
+    let a = CompiledRule::compile(&group.rules[0], group, "shared.yml", &mut texts);
+    let b = CompiledRule::compile(&group.rules[1], group, "shared.yml", &mut texts);
+    assert!(std::sync::Arc::ptr_eq(&a.datasource, &b.datasource));
+    assert!(std::sync::Arc::ptr_eq(&a.labels[0].0, &b.labels[0].0));
+    let (a_alert, b_alert) = (a.alert.as_ref().unwrap(), b.alert.as_ref().unwrap());
+    assert!(std::sync::Arc::ptr_eq(
+        &a_alert.annotations[0].0,
+        &b_alert.annotations[0].0
+    ));
+    // Sharing changes nothing an alert shows.
+    let mut d = Driver {
+        rule: b,
+        st: AlertingState::default(),
+        env: TemplateEnv::default(),
+    };
+    d.eval(0, &[sample(&[("job", "db")], 0.0)]);
+    let alert = d.st.active.values().next().unwrap();
+    assert_eq!(alert.labels.get("severity"), Some("critical"));
+    assert_eq!(alert.labels.get("alertname"), Some("B"));
+    assert_eq!(alert.annotations.get("summary"), Some("B fires"));
 }
