@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::labels::LabelSet;
 use crate::model::SeverityLevel;
 pub use crate::source::Labels;
 
@@ -137,17 +138,13 @@ impl<L> Alert<L> {
     }
 }
 
-/// Name/value pairs sorted by name, held as one string and the offsets
-/// where each name and value ends: two allocations whatever the number of
-/// pairs. Unlike a label set sent to Alertmanager, empty values are kept
-/// (an annotation may expand to nothing and still be listed).
+/// Name/value pairs sorted by name, in the notifier's compact layout
+/// ([`LabelSet`]: one allocation, 1-byte offsets for usual sets, common
+/// names as 1-byte codes). Unlike a label set sent to Alertmanager, empty
+/// values are kept (an annotation may expand to nothing and still be
+/// listed).
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct LabelPairs {
-    text: Box<str>,
-    /// Pair i: name = text[ends[2i-1]..ends[2i]], value =
-    /// text[ends[2i]..ends[2i+1]], with ends[-1] = 0.
-    ends: Box<[u32]>,
-}
+pub struct LabelPairs(LabelSet);
 
 impl std::fmt::Debug for LabelPairs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,68 +183,29 @@ impl LabelPairs {
         Self::from_sorted(unique.into_iter())
     }
 
-    /// `pairs` must be sorted by name with no name twice. A label set of
-    /// more than 4 GiB cannot reach here (query answers and template output
-    /// are bounded far below); pairs past that size would be dropped.
-    fn from_sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
-        let (count, len) = pairs
-            .clone()
-            .fold((0, 0), |(n, len), (k, v)| (n + 1, len + k.len() + v.len()));
-        let mut text = String::with_capacity(len);
-        let mut ends = Vec::with_capacity(2 * count);
-        for (name, value) in pairs {
-            if u32::try_from(text.len() + name.len() + value.len()).is_err() {
-                break;
-            }
-            text.push_str(name);
-            ends.push(text.len() as u32);
-            text.push_str(value);
-            ends.push(text.len() as u32);
-        }
-        LabelPairs {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-        }
+    /// `pairs` must be sorted by name with no name twice.
+    fn from_sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        LabelPairs(LabelSet::from_sorted_keeping_empty(pairs))
     }
 
     /// Pairs in name order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        (0..self.len()).map(move |i| self.pair(i))
-    }
-
-    fn pair(&self, i: usize) -> (&str, &str) {
-        let at = |j: usize| self.ends.get(j).map_or(0, |e| *e as usize);
-        let start = if i == 0 { 0 } else { at(2 * i - 1) };
-        let (mid, end) = (at(2 * i), at(2 * i + 1));
-        (
-            self.text.get(start..mid).unwrap_or(""),
-            self.text.get(mid..end).unwrap_or(""),
-        )
+        self.0.iter()
     }
 
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (k, v) = self.pair(mid);
-            match k.cmp(name) {
-                std::cmp::Ordering::Equal => return Some(v),
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-            }
-        }
-        None
+        self.0.get(name)
     }
 
     /// Number of pairs.
     pub fn len(&self) -> usize {
-        self.ends.len() / 2
+        self.0.len()
     }
 
     /// No pairs at all.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.0.is_empty()
     }
 
     /// Whether these are exactly the pairs of `map`.
@@ -287,7 +245,7 @@ impl LabelPairs {
 
     /// [`fingerprint`] of the pairs as a map.
     pub fn fingerprint(&self) -> u64 {
-        fingerprint_pairs(self.iter())
+        self.0.fingerprint()
     }
 }
 

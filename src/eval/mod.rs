@@ -5,6 +5,7 @@ pub mod alert;
 pub mod engine;
 pub mod event;
 pub mod forward;
+pub mod labels;
 pub mod metrics;
 pub mod rule;
 #[cfg(test)]
