@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A sorted label set in one heap allocation, 16 bytes inline.
 ///
 /// The notifier holds two of these (labels and annotations) for each of
-/// hundreds of thousands of alerts, so the layout is chosen for memory: one
+/// hundreds of thousands of alerts, and the evaluator two for each alert it
+/// tracks (as `LabelPairs`), so the layout is chosen for memory: one
 /// allocation however many labels (a `BTreeMap<String, String>` takes two
 /// per label plus tree nodes; a string plus an offsets array takes two),
 /// 1-byte offsets for the usual set whose text is under 256 bytes (2-byte
