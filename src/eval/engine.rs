@@ -223,7 +223,7 @@ pub struct Engine {
     store: Arc<dyn StateStore>,
     events: mpsc::UnboundedSender<AlertBatch>,
     limiter: Arc<Semaphore>,
-    health: Mutex<BTreeMap<String, DatasourceHealth>>,
+    health: Mutex<BTreeMap<Arc<str>, DatasourceHealth>>,
     meta: Arc<GroupRuntime>,
 }
 
@@ -390,7 +390,7 @@ impl Engine {
                         .metrics
                         .datasource_errors
                         .get_or_create(&DatasourceErrorLabels {
-                            datasource: r.rule.datasource.to_string(),
+                            datasource: Arc::clone(&r.rule.datasource),
                             kind: "unreachable".into(),
                         });
                 }
@@ -516,7 +516,7 @@ impl Engine {
             )),
         };
         let ds = DatasourceLabel {
-            datasource: rule.datasource.to_string(),
+            datasource: Arc::clone(&rule.datasource),
         };
         self.metrics
             .datasource_duration
@@ -533,7 +533,7 @@ impl Engine {
             self.metrics
                 .datasource_errors
                 .get_or_create(&DatasourceErrorLabels {
-                    datasource: rule.datasource.to_string(),
+                    datasource: Arc::clone(&rule.datasource),
                     kind: kind.into(),
                 })
                 .inc();
@@ -660,7 +660,7 @@ impl Engine {
         let samples: Vec<Sample> = {
             let mut health = lock(&self.health);
             for (ds, (any_ok, error)) in outcome {
-                let h = health.entry(ds.to_string()).or_default();
+                let h = health.entry(Arc::clone(ds)).or_default();
                 if *any_ok {
                     h.failed_rounds = 0;
                 } else if let Some(e) = error {
@@ -670,7 +670,7 @@ impl Engine {
                 self.metrics
                     .datasource_down
                     .get_or_create(&DatasourceLabel {
-                        datasource: ds.to_string(),
+                        datasource: Arc::clone(ds),
                     })
                     .set(i64::from(h.failed_rounds >= DATASOURCE_DOWN_ROUNDS));
             }
@@ -679,7 +679,7 @@ impl Engine {
                 .filter(|(_, h)| h.failed_rounds >= DATASOURCE_DOWN_ROUNDS)
                 .map(|(name, h)| Sample {
                     labels: [
-                        ("datasource".to_string(), name.clone()),
+                        ("datasource".to_string(), name.to_string()),
                         ("error".to_string(), h.last_error.clone()),
                     ]
                     .into_iter()

@@ -39,15 +39,16 @@ pub struct AlertLabels {
 /// `datasource` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DatasourceLabel {
-    /// Datasource name.
-    pub datasource: String,
+    /// Datasource name, shared with the rules that query it (built per
+    /// query, so no copy).
+    pub datasource: Arc<str>,
 }
 
 /// `datasource`, `kind` labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DatasourceErrorLabels {
-    /// Datasource name.
-    pub datasource: String,
+    /// Datasource name, shared with the rules that query it.
+    pub datasource: Arc<str>,
     /// timeout, unreachable, rejected, bad_response, unsupported.
     pub kind: String,
 }
