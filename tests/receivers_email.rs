@@ -44,6 +44,7 @@ fn notification(id: &str, alerts: Vec<NotifiedAlert>, reason: Reason) -> Notific
     Notification {
         id: id.to_string(),
         group_key: r#"{}:{alertname="KafkaConsumerLag", cluster="prod"}"#.to_string(),
+        group_id: String::new(),
         receiver: "mail".to_string(),
         integration: 0,
         group_labels: LabelSet::from_pairs([

@@ -179,6 +179,7 @@ fn notification(id: &str, alerts: Vec<NotifiedAlert>, reason: Reason) -> Notific
     Notification {
         id: id.to_string(),
         group_key: r#"{}:{alertname="KafkaConsumerLag"}"#.to_string(),
+        group_id: String::new(),
         receiver: "hooks".to_string(),
         integration: 0,
         group_labels: LabelSet::from_pairs([("alertname", "KafkaConsumerLag")]),

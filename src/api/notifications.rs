@@ -109,6 +109,7 @@ struct Failure {
 struct NotificationView<'a> {
     id: &'a str,
     group_key: &'a str,
+    group_id: &'a str,
     receiver: &'a str,
     integration: usize,
     integration_kind: &'a str,
@@ -137,6 +138,11 @@ impl<'a> NotificationView<'a> {
         NotificationView {
             id: &e.id,
             group_key: &e.group_key,
+            group_id: if e.group_id.is_empty() {
+                &e.group_key
+            } else {
+                &e.group_id
+            },
             receiver: &e.receiver,
             integration: e.integration,
             integration_kind: &e.integration_kind,

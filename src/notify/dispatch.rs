@@ -31,8 +31,9 @@ use crate::model::{self, Matcher};
 
 /// Where decided notifications go, and what each lane was last told.
 pub trait Sink: Send + Sync {
-    /// The notification log entry of one (group, receiver, integration) lane.
-    fn log_entry(&self, group_key: &str, receiver: &str, integration: usize) -> Option<LogEntry>;
+    /// The notification log entry of one (group, receiver, integration)
+    /// lane; `group_id` is [`Notification::group_id`].
+    fn log_entry(&self, group_id: &str, receiver: &str, integration: usize) -> Option<LogEntry>;
     /// Commits notifications and their log entries durably, all or none.
     fn enqueue(&self, items: Vec<(Notification, LogEntry)>) -> BoxFuture<'_, Result<(), String>>;
 }
@@ -77,6 +78,15 @@ pub struct RouteNode {
     /// Alertmanager's route key (`{}/{severity="critical"}`), the first half
     /// of every group key.
     pub key: String,
+    /// Alertmanager's route ID: the key with each route's position among
+    /// its siblings (`{}/{severity="critical"}/1`), unique in the tree.
+    pub id: String,
+    /// What keeps this node's groups apart from every other node's in the
+    /// notification log and the outbox: the key when no other node shares
+    /// it (so logs written before route IDs existed still apply), else the
+    /// ID. Two sibling routes with the same matchers share a key, and each
+    /// must notify its own receiver.
+    pub lane: String,
 }
 
 /// The routing tree, flattened.
@@ -90,10 +100,25 @@ impl RouteTree {
     pub fn new(root: &model::Route) -> RouteTree {
         let mut tree = RouteTree { nodes: Vec::new() };
         tree.add(root, None);
+        let mut key_uses: HashMap<&str, usize> = HashMap::new();
+        for node in &tree.nodes {
+            *key_uses.entry(node.key.as_str()).or_default() += 1;
+        }
+        let lanes: Vec<String> = tree
+            .nodes
+            .iter()
+            .map(|n| match key_uses.get(n.key.as_str()) {
+                Some(1) => n.key.clone(),
+                _ => n.id.clone(),
+            })
+            .collect();
+        for (node, lane) in tree.nodes.iter_mut().zip(lanes) {
+            node.lane = lane;
+        }
         tree
     }
 
-    fn add(&mut self, route: &model::Route, parent: Option<usize>) -> usize {
+    fn add(&mut self, route: &model::Route, parent: Option<(usize, usize)>) -> usize {
         let mut matchers = route.matchers.clone();
         // Alertmanager sorts a route's matchers (name, value, type) for its key.
         matchers.sort_by(|a, b| {
@@ -111,16 +136,19 @@ impl RouteTree {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let key = match parent {
-            Some(p) => format!("{}/{own}", self.nodes[p].key),
-            None => own,
+        let (key, id) = match parent {
+            Some((p, position)) => (
+                format!("{}/{own}", self.nodes[p].key),
+                format!("{}/{own}/{position}", self.nodes[p].id),
+            ),
+            None => (own.clone(), own),
         };
         let mut group_by = route.group_by.clone();
         group_by.sort();
         group_by.dedup();
         let index = self.nodes.len();
         self.nodes.push(RouteNode {
-            parent,
+            parent: parent.map(|(p, _)| p),
             children: Vec::new(),
             matchers,
             receiver: route.receiver.clone(),
@@ -134,9 +162,11 @@ impl RouteTree {
             mute_during: route.mute_during.clone(),
             active_during: route.active_during.clone(),
             key,
+            id,
+            lane: String::new(),
         });
-        for child in &route.routes {
-            let c = self.add(child, Some(index));
+        for (position, child) in route.routes.iter().enumerate() {
+            let c = self.add(child, Some((index, position)));
             self.nodes[index].children.push(c);
         }
         index
@@ -370,7 +400,10 @@ type GroupId = u64;
 struct AggGroup {
     route: usize,
     labels: LabelSet,
+    /// Alertmanager's group key, as shown and sent.
     key: String,
+    /// [`Notification::group_id`]: the group's identity.
+    id: String,
     /// A B-tree rather than a hash map: every alert sits in one of these, and
     /// a tree grows by small nodes (about 30 bytes an alert) where a hash
     /// table doubles (up to 35 bytes an alert just after, plus the freed
@@ -394,8 +427,10 @@ pub struct GroupSnapshot {
     pub receiver: String,
     /// The group labels.
     pub labels: LabelSet,
-    /// The group key.
+    /// Alertmanager's group key.
     pub key: String,
+    /// The group's identity ([`Notification::group_id`]).
+    pub id: String,
     /// The group's alerts.
     pub fingerprints: Vec<Fingerprint>,
 }
@@ -404,7 +439,7 @@ struct State {
     config: Arc<DispatchConfig>,
     inhibit: Vec<InhibitRule>,
     groups: HashMap<GroupId, AggGroup>,
-    by_key: HashMap<String, GroupId>,
+    by_id: HashMap<String, GroupId>,
     heap: BinaryHeap<Reverse<(Millis, GroupId)>>,
     next_id: GroupId,
 }
@@ -426,7 +461,7 @@ impl State {
             config,
             inhibit,
             groups: HashMap::new(),
-            by_key: HashMap::new(),
+            by_id: HashMap::new(),
             heap: BinaryHeap::new(),
             next_id: 1,
         }
@@ -454,19 +489,25 @@ impl State {
         for node_index in config.routes.matching(&alert.labels) {
             let node = config.routes.node(node_index);
             let labels = config.routes.group_labels(node_index, &alert.labels);
-            let key = format!("{}:{}", node.key, labels);
-            let id = match self.by_key.get(&key) {
+            let group_id = format!("{}:{}", node.lane, labels);
+            let id = match self.by_id.get(&group_id) {
                 Some(id) => *id,
                 None => {
                     let id = self.next_id;
                     self.next_id += 1;
-                    self.by_key.insert(key.clone(), id);
+                    self.by_id.insert(group_id.clone(), id);
+                    let key = if node.lane == node.key {
+                        group_id.clone()
+                    } else {
+                        format!("{}:{}", node.key, labels)
+                    };
                     self.groups.insert(
                         id,
                         AggGroup {
                             route: node_index,
                             labels,
                             key,
+                            id: group_id,
                             alerts: BTreeMap::new(),
                             has_flushed: false,
                             due: Millis::MAX,
@@ -706,11 +747,12 @@ impl Dispatcher {
                     receiver: state.config.routes.node(g.route).receiver.clone(),
                     labels: g.labels.clone(),
                     key: g.key.clone(),
+                    id: g.id.clone(),
                     fingerprints,
                 }
             })
             .collect();
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
 
@@ -851,7 +893,7 @@ impl Dispatcher {
             .iter()
             .enumerate()
         {
-            let entry = self.sink.log_entry(&group.key, &node.receiver, index);
+            let entry = self.sink.log_entry(&group.id, &node.receiver, index);
             let mut firing: Vec<&Arc<NotifyAlert>> = Vec::new();
             let mut resolved: Vec<&Arc<NotifyAlert>> = Vec::new();
             for (alert, is_resolved, muted) in &classified {
@@ -921,8 +963,9 @@ impl Dispatcher {
                 0
             };
             let notification = Notification {
-                id: notification_id(&group.key, &node.receiver, index, now),
+                id: notification_id(&group.id, &node.receiver, index, now),
                 group_key: group.key.clone(),
+                group_id: group.id.clone(),
                 receiver: node.receiver.clone(),
                 integration: index,
                 group_labels: group.labels.clone(),
@@ -964,9 +1007,9 @@ fn finish(state: &mut State, plan: Plan, now: Millis) {
         }
     }
     if group.alerts.is_empty() {
-        let key = group.key.clone();
+        let id = group.id.clone();
         state.groups.remove(&plan.group);
-        state.by_key.remove(&key);
+        state.by_id.remove(&id);
         return;
     }
     let mut next = now + node.group_interval;

@@ -40,17 +40,17 @@ struct MemorySink {
 }
 
 impl Sink for MemorySink {
-    fn log_entry(&self, group_key: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
+    fn log_entry(&self, group_id: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
         self.log
             .lock()
             .unwrap()
-            .get(&(group_key.to_string(), receiver.to_string(), integration))
+            .get(&(group_id.to_string(), receiver.to_string(), integration))
             .cloned()
     }
     fn enqueue(&self, items: Vec<(Notification, LogEntry)>) -> BoxFuture<'_, Result<(), String>> {
         for (n, entry) in items {
             self.log.lock().unwrap().insert(
-                (n.group_key.clone(), n.receiver.clone(), n.integration),
+                (n.group_identity().to_string(), n.receiver.clone(), n.integration),
                 entry,
             );
             self.sent.lock().unwrap().push(n);
@@ -182,6 +182,90 @@ fn routing_follows_alertmanager_traversal_and_keys() {
         r#"{}/{severity="critical"}"#
     );
     assert_eq!(state.config.routes.node(2).key, r#"{}/{team=~"db|data"}"#);
+}
+
+/// "Send to two receivers": identical sibling matchers, the first with
+/// `continue`. They share Alertmanager's group key; each must notify.
+const TWIN_SIBLINGS: &str = r#"
+receiver default { webhook { url "http://127.0.0.1:1/default" } }
+receiver telegram { webhook { url "http://127.0.0.1:1/telegram" } }
+receiver email { webhook { url "http://127.0.0.1:1/email" } }
+route {
+  receiver default
+  group_by alertname
+  group_wait 1s
+  route { match severity = "critical"  receiver telegram  continue }
+  route { match severity = "critical"  receiver email }
+  route { match team = "db"  receiver email  continue }
+  route { match team = "db"  receiver email }
+}
+"#;
+
+#[tokio::test]
+async fn sibling_routes_with_identical_matchers_each_notify() {
+    let f = fixture(TWIN_SIBLINGS, true);
+    f.dispatcher.insert(
+        [
+            alert(&[("alertname", "A"), ("severity", "critical")], T0, FAR, T0),
+            alert(&[("alertname", "B"), ("team", "db")], T0, FAR, T0),
+        ],
+        T0,
+    );
+    let mut sent = f.at(T0 + 1_000).await;
+    sent.sort_by(|a, b| (&a.group_id, &a.receiver).cmp(&(&b.group_id, &b.receiver)));
+    let seen: Vec<(&str, &str, &str)> = sent
+        .iter()
+        .map(|n| (n.receiver.as_str(), n.group_key.as_str(), n.group_id.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "telegram",
+                r#"{}/{severity="critical"}:{alertname="A"}"#,
+                r#"{}/{severity="critical"}/0:{alertname="A"}"#
+            ),
+            (
+                "email",
+                r#"{}/{severity="critical"}:{alertname="A"}"#,
+                r#"{}/{severity="critical"}/1:{alertname="A"}"#
+            ),
+            (
+                "email",
+                r#"{}/{team="db"}:{alertname="B"}"#,
+                r#"{}/{team="db"}/2:{alertname="B"}"#
+            ),
+            (
+                "email",
+                r#"{}/{team="db"}:{alertname="B"}"#,
+                r#"{}/{team="db"}/3:{alertname="B"}"#
+            ),
+        ],
+        "one notification per route, Alertmanager's group key on each"
+    );
+    assert_eq!(f.dispatcher.groups().len(), 4);
+    // Each lane has its own log: nothing is repeated before repeat_interval.
+    assert!(f.at(T0 + 400_000).await.is_empty());
+}
+
+#[test]
+fn route_lanes_are_keys_unless_a_key_is_shared() {
+    let f = fixture(TWIN_SIBLINGS, true);
+    let state = f.dispatcher.lock();
+    let routes = &state.config.routes;
+    assert_eq!(routes.node(0).lane, "{}", "the root's lane is its key");
+    assert_eq!(routes.node(1).id, r#"{}/{severity="critical"}/0"#);
+    assert_eq!(routes.node(1).lane, routes.node(1).id);
+    assert_eq!(routes.node(2).key, routes.node(1).key);
+    assert_ne!(routes.node(2).lane, routes.node(1).lane);
+    drop(state);
+    // A tree without shared keys keeps the lanes of earlier versions.
+    let basic = fixture(BASIC, true);
+    let state = basic.dispatcher.lock();
+    for i in 0..3 {
+        let node = state.config.routes.node(i);
+        assert_eq!(node.lane, node.key);
+    }
 }
 
 #[tokio::test]

@@ -106,8 +106,8 @@ impl std::fmt::Debug for Notifier {
 struct OutboxSink(Arc<Outbox>);
 
 impl Sink for OutboxSink {
-    fn log_entry(&self, group_key: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
-        self.0.log_entry(group_key, receiver, integration)
+    fn log_entry(&self, group_id: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
+        self.0.log_entry(group_id, receiver, integration)
     }
 
     fn enqueue(

@@ -70,8 +70,17 @@ pub struct Notification {
     /// Unique and stable across retries and restarts: the webhook's
     /// idempotency key and the outbox key. Hex of 128 bits.
     pub id: String,
-    /// Alertmanager's group key, `{route path}:{group labels}`.
+    /// Alertmanager's group key, `{route path}:{group labels}`: what is
+    /// shown and sent.
     pub group_key: String,
+    /// The group's identity, which keys the notification log and the
+    /// outbox lanes: the group key, or, when sibling routes share the
+    /// route's key, Alertmanager's route ID (with each route's position)
+    /// and the group labels, so each route notifies its own receiver.
+    /// Empty in outbox entries written before it existed: read it through
+    /// [`Notification::group_identity`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub group_id: String,
     /// The receiver's name.
     pub receiver: String,
     /// Index of the integration inside the receiver.
@@ -91,6 +100,16 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// [`Notification::group_id`], or the group key for a notification
+    /// stored before group IDs existed (the two were the same then).
+    pub fn group_identity(&self) -> &str {
+        if self.group_id.is_empty() {
+            &self.group_key
+        } else {
+            &self.group_id
+        }
+    }
+
     /// Firing while any alert fires.
     pub fn status(&self) -> Status {
         if self.alerts.iter().any(|a| a.status == Status::Firing) {
@@ -154,6 +173,7 @@ mod tests {
         let mut n = Notification {
             id: "x".into(),
             group_key: "{}:{}".into(),
+            group_id: String::new(),
             receiver: "r".into(),
             integration: 0,
             group_labels: LabelSet::default(),

@@ -56,6 +56,7 @@ pub fn notification(
     Notification {
         id: id.to_string(),
         group_key: format!("{{}}:{{group=\"{group}\"}}"),
+        group_id: String::new(),
         receiver: receiver.to_string(),
         integration,
         group_labels: LabelSet::from_pairs([("group", group)]),

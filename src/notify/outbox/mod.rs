@@ -216,8 +216,12 @@ pub struct HistoryEntry {
     pub seq: u64,
     /// The notification's id (the webhook idempotency key).
     pub id: String,
-    /// The aggregation group.
+    /// The aggregation group's Alertmanager group key.
     pub group_key: String,
+    /// The group's identity ([`Notification::group_id`]): sibling routes
+    /// with the same matchers share a group key but not this.
+    #[serde(default)]
+    pub group_id: String,
     /// The receiver.
     pub receiver: String,
     /// The integration's index inside the receiver.
@@ -265,6 +269,7 @@ impl HistoryEntry {
             seq: pending.seq,
             id: n.id.clone(),
             group_key: n.group_key.clone(),
+            group_id: n.group_identity().to_string(),
             receiver: n.receiver.clone(),
             integration: n.integration,
             integration_kind: kind.to_string(),
@@ -545,16 +550,11 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// What `(group_key, receiver, integration)` was last told, as decided
+    /// What `(group_id, receiver, integration)` was last told, as decided
     /// and committed; None when never, or after a failed delivery.
-    pub fn log_entry(
-        &self,
-        group_key: &str,
-        receiver: &str,
-        integration: usize,
-    ) -> Option<LogEntry> {
+    pub fn log_entry(&self, group_id: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
         let lane = Lane {
-            group_key: group_key.to_string(),
+            group_id: group_id.to_string(),
             receiver: receiver.to_string(),
             integration,
         };

@@ -7,8 +7,9 @@
 //! - `NotifyLog`: lane key → JSON [`StoredLog`].
 //! - `Threads`: lane key → the thread id as UTF-8.
 //!
-//! A lane key is the JSON array `[group_key, receiver, integration]`: any
-//! string round-trips, so two lanes never share a key.
+//! A lane key is the JSON array `[group_id, receiver, integration]` (see
+//! [`Notification::group_id`]): any string round-trips, so two lanes never
+//! share a key.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +22,7 @@ use crate::store::{Record, RecordOp, RecordTable};
 /// delivered strictly in order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Lane {
-    pub group_key: String,
+    pub group_id: String,
     pub receiver: String,
     pub integration: usize,
 }
@@ -29,21 +30,21 @@ pub(crate) struct Lane {
 impl Lane {
     pub fn of(n: &Notification) -> Lane {
         Lane {
-            group_key: n.group_key.clone(),
+            group_id: n.group_identity().to_string(),
             receiver: n.receiver.clone(),
             integration: n.integration,
         }
     }
 
     pub fn key(&self) -> Vec<u8> {
-        serde_json::to_vec(&(&self.group_key, &self.receiver, self.integration)).unwrap_or_default()
+        serde_json::to_vec(&(&self.group_id, &self.receiver, self.integration)).unwrap_or_default()
     }
 
     pub fn from_key(key: &[u8]) -> Result<Lane, String> {
-        let (group_key, receiver, integration): (String, String, usize) =
+        let (group_id, receiver, integration): (String, String, usize) =
             serde_json::from_slice(key).map_err(|e| e.to_string())?;
         Ok(Lane {
-            group_key,
+            group_id,
             receiver,
             integration,
         })
@@ -177,7 +178,7 @@ mod tests {
     #[test]
     fn lane_keys_round_trip_any_text() {
         let lane = Lane {
-            group_key: "{}/{severity=\"x\"}:{a=\"b\\u0000\",c=\"\"}".into(),
+            group_id: "{}/{severity=\"x\"}:{a=\"b\\u0000\",c=\"\"}".into(),
             receiver: "on\"call\0".into(),
             integration: 3,
         };

@@ -565,6 +565,7 @@ mod tests {
         Notification {
             id: "id".into(),
             group_key: "{}:{}".into(),
+            group_id: String::new(),
             receiver: "r".into(),
             integration: 0,
             group_labels: LabelSet::from_pairs(group.iter().copied()),
