@@ -377,3 +377,157 @@ fn same_batches_as_alertmanager_except_the_deliberate_improvements() {
     assert_eq!(am_line.len(), 3 + 1 + 1 + 1, "{context}");
     assert_eq!(kx_line.len(), 3 + 1 + 1 + 1 + 1, "{context}");
 }
+
+/// Routes whose matchers equal a sibling's share Alertmanager's group key,
+/// yet Alertmanager keeps a group per route: "send to two receivers"
+/// (`continue` then the same matchers), the same receiver twice, and
+/// matcher-less siblings (`continue`, then a catch-all) all notify every
+/// route. Both sides must send the same batches.
+#[test]
+fn identical_sibling_routes_notify_like_alertmanager() {
+    let sink = WebhookSink::start();
+    let am = Alertmanager::start(&format!(
+        r#"
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1h
+  repeat_interval: 1h
+  routes:
+    - matchers: ['severity="critical"']
+      receiver: telegram
+      continue: true
+    - matchers: ['severity="critical"']
+      receiver: email
+    - matchers: ['team="db"']
+      receiver: dba
+      continue: true
+    - matchers: ['team="db"']
+      receiver: dba
+    - matchers: ['team="logs"']
+      routes:
+        - receiver: elastic
+          continue: true
+        - receiver: catchall
+receivers:
+  - name: default
+    webhook_configs: [{{url: "{}"}}]
+  - name: telegram
+    webhook_configs: [{{url: "{}"}}]
+  - name: email
+    webhook_configs: [{{url: "{}"}}]
+  - name: dba
+    webhook_configs: [{{url: "{}"}}]
+  - name: elastic
+    webhook_configs: [{{url: "{}"}}]
+  - name: catchall
+    webhook_configs: [{{url: "{}"}}]
+"#,
+        sink.url("/am/default"),
+        sink.url("/am/telegram"),
+        sink.url("/am/email"),
+        sink.url("/am/dba"),
+        sink.url("/am/elastic"),
+        sink.url("/am/catchall"),
+    ));
+    let klaxon = Klaxon::builder()
+        .config_file(
+            "klaxon.rules",
+            &format!(
+                r#"
+receiver default  {{ webhook {{ url "{}" }} }}
+receiver telegram {{ webhook {{ url "{}" }} }}
+receiver email    {{ webhook {{ url "{}" }} }}
+receiver dba      {{ webhook {{ url "{}" }} }}
+receiver elastic  {{ webhook {{ url "{}" }} }}
+receiver catchall {{ webhook {{ url "{}" }} }}
+
+route {{
+  receiver default
+  group_by alertname
+  group_wait 1s
+  group_interval 1h
+  repeat_interval 1h
+  route {{ match severity = "critical"  receiver telegram  continue }}
+  route {{ match severity = "critical"  receiver email }}
+  route {{ match team = "db"  receiver dba  continue }}
+  route {{ match team = "db"  receiver dba }}
+  route {{
+    match team = "logs"
+    route {{ receiver elastic  continue }}
+    route {{ receiver catchall }}
+  }}
+}}
+"#,
+                sink.url("/klaxon/default"),
+                sink.url("/klaxon/telegram"),
+                sink.url("/klaxon/email"),
+                sink.url("/klaxon/dba"),
+                sink.url("/klaxon/elastic"),
+                sink.url("/klaxon/catchall"),
+            ),
+        )
+        .start();
+
+    let start = Instant::now();
+    post_both(
+        &am,
+        &klaxon,
+        json!([
+            alert(
+                &[("alertname", "KafkaOffline"), ("severity", "critical")],
+                false
+            ),
+            alert(&[("alertname", "PgReplicaLag"), ("team", "db")], false),
+            alert(&[("alertname", "EsErrors"), ("team", "logs")], false),
+        ]),
+    );
+    sleep_until(start, 5.0);
+
+    let mut am_batches: Vec<Batch> = timeline(&sink, "/am/", start)
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    let mut kx_batches: Vec<Batch> = timeline(&sink, "/klaxon/", start)
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    am_batches.sort();
+    kx_batches.sort();
+    let context = format!(
+        "Alertmanager:\n{am_batches:#?}\nklaxon:\n{kx_batches:#?}\nklaxon log:\n{}",
+        klaxon.stderr()
+    );
+    let receivers: Vec<&str> = am_batches.iter().map(|b| b.receiver.as_str()).collect();
+    assert_eq!(
+        receivers,
+        ["catchall", "dba", "dba", "elastic", "email", "telegram"],
+        "what Alertmanager does\n{context}"
+    );
+    assert_eq!(am_batches, kx_batches, "{context}");
+
+    // The alert groups API lists one group per route on both sides.
+    let groups = |base: &str| -> Vec<(String, String, usize)> {
+        let answer = support::http::get(&format!("{base}/api/v2/alerts/groups")).expect("answers");
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let value: Value = serde_json::from_str(&answer.body).expect("JSON");
+        let mut out: Vec<(String, String, usize)> = value
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|g| {
+                (
+                    g["labels"].to_string(),
+                    g["receiver"]["name"].as_str().unwrap_or("").to_string(),
+                    g["alerts"].as_array().map_or(0, Vec::len),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let am_groups = groups(&am.url());
+    assert_eq!(am_groups.len(), 6, "{am_groups:#?}");
+    assert_eq!(am_groups, groups(&klaxon.url()));
+}

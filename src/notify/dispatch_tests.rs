@@ -50,7 +50,11 @@ impl Sink for MemorySink {
     fn enqueue(&self, items: Vec<(Notification, LogEntry)>) -> BoxFuture<'_, Result<(), String>> {
         for (n, entry) in items {
             self.log.lock().unwrap().insert(
-                (n.group_identity().to_string(), n.receiver.clone(), n.integration),
+                (
+                    n.group_identity().to_string(),
+                    n.receiver.clone(),
+                    n.integration,
+                ),
                 entry,
             );
             self.sent.lock().unwrap().push(n);
@@ -215,7 +219,13 @@ async fn sibling_routes_with_identical_matchers_each_notify() {
     sent.sort_by(|a, b| (&a.group_id, &a.receiver).cmp(&(&b.group_id, &b.receiver)));
     let seen: Vec<(&str, &str, &str)> = sent
         .iter()
-        .map(|n| (n.receiver.as_str(), n.group_key.as_str(), n.group_id.as_str()))
+        .map(|n| {
+            (
+                n.receiver.as_str(),
+                n.group_key.as_str(),
+                n.group_id.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,

@@ -552,7 +552,12 @@ impl Outbox {
 
     /// What `(group_id, receiver, integration)` was last told, as decided
     /// and committed; None when never, or after a failed delivery.
-    pub fn log_entry(&self, group_id: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
+    pub fn log_entry(
+        &self,
+        group_id: &str,
+        receiver: &str,
+        integration: usize,
+    ) -> Option<LogEntry> {
         let lane = Lane {
             group_id: group_id.to_string(),
             receiver: receiver.to_string(),
