@@ -19,7 +19,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -435,31 +435,40 @@ pub struct GroupSnapshot {
     pub fingerprints: Vec<Fingerprint>,
 }
 
+/// The aggregation groups and their schedule. Only routing, flush planning
+/// and commits take this lock, and never for long: a flush copies the
+/// group's alerts out and sorts, mutes and dedupes them without it.
 struct State {
+    /// The configuration the groups were built under.
     config: Arc<DispatchConfig>,
-    inhibit: Vec<InhibitRule>,
     groups: HashMap<GroupId, AggGroup>,
     by_id: HashMap<String, GroupId>,
     heap: BinaryHeap<Reverse<(Millis, GroupId)>>,
     next_id: GroupId,
 }
 
+fn inhibit_rules(config: &DispatchConfig) -> Vec<InhibitRule> {
+    config
+        .inhibits
+        .iter()
+        .map(|i| InhibitRule {
+            source: i.source.clone(),
+            target: i.target.clone(),
+            equal: i.equal.clone(),
+            sources: HashMap::new(),
+            by_equal: HashMap::new(),
+        })
+        .collect()
+}
+
+fn inhibited_by(rules: &[InhibitRule], labels: &LabelSet, now: Millis) -> Option<Fingerprint> {
+    rules.iter().find_map(|r| r.inhibited_by(labels, now))
+}
+
 impl State {
     fn new(config: Arc<DispatchConfig>) -> State {
-        let inhibit = config
-            .inhibits
-            .iter()
-            .map(|i| InhibitRule {
-                source: i.source.clone(),
-                target: i.target.clone(),
-                equal: i.equal.clone(),
-                sources: HashMap::new(),
-                by_equal: HashMap::new(),
-            })
-            .collect();
         State {
             config,
-            inhibit,
             groups: HashMap::new(),
             by_id: HashMap::new(),
             heap: BinaryHeap::new(),
@@ -474,16 +483,7 @@ impl State {
         }
     }
 
-    fn inhibited_by(&self, labels: &LabelSet, now: Millis) -> Option<Fingerprint> {
-        self.inhibit
-            .iter()
-            .find_map(|r| r.inhibited_by(labels, now))
-    }
-
     fn insert(&mut self, alert: Arc<NotifyAlert>, now: Millis) {
-        for rule in &mut self.inhibit {
-            rule.observe(&alert, now);
-        }
         let fp = alert.labels.fingerprint();
         let config = Arc::clone(&self.config);
         for node_index in config.routes.matching(&alert.labels) {
@@ -549,7 +549,13 @@ impl State {
 }
 
 /// The dispatcher: feed it alerts, run it, ask it for views.
+///
+/// Readers (the API asks per alert for its receivers and inhibitions) take
+/// only `config` and `inhibit`, which are read-locked, so they never wait
+/// on grouping or a flush. Lock order: `state`, then `inhibit`.
 pub struct Dispatcher {
+    config: RwLock<Arc<DispatchConfig>>,
+    inhibit: RwLock<Vec<InhibitRule>>,
     state: Mutex<State>,
     sink: Arc<dyn Sink>,
     mutes: Arc<dyn Mutes>,
@@ -560,6 +566,17 @@ impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dispatcher").finish_non_exhaustive()
     }
+}
+
+/// What a flush reads of a group, copied out so the work runs unlocked.
+struct FlushInput {
+    route: usize,
+    labels: LabelSet,
+    key: String,
+    id: String,
+    alerts: Vec<Arc<NotifyAlert>>,
+    notified_firing: HashSet<Fingerprint>,
+    escalated: bool,
 }
 
 /// What one flush decided, kept until the sink has committed it.
@@ -647,8 +664,11 @@ fn needs_update(
 impl Dispatcher {
     /// A dispatcher with no alerts yet.
     pub fn new(config: DispatchConfig, sink: Arc<dyn Sink>, mutes: Arc<dyn Mutes>) -> Arc<Self> {
+        let config = Arc::new(config);
         Arc::new(Dispatcher {
-            state: Mutex::new(State::new(Arc::new(config))),
+            inhibit: RwLock::new(inhibit_rules(&config)),
+            config: RwLock::new(Arc::clone(&config)),
+            state: Mutex::new(State::new(config)),
             sink,
             mutes,
             wake: Notify::new(),
@@ -660,8 +680,29 @@ impl Dispatcher {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn read_inhibit(&self) -> RwLockReadGuard<'_, Vec<InhibitRule>> {
+        self.inhibit.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_inhibit(&self) -> RwLockWriteGuard<'_, Vec<InhibitRule>> {
+        self.inhibit.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn current_config(&self) -> Arc<DispatchConfig> {
+        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Routes and groups alerts (new, updated or resolved).
     pub fn insert(&self, alerts: impl IntoIterator<Item = Arc<NotifyAlert>>, now: Millis) {
+        let alerts: Vec<Arc<NotifyAlert>> = alerts.into_iter().collect();
+        {
+            let mut inhibit = self.write_inhibit();
+            for alert in &alerts {
+                for rule in inhibit.iter_mut() {
+                    rule.observe(alert, now);
+                }
+            }
+        }
         let mut state = self.lock();
         for alert in alerts {
             state.insert(alert, now);
@@ -682,17 +723,22 @@ impl Dispatcher {
                 alerts.insert(*fp, Arc::clone(alert));
             }
         }
-        let sources: Vec<Arc<NotifyAlert>> = state
-            .inhibit
-            .iter()
-            .flat_map(|r| r.sources.values().cloned())
-            .collect();
-        *state = State::new(Arc::new(config));
-        for alert in sources {
-            for rule in &mut state.inhibit {
-                rule.observe(&alert, now);
+        let config = Arc::new(config);
+        {
+            let mut inhibit = self.write_inhibit();
+            let sources: Vec<Arc<NotifyAlert>> = inhibit
+                .iter()
+                .flat_map(|r| r.sources.values().cloned())
+                .collect();
+            *inhibit = inhibit_rules(&config);
+            for alert in sources {
+                for rule in inhibit.iter_mut() {
+                    rule.observe(&alert, now);
+                }
             }
         }
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&config);
+        *state = State::new(config);
         for alert in alerts.into_values() {
             state.insert(alert, now);
         }
@@ -702,15 +748,13 @@ impl Dispatcher {
 
     /// The receivers an alert is routed to.
     pub fn receivers_for(&self, labels: &LabelSet) -> Vec<String> {
-        let config = Arc::clone(&self.lock().config);
-        config.routes.receivers_for(labels)
+        self.current_config().routes.receivers_for(labels)
     }
 
     /// The source alerts inhibiting these labels now.
     pub fn inhibited_by(&self, labels: &LabelSet, now: Millis) -> Vec<Fingerprint> {
-        let state = self.lock();
-        let mut out: Vec<Fingerprint> = state
-            .inhibit
+        let mut out: Vec<Fingerprint> = self
+            .read_inhibit()
             .iter()
             .filter_map(|r| r.inhibited_by(labels, now))
             .collect();
@@ -721,7 +765,7 @@ impl Dispatcher {
 
     /// Every receiver name of the routing tree and of the configuration.
     pub fn receiver_names(&self) -> Vec<String> {
-        let config = Arc::clone(&self.lock().config);
+        let config = self.current_config();
         let mut names: Vec<String> = config.receivers.names().map(str::to_string).collect();
         names.extend(config.routes.nodes.iter().map(|n| n.receiver.clone()));
         names.sort();
@@ -831,31 +875,46 @@ impl Dispatcher {
     }
 
     fn plan_due(&self, now: Millis) -> Vec<Plan> {
-        let mut state = self.lock();
         let mut due: Vec<GroupId> = Vec::new();
-        while let Some(Reverse((at, id))) = state.heap.peek().copied() {
-            if at > now {
-                break;
-            }
-            state.heap.pop();
-            if state.groups.get(&id).is_some_and(|g| g.due == at) && !due.contains(&id) {
-                due.push(id);
-            }
-        }
-        let mut plans = Vec::new();
-        for id in due {
-            if let Some(plan) = self.plan_group(&mut state, id, now) {
-                plans.push(plan);
+        {
+            let mut state = self.lock();
+            while let Some(Reverse((at, id))) = state.heap.peek().copied() {
+                if at > now {
+                    break;
+                }
+                state.heap.pop();
+                if state.groups.get(&id).is_some_and(|g| g.due == at) && !due.contains(&id) {
+                    due.push(id);
+                }
             }
         }
-        plans
+        due.into_iter()
+            .filter_map(|id| self.plan_group(id, now))
+            .collect()
     }
 
-    fn plan_group(&self, state: &mut State, id: GroupId, now: Millis) -> Option<Plan> {
-        let config = Arc::clone(&state.config);
+    /// Copies a group out under the lock; everything else runs unlocked.
+    fn flush_input(&self, id: GroupId) -> Option<(Arc<DispatchConfig>, FlushInput)> {
+        let state = self.lock();
         let group = state.groups.get(&id)?;
+        Some((
+            Arc::clone(&state.config),
+            FlushInput {
+                route: group.route,
+                labels: group.labels.clone(),
+                key: group.key.clone(),
+                id: group.id.clone(),
+                alerts: group.alerts.values().cloned().collect(),
+                notified_firing: group.notified_firing.clone(),
+                escalated: group.escalated,
+            },
+        ))
+    }
+
+    fn plan_group(&self, id: GroupId, now: Millis) -> Option<Plan> {
+        let (config, group) = self.flush_input(id)?;
         let node = config.routes.node(group.route);
-        let mut alerts: Vec<&Arc<NotifyAlert>> = group.alerts.values().collect();
+        let mut alerts: Vec<&Arc<NotifyAlert>> = group.alerts.iter().collect();
         alerts.sort_by(|a, b| am_order(a, b));
         let resolved_all: Vec<(Fingerprint, Millis)> = alerts
             .iter()
@@ -877,12 +936,14 @@ impl Dispatcher {
             return Some(plan);
         }
         // (alert, resolved, muted)
+        // The inhibition lock is taken per alert so a big group lets
+        // inserts (and the readers queued behind them) through.
         let classified: Vec<(&Arc<NotifyAlert>, bool, bool)> = alerts
             .iter()
             .map(|a| {
                 let resolved = a.is_resolved_at(now);
                 let muted = self.mutes.silenced(&a.labels, now)
-                    || state.inhibited_by(&a.labels, now).is_some();
+                    || inhibited_by(&self.read_inhibit(), &a.labels, now).is_some();
                 (*a, resolved, muted)
             })
             .collect();

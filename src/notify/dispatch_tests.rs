@@ -570,3 +570,93 @@ async fn reload_regroups_without_repeating() {
     );
     assert_eq!(f.dispatcher.groups().len(), 1);
 }
+
+/// While the dispatcher holds its group lock (routing a burst, committing a
+/// flush), API readers still answer: they never take that lock.
+#[test]
+fn readers_do_not_wait_on_the_group_lock() {
+    let f = fixture(BASIC, true);
+    f.dispatcher.insert(
+        [alert(
+            &[("alertname", "A"), ("severity", "critical")],
+            T0,
+            FAR,
+            T0,
+        )],
+        T0,
+    );
+    let dispatcher = Arc::clone(&f.dispatcher);
+    let held = dispatcher.lock();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = Arc::clone(&f.dispatcher);
+    std::thread::spawn(move || {
+        let labels = LabelSet::from_pairs([("alertname", "A"), ("severity", "warning")]);
+        let receivers = reader.receivers_for(&labels);
+        let inhibited = reader.inhibited_by(&labels, T0);
+        let names = reader.receiver_names();
+        let _ = tx.send((receivers, inhibited.len(), names.len()));
+    });
+    let answer = rx.recv_timeout(std::time::Duration::from_secs(10));
+    drop(held);
+    let (receivers, inhibited, names) = answer.expect("readers blocked behind the group lock");
+    assert_eq!(receivers, vec!["team"]);
+    assert_eq!(inhibited, 1, "the critical inhibits the warning");
+    assert_eq!(names, 2);
+}
+
+/// Silences are checked for every alert of a flush; that work runs without
+/// the group lock, so a 100,000-alert group does not stall everyone else.
+#[tokio::test]
+async fn a_flush_mutes_and_dedupes_without_the_group_lock() {
+    struct LockProbe {
+        dispatcher: std::sync::OnceLock<std::sync::Weak<Dispatcher>>,
+        checked: std::sync::atomic::AtomicUsize,
+        locked: std::sync::atomic::AtomicUsize,
+    }
+    impl Mutes for LockProbe {
+        fn silenced(&self, _labels: &LabelSet, _now: Millis) -> bool {
+            if let Some(d) = self.dispatcher.get().and_then(std::sync::Weak::upgrade) {
+                self.checked.fetch_add(1, Ordering::SeqCst);
+                if d.state.try_lock().is_err() {
+                    self.locked.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            false
+        }
+        fn in_windows(&self, _names: &[String], _now: Millis) -> bool {
+            false
+        }
+    }
+    let loaded = load_sources(&[("test.rules", BASIC)]);
+    let rules = loaded.rules;
+    let mut receivers = Receivers::default();
+    for r in &rules.receivers {
+        let list: Vec<Arc<dyn Deliver>> = vec![Arc::new(Recorder {
+            send_resolved: true,
+        })];
+        receivers.insert(r.name.clone(), list);
+    }
+    let probe = Arc::new(LockProbe {
+        dispatcher: std::sync::OnceLock::new(),
+        checked: Default::default(),
+        locked: Default::default(),
+    });
+    let sink = Arc::new(MemorySink::default());
+    let dispatcher = Dispatcher::new(
+        DispatchConfig::new(&rules, receivers, "http://klaxon".into()),
+        Arc::clone(&sink) as Arc<dyn Sink>,
+        Arc::clone(&probe) as Arc<dyn Mutes>,
+    );
+    let _ = probe.dispatcher.set(Arc::downgrade(&dispatcher));
+    let instances: Vec<String> = (0..500).map(|i| i.to_string()).collect();
+    dispatcher.insert(
+        instances
+            .iter()
+            .map(|i| alert(&[("alertname", "A"), ("instance", i)], T0, FAR, T0)),
+        T0,
+    );
+    assert_eq!(dispatcher.flush_due(T0 + 30_000).await, 1);
+    assert_eq!(probe.checked.load(Ordering::SeqCst), 500);
+    assert_eq!(probe.locked.load(Ordering::SeqCst), 0);
+    assert_eq!(sink.sent.lock().unwrap()[0].alerts.len(), 500);
+}
