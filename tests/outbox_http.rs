@@ -400,6 +400,7 @@ async fn notifications_endpoint_shows_history_with_filters() {
         json!({
             "id": "oncall-db",
             "groupKey": "{}:{group=\"db\"}",
+            "groupId": "{}:{group=\"db\"}",
             "receiver": "oncall",
             "integration": 0,
             "integrationKind": "webhook",
