@@ -858,6 +858,11 @@ impl Lower<'_> {
         let diagnostic = match found {
             secrets::UrlCredentials::UserInfo => {
                 let at = url.find("://").map_or(0, |i| i + 3);
+                let userinfo = url[at..].find('@').unwrap_or(0);
+                let mut caret = inner_span(url, span, at);
+                if caret.end == caret.start + 1 && userinfo > 1 {
+                    caret.end = caret.start + userinfo;
+                }
                 let or_auth = if has_auth_settings {
                     ", or move them to basic_auth_user and basic_auth_password env(\"NAME\")"
                 } else {
@@ -865,7 +870,7 @@ impl Lower<'_> {
                 };
                 Diagnostic::error(
                     "model/url-credentials",
-                    inner_span(url, span, at),
+                    caret,
                     format!(
                         "the URL of `{setting}` carries credentials before the host, in plain text"
                     ),
@@ -876,13 +881,29 @@ impl Lower<'_> {
                 ))
             }
             secrets::UrlCredentials::Query(param) => {
-                let at = url
+                // The `name=value` pair as written (a name written
+                // percent-encoded is not found: the caret marks the URL).
+                let (at, len) = url
                     .find('?')
-                    .and_then(|q| url[q..].find(&param).map(|i| q + i))
-                    .unwrap_or(0);
+                    .and_then(|q| {
+                        let query = url[q + 1..].split('#').next().unwrap_or_default();
+                        let mut start = q + 1;
+                        for pair in query.split('&') {
+                            if pair.split('=').next() == Some(param.as_str()) {
+                                return Some((start, pair.len()));
+                            }
+                            start += pair.len() + 1;
+                        }
+                        None
+                    })
+                    .unwrap_or((0, 1));
+                let mut caret = inner_span(url, span, at);
+                if caret.end == caret.start + 1 {
+                    caret.end = caret.start + len.max(1);
+                }
                 Diagnostic::warning(
                     "model/url-credentials",
-                    inner_span(url, span, at),
+                    caret,
                     format!(
                         "the URL of `{setting}` carries a credential in its query parameter `{param}`, in plain text"
                     ),
@@ -903,8 +924,8 @@ impl Lower<'_> {
         let mut first: Option<(&str, Span)> = None;
         for (name, _, span) in settings {
             let what = match name.as_str() {
-                "bearer_token" => "bearer_token",
-                "api_key" => "api_key",
+                "bearer_token" => "`bearer_token`",
+                "api_key" => "`api_key`",
                 "basic_auth_user" | "basic_auth_password" => "basic auth",
                 n if n.starts_with("headers.")
                     && n["headers.".len()..].eq_ignore_ascii_case("authorization") =>
@@ -921,12 +942,14 @@ impl Lower<'_> {
                         Diagnostic::error(
                             "model/auth-conflict",
                             *span,
-                            format!(
-                                "{what} and {earlier} both set the `Authorization` header; keep one"
-                            ),
+                            format!("`Authorization` is set twice: by {earlier} and by {what}"),
                         )
                         .with_label(format!("{what} here"))
-                        .with_related(earlier_span, format!("{earlier} here")),
+                        .with_related(earlier_span, format!("{earlier} here"))
+                        .with_hint(
+                            "keep one: basic auth, a bearer token and an `Authorization` header exclude each other"
+                                .to_string(),
+                        ),
                     );
                 }
             }

@@ -12,7 +12,9 @@
 //! is `key`, `apikey`, `token`, `accesstoken`, `authtoken`, `secret`,
 //! `password`, `passwd`, `pwd`, `credential` or `credentials` (`X-Api-Key`,
 //! `Api-Key`, `X-Auth-Token`, `PRIVATE-TOKEN`, `X-Webhook-Secret`,
-//! `X-ApiKey`); or its value starts with an HTTP authentication scheme
+//! `X-ApiKey`), except `key` after `idempotency`, `partition`, `cache`,
+//! `dedup` or `dedupe` (identifiers: `Idempotency-Key`, `X-Partition-Key`);
+//! or its value starts with an HTTP authentication scheme
 //! (`Bearer `, `Basic `, `Token `). URLs: userinfo (`https://user:pass@host`)
 //! and query parameters named by the same words (`token=`, `api_key=`,
 //! `apikey=`, `access_token=`, `key=`, `secret=`, `password=`). Tokens in a
@@ -63,11 +65,17 @@ fn words(name: &str) -> Vec<String> {
     out
 }
 
+/// Words before `key` that name an identifier, not a credential
+/// (`Idempotency-Key`, `X-Partition-Key`, `Cache-Key`, `X-Dedup-Key`).
+const ID_KEYS: &[&str] = &["idempotency", "partition", "cache", "dedup", "dedupe"];
+
 /// Whether a header or parameter name says its value is a credential.
 pub fn is_credential_name(name: &str) -> bool {
-    words(name)
-        .iter()
-        .any(|w| CREDENTIAL_WORDS.contains(&w.as_str()))
+    let words = words(name);
+    words.iter().enumerate().any(|(i, w)| {
+        CREDENTIAL_WORDS.contains(&w.as_str())
+            && !(w == "key" && i > 0 && ID_KEYS.contains(&words[i - 1].as_str()))
+    })
 }
 
 /// Whether a header written as `name = "value"` carries a credential.
@@ -133,6 +141,8 @@ mod tests {
             ("Reply-To", "a@example.com"),
             ("X-Monkey", "x"),
             ("X-Tokenizer", "x"),
+            ("Idempotency-Key", "mine"),
+            ("X-Partition-Key", "orders"),
             ("X-Anything", "Bearers"),
         ] {
             assert!(!is_credential_header(name, value), "{name}: {value}");

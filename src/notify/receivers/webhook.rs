@@ -117,16 +117,6 @@ impl WebhookIntegration {
             settings.error("secret", "is empty; put the shared secret in it");
         }
         let auth = Self::auth(settings);
-        if auth.is_some()
-            && url
-                .as_ref()
-                .is_some_and(|u| !u.username().is_empty() || u.password().is_some())
-        {
-            settings.error(
-                "url",
-                "carries credentials (`user@` or `user:password@`) and the integration sets basic_auth or bearer_token too; keep one",
-            );
-        }
         let timeout = settings
             .duration("timeout")
             .or(cx.timeout)
@@ -156,6 +146,17 @@ impl WebhookIntegration {
             };
             value.set_sensitive(secret);
             headers.append(header, value);
+        }
+        // reqwest sends a URL's userinfo as basic auth, over any other
+        // `Authorization`; the loader cannot see a URL from env()/file().
+        let userinfo = url
+            .as_ref()
+            .is_some_and(|u| !u.username().is_empty() || u.password().is_some());
+        if userinfo && (auth.is_some() || headers.contains_key(reqwest::header::AUTHORIZATION)) {
+            settings.error(
+                "url",
+                "carries credentials (`user@` or `user:password@`) and the integration authenticates otherwise too; keep one",
+            );
         }
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
