@@ -19,11 +19,15 @@
 //!   (`name`, `name-2`, ...), all listed where the name was used.
 //!
 //! Nothing is dropped silently: whatever the DSL cannot express (other
-//! integrations, templates, custom message fields, proxies, TLS settings,
-//! `resolve_timeout`) is left as a `# klaxon import: not converted: ...`
-//! comment where it was, and reported as a warning at its line. Secrets the
-//! DSL must not hold literally are written as `env("NAME")` (with a warning
-//! naming the variable to set) or `file("...")` for `*_file` fields.
+//! integrations, templates, custom message fields, proxies, TLS settings)
+//! is left as a `# klaxon import: not converted: ...` comment where it was,
+//! and reported as a warning at its line; `resolve_timeout` other than
+//! klaxon's default names the `klaxon serve` flag instead. Secrets the DSL
+//! must not hold literally (passwords, tokens, `http_config` credentials,
+//! URLs and mail headers with credentials in them) are written as
+//! `env("NAME")` (with a warning naming the variable to set) or
+//! `file("...")` for `*_file` fields. When no receiver keeps an
+//! integration, a last warning says the result delivers nothing.
 //!
 //! The output is printed with the canonical formatter and loaded back with
 //! the DSL loader before it is returned: it always loads without errors.
