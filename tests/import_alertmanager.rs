@@ -406,7 +406,8 @@ fn receivers_convert_field_by_field() {
         // Alertmanager's email default is no resolved notifications.
         "    send_resolved false\n    to \"dba@example.com\"\n    from \"alertmanager@example.com\"\n    smarthost \"mail.example.com:465\"\n    tls tls\n",
         "    auth_password env(\"SMTP_AUTH_PASSWORD_DBA\")\n",
-        "  webhook {\n    url \"https://incidents.example.com/api/alerts\"\n    max_alerts 50\n    headers { Authorization = \"Bearer s3cr3t-token\" }\n  }",
+        // A literal bearer credential moves to env(); the secret is not written.
+        "  webhook {\n    url \"https://incidents.example.com/api/alerts\"\n    max_alerts 50\n    bearer_token env(\"WEBHOOK_TOKEN_INCIDENTS\")\n  }",
         "    send_resolved false\n    webhook_url env(\"SLACK_WEBHOOK_URL_LEGACY\")\n    channel \"#legacy\"\n",
         "  webhook {\n    send_resolved false\n    url \"http://legacy-bridge.internal:8080/alerts\"\n  }",
         "    smarthost \"localhost:25\"\n    tls none\n",
@@ -416,7 +417,8 @@ fn receivers_convert_field_by_field() {
     }
     // Nothing is dropped silently: a comment at the place, a warning at the line.
     for comment in [
-        "# klaxon import: not converted: global.resolve_timeout 2m",
+        "# klaxon import: global.resolve_timeout 2m (",
+        "): run `klaxon serve --notify.resolve-timeout 2m`",
         "# klaxon import: not converted: template file `/etc/alertmanager/templates/*.tmpl`",
         "# klaxon import: not converted: `title` of receiver `ops` slack_configs[0]",
         "# klaxon import: not converted: `text` of receiver `ops` slack_configs[0]",
@@ -427,9 +429,18 @@ fn receivers_convert_field_by_field() {
         "# klaxon import: not converted: opsgenie_configs of receiver `pager`, 1 entry",
         "# klaxon import: set SMTP_AUTH_PASSWORD_DBA to the SMTP password written at",
         "# klaxon import: set SLACK_WEBHOOK_URL_LEGACY to the Slack webhook URL written at",
+        "# klaxon import: set WEBHOOK_TOKEN_INCIDENTS to the webhook bearer token written at",
     ] {
         assert!(dsl.contains(comment), "missing `{comment}` in\n{dsl}");
     }
+    assert!(
+        !dsl.contains("s3cr3t-token"),
+        "a secret in the output:\n{dsl}"
+    );
+    assert!(
+        !dsl.contains("not converted: global.resolve_timeout"),
+        "{dsl}"
+    );
     let warnings: Vec<String> = imported
         .warnings
         .iter()
@@ -440,7 +451,7 @@ fn receivers_convert_field_by_field() {
         warnings,
         [
             format!(
-                "{p}:6:3: warning[am/not-converted]: global.resolve_timeout 2m is not converted: a server setting in klaxon: `klaxon serve --notify.resolve-timeout 2m`"
+                "{p}:6:3: warning[am/serve-flag]: global.resolve_timeout 2m is a `klaxon serve` flag, not part of the rules: run `klaxon serve --notify.resolve-timeout 2m`"
             ),
             format!(
                 "{p}:13:13: warning[am/not-converted]: template file `/etc/alertmanager/templates/*.tmpl` is not converted: klaxon formats messages itself"
@@ -461,7 +472,7 @@ fn receivers_convert_field_by_field() {
                 "{p}:52:9: warning[am/not-converted]: `html` of receiver `dba` email_configs[0] is not converted: klaxon writes its own text and HTML bodies"
             ),
             format!(
-                "{p}:59:26: warning[am/literal-secret]: the webhook credential is copied into the webhook's `headers {{ Authorization = ... }}`, in plain text"
+                "{p}:59:26: warning[am/literal-secret]: the webhook bearer token is written in the file; the converted rules read it from the environment variable WEBHOOK_TOKEN_INCIDENTS"
             ),
             format!(
                 "{p}:62:18: warning[am/literal-secret]: the Slack webhook URL is written in the file; the converted rules read it from the environment variable SLACK_WEBHOOK_URL_LEGACY"
@@ -475,16 +486,240 @@ fn receivers_convert_field_by_field() {
             format!(
                 "{p}:72:5: warning[am/not-converted]: opsgenie_configs of receiver `pager`, 1 entry is not converted: klaxon has no Opsgenie integration (a webhook to a bridge service can stand in)"
             ),
-            format!(
-                "{p}:78:9: warning[am/behaviour-change]: `require_tls: false` becomes `tls none`: klaxon then sends in plain text, where Alertmanager still upgrades with STARTTLS when the server offers it"
-            ),
+            // `require_tls: false` is `tls none` in both: Alertmanager does
+            // not upgrade with STARTTLS then, so no warning (issue 21).
         ]
     );
     assert_eq!(imported.stats.receivers, 7);
     assert_eq!(imported.stats.integrations, 8);
     assert_eq!(imported.stats.routes, 7);
-    assert_eq!(imported.stats.not_converted, 9);
-    assert_eq!(imported.stats.secrets_to_env, 2);
+    assert_eq!(imported.stats.not_converted, 8);
+    assert_eq!(imported.stats.secrets_to_env, 3);
+}
+
+/// Checks a configuration with amtool (when installed): Alertmanager accepts it.
+fn alertmanager_accepts(text: &str) {
+    let Some(amtool) = amtool() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("am.yml");
+    std::fs::write(&path, text).expect("write");
+    let out = Command::new(amtool)
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("amtool");
+    assert!(
+        out.status.success(),
+        "Alertmanager refuses:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Issue 21: every way Alertmanager authenticates a webhook becomes a
+/// setting that takes env()/file(); no secret is written to the output and
+/// each literal one names the variable to set.
+#[test]
+fn webhook_credentials_become_settings_and_never_text() {
+    let text = "\
+global:
+  http_config:
+    basic_auth: {username: alertmanager, password: global-pass-1}
+route:
+  receiver: hooks
+receivers:
+  - name: hooks
+    webhook_configs:
+      - url: https://hooks.example.com/basic
+        http_config:
+          basic_auth: {username: alert, password: basic-pass-2}
+      - url: https://hooks.example.com/basic-file
+        http_config:
+          basic_auth: {username: alert, password_file: /run/secrets/hook-password}
+      - url: https://hooks.example.com/bearer
+        http_config: {bearer_token: bearer-tok-3}
+      - url: https://hooks.example.com/bearer-file
+        http_config: {bearer_token_file: /run/secrets/hook-token}
+      - url: https://hooks.example.com/credentials-file
+        http_config:
+          authorization: {credentials_file: /run/secrets/hook-credentials}
+      - url: https://hooks.example.com/token
+        http_config:
+          authorization: {type: Token, credentials: custom-tok-4}
+      - url: https://hooks.example.com/query?team=db&api_key=query-key-5
+        http_config: {}
+      - url: https://alert:userinfo-pass-6@hooks.example.com/userinfo
+        http_config: {}
+    email_configs:
+      - to: ops@example.com
+        from: am@example.com
+        smarthost: smtp.example.com:587
+        headers: {X-Api-Key: mail-key-7, X-Team: db}
+  - name: shared
+    webhook_configs:
+      - url: https://hooks.example.com/shared
+";
+    alertmanager_accepts(text);
+    let imported =
+        alertmanager_to_dsl(Path::new("am.yml"), text).unwrap_or_else(|f| panic!("{}", f.render()));
+    let dsl = &imported.dsl;
+    for secret in [
+        "global-pass-1",
+        "basic-pass-2",
+        "bearer-tok-3",
+        "custom-tok-4",
+        "query-key-5",
+        "userinfo-pass-6",
+        "mail-key-7",
+    ] {
+        assert!(!dsl.contains(secret), "`{secret}` written to\n{dsl}");
+    }
+    for expected in [
+        "    url \"https://hooks.example.com/basic\"\n    basic_auth_user \"alert\"\n    basic_auth_password env(\"WEBHOOK_PASSWORD_HOOKS_1\")\n",
+        "    url \"https://hooks.example.com/basic-file\"\n    basic_auth_user \"alert\"\n    basic_auth_password file(\"/run/secrets/hook-password\")\n",
+        "    url \"https://hooks.example.com/bearer\"\n    bearer_token env(\"WEBHOOK_TOKEN_HOOKS_3\")\n",
+        "    url \"https://hooks.example.com/bearer-file\"\n    bearer_token file(\"/run/secrets/hook-token\")\n",
+        "    url \"https://hooks.example.com/credentials-file\"\n    bearer_token file(\"/run/secrets/hook-credentials\")\n",
+        "    url \"https://hooks.example.com/token\"\n    headers { Authorization = env(\"WEBHOOK_AUTHORIZATION_HOOKS_6\") }\n",
+        "  webhook {\n    url env(\"WEBHOOK_URL_HOOKS_7\")\n  }",
+        "  webhook {\n    url env(\"WEBHOOK_URL_HOOKS_8\")\n  }",
+        "    headers { X-Api-Key = env(\"SMTP_HEADER_X_API_KEY_HOOKS\"), X-Team = \"db\" }\n",
+        // The global http_config: one variable for every webhook using it.
+        "    url \"https://hooks.example.com/shared\"\n    basic_auth_user \"alertmanager\"\n    basic_auth_password env(\"WEBHOOK_PASSWORD\")\n",
+        "# klaxon import: set WEBHOOK_AUTHORIZATION_HOOKS_6 to `Token ` followed by the credential written at am.yml:24",
+        "# klaxon import: set WEBHOOK_URL_HOOKS_8 to the webhook URL, credentials included, written at am.yml:27",
+    ] {
+        assert!(dsl.contains(expected), "missing\n{expected}\nin\n{dsl}");
+    }
+    let warnings: Vec<String> = imported
+        .warnings
+        .iter()
+        .map(|w| w.short(&imported.sources))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "am.yml:3:52: warning[am/literal-secret]: the webhook basic-auth password is written in the file; the converted rules read it from the environment variable WEBHOOK_PASSWORD",
+            "am.yml:11:51: warning[am/literal-secret]: the webhook basic-auth password is written in the file; the converted rules read it from the environment variable WEBHOOK_PASSWORD_HOOKS_1",
+            "am.yml:16:37: warning[am/literal-secret]: the webhook bearer token is written in the file; the converted rules read it from the environment variable WEBHOOK_TOKEN_HOOKS_3",
+            "am.yml:24:53: warning[am/secret-to-env]: klaxon has no setting for the `Token` authorization type; the converted rules send the whole `Authorization` header from the environment variable WEBHOOK_AUTHORIZATION_HOOKS_6",
+            "am.yml:25:14: warning[am/literal-secret]: the webhook URL, credentials included, is written in the file; the converted rules read it from the environment variable WEBHOOK_URL_HOOKS_7",
+            "am.yml:27:14: warning[am/literal-secret]: the webhook URL, credentials included, is written in the file; the converted rules read it from the environment variable WEBHOOK_URL_HOOKS_8",
+            "am.yml:33:30: warning[am/literal-secret]: the mail header `X-Api-Key` is written in the file; the converted rules read it from the environment variable SMTP_HEADER_X_API_KEY_HOOKS",
+        ]
+    );
+    assert_eq!(imported.stats.secrets_to_env, 7);
+    assert_eq!(imported.stats.not_converted, 0);
+}
+
+/// Issue 21: `resolve_timeout` equal to klaxon's default says nothing;
+/// another value names the `klaxon serve` flag that sets it.
+#[test]
+fn resolve_timeout_is_the_serve_flag_and_silent_at_the_default() {
+    for (value, flag) in [
+        ("5m", None),
+        ("300s", None),
+        ("10m", Some("10m")),
+        ("90s", Some("1m30s")),
+    ] {
+        let text = format!(
+            "global:\n  resolve_timeout: {value}\nroute: {{receiver: a}}\nreceivers:\n  - name: a\n    webhook_configs: [{{url: 'https://h.example.com/'}}]\n"
+        );
+        alertmanager_accepts(&text);
+        let imported = alertmanager_to_dsl(Path::new("am.yml"), &text)
+            .unwrap_or_else(|f| panic!("{}", f.render()));
+        let warnings: Vec<String> = imported
+            .warnings
+            .iter()
+            .map(|w| w.short(&imported.sources))
+            .collect();
+        match flag {
+            None => {
+                assert!(warnings.is_empty(), "{value}: {warnings:?}");
+                assert!(
+                    !imported.dsl.contains("resolve_timeout"),
+                    "{}",
+                    imported.dsl
+                );
+            }
+            Some(flag) => {
+                assert_eq!(
+                    warnings,
+                    [format!(
+                        "am.yml:2:3: warning[am/serve-flag]: global.resolve_timeout {value} is a `klaxon serve` flag, not part of the rules: run `klaxon serve --notify.resolve-timeout {flag}`"
+                    )]
+                );
+                assert!(
+                    imported.dsl.contains(&format!(
+                        "# klaxon import: global.resolve_timeout {value} (am.yml:2): run `klaxon serve --notify.resolve-timeout {flag}`\n"
+                    )),
+                    "{}",
+                    imported.dsl
+                );
+                assert_eq!(imported.stats.not_converted, 0);
+            }
+        }
+    }
+}
+
+/// Issue 21: when no receiver keeps an integration, the command says at the
+/// end that the configuration delivers nothing. The conversion still
+/// succeeds (exit 0): the output is what can be converted, to be completed.
+#[test]
+fn a_configuration_left_without_integrations_says_it_delivers_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("alertmanager.yml");
+    let out = dir.path().join("notify.rules");
+    let text = "\
+route:
+  receiver: telegram
+  routes:
+    - matchers: ['severity=~\"critical|emergency\"']
+      receiver: pager
+      continue: true
+receivers:
+  - name: telegram
+    telegram_configs:
+      - {bot_token: x, chat_id: 1}
+  - name: pager
+    pagerduty_configs:
+      - routing_key: y
+";
+    std::fs::write(&input, text).expect("write");
+    alertmanager_accepts(text);
+    let run = Command::new(env!("CARGO_BIN_EXE_klaxon"))
+        .args(["import", "alertmanager"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run klaxon");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let last_warning = stderr
+        .rfind("warning[")
+        .map(|i| &stderr[i..])
+        .unwrap_or_default();
+    assert!(
+        last_warning.starts_with(
+            "warning[am/delivers-nothing]: no receiver is left with an integration klaxon can send with: as converted, this configuration delivers no notification at all\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        last_warning.contains(&format!("--> {}:7:1", input.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with(
+            "imported 2 receivers (0 integrations), 2 routes, 0 inhibit rules, 0 time windows; 2 items not converted, 0 secrets moved to env()\n"
+        ),
+        "{stderr}"
+    );
+    let dsl = std::fs::read_to_string(&out).expect("output");
+    assert!(
+        dsl.contains("# klaxon import: no receiver has an integration klaxon can send with: this configuration delivers no notification at all\n"),
+        "{dsl}"
+    );
 }
 
 #[test]
@@ -544,7 +779,39 @@ fn refused(text: &str) -> Vec<String> {
 
 #[test]
 fn configurations_alertmanager_refuses_are_refused_at_their_line() {
-    let cases: [(&str, &[&str]); 9] = [
+    let hook = "route: {receiver: a}\nreceivers:\n  - name: a\n    webhook_configs:\n      - url: https://h.example.com/\n        http_config: ";
+    let auth = [
+        format!("{hook}{{basic_auth: {{username: u}}, authorization: {{credentials: x}}}}\n"),
+        format!("{hook}{{bearer_token: x, bearer_token_file: /f}}\n"),
+        format!("{hook}{{authorization: {{type: Basic, credentials: y}}}}\n"),
+        format!("{hook}{{basic_auth: {{username: u}}, bearer_token_file: /f}}\n"),
+    ];
+    let cases: [(&str, &[&str]); 13] = [
+        // One way to authenticate, as Alertmanager's http_config checks it.
+        (
+            &auth[0],
+            &[
+                "am.yml:6:50: error[am/invalid-value]: at most one of basic_auth, oauth2 & authorization must be configured",
+            ],
+        ),
+        (
+            &auth[1],
+            &[
+                "am.yml:6:37: error[am/invalid-value]: at most one of bearer_token & bearer_token_file must be configured",
+            ],
+        ),
+        (
+            &auth[2],
+            &[
+                "am.yml:6:45: error[am/invalid-value]: authorization type cannot be set to \"basic\", use \"basic_auth\" instead",
+            ],
+        ),
+        (
+            &auth[3],
+            &[
+                "am.yml:6:23: error[am/invalid-value]: at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured",
+            ],
+        ),
         (
             "route:\n  receiver: a\n  group_wiat: 30s\nreceivers: [{name: a}]\n",
             &["am.yml:3:3: error[am/unknown-field]: unknown field `group_wiat` in the root route"],
@@ -649,7 +916,7 @@ fn the_command_writes_the_rules_and_reports_warnings_with_their_line() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("imported 7 receivers (8 integrations), 7 routes, 0 inhibit rules, 0 time windows; 9 items not converted, 2 secrets moved to env()"),
+        stderr.contains("imported 7 receivers (8 integrations), 7 routes, 0 inhibit rules, 0 time windows; 8 items not converted, 3 secrets moved to env()"),
         "{stderr}"
     );
 

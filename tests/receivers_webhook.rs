@@ -503,6 +503,113 @@ async fn a_closed_port_is_retryable() {
     }
 }
 
+/// Writes `text` to `name` in `dir`; returns the path.
+fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Issue 21: credentials come from env()/file() into basic auth, a bearer
+/// token and headers, and arrive on the wire; none shows in Debug output.
+#[tokio::test]
+async fn credentials_from_env_and_files_arrive_on_the_wire() {
+    let sink = Sink::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let password = write_file(&dir, "password", "hunter2\n");
+    let token = write_file(&dir, "token", "tok-123\n");
+    let authorization = write_file(&dir, "authorization", "Token abc-456\n");
+    // An environment variable cargo sets for every test process.
+    let from_env = std::env::var("CARGO_PKG_NAME").expect("cargo sets CARGO_PKG_NAME");
+    let url = sink.url();
+    let receivers = build(&format!(
+        r#"
+receiver basic {{ webhook {{ url "{url}"  basic_auth_user "alert"  basic_auth_password file("{password}") }} }}
+receiver env-user {{ webhook {{ url "{url}"  basic_auth_user env("CARGO_PKG_NAME") }} }}
+receiver bearer {{
+  webhook {{ url "{url}"  bearer_token file("{token}")  headers {{ X-Team = "db", X-Api-Key = env("CARGO_PKG_NAME") }} }}
+}}
+receiver custom {{ webhook {{ url "{url}"  headers {{ Authorization = file("{authorization}") }} }} }}
+route {{ receiver basic }}
+"#
+    ));
+    for name in ["basic", "env-user", "bearer", "custom"] {
+        let hook = only(&receivers, name);
+        let shown = format!("{hook:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("tok-123") && !shown.contains("abc-456"),
+            "{shown}"
+        );
+        hook.send(&firing(), None).await.expect("delivered");
+    }
+    let requests = sink.requests();
+    assert_eq!(requests.len(), 4);
+    assert_eq!(
+        header(&requests[0], "authorization"),
+        Some(basic("alert", "hunter2").as_str()),
+        "the file's trailing newline is not part of the password"
+    );
+    assert_eq!(
+        header(&requests[1], "authorization"),
+        Some(basic(&from_env, "").as_str()),
+        "a user without a password, as Alertmanager sends it"
+    );
+    assert_eq!(
+        header(&requests[2], "authorization"),
+        Some("Bearer tok-123")
+    );
+    assert_eq!(header(&requests[2], "x-api-key"), Some(from_env.as_str()));
+    assert_eq!(header(&requests[2], "x-team"), Some("db"));
+    assert_eq!(header(&requests[3], "authorization"), Some("Token abc-456"));
+}
+
+/// Issue 21: an Alertmanager webhook authenticated from files imports to
+/// settings that authenticate the same way; nothing is left unauthenticated.
+#[tokio::test]
+async fn an_imported_alertmanager_webhook_authenticates_as_alertmanager_did() {
+    let sink = Sink::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let password = write_file(&dir, "password", "hunter2\n");
+    let credentials = write_file(&dir, "credentials", "tok-123\n");
+    let am = format!(
+        "route: {{receiver: hooks}}\n\
+         receivers:\n\
+         \x20 - name: hooks\n\
+         \x20   webhook_configs:\n\
+         \x20     - url: {url}\n\
+         \x20       http_config: {{basic_auth: {{username: alert, password_file: {password}}}}}\n\
+         \x20     - url: {url}\n\
+         \x20       http_config: {{authorization: {{credentials_file: {credentials}}}}}\n",
+        url = sink.url()
+    );
+    let imported = klaxon::import::alertmanager_to_dsl(std::path::Path::new("am.yml"), &am)
+        .unwrap_or_else(|f| panic!("{}", f.render()));
+    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+    let receivers = build(&imported.dsl);
+    let hooks = receivers.integrations("hooks");
+    assert_eq!(hooks.len(), 2, "{}", imported.dsl);
+    for hook in hooks {
+        hook.send(&firing(), None).await.expect("delivered");
+    }
+    let requests = sink.requests();
+    assert_eq!(
+        header(&requests[0], "authorization"),
+        Some(basic("alert", "hunter2").as_str())
+    );
+    assert_eq!(
+        header(&requests[1], "authorization"),
+        Some("Bearer tok-123")
+    );
+}
+
 #[test]
 fn build_errors_name_the_receiver_integration_and_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -513,14 +620,16 @@ receiver hooks {{
   webhook {{ url "https://hooks.example.com/a"  secret file("{}") }}
   webhook {{ url "https://hooks.example.com/b"  secret env("KLAXON_TEST_UNSET_WEBHOOK_SECRET") }}
   webhook {{ url "https://hooks.example.com/c"  headers {{ Idempotency-Key = "mine" }} }}
+  webhook {{ url file("{}")  bearer_token env("CARGO_PKG_NAME") }}
 }}
 route {{ receiver hooks }}
 "#,
-        missing.display()
+        missing.display(),
+        write_file(&dir, "url", "https://alert:hunter2@hooks.example.com/d\n"),
     ));
     let errors =
         build_receivers(&rules, &ReceiverContext::default()).expect_err("the secrets are missing");
-    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(errors.len(), 4, "{errors:#?}");
     assert!(
         errors[0].starts_with("receiver `hooks`, webhook integration #1, `secret`: cannot read `")
             && errors[0].contains("no-such-secret")
@@ -537,5 +646,10 @@ route {{ receiver hooks }}
         errors[2],
         "receiver `hooks`, webhook integration #3, `headers`: `Idempotency-Key` is set by \
          klaxon itself; remove it from `headers`"
+    );
+    assert_eq!(
+        errors[3],
+        "receiver `hooks`, webhook integration #4, `url`: carries credentials (`user@` or \
+         `user:password@`) and the integration authenticates otherwise too; keep one"
     );
 }

@@ -371,6 +371,86 @@ fn dsl_files_are_linted_and_honour_disable_comments() {
     );
 }
 
+/// Issue 21: a credential written in a header or a URL is refused with a
+/// caret on it; a query parameter named like one is a warning; the same
+/// values from env()/file() pass, and `fmt` keeps them.
+#[test]
+fn credentials_in_headers_and_urls_are_refused_where_written() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clear = "receiver hooks {
+  webhook {
+    url \"https://alert:hunter2@hooks.example.com/a\"
+    headers { X-Team = \"db\", Authorization = \"Bearer s3cr3t\" }
+  }
+}
+route { receiver hooks }
+";
+    std::fs::write(dir.path().join("clear.rules"), clear).unwrap_or_else(|e| panic!("{e}"));
+    let out = rulecheck_in(dir.path(), &["clear.rules"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = stdout(&out);
+    for expected in [
+        "error[model/url-credentials]: the URL of `url` carries credentials before the host, in plain text\n --> clear.rules:3:18\n",
+        "3 |     url \"https://alert:hunter2@hooks.example.com/a\"\n  |                  ^^^^^^^^^^^^^ credentials in the URL\n",
+        "hint: the configuration text is served by GET /api/v2/status; write the whole URL as url env(\"NAME\") or url file(\"/run/secrets/name\"), or move them to basic_auth_user and basic_auth_password env(\"NAME\")",
+        "error[model/inline-secret]: header `Authorization` carries a credential and must not be written in the file\n --> clear.rules:4:46\n",
+        "4 |     headers { X-Team = \"db\", Authorization = \"Bearer s3cr3t\" }\n  |                                              ^^^^^^^^^^^^^^^ credential in plain text\n",
+        "hint: use Authorization = env(\"NAME\") or Authorization = file(\"/run/secrets/name\"), or the `bearer_token` or `basic_auth_user` and `basic_auth_password` settings",
+    ] {
+        assert!(text.contains(expected), "missing\n{expected}\nin\n{text}");
+    }
+    assert!(
+        text.ends_with("2 errors, 0 warnings, 0 infos in 1 file\n"),
+        "{text}"
+    );
+
+    // A token in the query is a warning: the name is a guess.
+    let query = "receiver hooks {
+  webhook { url \"https://hooks.example.com/a?team=db&api_key=abc\" }
+}
+route { receiver hooks }
+";
+    std::fs::write(dir.path().join("query.rules"), query).unwrap_or_else(|e| panic!("{e}"));
+    let out = rulecheck_in(dir.path(), &["query.rules"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "warning[model/url-credentials]: the URL of `url` carries a credential in its query parameter `api_key`, in plain text\n --> query.rules:2:54\n"
+        ) && text.contains(
+            "2 |   webhook { url \"https://hooks.example.com/a?team=db&api_key=abc\" }\n  |                                                      ^^^^^^^^^^^ credential in the URL\n"
+        ),
+        "{text}"
+    );
+    let out = rulecheck_in(dir.path(), &["--fail-on", "warning", "query.rules"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+
+    // From env()/file(), the same settings are accepted and formatted back.
+    let kept = "receiver hooks {
+  webhook {
+    url env(\"HOOK_URL\")
+    basic_auth_user \"alert\"
+    basic_auth_password file(\"/run/secrets/hook-password\")
+    headers { X-Team = \"db\", X-Api-Key = env(\"HOOK_API_KEY\") }
+  }
+}
+
+route {
+  receiver hooks
+}
+";
+    std::fs::write(dir.path().join("kept.rules"), kept).unwrap_or_else(|e| panic!("{e}"));
+    let out = rulecheck_in(dir.path(), &["kept.rules"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("0 errors, 0 warnings, 0 infos in 1 file\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = rulecheck_in(dir.path(), &["fmt", "--check", "kept.rules"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
 // --- the corpus ------------------------------------------------------------
 
 #[test]

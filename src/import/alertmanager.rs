@@ -19,11 +19,15 @@
 //!   (`name`, `name-2`, ...), all listed where the name was used.
 //!
 //! Nothing is dropped silently: whatever the DSL cannot express (other
-//! integrations, templates, custom message fields, proxies, TLS settings,
-//! `resolve_timeout`) is left as a `# klaxon import: not converted: ...`
-//! comment where it was, and reported as a warning at its line. Secrets the
-//! DSL must not hold literally are written as `env("NAME")` (with a warning
-//! naming the variable to set) or `file("...")` for `*_file` fields.
+//! integrations, templates, custom message fields, proxies, TLS settings)
+//! is left as a `# klaxon import: not converted: ...` comment where it was,
+//! and reported as a warning at its line; `resolve_timeout` other than
+//! klaxon's default names the `klaxon serve` flag instead. Secrets the DSL
+//! must not hold literally (passwords, tokens, `http_config` credentials,
+//! URLs and mail headers with credentials in them) are written as
+//! `env("NAME")` (with a warning naming the variable to set) or
+//! `file("...")` for `*_file` fields. When no receiver keeps an
+//! integration, a last warning says the result delivers nothing.
 //!
 //! The output is printed with the canonical formatter and loaded back with
 //! the DSL loader before it is returned: it always loads without errors.
@@ -37,6 +41,7 @@ use crate::lang::ast::{self, MatchOp, Spanned, Value};
 use crate::lang::fmt::format_file;
 use crate::model;
 use crate::model::prom::yaml::{Node, NodeValue, ScalarKind};
+use crate::notify::alerts::DEFAULT_RESOLVE_TIMEOUT_MS;
 
 /// What `klaxon import alertmanager` produced.
 #[derive(Debug, Clone)]
@@ -96,11 +101,27 @@ pub fn alertmanager_to_dsl(path: &Path, text: &str) -> Result<AlertmanagerImport
         env_names: HashMap::new(),
         used_env: HashSet::new(),
         warned: HashSet::new(),
+        delivers_nothing: None,
     };
     let tree = cx.config(&root, &path.display().to_string());
     let mut diagnostics = cx.diags;
     let stats = cx.stats;
     crate::diag::sort_dedup(&mut diagnostics);
+    // Said last, after the per-receiver warnings that lead to it.
+    if let Some(span) = cx.delivers_nothing {
+        diagnostics.push(
+            Diagnostic::warning(
+                "am/delivers-nothing",
+                span,
+                "no receiver is left with an integration klaxon can send with: as converted, this configuration delivers no notification at all",
+            )
+            .with_label("every receiver is empty")
+            .with_hint(
+                "add a slack, email or webhook block to the receivers the routes use (a webhook to a bridge service can stand in for the others)"
+                    .to_string(),
+            ),
+        );
+    }
     if diagnostics.iter().any(|d| d.level == Level::Error) {
         return Err(ImportFailure {
             sources,
@@ -386,10 +407,22 @@ enum Credential {
 struct HttpConfig {
     /// `Authorization: <scheme> <credential>` (bearer or custom type).
     authorization: Option<(String, Credential)>,
-    /// `basic_auth` username and password.
-    basic_auth: Option<(Text, Option<Credential>)>,
+    /// `basic_auth`.
+    basic_auth: Option<BasicAuth>,
     /// Fields with no DSL equivalent: (field, where).
     unconverted: Vec<(String, Span)>,
+}
+
+/// `http_config.basic_auth`: Alertmanager sends `Basic base64(user:password)`,
+/// either part possibly empty.
+#[derive(Debug)]
+struct BasicAuth {
+    /// `username` (not a secret) or `username_file`.
+    user: Option<Credential>,
+    /// `password` or `password_file`.
+    password: Option<Credential>,
+    /// The `basic_auth` key, to point at.
+    span: Span,
 }
 
 // ----- the converter --------------------------------------------------------------------------
@@ -407,6 +440,8 @@ struct Converter<'a> {
     used_env: HashSet<String>,
     /// (span start, code) of warnings given once for a shared global value.
     warned: HashSet<(usize, &'static str)>,
+    /// Where to say that no integration is left (the `receivers` key).
+    delivers_nothing: Option<Span>,
 }
 
 /// A syntax-tree node that was not parsed from DSL text has no span.
@@ -455,6 +490,24 @@ impl Converter<'_> {
                 ),
             );
         }
+    }
+
+    /// Reports a setting that becomes a `klaxon serve` flag: a warning at its
+    /// place in the input and a comment for the output.
+    fn serve_flag(&mut self, comments: &mut Vec<String>, span: Span, what: &str, flag: &str) {
+        comments.push(format!(
+            " klaxon import: {what} ({}): run `klaxon serve {flag}`",
+            self.at(span)
+        ));
+        self.diags.push(
+            Diagnostic::warning(
+                "am/serve-flag",
+                span,
+                format!("{what} is a `klaxon serve` flag, not part of the rules: run `klaxon serve {flag}`"),
+            )
+            .with_label("a server setting")
+            .with_hint("the output keeps a `# klaxon import:` comment saying so".to_string()),
+        );
     }
 
     fn fields<'n>(&mut self, node: &'n Node, what: &str, known: &[&str]) -> Fields<'n> {
@@ -756,6 +809,16 @@ impl Converter<'_> {
                 receivers.push(rx);
             }
         }
+        if self.stats.integrations == 0 {
+            header.push(
+                " klaxon import: no receiver has an integration klaxon can send with: this configuration delivers no notification at all"
+                    .to_string(),
+            );
+            self.delivers_nothing = Some(
+                top.key("receivers")
+                    .map_or_else(|| root.first_key_span(), |k| k.span),
+            );
+        }
         self.receivers = receiver_spans.keys().cloned().collect();
         self.receivers.sort();
 
@@ -811,25 +874,29 @@ impl Converter<'_> {
 
     /// Global settings that apply to nothing the DSL has, noted once.
     fn global_notes(&mut self, global: &Fields, header: &mut Vec<String>) {
-        if let Some(key) = global.key("resolve_timeout") {
-            let value = global
-                .get("resolve_timeout")
-                .and_then(|v| self.text(v, "`resolve_timeout`"))
-                .map(|t| t.value)
-                .unwrap_or_default();
-            if let Err(e) = model::parse_duration(&value)
-                && let Some(v) = global.get("resolve_timeout")
-            {
-                self.error("am/invalid-value", v.span, e);
-            }
-            self.not_converted(
-                header,
-                key.span,
-                &format!("global.resolve_timeout {value}"),
-                &format!(
-                    "a server setting in klaxon: `klaxon serve --notify.resolve-timeout {value}`"
+        if let (Some(key), Some(node)) =
+            (global.key("resolve_timeout"), global.get("resolve_timeout"))
+            && let Some(text) = self.text(node, "`resolve_timeout`")
+        {
+            match model::parse_duration(&text.value) {
+                Err(e) => {
+                    self.error("am/invalid-value", node.span, e);
+                }
+                // klaxon's default already: nothing to say.
+                Ok(d) if i64::try_from(d.0).ok() == Some(DEFAULT_RESOLVE_TIMEOUT_MS) => {}
+                Ok(d) if d.0 == 0 => self.not_converted(
+                    header,
+                    key.span,
+                    "global.resolve_timeout 0s",
+                    "`klaxon serve --notify.resolve-timeout` must be more than 0",
                 ),
-            );
+                Ok(d) => self.serve_flag(
+                    header,
+                    key.span,
+                    &format!("global.resolve_timeout {}", text.value),
+                    &format!("--notify.resolve-timeout {d}"),
+                ),
+            }
         }
         for (field, what) in [
             ("pagerduty_url", "PagerDuty"),
@@ -929,8 +996,15 @@ impl Converter<'_> {
         if let Some(list) = f.get("webhook_configs") {
             let items = self.seq(list, &format!("`webhook_configs` of {what}"));
             for (i, c) in items.iter().enumerate() {
+                let index = if items.len() > 1 {
+                    format!("_{}", i + 1)
+                } else {
+                    String::new()
+                };
                 let label = format!("{what} webhook_configs[{i}]");
-                if let Some(int) = self.webhook(c, http_global, &label, &mut comments) {
+                if let Some(int) =
+                    self.webhook(c, http_global, &name.value, &index, &label, &mut comments)
+                {
                     integrations.push(int);
                 }
             }
@@ -966,6 +1040,46 @@ impl Converter<'_> {
         let f = self.fields(node, &format!("`http_config` of {what}"), HTTP_FIELDS);
         let mut out = HttpConfig::default();
         let ctx = format!("`http_config` of {what}");
+        let bearer = match (
+            self.field_text(&f, "bearer_token", &ctx),
+            self.field_text(&f, "bearer_token_file", &ctx),
+        ) {
+            (Some(t), Some(_)) => {
+                self.error(
+                    "am/invalid-value",
+                    t.span,
+                    "at most one of bearer_token & bearer_token_file must be configured",
+                );
+                None
+            }
+            (Some(t), None) => Some(Credential::Literal(t)),
+            (None, Some(file)) => Some(Credential::File(file)),
+            (None, None) => None,
+        };
+        // Alertmanager's (prometheus/common's) rules: one way to authenticate.
+        let basic_or_oauth = f.key("basic_auth").or_else(|| f.key("oauth2"));
+        if let Some(key) = f.key("authorization") {
+            if bearer.is_some() {
+                self.error(
+                    "am/invalid-value",
+                    key.span,
+                    "authorization is not compatible with bearer_token & bearer_token_file",
+                );
+            }
+            if basic_or_oauth.is_some() {
+                self.error(
+                    "am/invalid-value",
+                    key.span,
+                    "at most one of basic_auth, oauth2 & authorization must be configured",
+                );
+            }
+        } else if let (Some(key), Some(_)) = (basic_or_oauth, &bearer) {
+            self.error(
+                "am/invalid-value",
+                key.span,
+                "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured",
+            );
+        }
         if let Some(auth) = f.get("authorization") {
             let a = self.fields(
                 auth,
@@ -974,7 +1088,19 @@ impl Converter<'_> {
             );
             let scheme = self
                 .field_text(&a, "type", "`authorization`")
-                .map_or_else(|| "Bearer".to_string(), |t| t.value);
+                .map(|t| (t.value.trim().to_string(), t.span))
+                .filter(|(t, _)| !t.is_empty());
+            if let Some((_, span)) = scheme
+                .as_ref()
+                .filter(|(t, _)| t.eq_ignore_ascii_case("basic"))
+            {
+                self.error(
+                    "am/invalid-value",
+                    *span,
+                    "authorization type cannot be set to \"basic\", use \"basic_auth\" instead",
+                );
+            }
+            let scheme = scheme.map_or_else(|| "Bearer".to_string(), |(t, _)| t);
             let cred = match (
                 self.field_text(&a, "credentials", "`authorization`"),
                 self.field_text(&a, "credentials_file", "`authorization`"),
@@ -994,38 +1120,48 @@ impl Converter<'_> {
             if let Some(cred) = cred {
                 out.authorization = Some((scheme, cred));
             }
+        } else if let Some(cred) = bearer {
+            out.authorization = Some(("Bearer".into(), cred));
         }
-        match (
-            self.field_text(&f, "bearer_token", &ctx),
-            self.field_text(&f, "bearer_token_file", &ctx),
-        ) {
-            (Some(t), _) => out.authorization = Some(("Bearer".into(), Credential::Literal(t))),
-            (None, Some(file)) => {
-                out.authorization = Some(("Bearer".into(), Credential::File(file)))
-            }
-            (None, None) => {}
-        }
-        if let Some(basic) = f.get("basic_auth") {
+        if let (Some(key), Some(basic)) = (f.key("basic_auth"), f.get("basic_auth")) {
             let b = self.fields(basic, &format!("`basic_auth` of {ctx}"), BASIC_AUTH_FIELDS);
-            if let Some(key) = b.key("username_file") {
-                out.unconverted
-                    .push(("basic_auth.username_file".into(), key.span));
-            }
-            let user = self.field_text(&b, "username", "`basic_auth`");
+            let user = match (
+                self.field_text(&b, "username", "`basic_auth`"),
+                self.field_text(&b, "username_file", "`basic_auth`"),
+            ) {
+                (Some(u), Some(_)) => {
+                    self.error(
+                        "am/invalid-value",
+                        u.span,
+                        "at most one of basic_auth username & username_file must be configured",
+                    );
+                    None
+                }
+                (Some(u), None) => Some(Credential::Literal(u)),
+                (None, Some(file)) => Some(Credential::File(file)),
+                (None, None) => None,
+            };
             let password = match (
                 self.field_text(&b, "password", "`basic_auth`"),
                 self.field_text(&b, "password_file", "`basic_auth`"),
             ) {
-                (Some(p), _) => Some(Credential::Literal(p)),
+                (Some(p), Some(_)) => {
+                    self.error(
+                        "am/invalid-value",
+                        p.span,
+                        "at most one of basic_auth password & password_file must be configured",
+                    );
+                    None
+                }
+                (Some(p), None) => Some(Credential::Literal(p)),
                 (None, Some(file)) => Some(Credential::File(file)),
                 (None, None) => None,
             };
-            match user {
-                Some(u) => out.basic_auth = Some((u, password)),
-                None => out
-                    .unconverted
-                    .push(("basic_auth without username".into(), basic.span)),
-            }
+            out.basic_auth = Some(BasicAuth {
+                user,
+                password,
+                span: key.span,
+            });
         }
         for field in ["oauth2", "proxy_url", "no_proxy", "proxy_connect_header"] {
             if let Some(key) = f.key(field) {
@@ -1159,10 +1295,10 @@ impl Converter<'_> {
                 "incoming webhooks take no credential; the URL is the secret",
             );
         }
-        if let Some((user, _)) = &http.basic_auth {
+        if let Some(basic) = &http.basic_auth {
             self.not_converted(
                 comments,
-                user.span,
+                basic.span,
                 &format!("`http_config.basic_auth` of {what}"),
                 "Slack takes no basic authentication",
             );
@@ -1321,21 +1457,9 @@ impl Converter<'_> {
         } else if require_tls {
             "starttls"
         } else {
-            let span = f
-                .key("require_tls")
-                .or_else(|| global.key("smtp_require_tls"))
-                .map_or(node.span, |k| k.span);
-            if self.warned.insert((span.start, "am/behaviour-change")) {
-                self.diags.push(
-                    Diagnostic::warning(
-                        "am/behaviour-change",
-                        span,
-                        "`require_tls: false` becomes `tls none`: klaxon then sends in plain text, where Alertmanager still upgrades with STARTTLS when the server offers it",
-                    )
-                    .with_label("plain SMTP in klaxon")
-                    .with_hint("write `tls starttls` in the output if the server supports it".to_string()),
-                );
-            }
+            // Alertmanager (0.25 to 0.28) upgrades with STARTTLS only when
+            // `require_tls` is true; otherwise it stays in plain text, as
+            // `tls none` does. Same meaning, so no warning.
             "none"
         };
         settings.push(setting("tls", vec![Value::Word(tls.into())]));
@@ -1412,8 +1536,16 @@ impl Converter<'_> {
                         &format!("header `{}` of {what}", k.value),
                         "a template; klaxon writes its own subject and header values are fixed text",
                     );
+                } else if model::secrets::is_credential_header(&k.value, &v.value) {
+                    let value = self.secret(
+                        &Credential::Literal(v),
+                        &format!("SMTP_HEADER_{}_{receiver}{index}", k.value),
+                        &format!("mail header `{}`", k.value),
+                        comments,
+                    );
+                    pairs.push((k.value, value));
                 } else {
-                    pairs.push((k.value, v.value));
+                    pairs.push((k.value, Value::Str(v.value)));
                 }
             }
             if !pairs.is_empty() {
@@ -1451,10 +1583,13 @@ impl Converter<'_> {
         Some(integration("email", settings))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn webhook(
         &mut self,
         node: &Node,
         http_global: Option<&Node>,
+        receiver: &str,
+        index: &str,
         what: &str,
         comments: &mut Vec<String>,
     ) -> Option<ast::Integration> {
@@ -1469,7 +1604,18 @@ impl Converter<'_> {
             return None;
         };
         self.check_url(&url, "`url`");
-        settings.push(setting("url", vec![Value::Str(url.value.clone())]));
+        // A URL with credentials in it would be served by /api/v2/status.
+        let url = if model::secrets::url_credentials(&url.value).is_some() {
+            self.secret(
+                &Credential::Literal(url),
+                &format!("WEBHOOK_URL_{receiver}{index}"),
+                "webhook URL, credentials included,",
+                comments,
+            )
+        } else {
+            Value::Str(url.value)
+        };
+        settings.push(setting("url", vec![url]));
         if let Some(v) = f.get("max_alerts") {
             match self.text(v, "`max_alerts`").map(|t| t.value.parse::<u64>()) {
                 Some(Ok(0)) | None => {}
@@ -1485,61 +1631,57 @@ impl Converter<'_> {
                 }
             }
         }
-        let http = match f.get("http_config").or(http_global) {
+        let own_http = f.get("http_config");
+        let http = match own_http.or(http_global) {
             Some(h) => self.http_config(h, what),
             None => HttpConfig::default(),
         };
-        let mut headers = Vec::new();
-        let header_secret = |cx: &mut Self, span: Span, what_secret: &str| {
-            if cx.warned.insert((span.start, "am/literal-secret")) {
-                cx.diags.push(
-                    Diagnostic::warning(
-                        "am/literal-secret",
-                        span,
-                        format!("the {what_secret} is copied into the webhook's `headers {{ Authorization = ... }}`, in plain text"),
-                    )
-                    .with_label("literal secret, written to the output")
-                    .with_hint("header values cannot come from env() or file(); consider the webhook's `secret` (an HMAC signature) instead".to_string()),
-                );
-            }
+        // A global http_config's secret is one variable for every webhook.
+        let env_suffix = if own_http.is_some() {
+            format!("_{receiver}{index}")
+        } else {
+            String::new()
         };
+        if let Some(basic) = &http.basic_auth {
+            let user = match &basic.user {
+                Some(Credential::Literal(u)) => Value::Str(u.value.clone()),
+                Some(Credential::File(path)) => Value::File(path.value.clone()),
+                None => Value::Str(String::new()),
+            };
+            settings.push(setting("basic_auth_user", vec![user]));
+            if let Some(password) = &basic.password {
+                let value = self.secret(
+                    password,
+                    &format!("WEBHOOK_PASSWORD{env_suffix}"),
+                    "webhook basic-auth password",
+                    comments,
+                );
+                settings.push(setting("basic_auth_password", vec![value]));
+            }
+        }
         match &http.authorization {
-            Some((scheme, Credential::Literal(t))) => {
-                header_secret(self, t.span, "webhook credential");
-                headers.push(("Authorization".to_string(), format!("{scheme} {}", t.value)));
+            Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
+                let value = self.secret(
+                    cred,
+                    &format!("WEBHOOK_TOKEN{env_suffix}"),
+                    "webhook bearer token",
+                    comments,
+                );
+                settings.push(setting("bearer_token", vec![value]));
             }
-            Some((_, Credential::File(t))) => self.not_converted(
-                comments,
-                t.span,
-                &format!("`http_config` credentials file of {what}"),
-                "webhook headers cannot be read from a file",
-            ),
+            Some((scheme, cred)) => {
+                let value = self.scheme_secret(
+                    cred,
+                    scheme,
+                    &format!("WEBHOOK_AUTHORIZATION{env_suffix}"),
+                    comments,
+                );
+                settings.push(map_setting(
+                    "headers",
+                    vec![("Authorization".to_string(), value)],
+                ));
+            }
             None => {}
-        }
-        match &http.basic_auth {
-            Some((user, Some(Credential::Literal(p)))) => {
-                header_secret(self, p.span, "webhook basic-auth password");
-                use base64::Engine as _;
-                let token = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{}:{}", user.value, p.value));
-                headers.push(("Authorization".to_string(), format!("Basic {token}")));
-            }
-            Some((user, None)) => {
-                use base64::Engine as _;
-                let token =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{}:", user.value));
-                headers.push(("Authorization".to_string(), format!("Basic {token}")));
-            }
-            Some((_, Some(Credential::File(t)))) => self.not_converted(
-                comments,
-                t.span,
-                &format!("`http_config.basic_auth.password_file` of {what}"),
-                "webhook headers cannot be read from a file",
-            ),
-            None => {}
-        }
-        if headers.len() > 1 {
-            headers.truncate(1);
         }
         for (field, span) in &http.unconverted {
             self.not_converted(
@@ -1549,9 +1691,6 @@ impl Converter<'_> {
                 "klaxon's HTTP client has no such setting",
             );
         }
-        if !headers.is_empty() {
-            settings.push(map_setting("headers", headers));
-        }
         // Alertmanager's webhook default is to send resolved alerts, as klaxon's.
         if self.field_bool(&f, "send_resolved", what) == Some(false) {
             settings.insert(
@@ -1560,6 +1699,44 @@ impl Converter<'_> {
             );
         }
         Some(integration("webhook", settings))
+    }
+
+    /// An `Authorization` scheme the DSL has no setting for (`type: Token`):
+    /// klaxon sends a header value whole, so scheme and credential come from
+    /// one environment variable, whether Alertmanager read the credential
+    /// from the file or from a file.
+    fn scheme_secret(
+        &mut self,
+        cred: &Credential,
+        scheme: &str,
+        env_base: &str,
+        comments: &mut Vec<String>,
+    ) -> Value {
+        let (Credential::Literal(t) | Credential::File(t)) = cred;
+        let name = self.env_for(t.span, env_base);
+        let source = match cred {
+            Credential::Literal(_) => format!("the credential written at {}", self.at(t.span)),
+            Credential::File(path) => format!("the content of {}", path.value),
+        };
+        if self.warned.insert((t.span.start, "comment/literal-secret")) {
+            comments.push(format!(
+                " klaxon import: set {name} to `{scheme} ` followed by {source}"
+            ));
+        }
+        if self.warned.insert((t.span.start, "am/secret-to-env")) {
+            self.diags.push(
+                Diagnostic::warning(
+                    "am/secret-to-env",
+                    t.span,
+                    format!(
+                        "klaxon has no setting for the `{scheme}` authorization type; the converted rules send the whole `Authorization` header from the environment variable {name}"
+                    ),
+                )
+                .with_label("sent from the environment")
+                .with_hint(format!("set {name} to `{scheme} ` followed by {source}")),
+            );
+        }
+        Value::Env(name)
     }
 
     fn check_url(&mut self, url: &Text, what: &str) {
@@ -2131,7 +2308,7 @@ fn setting(key: &str, values: Vec<Value>) -> ast::Setting {
     }
 }
 
-fn map_setting(key: &str, pairs: Vec<(String, String)>) -> ast::Setting {
+fn map_setting(key: &str, pairs: Vec<(String, Value)>) -> ast::Setting {
     ast::Setting {
         key: unspanned(key.to_string()),
         values: Vec::new(),
@@ -2501,18 +2678,16 @@ mod tests {
             "{dsl}"
         );
         assert!(
-            dsl.contains("  webhook {\n    url \"http://hooks.internal/a\"\n  }"),
+            dsl.contains(
+                "  webhook {\n    url \"http://hooks.internal/a\"\n    bearer_token file(\"/run/secrets/slack-bot\")\n  }"
+            ),
             "{dsl}"
         );
-        assert!(
-            dsl.contains("# klaxon import: not converted: `http_config` credentials file of receiver `a` webhook_configs[0] (am.yml:4)"),
-            "{dsl}"
-        );
-        assert_eq!(warnings, ["4:25 am/not-converted"]);
+        assert_eq!(warnings, Vec::<String>::new());
     }
 
     #[test]
-    fn literal_credentials_move_to_env_or_into_a_header() {
+    fn literal_credentials_move_to_env() {
         let (dsl, warnings) = convert(
             "route: {receiver: a}\n\
              receivers:\n  - name: a\n    slack_configs:\n      - api_url: https://slack.com/api/chat.postMessage\n        channel: C0123\n\
@@ -2530,9 +2705,18 @@ mod tests {
             "{dsl}"
         );
         assert!(
-            dsl.contains("headers { Authorization = \"Basic dTpw\" }"),
+            dsl.contains(
+                "  webhook {\n    url \"https://hooks.example.com/a\"\n    basic_auth_user \"u\"\n    basic_auth_password env(\"WEBHOOK_PASSWORD_A\")\n  }"
+            ),
             "{dsl}"
         );
+        assert!(
+            dsl.contains(
+                "# klaxon import: set WEBHOOK_PASSWORD_A to the webhook basic-auth password written at am.yml:10"
+            ),
+            "{dsl}"
+        );
+        assert!(!dsl.contains("dTpw") && !dsl.contains("xoxb-1"), "{dsl}");
         assert_eq!(
             warnings,
             ["7:52 am/literal-secret", "10:59 am/literal-secret"]
@@ -2565,7 +2749,10 @@ mod tests {
             dsl.contains("time_window never {\n  years \"1970\"\n}"),
             "{dsl}"
         );
-        assert_eq!(warnings, ["12:9 am/never-matches"]);
+        assert_eq!(
+            warnings,
+            ["12:9 am/never-matches", "6:1 am/delivers-nothing"]
+        );
     }
 
     #[test]

@@ -366,11 +366,13 @@ pub enum NoData {
     After(Spanned<Duration>, Spanned<SeverityLevel>),
 }
 
-/// `{ name = "value", .. }`
+/// `{ name = "value", .. }`: quoted text for labels and annotations
+/// (`LabelSet`), or any [`Value`] for a setting's map (`LabelSet<Value>`,
+/// so a header can be `Authorization = env("NAME")`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct LabelSet {
+pub struct LabelSet<V = String> {
     /// Pairs in source order.
-    pub pairs: Vec<(Spanned<String>, Spanned<String>)>,
+    pub pairs: Vec<(Spanned<String>, Spanned<V>)>,
     /// The braces and everything between.
     pub span: Span,
 }
@@ -420,8 +422,8 @@ pub struct Setting {
     /// One value, or several for lists (`to "a@x", "b@x"`); a nested block
     /// (`headers { .. }`) is kept as a label set.
     pub values: Vec<Spanned<Value>>,
-    /// `headers { K = "v" }` style map.
-    pub map: Option<LabelSet>,
+    /// `headers { K = "v", A = env("X") }` style map.
+    pub map: Option<LabelSet<Value>>,
     /// The whole setting.
     pub span: Span,
 }

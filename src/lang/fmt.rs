@@ -316,9 +316,9 @@ impl Printer {
             .filter(|a| a.form == AnnotationForm::Free)
             .collect();
         if !free.is_empty() {
-            let pairs: Vec<(&str, &str)> = free
+            let pairs: Vec<(&str, String)> = free
                 .iter()
-                .map(|a| (a.key.node.as_str(), a.value.node.as_str()))
+                .map(|a| (a.key.node.as_str(), string(&a.value.node)))
                 .collect();
             self.pairs("annotations", &pairs);
         }
@@ -370,20 +370,30 @@ impl Printer {
     }
 
     fn label_set(&mut self, keyword: &str, set: &LabelSet) {
-        let pairs: Vec<(&str, &str)> = set
+        let pairs: Vec<(&str, String)> = set
             .pairs
             .iter()
-            .map(|(k, v)| (k.node.as_str(), v.node.as_str()))
+            .map(|(k, v)| (k.node.as_str(), string(&v.node)))
+            .collect();
+        self.pairs(keyword, &pairs);
+    }
+
+    /// A setting's map, whose values may be `env(..)` or `file(..)`.
+    fn setting_map(&mut self, keyword: &str, set: &LabelSet<Value>) {
+        let pairs: Vec<(&str, String)> = set
+            .pairs
+            .iter()
+            .map(|(k, v)| (k.node.as_str(), value(&v.node)))
             .collect();
         self.pairs(keyword, &pairs);
     }
 
     /// `KEYWORD { a = "x", b = "y" }` when it fits in [`MAX_WIDTH`] columns,
-    /// else one pair per line.
-    fn pairs(&mut self, keyword: &str, pairs: &[(&str, &str)]) {
+    /// else one pair per line. Values come already written out.
+    fn pairs(&mut self, keyword: &str, pairs: &[(&str, String)]) {
         let rendered: Vec<String> = pairs
             .iter()
-            .map(|(k, v)| format!("{} = {}", name(k), string(v)))
+            .map(|(k, v)| format!("{} = {v}", name(k)))
             .collect();
         if rendered.is_empty() {
             self.line(&format!("{keyword} {{}}"));
@@ -405,7 +415,7 @@ impl Printer {
         for s in settings {
             let key = name(&s.key.node);
             if let Some(map) = &s.map {
-                self.label_set(&key, map);
+                self.setting_map(&key, map);
             } else {
                 let values: Vec<String> = s.values.iter().map(|v| value(&v.node)).collect();
                 self.line(&format!("{key} {}", values.join(", ")));

@@ -560,8 +560,20 @@ impl Parser {
     }
 
     fn label_set(&mut self) -> PResult<LabelSet> {
+        self.pair_set(|p| p.string("a quoted label value"))
+    }
+
+    /// A setting's map: values may be `env("..")` or `file("..")` too.
+    fn setting_map(&mut self) -> PResult<LabelSet<Value>> {
+        self.pair_set(Self::value)
+    }
+
+    fn pair_set<V>(
+        &mut self,
+        value: impl FnMut(&mut Self) -> PResult<Spanned<V>>,
+    ) -> PResult<LabelSet<V>> {
         let open = self.open_brace("label set")?;
-        let result = self.label_pairs(open);
+        let result = self.label_pairs(open, value);
         if result.is_err() {
             self.skip_to_close();
         }
@@ -581,7 +593,11 @@ impl Parser {
         }
     }
 
-    fn label_pairs(&mut self, open: Span) -> PResult<LabelSet> {
+    fn label_pairs<V>(
+        &mut self,
+        open: Span,
+        mut value: impl FnMut(&mut Self) -> PResult<Spanned<V>>,
+    ) -> PResult<LabelSet<V>> {
         let mut pairs = Vec::new();
         loop {
             if let Some(close) = self.eat_punct("}") {
@@ -634,7 +650,7 @@ impl Parser {
                 }
                 return Err(r);
             }
-            let value = self.string("a quoted label value")?;
+            let value = value(self)?;
             pairs.push((name, value));
             self.eat_punct(",");
         }
@@ -1268,7 +1284,7 @@ impl Parser {
             let key = Spanned::new(word, self.span_of(&tok));
             let line = tok.line;
             let result = if self.at_punct("{") {
-                self.label_set().map(|map| Setting {
+                self.setting_map().map(|map| Setting {
                     span: key.span.to(map.span),
                     key: key.clone(),
                     values: Vec::new(),
@@ -1597,7 +1613,7 @@ impl<T> HasSpan for Spanned<T> {
     }
 }
 
-impl HasSpan for LabelSet {
+impl<V> HasSpan for LabelSet<V> {
     fn span(&self) -> Span {
         self.span
     }

@@ -12,6 +12,7 @@ use crate::model::{
     self, AlertSpec, Datasource, DatasourceKind, Duration, EsQuery, Group, Inhibit, Integration,
     IntegrationKind, Matcher, NoDataPolicy, Origin, Pair, Pairs, PromQuery, Query, Receiver,
     ResolveRule, Route, Rule, RuleKind, RuleSet, SecretValue, SeverityRule, TimeWindow, condition,
+    secrets,
 };
 
 /// A setting as the model keeps it: name, values, where it was written.
@@ -81,9 +82,9 @@ struct Lower<'d> {
     diags: &'d mut Vec<Diagnostic>,
 }
 
-/// Offset of a template position inside a quoted string's span: exact when
-/// the string has no escapes, else the start of the string.
-fn template_span(value: &str, span: Span, offset: usize) -> Span {
+/// A position inside a quoted string's span (a template error, a URL's
+/// credentials): exact when the string has no escapes, else the string.
+fn inner_span(value: &str, span: Span, offset: usize) -> Span {
     if value.contains(['"', '\\', '\n', '\t', '\r']) {
         span
     } else {
@@ -149,7 +150,7 @@ impl Lower<'_> {
             self.diags.push(
                 Diagnostic::error(
                     "model/template",
-                    template_span(text, span, e.offset),
+                    inner_span(text, span, e.offset),
                     format!("invalid template in {what}: {}", e.message),
                 )
                 .with_label("template error here"),
@@ -640,15 +641,16 @@ impl Lower<'_> {
         }
     }
 
-    /// Checks settings against a schema and converts them.
+    /// Checks settings against a schema and converts them; a map's entries
+    /// become settings named `map.NAME`.
     fn settings(
         &mut self,
         settings: &[ast::Setting],
         what: &str,
         schema: &[SettingSpec],
-    ) -> (Vec<Setting>, Vec<(String, Pairs)>) {
+    ) -> Vec<Setting> {
         let mut out = Vec::new();
-        let mut maps = Vec::new();
+        let has_auth_settings = schema.iter().any(|k| k.name == "basic_auth_user");
         for s in settings {
             let Some(spec) = schema.iter().find(|k| k.name == s.key.node) else {
                 let known: Vec<&str> = schema.iter().map(|k| k.name).collect();
@@ -668,17 +670,14 @@ impl Lower<'_> {
             };
             match (&s.map, spec.kind) {
                 (Some(map), SettingKind::Map) => {
-                    let pairs: Pairs = map
-                        .pairs
-                        .iter()
-                        .map(|(k, v)| Pair {
-                            name: k.node.clone(),
-                            value: v.node.clone(),
-                            name_span: k.span,
-                            value_span: v.span,
-                        })
-                        .collect();
-                    maps.push((s.key.node.clone(), pairs));
+                    for (name, value) in &map.pairs {
+                        self.header_value(name, value, has_auth_settings);
+                        out.push((
+                            format!("{}.{}", s.key.node, name.node),
+                            vec![Self::secret(value)],
+                            name.span,
+                        ));
+                    }
                     continue;
                 }
                 (Some(map), _) => {
@@ -773,6 +772,9 @@ impl Lower<'_> {
                             .with_label("not a URL"),
                         );
                     }
+                    SettingKind::Url if is_literal => {
+                        self.url_credentials(&s.key.node, text, v.span, has_auth_settings);
+                    }
                     SettingKind::OneOf(options) if is_literal && !options.contains(&text) => {
                         self.diags.push(
                             Diagnostic::error(
@@ -803,7 +805,167 @@ impl Lower<'_> {
                 s.span,
             ));
         }
-        (out, maps)
+        self.auth_conflicts(&out);
+        out
+    }
+
+    /// A header written in the file must not hold a credential (see
+    /// `model::secrets` for which do).
+    fn header_value(
+        &mut self,
+        name: &ast::Spanned<String>,
+        value: &ast::Spanned<ast::Value>,
+        has_auth_settings: bool,
+    ) {
+        let (ast::Value::Str(text) | ast::Value::Word(text)) = &value.node else {
+            return;
+        };
+        if !secrets::is_credential_header(&name.node, text) {
+            return;
+        }
+        let settings = if has_auth_settings && name.node.eq_ignore_ascii_case("authorization") {
+            ", or the `bearer_token` or `basic_auth_user` and `basic_auth_password` settings"
+        } else {
+            ""
+        };
+        self.diags.push(
+            Diagnostic::error(
+                "model/inline-secret",
+                value.span,
+                format!(
+                    "header `{}` carries a credential and must not be written in the file",
+                    name.node
+                ),
+            )
+            .with_label("credential in plain text")
+            .with_hint(format!(
+                "use {} = env(\"NAME\") or {} = file(\"/run/secrets/name\"){settings}",
+                name.node, name.node
+            )),
+        );
+    }
+
+    /// A URL written in the file is served by `GET /api/v2/status` with the
+    /// rest of the configuration: credentials in it are an error (userinfo)
+    /// or a warning (a query parameter whose name says so: a guess).
+    fn url_credentials(&mut self, setting: &str, url: &str, span: Span, has_auth_settings: bool) {
+        let Some(found) = secrets::url_credentials(url) else {
+            return;
+        };
+        let keep = format!(
+            "write the whole URL as {setting} env(\"NAME\") or {setting} file(\"/run/secrets/name\")"
+        );
+        let diagnostic = match found {
+            secrets::UrlCredentials::UserInfo => {
+                let at = url.find("://").map_or(0, |i| i + 3);
+                let userinfo = url[at..].find('@').unwrap_or(0);
+                let mut caret = inner_span(url, span, at);
+                if caret.end == caret.start + 1 && userinfo > 1 {
+                    caret.end = caret.start + userinfo;
+                }
+                let or_auth = if has_auth_settings {
+                    ", or move them to basic_auth_user and basic_auth_password env(\"NAME\")"
+                } else {
+                    ""
+                };
+                Diagnostic::error(
+                    "model/url-credentials",
+                    caret,
+                    format!(
+                        "the URL of `{setting}` carries credentials before the host, in plain text"
+                    ),
+                )
+                .with_label("credentials in the URL")
+                .with_hint(format!(
+                    "the configuration text is served by GET /api/v2/status; {keep}{or_auth}"
+                ))
+            }
+            secrets::UrlCredentials::Query(param) => {
+                // The `name=value` pair as written (a name written
+                // percent-encoded is not found: the caret marks the URL).
+                let (at, len) = url
+                    .find('?')
+                    .and_then(|q| {
+                        let query = url[q + 1..].split('#').next().unwrap_or_default();
+                        let mut start = q + 1;
+                        for pair in query.split('&') {
+                            if pair.split('=').next() == Some(param.as_str()) {
+                                return Some((start, pair.len()));
+                            }
+                            start += pair.len() + 1;
+                        }
+                        None
+                    })
+                    .unwrap_or((0, 1));
+                let mut caret = inner_span(url, span, at);
+                if caret.end == caret.start + 1 {
+                    caret.end = caret.start + len.max(1);
+                }
+                Diagnostic::warning(
+                    "model/url-credentials",
+                    caret,
+                    format!(
+                        "the URL of `{setting}` carries a credential in its query parameter `{param}`, in plain text"
+                    ),
+                )
+                .with_label("credential in the URL")
+                .with_hint(format!(
+                    "the configuration text is served by GET /api/v2/status; {keep}"
+                ))
+            }
+        };
+        self.diags.push(diagnostic);
+    }
+
+    /// `Authorization` can be sent once: `bearer_token`, `api_key`, basic
+    /// auth and an `Authorization` header exclude each other. A password
+    /// needs its user.
+    fn auth_conflicts(&mut self, settings: &[Setting]) {
+        let mut first: Option<(&str, Span)> = None;
+        for (name, _, span) in settings {
+            let what = match name.as_str() {
+                "bearer_token" => "`bearer_token`",
+                "api_key" => "`api_key`",
+                "basic_auth_user" | "basic_auth_password" => "basic auth",
+                n if n.starts_with("headers.")
+                    && n["headers.".len()..].eq_ignore_ascii_case("authorization") =>
+                {
+                    "an `Authorization` header"
+                }
+                _ => continue,
+            };
+            match first {
+                None => first = Some((what, *span)),
+                Some((earlier, _)) if earlier == what => {}
+                Some((earlier, earlier_span)) => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "model/auth-conflict",
+                            *span,
+                            format!("`Authorization` is set twice: by {earlier} and by {what}"),
+                        )
+                        .with_label(format!("{what} here"))
+                        .with_related(earlier_span, format!("{earlier} here"))
+                        .with_hint(
+                            "keep one: basic auth, a bearer token and an `Authorization` header exclude each other"
+                                .to_string(),
+                        ),
+                    );
+                }
+            }
+        }
+        let has = |n: &str| settings.iter().find(|(k, _, _)| k == n).map(|(_, _, s)| *s);
+        if let (Some(password), None) = (has("basic_auth_password"), has("basic_auth_user")) {
+            self.diags.push(
+                Diagnostic::error(
+                    "model/missing-setting",
+                    password,
+                    "`basic_auth_password` without `basic_auth_user`",
+                )
+                .with_label("no user for this password")
+                .with_hint("add basic_auth_user \"NAME\"".to_string()),
+            );
+        }
     }
 
     fn count_unknown_settings(&self) -> usize {
@@ -848,7 +1010,7 @@ impl Lower<'_> {
             DatasourceKind::Elasticsearch => ELASTICSEARCH_SETTINGS,
         };
         let what = format!("a {} datasource", d.kind.node);
-        let (settings, maps) = self.settings(&d.settings, &what, schema);
+        let settings = self.settings(&d.settings, &what, schema);
         self.require(
             &settings,
             d.name.span,
@@ -862,16 +1024,6 @@ impl Lower<'_> {
                 &format!("datasource `{}`", d.name.node),
                 &["index"],
             );
-        }
-        let mut settings = settings;
-        for (name, pairs) in maps {
-            for p in pairs {
-                settings.push((
-                    format!("{name}.{}", p.name),
-                    vec![SecretValue::Literal(p.value)],
-                    p.name_span,
-                ));
-            }
         }
         let url = settings
             .iter()
@@ -921,7 +1073,7 @@ impl Lower<'_> {
                 };
             let what = format!("a {} integration", i.kind.node);
             let before = self.count_unknown_settings();
-            let (settings, maps) = self.settings(&i.settings, &what, schema);
+            let settings = self.settings(&i.settings, &what, schema);
             // A misspelt setting was already reported; "missing X" would repeat it.
             let misspelt = self.count_unknown_settings() > before;
             for any_of in required.iter().filter(|_| !misspelt) {
@@ -948,7 +1100,6 @@ impl Lower<'_> {
                 kind,
                 span: i.kind.span,
                 settings,
-                maps,
             });
         }
         Receiver {
@@ -1187,7 +1338,7 @@ impl Lower<'_> {
     }
 
     fn time_window(&mut self, w: &ast::TimeWindow) -> TimeWindow {
-        let (settings, _) = self.settings(&w.settings, "a time_window", TIME_WINDOW_SETTINGS);
+        let settings = self.settings(&w.settings, "a time_window", TIME_WINDOW_SETTINGS);
         for s in &w.settings {
             for v in &s.values {
                 let text = match &v.node {
@@ -1377,6 +1528,9 @@ const WEBHOOK_SETTINGS: &[SettingSpec] = &[
     spec("send_resolved", K::Bool),
     spec("url", K::Url),
     spec("secret", K::Secret),
+    spec("basic_auth_user", K::Text),
+    spec("basic_auth_password", K::Secret),
+    spec("bearer_token", K::Secret),
     spec("timeout", K::Duration),
     spec("headers", K::Map),
     spec("max_alerts", K::Integer),

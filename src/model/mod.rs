@@ -12,6 +12,7 @@ pub mod dsl;
 pub mod load;
 pub mod prom;
 pub mod promql;
+pub mod secrets;
 pub mod template;
 pub mod validate;
 
@@ -429,10 +430,10 @@ pub struct Integration {
     pub kind: IntegrationKind,
     /// Where it was declared.
     pub span: Span,
-    /// Every setting by name, as written.
+    /// Every setting by name, as written; a map's entries are settings named
+    /// `map.NAME` (`headers { X-Team = "a" }` is `headers.X-Team`), as for
+    /// datasources.
     pub settings: Vec<(String, Vec<SecretValue>, Span)>,
-    /// Header-style maps (`headers { K = "v" }`).
-    pub maps: Vec<(String, Pairs)>,
 }
 
 /// Integration kinds.

@@ -198,7 +198,7 @@ impl EmailIntegration {
 
         let mut subject = None;
         let mut headers = Vec::new();
-        for (name, value) in settings.map("headers") {
+        for (name, value, _) in settings.map("headers") {
             let lower = name.to_ascii_lowercase();
             if RESERVED_HEADERS.contains(&lower.as_str()) {
                 settings.error(

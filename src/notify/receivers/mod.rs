@@ -297,14 +297,25 @@ impl<'a> Settings<'a> {
         }
     }
 
-    /// A `name { K = "v" }` block, in the order written.
-    fn map(&self, name: &str) -> Vec<(String, String)> {
-        self.integration
-            .maps
+    /// A `name { K = "v", S = env("X") }` block, in the order written,
+    /// values resolved; `true` marks a value read from `env()` or `file()`,
+    /// a secret that logs must not show.
+    fn map(&mut self, name: &str) -> Vec<(String, String, bool)> {
+        let prefix = format!("{name}.");
+        let entries: Vec<(&'a str, &'a SecretValue)> = self
+            .integration
+            .settings
             .iter()
-            .filter(|(k, _)| k == name)
-            .flat_map(|(_, pairs)| pairs.iter().map(|p| (p.name.clone(), p.value.clone())))
-            .collect()
+            .filter_map(|(k, values, _)| Some((k.strip_prefix(&prefix)?, values.first()?)))
+            .collect();
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            if let Some(text) = self.resolve(name, value) {
+                let secret = !matches!(value, SecretValue::Literal(_));
+                out.push((key.to_string(), text, secret));
+            }
+        }
+        out
     }
 }
 

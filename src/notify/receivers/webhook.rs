@@ -4,6 +4,9 @@
 //! (`X-Klaxon-Signature: sha256=<hex>`) so the far end can check the
 //! sender, and an `Idempotency-Key` (the notification id, the same on every
 //! retry) so it can drop the duplicate a retry after a lost answer makes.
+//! Basic auth (`basic_auth_user`, `basic_auth_password`) or a bearer token
+//! (`bearer_token`) authenticate it as Alertmanager's `http_config` does; the
+//! loader has checked they exclude each other and an `Authorization` header.
 
 use std::time::Duration;
 
@@ -35,10 +38,17 @@ const RESERVED_HEADERS: &[&str] = &[
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
+/// How each request authenticates, secrets resolved.
+enum Auth {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
 /// A built webhook integration.
 pub struct WebhookIntegration {
     url: reqwest::Url,
     secret: Option<Vec<u8>>,
+    auth: Option<Auth>,
     timeout: Duration,
     max_alerts: usize,
     send_resolved: bool,
@@ -51,6 +61,14 @@ impl std::fmt::Debug for WebhookIntegration {
         f.debug_struct("WebhookIntegration")
             .field("host", &self.url.host_str())
             .field("signed", &self.secret.is_some())
+            .field(
+                "auth",
+                &match self.auth {
+                    Some(Auth::Basic { .. }) => "basic",
+                    Some(Auth::Bearer(_)) => "bearer",
+                    None => "none",
+                },
+            )
             .field("timeout", &self.timeout)
             .field("max_alerts", &self.max_alerts)
             .field("send_resolved", &self.send_resolved)
@@ -98,6 +116,7 @@ impl WebhookIntegration {
         if secret.as_ref().is_some_and(Vec::is_empty) {
             settings.error("secret", "is empty; put the shared secret in it");
         }
+        let auth = Self::auth(settings);
         let timeout = settings
             .duration("timeout")
             .or(cx.timeout)
@@ -106,7 +125,7 @@ impl WebhookIntegration {
             .integer("max_alerts")
             .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
         let mut headers = HeaderMap::new();
-        for (name, value) in settings.map("headers") {
+        for (name, value, secret) in settings.map("headers") {
             if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                 settings.error(
                     "headers",
@@ -118,14 +137,26 @@ impl WebhookIntegration {
                 settings.error("headers", format!("`{name}` is not a valid header name"));
                 continue;
             };
-            let Ok(value) = HeaderValue::from_str(&value) else {
+            let Ok(mut value) = HeaderValue::from_str(&value) else {
                 settings.error(
                     "headers",
                     format!("the value of `{name}` is not a valid header value (no line breaks or control characters)"),
                 );
                 continue;
             };
+            value.set_sensitive(secret);
             headers.append(header, value);
+        }
+        // reqwest sends a URL's userinfo as basic auth, over any other
+        // `Authorization`; the loader cannot see a URL from env()/file().
+        let userinfo = url
+            .as_ref()
+            .is_some_and(|u| !u.username().is_empty() || u.password().is_some());
+        if userinfo && (auth.is_some() || headers.contains_key(reqwest::header::AUTHORIZATION)) {
+            settings.error(
+                "url",
+                "carries credentials (`user@` or `user:password@`) and the integration authenticates otherwise too; keep one",
+            );
         }
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
@@ -154,11 +185,27 @@ impl WebhookIntegration {
         Some(WebhookIntegration {
             url: url?,
             secret,
+            auth,
             timeout,
             max_alerts,
             send_resolved,
             client: client?,
         })
+    }
+
+    /// `basic_auth_user` with `basic_auth_password` (empty when absent, as
+    /// Alertmanager allows), or `bearer_token`.
+    fn auth(settings: &mut Settings<'_>) -> Option<Auth> {
+        if let Some(user) = settings.text("basic_auth_user") {
+            let password = settings.secret("basic_auth_password").unwrap_or_default();
+            return Some(Auth::Basic { user, password });
+        }
+        let token = settings.secret("bearer_token")?;
+        if token.is_empty() {
+            settings.error("bearer_token", "is empty; put the token in it");
+            return None;
+        }
+        Some(Auth::Bearer(token))
     }
 
     async fn post(&self, n: &Notification) -> Result<Delivered, DeliveryError> {
@@ -178,6 +225,11 @@ impl WebhookIntegration {
         if let Some(secret) = &self.secret {
             request = request.header(SIGNATURE_HEADER, signature(secret, &body));
         }
+        request = match &self.auth {
+            Some(Auth::Basic { user, password }) => request.basic_auth(user, Some(password)),
+            Some(Auth::Bearer(token)) => request.bearer_auth(token),
+            None => request,
+        };
         let response = request
             .body(body)
             .send()
