@@ -209,6 +209,65 @@ fn load_errors_fail_by_default() {
     );
 }
 
+/// Issue 21: two alerts with the same name and labels (the cortex mixin's
+/// `CortexRolloutStuck`, once per workload kind) are valid Prometheus:
+/// promtool prints a lint and exits 0, and so does rulecheck, at warning
+/// level, pointing at the repeat.
+#[test]
+fn duplicate_rules_pass_like_promtool_with_a_warning() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prom");
+    let promtool = Command::new("/usr/bin/promtool")
+        .args(["check", "rules", "duplicate_rules.yml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run /usr/bin/promtool: {e}"));
+    let promtool_said = String::from_utf8_lossy(&promtool.stderr);
+    assert_eq!(code(&promtool), 0, "{promtool_said}");
+    assert!(
+        promtool_said.contains("1 duplicate rule(s) found")
+            && promtool_said.contains("Metric: CortexRolloutStuck"),
+        "{promtool_said}"
+    );
+
+    let out = rulecheck_in(&dir, &["--format", "json", "duplicate_rules.yml"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let duplicates: Vec<String> = json(&out)
+        .iter()
+        .filter(|d| d["code"] == "model/duplicate-rule")
+        .map(|d| {
+            format!(
+                "{}:{}:{} {}",
+                d["file"].as_str().unwrap_or("?"),
+                d["line"],
+                d["column"],
+                d["level"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(duplicates, ["duplicate_rules.yml:30:16 warning"]);
+    let text = rulecheck_in(&dir, &["duplicate_rules.yml"]);
+    assert_eq!(code(&text), 0);
+    assert!(
+        stdout(&text).contains(
+            "warning[model/duplicate-rule]: alert `CortexRolloutStuck` is defined twice in this file with the same labels\n  --> duplicate_rules.yml:30:16\n"
+        ),
+        "{}",
+        stdout(&text)
+    );
+    // `--fail-on warning` makes it fatal (promtool: `--lint-fatal`), and
+    // `--disable` turns it off (promtool: `--lint=none`).
+    let strict = ["--fail-on", "warning", "--disable", "alert/missing-summary"];
+    let fatal = rulecheck_in(&dir, &[&strict[..], &["duplicate_rules.yml"]].concat());
+    assert_eq!(code(&fatal), 1, "{}", stdout(&fatal));
+    let off = [
+        &strict[..],
+        &["--disable", "model/duplicate-rule", "duplicate_rules.yml"],
+    ]
+    .concat();
+    let off = rulecheck_in(&dir, &off);
+    assert_eq!(code(&off), 0, "{}", stdout(&off));
+}
+
 #[test]
 fn scrape_interval_changes_what_is_too_short() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
