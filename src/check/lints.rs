@@ -212,10 +212,13 @@ fn to_model(d: std::time::Duration) -> Duration {
 }
 
 fn rate_non_counter(ctx: &RuleCtx, query: &PromQuery, ast: &Expr, out: &mut Vec<Diagnostic>) {
+    let native_histograms = pq::inside_histogram_functions(ast);
     pq::walk(ast, &mut |e| {
         let Expr::Call(call) = e else { return };
         let func = call.func.name;
-        if !pq::COUNTER_FUNCTIONS.contains(&func) {
+        if !pq::COUNTER_FUNCTIONS.contains(&func)
+            || native_histograms.iter().any(|n| std::ptr::eq(*n, e))
+        {
             return;
         }
         let Some(arg) = call.args.args.first() else {

@@ -367,6 +367,34 @@ fn rate_non_counter_points_at_the_metric_name() {
     );
 }
 
+/// Issue 21: a native histogram has no counter suffix; `rate()` of one
+/// inside a `histogram_*` function is valid (the Mimir mixin's shape).
+#[test]
+fn rate_non_counter_accepts_native_histograms_inside_histogram_functions() {
+    for expr in [
+        "histogram_count(rate(cortex_request_duration_seconds[4m])) > 1",
+        "sum by (route) (histogram_sum(irate(cortex_request_duration_seconds[4m]))) > 1",
+        "histogram_avg(increase(cortex_request_duration_seconds[4m])) > 1",
+        "histogram_quantile(0.99, sum by (job) (rate(cortex_request_duration_seconds[4m]))) > 1",
+        "histogram_fraction(0, 0.2, rate(cortex_request_duration_seconds[4m])) > 0.5",
+        "histogram_stddev(rate(cortex_request_duration_seconds[4m])) > 1",
+        "histogram_stdvar(rate(cortex_request_duration_seconds[4m])) > 1",
+    ] {
+        assert!(
+            found(&yaml_loaded(expr), RATE_NON_COUNTER).is_empty(),
+            "{expr}"
+        );
+    }
+    // A rate outside the histogram function is still judged.
+    let loaded = yaml_loaded(
+        "histogram_count(rate(cortex_request_duration_seconds[4m])) / rate(queue_depth[4m]) > 1",
+    );
+    assert_eq!(
+        found(&loaded, RATE_NON_COUNTER),
+        ["5:77 promql/rate-non-counter"]
+    );
+}
+
 #[test]
 fn rate_non_counter_checks_recording_rules_too() {
     let expr = "sum(increase(queue_depth[1h]))";
