@@ -2,7 +2,8 @@
 //! comments and the `fmt` subcommand, on the files in tests/fixtures/lint.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rulecheck");
 
@@ -325,6 +326,108 @@ fn usage_and_io_errors_exit_2() {
         stderr(&out).contains("did you mean `promql/no-comparison`?"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// `rulecheck` in `dir`, killed (and the test failed) if it has not exited
+/// after `deadline`: a read that blocks must fail the test, not hang it.
+fn rulecheck_within(dir: &Path, args: &[&str], deadline: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    let started = Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rulecheck {args:?} still runs after {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("rulecheck {args:?}: {e}"))
+}
+
+/// Issue 22: `/dev/zero` was read until memory ran out, a FIFO blocked
+/// forever, the size limit was checked after the whole read, and a symlink
+/// loop was "no such file or directory". Each is now refused before it is
+/// read, with the path and what it is, as an argument and as an include.
+#[test]
+fn special_files_are_refused_at_once_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let at = |name: &str| dir.path().join(name);
+    std::os::unix::fs::symlink("/dev/zero", at("zero.rules")).unwrap_or_else(|e| panic!("{e}"));
+    let mkfifo = Command::new("mkfifo").arg(at("fifo.yml")).status();
+    assert!(mkfifo.is_ok_and(|s| s.success()), "mkfifo failed");
+    let big = std::fs::File::create(at("big.yml")).unwrap_or_else(|e| panic!("{e}"));
+    // Sparse: 33 MiB that take no disk and would take 33 MiB of memory.
+    big.set_len(33 * 1024 * 1024)
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("loop-b.yml", at("loop-a.yml")).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("loop-a.yml", at("loop-b.yml")).unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        (
+            "/dev/zero",
+            "/dev/zero: cannot read: not a regular file but a character device",
+        ),
+        (
+            "zero.rules",
+            "zero.rules: cannot read: not a regular file but a character device",
+        ),
+        (
+            "fifo.yml",
+            "fifo.yml: cannot read: not a regular file but a FIFO (named pipe)",
+        ),
+        (
+            "big.yml",
+            "big.yml: cannot read: larger than the limit of 32 MiB",
+        ),
+        (
+            "loop-a.yml",
+            "loop-a.yml: cannot read: too many levels of symbolic links: a symlink loop",
+        ),
+    ];
+    for (path, message) in cases {
+        let out = rulecheck_within(dir.path(), &[path], Duration::from_secs(20));
+        assert_eq!(code(&out), 2, "{path}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{path}: {}", stderr(&out));
+    }
+
+    // The same files included from a DSL file: an error at the include.
+    std::fs::write(
+        at("main.rules"),
+        "include \"zero.rules\"\ninclude \"fifo.yml\"\ninclude \"loop-a.yml\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = rulecheck_within(
+        dir.path(),
+        &["--format", "json", "main.rules"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let includes: Vec<String> = json(&out)
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{} {}",
+                d["line"],
+                d["column"],
+                d["message"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(
+        includes,
+        [
+            "1:1 zero.rules: cannot read: not a regular file but a character device",
+            "2:1 fifo.yml: cannot read: not a regular file but a FIFO (named pipe)",
+            "3:1 loop-a.yml: cannot read: too many levels of symbolic links: a symlink loop",
+        ]
     );
 }
 
