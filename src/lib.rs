@@ -4,7 +4,8 @@
 //! syntax tree with spans; `model` validates both the DSL and Prometheus rule
 //! files into one checked rule model; `check` lints the model for `rulecheck`;
 //! `import` converts Prometheus rule files into the DSL. `diag` holds the
-//! diagnostics every stage reports.
+//! diagnostics every stage reports; `user_file` reads every file a user
+//! names (regular files only, bounded).
 #![deny(missing_docs)]
 // Diagnostics are the error type of every front end; they are built on the
 // error path only, so their size does not matter.
@@ -22,3 +23,4 @@ pub mod notify;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod user_file;

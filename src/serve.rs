@@ -98,8 +98,10 @@ impl NotifyOptions {
         let Some(path) = &self.api_token_file else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(path)
+        let bytes = crate::user_file::read(path, crate::user_file::MAX_SMALL_FILE_BYTES)
             .map_err(|e| anyhow::anyhow!("--api.token-file {}: {e}", path.display()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("--api.token-file {}: not UTF-8 text", path.display()))?;
         let token = text.trim();
         if token.is_empty() {
             anyhow::bail!("--api.token-file {} is empty", path.display());

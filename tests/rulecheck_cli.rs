@@ -2,7 +2,8 @@
 //! comments and the `fmt` subcommand, on the files in tests/fixtures/lint.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rulecheck");
 
@@ -209,6 +210,65 @@ fn load_errors_fail_by_default() {
     );
 }
 
+/// Issue 21: two alerts with the same name and labels (the cortex mixin's
+/// `CortexRolloutStuck`, once per workload kind) are valid Prometheus:
+/// promtool prints a lint and exits 0, and so does rulecheck, at warning
+/// level, pointing at the repeat.
+#[test]
+fn duplicate_rules_pass_like_promtool_with_a_warning() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prom");
+    let promtool = Command::new("/usr/bin/promtool")
+        .args(["check", "rules", "duplicate_rules.yml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run /usr/bin/promtool: {e}"));
+    let promtool_said = String::from_utf8_lossy(&promtool.stderr);
+    assert_eq!(code(&promtool), 0, "{promtool_said}");
+    assert!(
+        promtool_said.contains("1 duplicate rule(s) found")
+            && promtool_said.contains("Metric: CortexRolloutStuck"),
+        "{promtool_said}"
+    );
+
+    let out = rulecheck_in(&dir, &["--format", "json", "duplicate_rules.yml"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let duplicates: Vec<String> = json(&out)
+        .iter()
+        .filter(|d| d["code"] == "model/duplicate-rule")
+        .map(|d| {
+            format!(
+                "{}:{}:{} {}",
+                d["file"].as_str().unwrap_or("?"),
+                d["line"],
+                d["column"],
+                d["level"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(duplicates, ["duplicate_rules.yml:30:16 warning"]);
+    let text = rulecheck_in(&dir, &["duplicate_rules.yml"]);
+    assert_eq!(code(&text), 0);
+    assert!(
+        stdout(&text).contains(
+            "warning[model/duplicate-rule]: alert `CortexRolloutStuck` is defined twice in this file with the same labels\n  --> duplicate_rules.yml:30:16\n"
+        ),
+        "{}",
+        stdout(&text)
+    );
+    // `--fail-on warning` makes it fatal (promtool: `--lint-fatal`), and
+    // `--disable` turns it off (promtool: `--lint=none`).
+    let strict = ["--fail-on", "warning", "--disable", "alert/missing-summary"];
+    let fatal = rulecheck_in(&dir, &[&strict[..], &["duplicate_rules.yml"]].concat());
+    assert_eq!(code(&fatal), 1, "{}", stdout(&fatal));
+    let off = [
+        &strict[..],
+        &["--disable", "model/duplicate-rule", "duplicate_rules.yml"],
+    ]
+    .concat();
+    let off = rulecheck_in(&dir, &off);
+    assert_eq!(code(&off), 0, "{}", stdout(&off));
+}
+
 #[test]
 fn scrape_interval_changes_what_is_too_short() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -266,6 +326,108 @@ fn usage_and_io_errors_exit_2() {
         stderr(&out).contains("did you mean `promql/no-comparison`?"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// `rulecheck` in `dir`, killed (and the test failed) if it has not exited
+/// after `deadline`: a read that blocks must fail the test, not hang it.
+fn rulecheck_within(dir: &Path, args: &[&str], deadline: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    let started = Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rulecheck {args:?} still runs after {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("rulecheck {args:?}: {e}"))
+}
+
+/// Issue 22: `/dev/zero` was read until memory ran out, a FIFO blocked
+/// forever, the size limit was checked after the whole read, and a symlink
+/// loop was "no such file or directory". Each is now refused before it is
+/// read, with the path and what it is, as an argument and as an include.
+#[test]
+fn special_files_are_refused_at_once_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let at = |name: &str| dir.path().join(name);
+    std::os::unix::fs::symlink("/dev/zero", at("zero.rules")).unwrap_or_else(|e| panic!("{e}"));
+    let mkfifo = Command::new("mkfifo").arg(at("fifo.yml")).status();
+    assert!(mkfifo.is_ok_and(|s| s.success()), "mkfifo failed");
+    let big = std::fs::File::create(at("big.yml")).unwrap_or_else(|e| panic!("{e}"));
+    // Sparse: 33 MiB that take no disk and would take 33 MiB of memory.
+    big.set_len(33 * 1024 * 1024)
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("loop-b.yml", at("loop-a.yml")).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("loop-a.yml", at("loop-b.yml")).unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        (
+            "/dev/zero",
+            "/dev/zero: cannot read: not a regular file but a character device",
+        ),
+        (
+            "zero.rules",
+            "zero.rules: cannot read: not a regular file but a character device",
+        ),
+        (
+            "fifo.yml",
+            "fifo.yml: cannot read: not a regular file but a FIFO (named pipe)",
+        ),
+        (
+            "big.yml",
+            "big.yml: cannot read: larger than the limit of 32 MiB",
+        ),
+        (
+            "loop-a.yml",
+            "loop-a.yml: cannot read: too many levels of symbolic links: a symlink loop",
+        ),
+    ];
+    for (path, message) in cases {
+        let out = rulecheck_within(dir.path(), &[path], Duration::from_secs(20));
+        assert_eq!(code(&out), 2, "{path}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{path}: {}", stderr(&out));
+    }
+
+    // The same files included from a DSL file: an error at the include.
+    std::fs::write(
+        at("main.rules"),
+        "include \"zero.rules\"\ninclude \"fifo.yml\"\ninclude \"loop-a.yml\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = rulecheck_within(
+        dir.path(),
+        &["--format", "json", "main.rules"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let includes: Vec<String> = json(&out)
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{} {}",
+                d["line"],
+                d["column"],
+                d["message"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(
+        includes,
+        [
+            "1:1 zero.rules: cannot read: not a regular file but a character device",
+            "2:1 fifo.yml: cannot read: not a regular file but a FIFO (named pipe)",
+            "3:1 loop-a.yml: cannot read: too many levels of symbolic links: a symlink loop",
+        ]
     );
 }
 

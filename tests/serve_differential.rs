@@ -178,3 +178,179 @@ fn klaxon_and_prometheus_agree_at_every_step() {
     exporter.set("queue_messages", &[("queue", "a")], 0.0);
     settle(&prometheus, &klaxon, "all clear", &[]);
 }
+
+/// Issue 21: rules with the same name and labels, as the cortex mixin's
+/// `CortexRolloutStuck` (statefulsets, then deployments). Prometheus runs
+/// every one of them; a reload adds an identical twin, which starts fresh.
+const DUPLICATES: &str = r#"groups:
+- name: rollouts
+  interval: 1s
+  rules:
+  - alert: RolloutStuck
+    expr: statefulset_stuck > 0
+    labels:
+      severity: warning
+  - alert: RolloutStuck
+    expr: deployment_stuck > 0
+    labels:
+      severity: warning
+  - alert: Twin
+    expr: twin_depth > 10
+    for: 1h
+    labels:
+      severity: warning
+"#;
+
+const TWIN: &str = r#"  - alert: Twin
+    expr: twin_depth > 10
+    for: 1h
+    labels:
+      severity: warning
+"#;
+
+/// Each rule of `/api/v1/rules` in order: its name, query and alerts.
+type RulesView = Vec<(String, String, Vec<(Labels, String)>)>;
+
+fn rules_view(groups: Vec<support::ApiRuleGroup>) -> RulesView {
+    groups
+        .into_iter()
+        .flat_map(|g| g.rules)
+        .filter(|r| r.name != "KlaxonDatasourceDown")
+        .map(|r| {
+            let mut alerts: Vec<(Labels, String)> =
+                r.alerts.into_iter().map(|a| (a.labels, a.state)).collect();
+            alerts.sort();
+            (r.name, r.query, alerts)
+        })
+        .collect()
+}
+
+/// Waits until Prometheus and klaxon list the same rules with the same
+/// alerts, `want` (rule name, alert state or "" per rule) twice in a row.
+fn settle_rules(prometheus: &Prometheus, klaxon: &Klaxon, step: &str, want: &[(&str, &str)]) {
+    let mut last: Option<RulesView> = None;
+    wait_for(Duration::from_secs(40), step, || {
+        let p = rules_view(prometheus.rules());
+        let k = rules_view(klaxon.rules());
+        let states: Vec<(&str, &str)> = k
+            .iter()
+            .map(|(name, _, alerts)| {
+                let state = alerts.first().map_or("", |(_, s)| s.as_str());
+                (name.as_str(), state)
+            })
+            .collect();
+        if p != k || states != want {
+            last = None;
+            return Err(format!("prometheus: {p:#?}\nklaxon: {k:#?}"));
+        }
+        if last.as_ref() == Some(&k) {
+            return Ok(());
+        }
+        last = Some(k);
+        Err("equal once; checking it holds".to_string())
+    });
+}
+
+/// When each `Twin` rule's alert became active, in rule order.
+fn twin_active_at(klaxon: &Klaxon) -> Vec<Option<String>> {
+    klaxon
+        .rules()
+        .into_iter()
+        .flat_map(|g| g.rules)
+        .filter(|r| r.name == "Twin")
+        .map(|r| r.alerts.first().and_then(|a| a.active_at.clone()))
+        .collect()
+}
+
+#[test]
+fn duplicate_rules_each_fire_keep_their_state_and_survive_a_restart() {
+    let exporter = Exporter::start();
+    exporter.set("statefulset_stuck", &[("statefulset", "ingester")], 1.0);
+    exporter.set("deployment_stuck", &[("deployment", "distributor")], 1.0);
+    exporter.set("twin_depth", &[("queue", "a")], 50.0);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(&rules, DUPLICATES).expect("write rules");
+    let prometheus = Prometheus::builder()
+        .scrape("exporter", exporter.addr())
+        .rule_file(&rules)
+        .start();
+    let mut klaxon = Klaxon::builder()
+        .prometheus_url(&prometheus.url())
+        .rules(rules.to_str().expect("utf-8 path"))
+        .start();
+    settle_rules(
+        &prometheus,
+        &klaxon,
+        "both RolloutStuck rules fire, Twin is pending",
+        &[
+            ("RolloutStuck", "firing"),
+            ("RolloutStuck", "firing"),
+            ("Twin", "pending"),
+        ],
+    );
+    let alerts = view(klaxon.alerts());
+    assert_eq!(
+        names(&alerts),
+        [
+            ("RolloutStuck".to_string(), "firing".to_string()),
+            ("RolloutStuck".to_string(), "firing".to_string()),
+            ("Twin".to_string(), "pending".to_string()),
+        ]
+    );
+
+    // An identical twin added by a reload is a rule of its own, pending
+    // from now, while the first keeps the time it went pending.
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::write(&rules, format!("{DUPLICATES}{TWIN}")).expect("write rules");
+    prometheus.reload();
+    let answer = klaxon.reload();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    settle_rules(
+        &prometheus,
+        &klaxon,
+        "the added twin is pending too",
+        &[
+            ("RolloutStuck", "firing"),
+            ("RolloutStuck", "firing"),
+            ("Twin", "pending"),
+            ("Twin", "pending"),
+        ],
+    );
+    let before = twin_active_at(&klaxon);
+    assert!(
+        before[0].is_some() && before[1].is_some() && before[0] < before[1],
+        "each twin has its own state: {before:?}"
+    );
+    // Prometheus lists the twins' identical alerts twice; so does klaxon.
+    let twins = klaxon
+        .alerts()
+        .into_iter()
+        .filter(|a| a.name() == "Twin")
+        .count();
+    assert_eq!(twins, 2);
+
+    let status = klaxon.terminate();
+    assert!(status.success(), "SIGTERM exits 0: {status:?}");
+    klaxon.restart();
+    assert_eq!(
+        twin_active_at(&klaxon),
+        before,
+        "each twin restores its own state"
+    );
+    klaxon.kill9();
+    klaxon.restart();
+    assert_eq!(twin_active_at(&klaxon), before, "and after kill -9");
+    settle_rules(
+        &prometheus,
+        &klaxon,
+        "still agreeing after the restarts",
+        &[
+            ("RolloutStuck", "firing"),
+            ("RolloutStuck", "firing"),
+            ("Twin", "pending"),
+            ("Twin", "pending"),
+        ],
+    );
+}

@@ -408,3 +408,61 @@ fn reload_swaps_valid_configs_and_keeps_the_old_one_on_errors() {
             .then_some(())
     });
 }
+
+/// Issue 22: `klaxon serve` read `/dev/zero` until memory ran out and
+/// blocked forever on a FIFO, whether given as a rule file, a `file()`
+/// secret or the API token file. Each now stops the start at once with the
+/// path and what it is.
+#[test]
+fn serve_refuses_special_files_at_start_naming_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+    let fifo = fifo.display().to_string();
+    let nowhere = "http://127.0.0.1:1";
+    let rule = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n";
+    let cases = [
+        (
+            Klaxon::builder().prometheus_url(nowhere).rules("/dev/zero"),
+            "/dev/zero: cannot read: not a regular file but a character device".to_string(),
+        ),
+        (
+            Klaxon::builder().config_file(
+                "ds.rules",
+                &format!(
+                    "datasource prometheus default {{\n  url \"{nowhere}\"\n  bearer_token file(\"/dev/zero\")\n}}\n"
+                ),
+            ),
+            "cannot read `/dev/zero`: not a regular file but a character device".to_string(),
+        ),
+        (
+            Klaxon::builder().prometheus_url(nowhere).config_file(
+                "hooks.rules",
+                &format!(
+                    "receiver hooks {{\n  webhook {{ url \"{nowhere}/hook\"  secret file(\"{fifo}\") }}\n}}\nroute {{ receiver hooks }}\n"
+                ),
+            ),
+            format!("cannot read `{fifo}`: not a regular file but a FIFO (named pipe)"),
+        ),
+        (
+            Klaxon::builder()
+                .prometheus_url(nowhere)
+                .rules_file("a.yml", rule)
+                .arg("--api.token-file")
+                .arg(&fifo),
+            format!("--api.token-file {fifo}: not a regular file but a FIFO (named pipe)"),
+        ),
+    ];
+    for (builder, message) in cases {
+        let error = match builder.try_start() {
+            Ok(_) => panic!("klaxon started; expected `{message}`"),
+            Err(e) => e,
+        };
+        assert!(error.status.is_some(), "klaxon did not exit: {error}");
+        assert!(
+            error.stderr.contains(&message),
+            "expected `{message}`: {error}"
+        );
+    }
+}

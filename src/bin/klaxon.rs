@@ -7,12 +7,13 @@
 //! written or the service cannot start.
 
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use klaxon::import::{ImportStats, prometheus_to_dsl};
+use klaxon::user_file;
 
 /// Input had errors: the diagnostics were printed.
 const EXIT_INPUT_ERRORS: u8 = 1;
@@ -352,13 +353,11 @@ fn main() -> ExitCode {
 }
 
 /// Reads a file, or standard input for `-`.
-fn read_input(path: &Path) -> std::io::Result<String> {
+fn read_input(path: &Path) -> Result<String, user_file::ReadError> {
     let bytes = if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        buf
+        user_file::read_bounded(std::io::stdin(), user_file::MAX_RULE_FILE_BYTES)?
     } else {
-        std::fs::read(path)?
+        user_file::read(path, user_file::MAX_RULE_FILE_BYTES)?
     };
     Ok(String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))

@@ -22,6 +22,7 @@ use klaxon::model::load::{
     LoadOptions, Syntax, expand_paths, load_files, load_key, load_single, read_source, syntax_of,
 };
 use klaxon::model::{Duration, parse_duration};
+use klaxon::user_file;
 
 /// Exit status when nothing at or above `--fail-on` was found.
 const EXIT_CLEAN: u8 = 0;
@@ -504,7 +505,8 @@ enum Formatted {
 }
 
 fn format_one(path: &Path) -> Result<Formatted, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let bytes = user_file::read(path, user_file::MAX_RULE_FILE_BYTES)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let original =
         String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
     let mut sources = SourceMap::new();

@@ -6,13 +6,16 @@ use promql_parser::parser::{Expr, MatrixSelector, VectorSelector};
 use super::locate;
 use super::promql::{self as pq, AlwaysFires};
 use super::{
-    ABSENT_SHORT_FOR, FOR_MISSING, INTERVAL_TOO_LONG, LintOptions, MISSING_RUNBOOK,
+    ABSENT_SHORT_FOR, DUPLICATE_RULE, FOR_MISSING, INTERVAL_TOO_LONG, LintOptions, MISSING_RUNBOOK,
     MISSING_SUMMARY, NO_COMPARISON, RATE_NON_COUNTER, SHORT_RANGE, VALUE_IN_LABEL, lint_info,
 };
-use crate::diag::{Diagnostic, Level, SourceMap, Span};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::diag::{Diagnostic, FileId, Level, SourceMap, Span};
 use crate::model::template;
 use crate::model::{
-    AlertSpec, Condition, Duration, Group, Origin, PromQuery, Rule, RuleSet, SeverityRule, pair,
+    AlertSpec, Condition, Duration, Group, Origin, PromQuery, Rule, RuleKind, RuleSet,
+    SeverityLevel, SeverityRule, pair,
 };
 
 /// Groups evaluated less often than this get `group/interval-too-long`; it is
@@ -22,6 +25,7 @@ const MAX_GROUP_INTERVAL: Duration = Duration(5 * 60 * 1000);
 /// Runs every lint over the rule set, unfiltered and unsorted.
 pub(crate) fn run(sources: &SourceMap, rules: &RuleSet, options: &LintOptions) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    duplicate_rules(rules, &mut out);
     for group in &rules.groups {
         interval_too_long(group, &mut out);
         for rule in &group.rules {
@@ -208,10 +212,13 @@ fn to_model(d: std::time::Duration) -> Duration {
 }
 
 fn rate_non_counter(ctx: &RuleCtx, query: &PromQuery, ast: &Expr, out: &mut Vec<Diagnostic>) {
+    let native_histograms = pq::inside_histogram_functions(ast);
     pq::walk(ast, &mut |e| {
         let Expr::Call(call) = e else { return };
         let func = call.func.name;
-        if !pq::COUNTER_FUNCTIONS.contains(&func) {
+        if !pq::COUNTER_FUNCTIONS.contains(&func)
+            || native_histograms.iter().any(|n| std::ptr::eq(*n, e))
+        {
             return;
         }
         let Some(arg) = call.args.args.first() else {
@@ -464,4 +471,57 @@ fn interval_too_long(group: &Group, out: &mut Vec<Diagnostic>) {
             "evaluate at most every {MAX_GROUP_INTERVAL}; make expensive queries cheaper with recording rules"
         )),
     );
+}
+
+/// Rules of one file with the same name and the same labels, as promtool's
+/// `duplicate-rules` lint sees them: alerting and recording rules alike, in
+/// any group of the file. Prometheus loads and runs every one of them (each
+/// keeps its own alerts), so this is a warning, never a load error: files
+/// such as the mixins' `CortexRolloutStuck` (once for statefulsets, once
+/// for deployments) are deliberate. A DSL alert with several severities is
+/// one rule per level.
+fn duplicate_rules(rules: &RuleSet, out: &mut Vec<Diagnostic>) {
+    type Key<'a> = (FileId, &'a str, BTreeMap<String, String>);
+    let mut seen: HashMap<Key, &Rule> = HashMap::new();
+    for group in &rules.groups {
+        for rule in &group.rules {
+            let levels: Vec<Option<SeverityLevel>> = match &rule.kind {
+                RuleKind::Alert(a) if !a.severities.is_empty() => {
+                    a.severities.iter().map(|s| Some(s.level)).collect()
+                }
+                _ => vec![None],
+            };
+            for level in levels {
+                let key = (group.file, rule.name.as_str(), rule.static_labels(level));
+                if let Some(first) = seen.get(&key) {
+                    out.push(duplicate_rule(first, rule));
+                    break;
+                }
+                seen.insert(key, rule);
+            }
+        }
+    }
+}
+
+fn duplicate_rule(first: &Rule, again: &Rule) -> Diagnostic {
+    let name = &again.name;
+    let (message, hint) = match (first.alert().is_some(), again.alert().is_some()) {
+        (true, true) => (
+            format!("alert `{name}` is defined twice in this file with the same labels"),
+            "both run (as in Prometheus), each with its own alerts; if one was meant to \
+             replace the other, remove it, otherwise tell them apart with a label",
+        ),
+        (false, false) => (
+            format!("recording rule `{name}` is defined twice in this file with the same labels"),
+            "both write the same series; remove one or give them different labels",
+        ),
+        _ => (
+            format!("`{name}` names both an alert and a recording rule with the same labels"),
+            "both run; rename one if sharing the name is not deliberate",
+        ),
+    };
+    finding(DUPLICATE_RULE, again.span, message)
+        .with_label("defined again here")
+        .with_related(first.span, "first defined here")
+        .with_hint(hint.to_string())
 }

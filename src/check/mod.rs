@@ -49,6 +49,8 @@ pub const MISSING_RUNBOOK: &str = "alert/missing-runbook";
 pub const VALUE_IN_LABEL: &str = "alert/value-in-label";
 /// `group/interval-too-long`.
 pub const INTERVAL_TOO_LONG: &str = "group/interval-too-long";
+/// `model/duplicate-rule` (its id predates the lint: it was a load error).
+pub const DUPLICATE_RULE: &str = "model/duplicate-rule";
 /// Code of the warning about an unknown id in a disable comment.
 pub const UNKNOWN_LINT: &str = "rulecheck/unknown-lint";
 
@@ -98,6 +100,11 @@ pub const LINTS: &[LintInfo] = &[
         id: INTERVAL_TOO_LONG,
         level: Level::Warning,
         summary: "group evaluated less often than every 5m: slow alerts and recorded series that go stale",
+    },
+    LintInfo {
+        id: DUPLICATE_RULE,
+        level: Level::Warning,
+        summary: "two rules in one file with the same name and labels (promtool's duplicate-rules lint)",
     },
 ];
 

@@ -14,6 +14,36 @@ pub(crate) const COUNTER_FUNCTIONS: &[&str] = &["rate", "irate", "increase"];
 /// parts of summaries and histograms.
 pub(crate) const COUNTER_SUFFIXES: &[&str] = &["_total", "_count", "_sum", "_bucket"];
 
+/// Functions of native histograms. A native histogram's name carries no
+/// counter suffix, so a `rate()` whose result one of them reads is not the
+/// mistake `promql/rate-non-counter` looks for (`histogram_count(rate(x[5m]))`).
+pub(crate) const HISTOGRAM_FUNCTIONS: &[&str] = &[
+    "histogram_count",
+    "histogram_sum",
+    "histogram_avg",
+    "histogram_quantile",
+    "histogram_quantiles",
+    "histogram_fraction",
+    "histogram_stddev",
+    "histogram_stdvar",
+];
+
+/// Every node inside an argument of a [`HISTOGRAM_FUNCTIONS`] call: the
+/// nodes whose series may be native histograms.
+pub(crate) fn inside_histogram_functions(expr: &Expr) -> Vec<&Expr> {
+    let mut inside = Vec::new();
+    walk(expr, &mut |e| {
+        if let Expr::Call(call) = e
+            && HISTOGRAM_FUNCTIONS.contains(&call.func.name)
+        {
+            for arg in &call.args.args {
+                walk(arg, &mut |node| inside.push(node));
+            }
+        }
+    });
+    inside
+}
+
 /// Functions that need at least two samples inside their range to return
 /// anything useful, besides the `*_over_time` family.
 pub(crate) const RANGE_FUNCTIONS: &[&str] = &[

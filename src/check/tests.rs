@@ -74,6 +74,18 @@ impl Builder {
     }
 
     fn rule(mut self, name: &str, expr: &str, kind: RuleKind) -> Self {
+        // A rule starts after the previous rule's query, so a repeated name
+        // is found again.
+        if let Some(q) = self
+            .loaded
+            .rules
+            .groups
+            .last()
+            .and_then(|g| g.rules.last())
+            .and_then(|r| r.query.promql())
+        {
+            self.cursor = self.cursor.max(q.span.end);
+        }
         let span = self.span(name);
         self.cursor = span.start;
         let expr_span = self.span(expr);
@@ -101,6 +113,7 @@ impl Builder {
 
     /// An alert; in a YAML file it has the implicit `present` severity.
     fn alert(self, name: &str, expr: &str) -> Self {
+        let yaml = self.origin == Origin::PrometheusYaml;
         let severities = match self.origin {
             Origin::PrometheusYaml => vec![SeverityRule {
                 level: SeverityLevel::Warning,
@@ -120,7 +133,8 @@ impl Builder {
                 keep_firing_for: Duration(0),
                 nodata: NoDataPolicy::Ok,
                 annotations: Vec::new(),
-                severity_label_fixed: false,
+                // As the loader: a YAML alert's labels are its labels.
+                severity_label_fixed: yaml,
             }),
         )
     }
@@ -350,6 +364,34 @@ fn rate_non_counter_points_at_the_metric_name() {
     assert_eq!(
         found(&loaded, RATE_NON_COUNTER),
         ["5:17 promql/rate-non-counter"]
+    );
+}
+
+/// Issue 21: a native histogram has no counter suffix; `rate()` of one
+/// inside a `histogram_*` function is valid (the Mimir mixin's shape).
+#[test]
+fn rate_non_counter_accepts_native_histograms_inside_histogram_functions() {
+    for expr in [
+        "histogram_count(rate(cortex_request_duration_seconds[4m])) > 1",
+        "sum by (route) (histogram_sum(irate(cortex_request_duration_seconds[4m]))) > 1",
+        "histogram_avg(increase(cortex_request_duration_seconds[4m])) > 1",
+        "histogram_quantile(0.99, sum by (job) (rate(cortex_request_duration_seconds[4m]))) > 1",
+        "histogram_fraction(0, 0.2, rate(cortex_request_duration_seconds[4m])) > 0.5",
+        "histogram_stddev(rate(cortex_request_duration_seconds[4m])) > 1",
+        "histogram_stdvar(rate(cortex_request_duration_seconds[4m])) > 1",
+    ] {
+        assert!(
+            found(&yaml_loaded(expr), RATE_NON_COUNTER).is_empty(),
+            "{expr}"
+        );
+    }
+    // A rate outside the histogram function is still judged.
+    let loaded = yaml_loaded(
+        "histogram_count(rate(cortex_request_duration_seconds[4m])) / rate(queue_depth[4m]) > 1",
+    );
+    assert_eq!(
+        found(&loaded, RATE_NON_COUNTER),
+        ["5:77 promql/rate-non-counter"]
     );
 }
 
@@ -655,6 +697,87 @@ fn report_merges_load_diagnostics_in_order() {
     assert_eq!(codes, ["prom/unknown-field", NO_COMPARISON]);
 }
 
+/// Issue 21: promtool warns about rules with the same name and labels in
+/// one file (alerting and recording alike, across groups) and Prometheus
+/// runs them all; so does klaxon, with a warning at the second one.
+#[test]
+fn duplicate_rules_are_a_warning_at_the_repeat_as_promtool_reports_them() {
+    let text = "groups:\n- name: a\n  rules:\n  - alert: CortexRolloutStuck\n    expr: sts > 0\n    labels:\n      severity: warning\n  - alert: CortexRolloutStuck\n    expr: deploy > 0\n    labels:\n      severity: warning\n  - alert: CortexRolloutStuck\n    expr: other > 0\n    labels:\n      severity: critical\n- name: b\n  rules:\n  - record: CortexRolloutStuck\n    expr: sum(x)\n    labels:\n      severity: warning\n  - record: job:r\n    expr: sum(y)\n  - record: job:r\n    expr: sum(z)\n";
+    let loaded = Builder::new("a.yml", text)
+        .group("a", None)
+        .alert("CortexRolloutStuck", "sts > 0")
+        .label("severity", "warning")
+        .alert("CortexRolloutStuck", "deploy > 0")
+        .label("severity", "warning")
+        .alert("CortexRolloutStuck", "other > 0")
+        .label("severity", "critical")
+        .group("b", None)
+        .record("CortexRolloutStuck", "sum(x)")
+        .label("severity", "warning")
+        .record("job:r", "sum(y)")
+        .record("job:r", "sum(z)")
+        .build();
+    assert_eq!(
+        found(&loaded, DUPLICATE_RULE),
+        [
+            "8:12 model/duplicate-rule",
+            "18:13 model/duplicate-rule",
+            "24:13 model/duplicate-rule"
+        ]
+    );
+    let dups: Vec<Diagnostic> = lint(&loaded)
+        .into_iter()
+        .filter(|d| d.code == DUPLICATE_RULE)
+        .collect();
+    assert!(dups.iter().all(|d| d.level == Level::Warning));
+    assert_eq!(
+        dups[0].message,
+        "alert `CortexRolloutStuck` is defined twice in this file with the same labels"
+    );
+    assert_eq!(loaded.sources.locate(dups[0].related[0].0).1, 4);
+    assert!(
+        dups[1]
+            .message
+            .contains("both an alert and a recording rule")
+    );
+    // Disabled like any lint, as `promtool check rules --lint=none`.
+    let options = LintOptions {
+        disabled: vec![DUPLICATE_RULE.to_string()],
+        ..LintOptions::default()
+    };
+    assert!(found_with(&loaded, DUPLICATE_RULE, &options).is_empty());
+}
+
+#[test]
+fn duplicate_dsl_alerts_compare_each_severity_level() {
+    let text = "group g {\n  alert Lag {\n    query prometheus `lag`\n    warning when value > 1\n  }\n  alert Lag {\n    query prometheus `lag`\n    critical when value > 9\n  }\n  alert Lag {\n    query prometheus `lag`\n    warning when value > 5\n  }\n}\n";
+    let loaded = Builder::new("a.rules", text)
+        .group("g", None)
+        .alert("Lag", "lag")
+        .severity(
+            "warning when value > 1",
+            Condition::Compare(CmpOp::Gt, 1.0),
+            None,
+        )
+        .alert("Lag", "lag")
+        .severity(
+            "critical when value > 9",
+            Condition::Compare(CmpOp::Gt, 9.0),
+            None,
+        )
+        .alert("Lag", "lag")
+        .severity(
+            "warning when value > 5",
+            Condition::Compare(CmpOp::Gt, 5.0),
+            None,
+        )
+        .build();
+    assert_eq!(
+        found(&loaded, DUPLICATE_RULE),
+        ["10:9 model/duplicate-rule"]
+    );
+}
+
 #[test]
 fn every_lint_is_documented_in_docs_lints_md() {
     let docs = include_str!("../../docs/lints.md");
@@ -670,10 +793,8 @@ fn every_lint_is_documented_in_docs_lints_md() {
             lint.id
         );
     }
-    for other in ["`model/duplicate-rule`", "`rulecheck/unknown-lint`"] {
-        assert!(
-            docs.contains(other),
-            "docs/lints.md does not mention {other}"
-        );
-    }
+    assert!(
+        docs.contains("`rulecheck/unknown-lint`"),
+        "docs/lints.md does not mention `rulecheck/unknown-lint`"
+    );
 }

@@ -15,7 +15,7 @@ use crate::lang::lexer::{Token, TokenKind, tokenize};
 const MAX_DEPTH: usize = 32;
 
 /// Files larger than this are refused rather than parsed.
-pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = crate::user_file::MAX_RULE_FILE_BYTES as usize;
 
 const TOP_LEVEL: &[&str] = &[
     "group",

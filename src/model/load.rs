@@ -93,7 +93,7 @@ pub fn expand_paths(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                         None
                     }
                 })
-                .filter(|e| e.file_type().is_file())
+                .filter(|e| !e.file_type().is_dir())
                 .map(|e| e.into_path())
                 .filter(|p| {
                     matches!(
@@ -104,14 +104,16 @@ pub fn expand_paths(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                 .collect();
             found.sort();
             files.extend(found);
-        } else if arg.exists() {
+        } else if std::fs::symlink_metadata(arg).is_ok() {
+            // A file, or a link: reading it says what is wrong with it
+            // (a device, a FIFO, a symlink loop, a dangling link).
             files.push(arg.clone());
         } else if text.contains(['*', '?', '[']) {
             match glob::glob(&text) {
                 Ok(paths) => {
                     let mut found: Vec<PathBuf> = paths
                         .filter_map(Result::ok)
-                        .filter(|p| p.is_file())
+                        .filter(|p| !p.is_dir())
                         .collect();
                     found.sort();
                     if found.is_empty() {
@@ -158,7 +160,7 @@ pub fn load_files(files: &[PathBuf], io_errors: Vec<String>, options: &LoadOptio
 /// lossily rather than refused. The error is the message `load_paths` puts
 /// in [`Loaded::io_errors`] for a file it cannot read.
 pub fn read_source(path: &Path) -> Result<String, String> {
-    match std::fs::read(path) {
+    match crate::user_file::read(path, crate::user_file::MAX_RULE_FILE_BYTES) {
         Ok(bytes) => Ok(String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
         Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
@@ -319,9 +321,11 @@ impl Loader {
         let pattern_text = pattern.to_string_lossy().into_owned();
         let matches: Vec<PathBuf> = match glob::glob(&pattern_text) {
             Ok(paths) => {
+                // Anything but a directory: a FIFO or a symlink loop that
+                // matches gets its own error from the read.
                 let mut v: Vec<PathBuf> = paths
                     .filter_map(Result::ok)
-                    .filter(|p| p.is_file())
+                    .filter(|p| !p.is_dir())
                     .collect();
                 v.sort();
                 v

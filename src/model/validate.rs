@@ -1,13 +1,13 @@
 //! Checks that need the whole rule set: names that refer to other items
 //! (datasources, receivers, time windows) and duplicate definitions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::diag::{Diagnostic, FileId, Span, suggest};
-use crate::model::{DatasourceKind, Query, Route, RuleKind, RuleSet, SeverityLevel};
+use crate::diag::{Diagnostic, Span, suggest};
+use crate::model::{DatasourceKind, Query, Route, RuleSet};
 
 /// Cross-file checks: unknown datasources, receivers and time windows,
-/// duplicate names, duplicate rules.
+/// duplicate names. (Duplicate rules are a lint: Prometheus runs them.)
 pub fn check_rule_set(rules: &RuleSet, diags: &mut Vec<Diagnostic>) {
     unique_names(
         rules.datasources.iter().map(|d| (d.name.as_str(), d.span)),
@@ -38,7 +38,6 @@ pub fn check_rule_set(rules: &RuleSet, diags: &mut Vec<Diagnostic>) {
             .with_hint(format!("add `route {{ receiver {} }}`", r.name)),
         );
     }
-    check_duplicate_rules(rules, diags);
 }
 
 fn unique_names<'a>(
@@ -173,61 +172,5 @@ fn check_route_refs(rules: &RuleSet, route: &Route, diags: &mut Vec<Diagnostic>)
             }
         }
         stack.extend(r.routes.iter());
-    }
-}
-
-/// Duplicate rules in one file, as promtool: alerting rules with the same
-/// name and labels are errors (they would fire twice); repeated recording
-/// rules are warnings.
-fn check_duplicate_rules(rules: &RuleSet, diags: &mut Vec<Diagnostic>) {
-    type Key = (FileId, bool, String, BTreeMap<String, String>);
-    let mut seen: HashMap<Key, Span> = HashMap::new();
-    for group in &rules.groups {
-        for rule in &group.rules {
-            let is_alert = matches!(rule.kind, RuleKind::Alert(_));
-            let levels: Vec<Option<SeverityLevel>> = match &rule.kind {
-                RuleKind::Alert(a) if !a.severities.is_empty() => {
-                    a.severities.iter().map(|s| Some(s.level)).collect()
-                }
-                _ => vec![None],
-            };
-            for level in levels {
-                let key = (
-                    group.file,
-                    is_alert,
-                    rule.name.clone(),
-                    rule.static_labels(level),
-                );
-                if let Some(first) = seen.get(&key) {
-                    let d = if is_alert {
-                        Diagnostic::error(
-                            "model/duplicate-rule",
-                            rule.span,
-                            format!(
-                                "alert `{}` is defined twice with the same labels: it would fire twice",
-                                rule.name
-                            ),
-                        )
-                        .with_hint("remove one, or give them different labels (e.g. one per severity)".to_string())
-                    } else {
-                        Diagnostic::warning(
-                            "model/duplicate-rule",
-                            rule.span,
-                            format!(
-                                "recording rule `{}` is defined twice with the same labels",
-                                rule.name
-                            ),
-                        )
-                        .with_hint("both write the same series; remove one".to_string())
-                    };
-                    diags.push(
-                        d.with_label("defined again here")
-                            .with_related(*first, "first defined here"),
-                    );
-                    break;
-                }
-                seen.insert(key, rule.span);
-            }
-        }
     }
 }

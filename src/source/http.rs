@@ -2,9 +2,11 @@
 //! custom CA and extra headers, read from a `datasource` block (secrets from
 //! `env()`/`file()` resolved here, when the configuration is built).
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::model::{Datasource, SecretValue};
+use crate::user_file;
 
 /// Connection settings of one datasource, secrets resolved.
 #[derive(Debug, Clone, Default)]
@@ -48,9 +50,13 @@ pub fn resolve_secret(value: &SecretValue) -> Result<String, String> {
         SecretValue::Env(name) => {
             std::env::var(name).map_err(|_| format!("environment variable `{name}` is not set"))
         }
-        SecretValue::File(path) => std::fs::read_to_string(path)
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-            .map_err(|e| format!("cannot read `{path}`: {e}")),
+        SecretValue::File(path) => {
+            let bytes = user_file::read(Path::new(path), user_file::MAX_SMALL_FILE_BYTES)
+                .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("cannot read `{path}`: not UTF-8 text"))?;
+            Ok(text.trim_end_matches(['\n', '\r']).to_string())
+        }
     }
 }
 
@@ -173,7 +179,7 @@ impl HttpSettings {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("klaxon/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &self.ca_file {
-            let pem = std::fs::read(path)
+            let pem = user_file::read(Path::new(path), user_file::MAX_SMALL_FILE_BYTES)
                 .map_err(|e| err("ca_file", format!("cannot read `{path}`: {e}")))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| err("ca_file", format!("`{path}` holds no PEM certificate: {e}")))?;
