@@ -515,3 +515,43 @@ fn every_state_changing_endpoint_needs_the_token() {
     // A reload with the token did reload.
     assert!(klaxon.stderr().contains("configuration reloaded"));
 }
+
+/// Rejected input is answered in full but logged as counts and a bounded
+/// excerpt: a few megabytes of invalid alerts cannot write megabytes of log.
+#[test]
+fn a_large_invalid_batch_logs_counts_and_an_excerpt() {
+    let klaxon = Klaxon::builder()
+        .rules_file("alerts.yml", "groups: []\n")
+        .start();
+    let one = format!(r#"{{"labels":{{"bad-name":"{}é"}}}}"#, "v".repeat(100));
+    let body = format!("[{}]", vec![one; 40_000].join(","));
+    let before = klaxon.stderr().len();
+    let answer = support::http::post(
+        &format!("{}/api/v2/alerts", klaxon.url()),
+        "application/json",
+        body.as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("POST /api/v2/alerts: {e}"));
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.len() > body.len(),
+        "the client is told everything"
+    );
+    assert!(answer.body.contains("alert 39999 "));
+    let log = klaxon.stderr();
+    let logged = &log[before..];
+    assert!(
+        logged.len() < 2_000,
+        "{} bytes of log for a {}-byte body:\n{}",
+        logged.len(),
+        body.len(),
+        &logged[..logged.len().min(3_000)]
+    );
+    assert!(
+        logged.contains("rejected=40000")
+            && logged.contains("accepted=0")
+            && logged.contains(&format!("body_bytes={}", body.len()))
+            && logged.contains("more bytes)"),
+        "{logged}"
+    );
+}

@@ -452,6 +452,29 @@ fn time_field(field: &str, text: Option<&str>) -> Result<Option<Millis>, String>
 struct Sorted {
     valid: Vec<NotifyAlert>,
     rejected: Vec<String>,
+    /// Size of the request body, for the log.
+    body_bytes: usize,
+}
+
+/// At most this much of rejected input reaches the log: one request can
+/// carry megabytes of it (the client gets it all in the answer).
+const LOG_EXCERPT_BYTES: usize = 300;
+
+/// The first `max` bytes of `text` (cut on a character boundary), saying
+/// how much was left out.
+fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… ({} more bytes)",
+        &text[..end],
+        text.len() - end
+    ))
 }
 
 fn describe_rejection(index: usize, labels: &LabelSet, why: &str) -> String {
@@ -465,6 +488,7 @@ fn describe_rejection(index: usize, labels: &LabelSet, why: &str) -> String {
 /// Puts the valid alerts and answers as Alertmanager: 200 with no body, or
 /// 400 with what was rejected (the valid ones are kept either way).
 async fn store_batch(api: &AlertmanagerApi, sorted: Sorted, now: Millis) -> Response {
+    let accepted = sorted.valid.len();
     if let Err(error) = api.alerts.put(sorted.valid, now).await {
         tracing::error!("cannot store posted alerts: {error}");
         return message(StatusCode::INTERNAL_SERVER_ERROR, error.to_string());
@@ -473,7 +497,13 @@ async fn store_batch(api: &AlertmanagerApi, sorted: Sorted, now: Millis) -> Resp
         empty_ok()
     } else {
         let text = sorted.rejected.join("; ");
-        tracing::warn!("rejected posted alerts: {text}");
+        tracing::warn!(
+            rejected = sorted.rejected.len(),
+            accepted = accepted,
+            body_bytes = sorted.body_bytes,
+            "rejected posted alerts: {}",
+            excerpt(&text, LOG_EXCERPT_BYTES)
+        );
         message(StatusCode::BAD_REQUEST, text)
     }
 }
@@ -503,6 +533,7 @@ async fn post_alerts(
     let mut sorted = Sorted {
         valid: Vec::with_capacity(posted.as_ref().map_or(0, Vec::len)),
         rejected: Vec::new(),
+        body_bytes: bytes.len(),
     };
     for (index, alert) in posted.into_iter().flatten().enumerate() {
         let Some(alert) = alert else {
@@ -575,6 +606,7 @@ async fn post_webhook(
     let mut sorted = Sorted {
         valid: Vec::with_capacity(message_in.alerts.len()),
         rejected: Vec::new(),
+        body_bytes: bytes.len(),
     };
     for (index, alert) in message_in.alerts.into_iter().enumerate() {
         let labels = LabelSet::from_map(&alert.labels);
@@ -1465,6 +1497,15 @@ mod tests {
             err(&[("a", "1")], Some(900), Some(800)),
             "start time must be before end time"
         );
+    }
+
+    #[test]
+    fn log_excerpts_are_bounded_and_cut_between_characters() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("héllo", 2), "h… (5 more bytes)");
+        assert_eq!(excerpt("héllo", 3), "hé… (3 more bytes)");
+        let long = "é".repeat(10_000);
+        assert!(excerpt(&long, LOG_EXCERPT_BYTES).len() < LOG_EXCERPT_BYTES + 30);
     }
 
     #[test]
