@@ -529,16 +529,18 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     });
     let registry = Arc::new(registry);
     let (api_stop_tx, api_stop_rx) = oneshot::channel::<()>();
-    let router = crate::api::router(
-        Arc::clone(&backend) as Arc<dyn crate::api::Backend>,
-        Arc::clone(&registry),
-    )
-    .merge(crate::notify::api_routes(
-        &notifier,
+    let router = crate::api::finish(
+        crate::api::prometheus_routes(
+            Arc::clone(&backend) as Arc<dyn crate::api::Backend>,
+            Arc::clone(&registry),
+        )
+        .merge(crate::notify::api_routes(
+            &notifier,
+            opts.notify.max_body_bytes,
+            opts.notify.resolve_timeout,
+        )),
         api_token,
-        opts.notify.max_body_bytes,
-        opts.notify.resolve_timeout,
-    ));
+    );
     let api = tokio::spawn(crate::api::serve(listener, router, async move {
         let _ = api_stop_rx.await;
     }));

@@ -358,6 +358,94 @@ fn silences_answer_byte_for_byte_as_alertmanager() {
     }
 }
 
+/// A time with anything after it is refused with 400 naming the field, as
+/// Alertmanager refuses it (klaxon keeps the other alerts of the batch); a
+/// wrong method gets a JSON 405 with `Allow`, as Alertmanager's.
+#[test]
+fn junk_times_and_wrong_methods_answer_like_alertmanager() {
+    let alertmanager = Alertmanager::start(AM_CONFIG);
+    let klaxon = AmServer::start();
+    let (am, kx) = (alertmanager.url(), klaxon.url());
+    let junk = "0001-01-01T00:00:00junk";
+    let cases = [
+        (
+            "/api/v2/alerts",
+            format!(r#"[{{"labels":{{"alertname":"Junk"}},"startsAt":"{junk}"}}]"#),
+            "startsAt",
+        ),
+        (
+            "/api/v2/alerts",
+            format!(r#"[{{"labels":{{"alertname":"Junk"}},"endsAt":"2099-01-01T00:00:00Zjunk"}}]"#),
+            "endsAt",
+        ),
+        (
+            "/api/v2/silences",
+            format!(
+                r#"{{"matchers":[{{"name":"a","value":"b","isRegex":false}}],"startsAt":"2098-01-01T00:00:00Z","endsAt":"{junk}","createdBy":"me","comment":"c"}}"#
+            ),
+            "endsAt",
+        ),
+    ];
+    for (path, body, field) in &cases {
+        let expected = post(&format!("{am}{path}"), body);
+        let actual = post(&format!("{kx}{path}"), body);
+        assert_eq!(expected.status, 400, "Alertmanager: {}", expected.text());
+        assert_eq!(actual.status, 400, "{path} {body}: {}", actual.text());
+        let message = actual.json();
+        let message = message
+            .as_str()
+            .or_else(|| message["message"].as_str())
+            .unwrap_or_else(|| panic!("no message in {}", actual.text()));
+        assert!(
+            message.contains(&format!("{field}: `")) && message.contains("is not an RFC 3339 time"),
+            "{message}"
+        );
+    }
+    assert!(klaxon.alerts().is_empty());
+    assert!(klaxon.silences().list().is_empty());
+    // Go's zero time is still "no time", in any precision.
+    let zero = post(
+        &format!("{kx}/api/v2/alerts"),
+        r#"[{"labels":{"alertname":"Zero"},"startsAt":"0001-01-01T00:00:00.000Z","endsAt":"0001-01-01T00:00:00Z"}]"#,
+    );
+    assert_eq!(zero.status, 200, "{}", zero.text());
+
+    for (method, path) in [
+        ("PUT", "/api/v2/alerts"),
+        ("DELETE", "/api/v2/silences"),
+        ("POST", "/api/v2/status"),
+        (
+            "PATCH",
+            "/api/v2/silence/5e365d67-1c49-47e4-8d6a-000000000000",
+        ),
+    ] {
+        let send = |base: &str| http::request(method, &format!("{base}{path}"), &[], None).unwrap();
+        let (expected, actual) = (send(&am), send(&kx));
+        assert_eq!(expected.status, 405, "Alertmanager {method} {path}");
+        assert_eq!(actual.status, 405, "{method} {path}");
+        assert_eq!(actual.header("content-type"), Some("application/json"));
+        let body = actual.json();
+        assert_eq!(body["code"], 405, "{}", actual.text());
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("method {method} is not allowed, but [")),
+            "{message}"
+        );
+        let allowed = |r: &Response| {
+            let mut methods: Vec<String> = r
+                .header("allow")
+                .unwrap_or_default()
+                .split(',')
+                .map(|m| m.trim().to_string())
+                .filter(|m| m != "HEAD")
+                .collect();
+            methods.sort();
+            methods
+        };
+        assert_eq!(allowed(&actual), allowed(&expected), "{method} {path}");
+    }
+}
+
 #[test]
 fn status_reports_a_standalone_alertmanager() {
     let klaxon = AmServer::start();
@@ -466,9 +554,8 @@ fn a_damaged_journal_opens_with_its_good_records() {
     assert_eq!(klaxon.alerts().len(), 3);
 }
 
-fn options_with(token: Option<&str>, max_body_bytes: usize) -> AlertmanagerApiOptions {
+fn options_with(max_body_bytes: usize) -> AlertmanagerApiOptions {
     AlertmanagerApiOptions {
-        bearer_token: token.map(str::to_string),
         max_body_bytes,
         ..AlertmanagerApiOptions::default()
     }
@@ -476,7 +563,7 @@ fn options_with(token: Option<&str>, max_body_bytes: usize) -> AlertmanagerApiOp
 
 #[test]
 fn write_endpoints_need_the_bearer_token() {
-    let klaxon = AmServer::with_options(options_with(Some("s3cret"), 1 << 20), &["default"]);
+    let klaxon = AmServer::with_token(Some("s3cret"), options_with(1 << 20), &["default"]);
     let url = format!("{}/api/v2/alerts", klaxon.url());
     let body = br#"[{"labels":{"alertname":"A"}}]"#;
     let missing = http::request("POST", &url, &[], Some(body)).unwrap();
@@ -533,7 +620,7 @@ fn write_endpoints_need_the_bearer_token() {
 
 #[test]
 fn oversize_and_malformed_bodies_get_json_errors() {
-    let klaxon = AmServer::with_options(options_with(None, 2048), &["default"]);
+    let klaxon = AmServer::with_options(options_with(2048), &["default"]);
     let url = format!("{}/api/v2/alerts", klaxon.url());
     let big = format!(r#"[{{"labels":{{"alertname":"{}"}}}}]"#, "x".repeat(4096));
     let response = post(&url, &big);
@@ -629,7 +716,7 @@ fn a_partly_invalid_batch_keeps_the_valid_alerts_and_names_the_others() {
 
 #[test]
 fn no_body_makes_the_api_panic_or_stop() {
-    let klaxon = AmServer::with_options(options_with(None, 4096), &["default"]);
+    let klaxon = AmServer::with_options(options_with(4096), &["default"]);
     let valid = br#"[{"labels":{"alertname":"Fuzz","a":"1"},"annotations":{"s":"t"},"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","generatorURL":"http://x"}]"#;
     let webhook = br#"{"version":"4","groupKey":"{}","status":"firing","receiver":"r","alerts":[{"status":"firing","labels":{"alertname":"W"},"startsAt":"2020-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z"}]}"#;
     let silence = br#"{"matchers":[{"name":"a","value":"1","isRegex":false}],"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","createdBy":"x","comment":"y"}"#;

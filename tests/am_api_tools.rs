@@ -15,16 +15,13 @@ use support_amapi::{AmServer, http, wait_for, write_file};
 
 const TOKEN: &str = "amtool-and-alertmanager-s3cret";
 
-fn with_token() -> AlertmanagerApiOptions {
-    AlertmanagerApiOptions {
-        bearer_token: Some(TOKEN.to_string()),
-        ..AlertmanagerApiOptions::default()
-    }
+fn with_token() -> AmServer {
+    AmServer::with_token(Some(TOKEN), AlertmanagerApiOptions::default(), &["default"])
 }
 
 #[test]
 fn amtool_adds_queries_and_expires_silences_and_alerts() {
-    let klaxon = AmServer::with_options(with_token(), &["default"]);
+    let klaxon = with_token();
     let url = klaxon.url();
     let dir = tempfile::tempdir().unwrap();
     // amtool sends a bearer token through its HTTP client configuration.
@@ -223,7 +220,7 @@ groups:
 
 #[test]
 fn an_alertmanager_hands_its_alerts_to_klaxon_by_webhook() {
-    let klaxon = AmServer::with_options(with_token(), &["default"]);
+    let klaxon = with_token();
     let config = format!(
         "\
 route:

@@ -466,3 +466,150 @@ fn serve_refuses_special_files_at_start_naming_the_path() {
         );
     }
 }
+
+/// With `--api.token-file`, every endpoint of the served router that is not
+/// a read answers 401 with a JSON error without the token (or with a wrong
+/// one) and does its work with it; reads need none. The endpoints come from
+/// the tables the router is built from, so a new one is checked too.
+#[test]
+fn every_state_changing_endpoint_needs_the_token() {
+    let builder = Klaxon::builder();
+    let token_file = builder.write_file("token", "s3cret\n");
+    let klaxon = builder
+        .rules_file("alerts.yml", "groups: []\n")
+        .arg("--api.token-file")
+        .arg(token_file)
+        .start();
+    let endpoints = klaxon::api::endpoints();
+    assert!(
+        endpoints
+            .iter()
+            .any(|(method, path)| method == "POST" && *path == "/-/reload"),
+        "{endpoints:?}"
+    );
+    let mut writes = 0;
+    for (method, path) in &endpoints {
+        let url = format!(
+            "{}{}",
+            klaxon.url(),
+            path.replace("{id}", "5e365d67-1c49-47e4-8d6a-000000000000")
+        );
+        let send = |headers: &[(&str, &str)]| {
+            support::http::request_with_headers(
+                method.as_str(),
+                &url,
+                headers,
+                Some(("application/json", b"")),
+            )
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+        };
+        let anonymous = send(&[]);
+        let authorized = send(&[("Authorization", "Bearer s3cret")]);
+        // The endpoint is served: neither a wrong method nor the router's 404.
+        assert_ne!(authorized.status, 405, "{method} {path}");
+        assert!(
+            !authorized.body.contains("no endpoint") && !authorized.body.contains("was not found"),
+            "{method} {path}: {}",
+            authorized.body
+        );
+        if klaxon::api::access::is_read(method) {
+            assert_ne!(anonymous.status, 401, "{method} {path} is a read");
+            continue;
+        }
+        writes += 1;
+        assert_ne!(
+            authorized.status, 401,
+            "{method} {path}: {}",
+            authorized.body
+        );
+        let wrong = send(&[("Authorization", "Bearer guess")]);
+        for (answer, why) in [
+            (
+                &anonymous,
+                "this endpoint needs an Authorization: Bearer <token> header",
+            ),
+            (&wrong, "the bearer token is not valid"),
+        ] {
+            assert_eq!(answer.status, 401, "{method} {path}: {}", answer.body);
+            assert_eq!(
+                answer.header("www-authenticate"),
+                Some("Bearer realm=\"klaxon\"")
+            );
+            let body = answer
+                .json()
+                .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            let text = body
+                .get("message")
+                .or_else(|| body.get("error"))
+                .and_then(|m| m.as_str())
+                .unwrap_or_else(|| panic!("{method} {path}: no message in {body}"));
+            assert_eq!(text, why, "{method} {path}");
+        }
+    }
+    // POST and PUT /-/reload, POST alerts, silences and the webhook, DELETE a silence.
+    assert!(writes >= 6, "{endpoints:?}");
+    // A method no endpoint has gets a JSON 405 on every path.
+    for (_, path) in &endpoints {
+        let url = format!("{}{}", klaxon.url(), path.replace("{id}", "x"));
+        let answer = support::http::request_with_headers(
+            "PATCH",
+            &url,
+            &[("Authorization", "Bearer s3cret")],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("PATCH {url}: {e}"));
+        assert_eq!(answer.status, 405, "PATCH {path}: {}", answer.body);
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        let body = answer
+            .json()
+            .unwrap_or_else(|e| panic!("PATCH {path}: {e}"));
+        let text = body
+            .get("message")
+            .or_else(|| body.get("error"))
+            .and_then(|m| m.as_str())
+            .unwrap_or_default();
+        assert!(text.contains("PATCH"), "PATCH {path}: {body}");
+    }
+    // A reload with the token did reload.
+    assert!(klaxon.stderr().contains("configuration reloaded"));
+}
+
+/// Rejected input is answered in full but logged as counts and a bounded
+/// excerpt: a few megabytes of invalid alerts cannot write megabytes of log.
+#[test]
+fn a_large_invalid_batch_logs_counts_and_an_excerpt() {
+    let klaxon = Klaxon::builder()
+        .rules_file("alerts.yml", "groups: []\n")
+        .start();
+    let one = format!(r#"{{"labels":{{"bad-name":"{}é"}}}}"#, "v".repeat(100));
+    let body = format!("[{}]", vec![one; 40_000].join(","));
+    let before = klaxon.stderr().len();
+    let answer = support::http::post(
+        &format!("{}/api/v2/alerts", klaxon.url()),
+        "application/json",
+        body.as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("POST /api/v2/alerts: {e}"));
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.len() > body.len(),
+        "the client is told everything"
+    );
+    assert!(answer.body.contains("alert 39999 "));
+    let log = klaxon.stderr();
+    let logged = &log[before..];
+    assert!(
+        logged.len() < 2_000,
+        "{} bytes of log for a {}-byte body:\n{}",
+        logged.len(),
+        body.len(),
+        &logged[..logged.len().min(3_000)]
+    );
+    assert!(
+        logged.contains("rejected=40000")
+            && logged.contains("accepted=0")
+            && logged.contains(&format!("body_bytes={}", body.len()))
+            && logged.contains("more bytes)"),
+        "{logged}"
+    );
+}

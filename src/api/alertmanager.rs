@@ -16,8 +16,9 @@
 //!   not a 422 for the batch; any `Content-Type` is accepted;
 //! - times are shown in UTC whatever offset they were sent with;
 //! - write endpoints (POST, DELETE) can require `Authorization: Bearer`
-//!   (401 otherwise), bodies over a limit get 413, malformed JSON gets 400
-//!   naming the field, line and column.
+//!   (401 otherwise; [`super::access`] checks it for the whole API), bodies
+//!   over a limit get 413, malformed JSON gets 400 naming the field, line
+//!   and column.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -29,12 +30,12 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::json::to_go_json;
+use super::{Endpoint, Verb};
 use crate::notify::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAlert, SharedStr};
 use crate::notify::alerts::AlertStore;
 use crate::notify::payload::{WebhookMessage, parse_time};
@@ -113,8 +114,6 @@ impl Default for AmVersionInfo {
 /// Settings of the API.
 #[derive(Debug, Clone)]
 pub struct AlertmanagerApiOptions {
-    /// When set, POST and DELETE need `Authorization: Bearer <token>`.
-    pub bearer_token: Option<String>,
     /// Larger request bodies are refused with 413.
     pub max_body_bytes: usize,
     /// Alertmanager's `resolve_timeout`: the end given to a pushed alert
@@ -134,7 +133,6 @@ pub struct AlertmanagerApiOptions {
 impl Default for AlertmanagerApiOptions {
     fn default() -> Self {
         AlertmanagerApiOptions {
-            bearer_token: None,
             max_body_bytes: 16 << 20,
             resolve_timeout_ms: crate::notify::alerts::DEFAULT_RESOLVE_TIMEOUT_MS,
             webhook_resolve_timeout_ms: (4 * 60 + 5) * 60 * 1000,
@@ -157,20 +155,26 @@ pub struct AlertmanagerApi {
     pub options: Arc<AlertmanagerApiOptions>,
 }
 
-/// The endpoints, to merge into klaxon's router.
+/// The endpoints' table.
+pub(super) fn endpoints() -> Vec<Endpoint<AlertmanagerApi>> {
+    use Verb::{Delete, Get, Post};
+    vec![
+        Endpoint::new(Get, "/api/v2/alerts", get_alerts),
+        Endpoint::new(Post, "/api/v2/alerts", post_alerts),
+        Endpoint::new(Get, "/api/v2/alerts/groups", get_alert_groups),
+        Endpoint::new(Get, "/api/v2/silences", get_silences),
+        Endpoint::new(Post, "/api/v2/silences", post_silences),
+        Endpoint::new(Get, "/api/v2/silence/{id}", get_silence),
+        Endpoint::new(Delete, "/api/v2/silence/{id}", delete_silence),
+        Endpoint::new(Get, "/api/v2/status", get_status),
+        Endpoint::new(Get, "/api/v2/receivers", get_receivers),
+        Endpoint::new(Post, "/api/v1/receivers/alertmanager", post_webhook),
+    ]
+}
+
+/// The endpoints, to merge into klaxon's router (then [`super::finish`]).
 pub fn routes(state: AlertmanagerApi) -> Router {
-    Router::new()
-        .route("/api/v2/alerts", get(get_alerts).post(post_alerts))
-        .route("/api/v2/alerts/groups", get(get_alert_groups))
-        .route("/api/v2/silences", get(get_silences).post(post_silences))
-        .route(
-            "/api/v2/silence/{id}",
-            get(get_silence).delete(delete_silence),
-        )
-        .route("/api/v2/status", get(get_status))
-        .route("/api/v2/receivers", get(get_receivers))
-        .route("/api/v1/receivers/alertmanager", post(post_webhook))
-        .with_state(state)
+    super::table_router(endpoints(), state)
 }
 
 fn now_ms() -> Millis {
@@ -216,7 +220,7 @@ fn message(status: StatusCode, text: impl AsRef<str>) -> Response {
 }
 
 /// The framework's error shape: `{"code":N,"message":"…"}`.
-fn framework_error(status: StatusCode, code: u16, text: impl Into<String>) -> Response {
+pub(super) fn framework_error(status: StatusCode, code: u16, text: impl Into<String>) -> Response {
     #[derive(Serialize)]
     struct ErrorBody {
         code: u16,
@@ -237,43 +241,6 @@ fn empty_ok() -> Response {
 }
 
 // ---- request bodies ----------------------------------------------------------
-
-/// Checks the bearer token of a write request.
-fn authorize(api: &AlertmanagerApi, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(expected) = &api.options.bearer_token else {
-        return Ok(());
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    match given {
-        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(unauthorized("the bearer token is not valid")),
-        None => Err(unauthorized(
-            "this endpoint needs an Authorization: Bearer <token> header",
-        )),
-    }
-}
-
-fn unauthorized(text: &str) -> Response {
-    let mut response = framework_error(StatusCode::UNAUTHORIZED, 401, text);
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"klaxon\""),
-    );
-    response
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// Reads the body, refusing more than the limit with 413.
 async fn read_body(
@@ -485,6 +452,29 @@ fn time_field(field: &str, text: Option<&str>) -> Result<Option<Millis>, String>
 struct Sorted {
     valid: Vec<NotifyAlert>,
     rejected: Vec<String>,
+    /// Size of the request body, for the log.
+    body_bytes: usize,
+}
+
+/// At most this much of rejected input reaches the log: one request can
+/// carry megabytes of it (the client gets it all in the answer).
+const LOG_EXCERPT_BYTES: usize = 300;
+
+/// The first `max` bytes of `text` (cut on a character boundary), saying
+/// how much was left out.
+fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… ({} more bytes)",
+        &text[..end],
+        text.len() - end
+    ))
 }
 
 fn describe_rejection(index: usize, labels: &LabelSet, why: &str) -> String {
@@ -498,6 +488,7 @@ fn describe_rejection(index: usize, labels: &LabelSet, why: &str) -> String {
 /// Puts the valid alerts and answers as Alertmanager: 200 with no body, or
 /// 400 with what was rejected (the valid ones are kept either way).
 async fn store_batch(api: &AlertmanagerApi, sorted: Sorted, now: Millis) -> Response {
+    let accepted = sorted.valid.len();
     if let Err(error) = api.alerts.put(sorted.valid, now).await {
         tracing::error!("cannot store posted alerts: {error}");
         return message(StatusCode::INTERNAL_SERVER_ERROR, error.to_string());
@@ -506,7 +497,13 @@ async fn store_batch(api: &AlertmanagerApi, sorted: Sorted, now: Millis) -> Resp
         empty_ok()
     } else {
         let text = sorted.rejected.join("; ");
-        tracing::warn!("rejected posted alerts: {text}");
+        tracing::warn!(
+            rejected = sorted.rejected.len(),
+            accepted = accepted,
+            body_bytes = sorted.body_bytes,
+            "rejected posted alerts: {}",
+            excerpt(&text, LOG_EXCERPT_BYTES)
+        );
         message(StatusCode::BAD_REQUEST, text)
     }
 }
@@ -516,9 +513,6 @@ async fn post_alerts(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(response) = authorize(&api, &headers) {
-        return response;
-    }
     let bytes = match read_body(&api, &headers, body).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
@@ -539,6 +533,7 @@ async fn post_alerts(
     let mut sorted = Sorted {
         valid: Vec::with_capacity(posted.as_ref().map_or(0, Vec::len)),
         rejected: Vec::new(),
+        body_bytes: bytes.len(),
     };
     for (index, alert) in posted.into_iter().flatten().enumerate() {
         let Some(alert) = alert else {
@@ -587,9 +582,6 @@ async fn post_webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(response) = authorize(&api, &headers) {
-        return response;
-    }
     let bytes = match read_body(&api, &headers, body).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
@@ -614,6 +606,7 @@ async fn post_webhook(
     let mut sorted = Sorted {
         valid: Vec::with_capacity(message_in.alerts.len()),
         rejected: Vec::new(),
+        body_bytes: bytes.len(),
     };
     for (index, alert) in message_in.alerts.into_iter().enumerate() {
         let labels = LabelSet::from_map(&alert.labels);
@@ -1317,9 +1310,6 @@ async fn post_silences(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(response) = authorize(&api, &headers) {
-        return response;
-    }
     let bytes = match read_body(&api, &headers, body).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
@@ -1369,14 +1359,7 @@ async fn get_silence(State(api): State<AlertmanagerApi>, Path(id): Path<String>)
     }
 }
 
-async fn delete_silence(
-    State(api): State<AlertmanagerApi>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(response) = authorize(&api, &headers) {
-        return response;
-    }
+async fn delete_silence(State(api): State<AlertmanagerApi>, Path(id): Path<String>) -> Response {
     if let Err(response) = check_uuid(&id) {
         return response;
     }
@@ -1514,6 +1497,15 @@ mod tests {
             err(&[("a", "1")], Some(900), Some(800)),
             "start time must be before end time"
         );
+    }
+
+    #[test]
+    fn log_excerpts_are_bounded_and_cut_between_characters() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("héllo", 2), "h… (5 more bytes)");
+        assert_eq!(excerpt("héllo", 3), "hé… (3 more bytes)");
+        let long = "é".repeat(10_000);
+        assert!(excerpt(&long, LOG_EXCERPT_BYTES).len() < LOG_EXCERPT_BYTES + 30);
     }
 
     #[test]

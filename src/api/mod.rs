@@ -5,7 +5,14 @@
 //!
 //! The API only reads snapshots and triggers reloads through [`Backend`];
 //! the serve command implements it.
+//!
+//! Every router is built from a table of [`Endpoint`]s (one per module), and
+//! [`finish`] puts on the whole of it what every answer shares: the bearer
+//! token on each state-changing request ([`access`]), JSON answers for
+//! unknown paths and wrong methods. [`endpoints`] lists the tables, so tests
+//! check every endpoint `klaxon serve` has.
 
+pub mod access;
 pub mod alertmanager;
 pub mod json;
 pub mod notifications;
@@ -16,10 +23,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{MatchedPath, Query, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
@@ -110,25 +118,153 @@ struct ApiState {
     build_info: Arc<BuildInfo>,
 }
 
-/// Every endpoint, with JSON answers for unknown paths (404) and wrong
-/// methods (405).
-pub fn router(backend: Arc<dyn Backend>, registry: Arc<Registry>) -> Router {
+/// A method the API serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// `GET` (and `HEAD`, which axum answers with the `GET` handler).
+    Get,
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+    /// `DELETE`.
+    Delete,
+}
+
+impl Verb {
+    /// The HTTP method.
+    pub fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// One endpoint: a method on a path and its handler. Routers are built only
+/// from tables of these ([`table_router`]), so [`endpoints`] is everything
+/// served.
+pub struct Endpoint<S> {
+    /// The method.
+    pub verb: Verb,
+    /// The path, in axum's syntax (`/api/v2/silence/{id}`).
+    pub path: &'static str,
+    handler: MethodRouter<S>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
+    /// `handler` answers `verb` on `path`.
+    pub fn new<H, T>(verb: Verb, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        Endpoint {
+            verb,
+            path,
+            handler: axum::routing::on(verb.filter(), handler),
+        }
+    }
+}
+
+/// The router of a table of endpoints (methods of one path merge).
+pub fn table_router<S: Clone + Send + Sync + 'static>(table: Vec<Endpoint<S>>, state: S) -> Router {
+    table
+        .into_iter()
+        .fold(Router::new(), |router, endpoint| {
+            router.route(endpoint.path, endpoint.handler)
+        })
+        .with_state(state)
+}
+
+/// Every endpoint `klaxon serve` serves, as method and path: the tables
+/// its router is built from.
+pub fn endpoints() -> Vec<(Method, &'static str)> {
+    fn listed<S>(table: Vec<Endpoint<S>>) -> impl Iterator<Item = (Method, &'static str)> {
+        table.into_iter().map(|e| (e.verb.method(), e.path))
+    }
+    listed(prometheus_endpoints())
+        .chain(listed(alertmanager::endpoints()))
+        .chain(listed(notifications::endpoints()))
+        .collect()
+}
+
+/// The Prometheus-compatible and lifecycle endpoints.
+fn prometheus_endpoints() -> Vec<Endpoint<ApiState>> {
+    use Verb::{Get, Post, Put};
+    vec![
+        Endpoint::new(Get, "/api/v1/rules", rules),
+        Endpoint::new(Get, "/api/v1/alerts", alerts),
+        Endpoint::new(Get, "/api/v1/status/buildinfo", build_info),
+        Endpoint::new(Get, "/metrics", metrics),
+        Endpoint::new(Get, "/-/healthy", healthy),
+        Endpoint::new(Get, "/-/ready", ready),
+        Endpoint::new(Post, "/-/reload", reload),
+        Endpoint::new(Put, "/-/reload", reload),
+    ]
+}
+
+/// The Prometheus-compatible and lifecycle endpoints, unfinished: merge
+/// the notifier's routes, then [`finish`].
+pub fn prometheus_routes(backend: Arc<dyn Backend>, registry: Arc<Registry>) -> Router {
     let state = ApiState {
         backend,
         registry,
         build_info: Arc::new(BuildInfo::current()),
     };
-    Router::new()
-        .route("/api/v1/rules", get(rules))
-        .route("/api/v1/alerts", get(alerts))
-        .route("/api/v1/status/buildinfo", get(build_info))
-        .route("/metrics", get(metrics))
-        .route("/-/healthy", get(healthy))
-        .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload).put(reload))
+    table_router(prometheus_endpoints(), state)
+}
+
+/// The Prometheus-compatible and lifecycle endpoints alone, finished with
+/// no token.
+pub fn router(backend: Arc<dyn Backend>, registry: Arc<Registry>) -> Router {
+    finish(prometheus_routes(backend, registry), None)
+}
+
+/// What every answer of the API shares, put on `routes` once every route is
+/// in: with `token`, each request other than GET, HEAD and OPTIONS needs
+/// it ([`access`]); unknown paths (404) and wrong methods (405) answer in
+/// JSON.
+pub fn finish(routes: Router, token: Option<String>) -> Router {
+    let routes = routes
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
-        .with_state(state)
+        .fallback(not_found);
+    match token {
+        Some(token) => access::require_token(routes, token),
+        None => routes,
+    }
+}
+
+/// Whether `path` is one of the notifier's Alertmanager-compatible
+/// endpoints, whose errors take Alertmanager's `{"code","message"}` shape
+/// (amtool prints `message`); the others take Prometheus's.
+fn alertmanager_path(path: &str) -> bool {
+    path.starts_with("/api/v2/") || path.starts_with("/api/v1/receivers/")
+}
+
+/// An error answer in the shape of the endpoint at `path`.
+fn error_for(
+    path: &str,
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+) -> Response {
+    if alertmanager_path(path) {
+        alertmanager::framework_error(status, status.as_u16(), message)
+    } else {
+        api_error(status, error_type, message)
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets
@@ -339,23 +475,35 @@ fn reload_error_message(errors: &[String]) -> String {
     message
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    let allowed = if uri.path() == "/-/reload" {
-        "only POST or PUT requests are allowed"
+async fn method_not_allowed(method: Method, uri: Uri, matched: Option<MatchedPath>) -> Response {
+    let path = uri.path();
+    let pattern = matched.as_ref().map_or(path, MatchedPath::as_str);
+    let allowed: Vec<String> = endpoints()
+        .into_iter()
+        .filter(|(_, p)| *p == pattern)
+        .map(|(m, _)| m.to_string())
+        .collect();
+    let message = if alertmanager_path(path) {
+        // go-swagger's words.
+        format!(
+            "method {method} is not allowed, but [{}] are",
+            allowed.join(",")
+        )
     } else {
-        "only GET requests are allowed"
+        format!(
+            "method {method} not allowed for {path}: only {} requests are allowed",
+            allowed.join(" or ")
+        )
     };
-    api_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "bad_data",
-        format!("method {method} not allowed for {}: {allowed}", uri.path()),
-    )
+    error_for(path, StatusCode::METHOD_NOT_ALLOWED, "bad_data", message)
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    api_error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no endpoint {method} {}", uri.path()),
-    )
+    let path = uri.path();
+    let message = if alertmanager_path(path) {
+        format!("path {path} was not found")
+    } else {
+        format!("no endpoint {method} {path}")
+    };
+    error_for(path, StatusCode::NOT_FOUND, "not_found", message)
 }

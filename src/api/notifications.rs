@@ -22,20 +22,23 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Serialize;
 
+use super::{Endpoint, Verb};
 use crate::diag::suggest;
 use crate::notify::alert::LabelSet;
 use crate::notify::notification::{Reason, Status};
 use crate::notify::outbox::{HistoryEntry, HistoryQuery, HistoryStatus, Outbox};
 use crate::notify::payload::rfc3339;
 
+/// The endpoint's table.
+pub(super) fn endpoints() -> Vec<Endpoint<Arc<Outbox>>> {
+    vec![Endpoint::new(Verb::Get, "/api/v1/notifications", list)]
+}
+
 /// The route, ready to merge into the API router.
 pub fn routes(outbox: Arc<Outbox>) -> Router {
-    Router::new()
-        .route("/api/v1/notifications", get(list))
-        .with_state(outbox)
+    super::table_router(endpoints(), outbox)
 }
 
 const PARAMS: [&str; 4] = ["receiver", "status", "group", "limit"];

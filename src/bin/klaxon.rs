@@ -162,9 +162,10 @@ struct ServeArgs {
     #[arg(long = "notify.alert-retention", value_name = "DURATION", env = "KLAXON_NOTIFY_ALERT_RETENTION", default_value = "1h", value_parser = parse_duration_arg)]
     notify_alert_retention: std::time::Duration,
 
-    /// A file holding the bearer token that POST/DELETE API calls
-    /// (alerts, silences, webhooks) must present. Unset: writes are open,
-    /// as in Alertmanager; keep --listen on loopback then.
+    /// A file holding the bearer token that every API call other than
+    /// GET/HEAD/OPTIONS (alerts, silences, webhooks, reloads) must present.
+    /// Unset: writes are open, as in Alertmanager and Prometheus; keep
+    /// --listen on loopback then.
     #[arg(
         long = "api.token-file",
         value_name = "FILE",

@@ -283,12 +283,10 @@ impl crate::api::alertmanager::NotifyViews for Views {
 /// delivery history.
 pub fn api_routes(
     notifier: &Arc<Notifier>,
-    api_token: Option<String>,
     max_body_bytes: usize,
     resolve_timeout: std::time::Duration,
 ) -> axum::Router {
     let options = crate::api::alertmanager::AlertmanagerApiOptions {
-        bearer_token: api_token,
         max_body_bytes,
         resolve_timeout_ms: i64::try_from(resolve_timeout.as_millis()).unwrap_or(i64::MAX),
         ..crate::api::alertmanager::AlertmanagerApiOptions::default()

@@ -89,14 +89,21 @@ pub fn rfc3339(ms: Millis) -> String {
     }
 }
 
-/// Parses an RFC 3339 time; Go's zero time and the empty string are `None`.
+/// Go's zero time in milliseconds since 1970 (`time.Time{}.IsZero()`).
+const GO_ZERO_MS: Millis = -62_135_596_800_000;
+
+/// Parses an RFC 3339 time, the whole text (Alertmanager answers 400 for
+/// `0001-01-01T00:00:00junk`); Go's zero time, in any offset or precision,
+/// and the empty string are `None`.
 pub fn parse_time(text: &str) -> Result<Option<Millis>, String> {
-    if text.is_empty() || text.starts_with("0001-01-01T00:00:00") {
+    if text.is_empty() {
         return Ok(None);
     }
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| Some(t.timestamp_millis()))
-        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(t) if t.timestamp_millis() == GO_ZERO_MS => Ok(None),
+        Ok(t) => Ok(Some(t.timestamp_millis())),
+        Err(e) => Err(format!("`{text}` is not an RFC 3339 time: {e}")),
+    }
 }
 
 impl WebhookMessage {
@@ -146,5 +153,10 @@ mod tests {
         assert_eq!(parse_time(GO_ZERO_TIME), Ok(None));
         assert_eq!(parse_time(""), Ok(None));
         assert!(parse_time("yesterday").is_err());
+        assert_eq!(parse_time("0001-01-01T00:00:00.000Z"), Ok(None));
+        assert_eq!(parse_time("0001-01-01T01:00:00+01:00"), Ok(None));
+        assert!(parse_time("0001-01-01T00:00:00junk").is_err());
+        assert!(parse_time("0001-01-01T00:00:00").is_err());
+        assert!(parse_time("2024-01-01T00:00:00Zjunk").is_err());
     }
 }

@@ -61,6 +61,16 @@ pub fn post(url: &str, content_type: &str, body: &[u8]) -> io::Result<HttpRespon
 
 /// Sends one request and reads the whole response.
 pub fn request(method: &str, url: &str, body: Option<(&str, &[u8])>) -> io::Result<HttpResponse> {
+    request_with_headers(method, url, &[], body)
+}
+
+/// Like [`request`], with extra headers (`("Authorization", "Bearer …")`).
+pub fn request_with_headers(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> io::Result<HttpResponse> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| invalid(format!("only http:// URLs are supported: {url}")))?;
@@ -80,6 +90,9 @@ pub fn request(method: &str, url: &str, body: Option<(&str, &[u8])>) -> io::Resu
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\
          User-Agent: klaxon-test-harness\r\nAccept: */*\r\n"
     );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     if let Some((content_type, bytes)) = body {
         head.push_str(&format!(
             "Content-Type: {content_type}\r\nContent-Length: {}\r\n",

@@ -115,6 +115,7 @@ impl NotifyViews for TestViews {
 pub struct AmServer {
     dir: TempDir,
     options: AlertmanagerApiOptions,
+    token: Option<String>,
     store_options: AlertStoreOptions,
     receivers: Vec<String>,
     running: Option<Running>,
@@ -149,6 +150,17 @@ impl AmServer {
     /// Serves with these API options; every alert routes to the first of
     /// `receivers`, the others are only listed.
     pub fn with_options(options: AlertmanagerApiOptions, receivers: &[&str]) -> AmServer {
+        Self::with_token(None, options, receivers)
+    }
+
+    /// Like [`AmServer::with_options`], with every write needing
+    /// `Authorization: Bearer <token>` when `token` is set (as
+    /// `--api.token-file`).
+    pub fn with_token(
+        token: Option<&str>,
+        options: AlertmanagerApiOptions,
+        receivers: &[&str],
+    ) -> AmServer {
         let dir = tempfile::Builder::new()
             .prefix("klaxon-test-amapi-")
             .tempdir()
@@ -160,6 +172,7 @@ impl AmServer {
                 ..AlertStoreOptions::default()
             },
             options,
+            token: token.map(str::to_string),
             receivers: receivers.iter().map(|r| r.to_string()).collect(),
             running: None,
             port: 0,
@@ -239,7 +252,7 @@ impl AmServer {
             views: Arc::new(views),
             options: Arc::new(self.options.clone()),
         };
-        let app = routes(state);
+        let app = klaxon::api::finish(routes(state), self.token.clone());
         let listener = TcpListener::bind(("127.0.0.1", self.port))
             .or_else(|_| TcpListener::bind("127.0.0.1:0"))
             .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1: {e}"));
