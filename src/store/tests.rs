@@ -215,7 +215,8 @@ fn an_undecodable_record_is_reported_and_the_others_load() {
     let a = full_alert("a");
     store.commit(&[put("r", &a)]).unwrap();
     {
-        let txn = store.db.begin_write().unwrap();
+        let db = store.db.read().unwrap();
+        let txn = db.as_ref().unwrap().begin_write().unwrap();
         {
             let mut table = txn.open_table(ALERTS).unwrap();
             table
