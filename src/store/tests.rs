@@ -288,3 +288,52 @@ fn store_can_be_shared_between_evaluation_tasks() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<Store>();
 }
+
+/// Verifying an existing file writes nothing to it or next to it, whether
+/// it was closed cleanly or left by a crash (redb then repairs it, in
+/// memory), and holds only a little of redb's writes in memory.
+#[test]
+fn verification_writes_nothing_and_holds_little_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        for chunk in 0..20u64 {
+            let changes: Vec<Change> = (0..1_000)
+                .map(|i| {
+                    let mut alert = full_alert(&format!("host-{chunk}-{i}:9100"));
+                    alert.value = (chunk * 1_000 + i) as f64;
+                    put(&format!("grp/rule{chunk}"), &alert)
+                })
+                .collect();
+            store.commit(&changes).unwrap();
+        }
+        // A copy taken while the store is open is the file a `kill -9`
+        // leaves: redb must repair it on open.
+        fs::copy(store.path(), crashed.path().join(STATE_FILE_NAME)).unwrap();
+    }
+    for (what, dir) in [("closed cleanly", dir.path()), ("crashed", crashed.path())] {
+        let path = dir.join(STATE_FILE_NAME);
+        let before = fs::read(&path).unwrap();
+        let (backend, overlay) = overlay::WriteOverlay::open(&path).unwrap();
+        verify_file(backend, DEFAULT_CACHE_BYTES).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), before, "{what}: the file changed");
+        let names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != LOCK_FILE_NAME)
+            .collect();
+        assert_eq!(names, vec![STATE_FILE_NAME], "{what}");
+        println!(
+            "{what}: file {} bytes, held in memory while verifying {} bytes",
+            before.len(),
+            overlay.bytes()
+        );
+        assert!(
+            overlay.bytes() * 20 < before.len() as u64,
+            "{what}: {} bytes held for a file of {}",
+            overlay.bytes(),
+            before.len()
+        );
+    }
+}
