@@ -695,13 +695,33 @@ fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
         return;
     };
     let data = tmpfs.path().join("data");
+    let filler = tmpfs.path().join("filler");
+
+    // A new data directory on a full disk: refused with the reason, and
+    // nothing half-made left behind.
+    fill(&filler, 0);
+    let err = Store::open(&data).unwrap_err();
+    assert!(matches!(err, StoreError::NoSpace { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "cannot create {}: the disk is full (No space left on device",
+            data.join("klaxon.redb.new").display()
+        )),
+        "{err}"
+    );
+    let left: Vec<_> = fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["klaxon.lock"]);
+    fs::remove_file(&filler).unwrap();
+
     let store = Store::open(&data).unwrap();
     let mut acknowledged: Vec<u64> = Vec::new();
     for n in 0..10 {
         store.commit(&[put("bulky", n, bulky_alert(n))]).unwrap();
         acknowledged.push(n);
     }
-    let filler = tmpfs.path().join("filler");
     fill(&filler, 0);
     // redb has some free pages of its own: commit until the file must grow.
     let mut refused = None;

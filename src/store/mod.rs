@@ -830,9 +830,14 @@ fn lock_data_dir(data_dir: &Path) -> Result<File, StoreError> {
         }
         Err(TryLockError::Error(e)) => return Err(io_err("lock", e)),
     }
-    file.set_len(0)
+    // The pid only names the holder in another process's error, so a full
+    // disk (the state file then says so itself) does not stop the start.
+    if let Err(e) = file
+        .set_len(0)
         .and_then(|()| writeln!(file, "{}", std::process::id()))
-        .map_err(|e| io_err("write the lock file", e))?;
+    {
+        tracing::warn!(file = %path.display(), error = %e, "cannot write the pid into the lock file");
+    }
     Ok(file)
 }
 
