@@ -1122,7 +1122,7 @@ fn commit_latency_figures() {
     drop(store);
     let size = fs::metadata(dir.path().join("klaxon.redb")).unwrap().len();
     println!("file size: {size} bytes");
-    measure("open (verify copy + integrity check + open)", 5, |_| {
+    measure("open (verify in place + integrity check + open)", 5, |_| {
         drop(Store::open(dir.path()).unwrap());
     });
 }
