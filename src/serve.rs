@@ -346,6 +346,8 @@ struct ServeBackend {
     engine: RwLock<Option<Arc<Engine>>>,
     ready: std::sync::atomic::AtomicBool,
     reload_tx: mpsc::Sender<ReloadReply>,
+    /// `/-/ready` reports its problems (a full disk).
+    store: Arc<Store>,
 }
 
 impl ServeBackend {
@@ -373,6 +375,10 @@ impl crate::api::Backend for ServeBackend {
 
     fn is_ready(&self) -> bool {
         self.ready.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn unready_reason(&self) -> Option<String> {
+        self.store.problem().map(|problem| problem.to_string())
     }
 
     fn reload(&self) -> crate::api::BoxFuture<'static, Result<String, Vec<String>>> {
@@ -429,6 +435,12 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let forward_metrics = ForwardMetrics::register(&mut registry);
     let notify_metrics = crate::notify::metrics::NotifyCollector::default();
     registry.register_collector(Box::new(notify_metrics.clone()));
+    registry.register_collector(Box::new(crate::store::metrics::StoreCollector::new(
+        Arc::clone(&store),
+    )));
+    // Writes reopen the store by themselves after a full disk; this gets
+    // `/-/ready` back without waiting for one.
+    tokio::spawn(recover_store_periodically(Arc::clone(&store)));
 
     let built = build_config(&opts).map_err(|errors| {
         anyhow::anyhow!("the configuration is invalid:\n{}", errors.join("\n"))
@@ -526,6 +538,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         engine: RwLock::new(Some(Arc::clone(&engine))),
         ready: std::sync::atomic::AtomicBool::new(false),
         reload_tx,
+        store: Arc::clone(&store),
     });
     let registry = Arc::new(registry);
     let (api_stop_tx, api_stop_rx) = oneshot::channel::<()>();
@@ -635,6 +648,26 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let _ = api.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often a store that cannot write is checked for a reopen (the store
+/// paces the reopens themselves: not before the disk has room, then with
+/// backoff).
+const STORE_RECOVERY_CHECK: Duration = Duration::from_secs(1);
+
+/// Calls [`Store::recover`] while the store cannot write, until the
+/// runtime stops.
+async fn recover_store_periodically(store: Arc<Store>) {
+    let mut ticks = tokio::time::interval(STORE_RECOVERY_CHECK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if store.problem().is_some() {
+            let store = Arc::clone(&store);
+            // A panic in the reopen only means the next tick tries again.
+            let _ = tokio::task::spawn_blocking(move || store.recover()).await;
+        }
+    }
 }
 
 /// Drops stored alerts of rules that are no longer configured.

@@ -2,17 +2,22 @@
 //! writer reported survives `kill -9`; files klaxon must not use (not redb,
 //! foreign redb, newer schema, truncated, damaged) are refused with a clear
 //! error and left byte for byte as they were; a data directory is used by one
-//! klaxon process at a time.
+//! klaxon process at a time; a full disk refuses writes with a clear error
+//! until there is room again, then klaxon writes again without a restart
+//! (issue 22).
+
+mod support;
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use klaxon::eval::alert::{Alert, AlertState, Labels};
-use klaxon::store::{Change, Store, StoreError};
+use klaxon::store::{Change, Store, StoreError, WriteFailure};
+use support::{Klaxon, WebhookSink, free_port, http, wait_for, wait_until};
 
 /// Set in the child process: act as the writer of the kill -9 test.
 const WRITER_DIR_ENV: &str = "KLAXON_STORE_TEST_WRITER_DIR";
@@ -591,6 +596,439 @@ fn a_stale_half_made_file_from_a_crash_is_ignored() {
     assert!(!dir.path().join("klaxon.redb.new").exists());
 }
 
+// ---- a full disk (issue 22) ---------------------------------------------------
+
+/// A small tmpfs mounted on a temporary directory, unmounted when dropped
+/// (after whatever uses it, so declare it first).
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (as `mount -o size=` takes it), or prints
+    /// why `test` is skipped: mounting needs root.
+    fn mount(test: &str, size: &str) -> Option<Tmpfs> {
+        let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let euid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_string));
+        if euid.as_deref() != Some("0") {
+            eprintln!("{test}: skipped: mounting a small tmpfs needs root");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("klaxon-test-tmpfs-")
+            .tempdir()
+            .unwrap();
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match output {
+            Ok(out) if out.status.success() => Some(Tmpfs { dir }),
+            Ok(out) => {
+                eprintln!(
+                    "{test}: skipped: mount -t tmpfs failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("{test}: skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let unmounted = Command::new("umount")
+            .arg(self.dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !unmounted {
+            // Still busy (a process that did not die yet): detach it.
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+}
+
+/// Writes `path` until its file system is full, then gives `leave` bytes
+/// back; returns the file's size.
+fn fill(path: &Path, leave: u64) -> u64 {
+    let mut file = fs::File::create(path).unwrap();
+    let mut written = 0u64;
+    for chunk in [64 << 10, 4096, 512] {
+        let bytes = vec![0x5au8; chunk];
+        while file.write_all(&bytes).is_ok() {
+            written += chunk as u64;
+        }
+    }
+    let _ = file.sync_all();
+    let size = written.saturating_sub(leave);
+    file.set_len(size).unwrap();
+    size
+}
+
+/// An alert with a 4 KiB annotation, so a few commits fill a small disk.
+fn bulky_alert(n: u64) -> Alert {
+    let mut alert = alert_with_value("Bulky", n as f64);
+    alert
+        .annotations
+        .insert("description".to_string(), format!("{n:04096}"));
+    alert
+}
+
+#[test]
+fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
+    let test = "a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room";
+    let Some(tmpfs) = Tmpfs::mount(test, "8m") else {
+        return;
+    };
+    let data = tmpfs.path().join("data");
+    let filler = tmpfs.path().join("filler");
+
+    // A new data directory on a full disk: refused with the reason, and
+    // nothing half-made left behind.
+    fill(&filler, 0);
+    let err = Store::open(&data).unwrap_err();
+    assert!(matches!(err, StoreError::NoSpace { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "cannot create {}: the disk is full (No space left on device",
+            data.join("klaxon.redb.new").display()
+        )),
+        "{err}"
+    );
+    let left: Vec<_> = fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["klaxon.lock"]);
+    fs::remove_file(&filler).unwrap();
+
+    let store = Store::open(&data).unwrap();
+    let mut acknowledged: Vec<u64> = Vec::new();
+    for n in 0..10 {
+        store.commit(&[put("bulky", n, bulky_alert(n))]).unwrap();
+        acknowledged.push(n);
+    }
+    fill(&filler, 0);
+    // redb has some free pages of its own: commit until the file must grow.
+    let mut refused = None;
+    for batch in 1..1_000u64 {
+        let fingerprints: Vec<u64> = (0..20).map(|i| batch * 100 + i).collect();
+        let changes: Vec<Change> = fingerprints
+            .iter()
+            .map(|&n| put("bulky", n, bulky_alert(n)))
+            .collect();
+        match store.commit(&changes) {
+            Ok(()) => acknowledged.extend(fingerprints),
+            Err(e) => {
+                refused = Some((e, fingerprints));
+                break;
+            }
+        }
+    }
+    let (err, lost) = refused.expect("the disk never filled up");
+    assert!(matches!(err, StoreError::NoSpace { .. }), "{err:?}");
+    assert!(err.is_unavailable());
+    let message = err.to_string();
+    for part in [
+        format!(
+            "cannot commit alert state to {}",
+            data.join("klaxon.redb").display()
+        ),
+        "the disk is full (No space left on device".to_string(),
+        format!("Free space on the file system holding {}", data.display()),
+        "klaxon writes again by itself once there is room, no restart needed".to_string(),
+    ] {
+        assert!(message.contains(&part), "{part:?} not in {message}");
+    }
+    let problem = store.problem().expect("the store reports its problem");
+    assert_eq!(problem.failure, WriteFailure::NoSpace);
+    assert!(
+        problem
+            .to_string()
+            .contains("is full (No space left on device"),
+        "{problem}"
+    );
+
+    // While the disk is full, writes are refused at once and no reopen is
+    // tried (it would only fail again).
+    let started = Instant::now();
+    let again = store
+        .commit(&[put("small", 1, alert_with_value("Small", 1.0))])
+        .unwrap_err();
+    assert!(matches!(again, StoreError::NoSpace { .. }), "{again:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(!store.recover());
+    assert_eq!(store.reopens(), 0);
+    assert!(store.write_errors(WriteFailure::NoSpace) >= 2);
+    assert_eq!(store.write_errors(WriteFailure::Io), 0);
+
+    // Room again: the next write reopens the file by itself.
+    fs::remove_file(&filler).unwrap();
+    store
+        .commit(&[put("small", 1, alert_with_value("Small", 1.0))])
+        .unwrap();
+    assert!(store.problem().is_none());
+    assert_eq!(store.reopens(), 1);
+    let stored = |store: &Store| -> Vec<u64> {
+        let loaded = store.load_alerts().unwrap();
+        loaded.alerts["bulky"].iter().map(|(fp, _)| *fp).collect()
+    };
+    acknowledged.sort_unstable();
+    assert_eq!(
+        stored(&store),
+        acknowledged,
+        "an acknowledged commit was lost"
+    );
+    assert!(lost.iter().all(|fp| !acknowledged.contains(fp)));
+    drop(store);
+
+    // And after a restart, with no verification copy left behind.
+    let store = Store::open(&data).unwrap();
+    assert_eq!(stored(&store), acknowledged);
+    assert!(!data.join("klaxon.redb.verify").exists());
+}
+
+/// The rule file of the disk-full test: its datasource is a closed port,
+/// so the built-in `KlaxonDatasourceDown` fires and the evaluator writes.
+const DISK_FULL_RULES: &str = "\
+groups:
+  - name: disk
+    rules:
+      - alert: InstanceDown
+        expr: up == 0
+";
+
+/// Notifications of the disk-full test: one group per posted batch.
+fn disk_full_config(sink: &WebhookSink) -> String {
+    format!(
+        r#"
+receiver hook {{ webhook {{ url "{}"  timeout 1s }} }}
+route {{
+  receiver hook
+  group_by batch
+  group_wait 1s
+  group_interval 1m
+  repeat_interval 4h
+}}
+"#,
+        sink.url("/hook")
+    )
+}
+
+/// Waits until the sink has received the notification of `batch`.
+fn wait_for_notification(sink: &WebhookSink, batch: &str) {
+    wait_until(
+        Duration::from_secs(20),
+        &format!("the notification of batch {batch} arrives"),
+        || {
+            sink.delivered("/hook")
+                .iter()
+                .any(|r| r.body["groupLabels"]["batch"] == batch)
+                .then_some(())
+        },
+    );
+}
+
+/// `n` alerts of one POST, each with a 2 KiB annotation.
+fn posted_alerts(batch: usize, n: usize) -> String {
+    let alerts: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "labels": {"alertname": "DiskFull", "batch": batch.to_string(), "i": i.to_string()},
+                "annotations": {"description": "x".repeat(2048)},
+                "startsAt": "2020-01-01T00:00:00Z",
+                "endsAt": "2099-01-01T00:00:00Z",
+            })
+        })
+        .collect();
+    serde_json::to_string(&alerts).unwrap()
+}
+
+const SILENCE: &str = r#"{"matchers":[{"name":"batch","value":"0","isRegex":false}],"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","createdBy":"test","comment":"disk full"}"#;
+
+/// The `batch` labels of the alerts klaxon's Alertmanager API lists.
+fn listed_batches(klaxon: &Klaxon) -> HashSet<String> {
+    let response = klaxon.get("/api/v2/alerts");
+    assert_eq!(response.status, 200, "{}", response.body);
+    let alerts = response.json().unwrap();
+    alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["labels"]["batch"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_full_disk_answers_503_and_klaxon_recovers_without_a_restart() {
+    let test = "a_full_disk_answers_503_and_klaxon_recovers_without_a_restart";
+    let Some(tmpfs) = Tmpfs::mount(test, "16m") else {
+        return;
+    };
+    let data = tmpfs.path().join("data");
+    let post = |klaxon: &Klaxon, path: &str, body: &str| {
+        http::post(
+            &format!("{}{path}", klaxon.url()),
+            "application/json",
+            body.as_bytes(),
+        )
+        .unwrap()
+    };
+    let sink = WebhookSink::start();
+    let mut klaxon = Klaxon::builder()
+        .config_file("notify.rules", &disk_full_config(&sink))
+        .rules_file("disk.yml", DISK_FULL_RULES)
+        .prometheus_url(&format!("http://127.0.0.1:{}", free_port()))
+        .data_dir(&data)
+        .start();
+    let mut acknowledged: HashSet<String> = HashSet::new();
+    let response = post(&klaxon, "/api/v2/alerts", &posted_alerts(0, 10));
+    assert_eq!(response.status, 200, "{}", response.body);
+    acknowledged.insert("0".to_string());
+    wait_for_notification(&sink, "0");
+
+    let filler = tmpfs.path().join("filler");
+    fill(&filler, 0);
+    let mut refused = None;
+    for batch in 1..500 {
+        let response = post(&klaxon, "/api/v2/alerts", &posted_alerts(batch, 20));
+        match response.status {
+            200 => {
+                acknowledged.insert(batch.to_string());
+            }
+            _ => {
+                refused = Some(response);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("the disk never filled up");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("10"));
+    let message: String = serde_json::from_str(&refused.body).unwrap();
+    for part in [
+        format!(
+            "{}: the disk is full (No space left on device",
+            data.join("klaxon.redb").display()
+        ),
+        format!("Free space on the file system holding {}", data.display()),
+        "no restart needed".to_string(),
+    ] {
+        assert!(message.contains(&part), "{part:?} not in {message}");
+    }
+    let silence = post(&klaxon, "/api/v2/silences", SILENCE);
+    assert_eq!(silence.status, 503, "{}", silence.body);
+    assert!(
+        silence.body.contains("the disk is full"),
+        "{}",
+        silence.body
+    );
+
+    // Not ready, and it says why; the log and the metrics say so too.
+    let ready = klaxon.get("/-/ready");
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(
+        ready.body.contains(&format!(
+            "klaxon is not ready: the disk holding {} is full",
+            data.join("klaxon.redb").display()
+        )),
+        "{}",
+        ready.body
+    );
+    assert!(
+        klaxon
+            .stderr()
+            .contains("the disk holding the state file is full"),
+        "no log line says why"
+    );
+    assert_eq!(klaxon.metric("klaxon_store_healthy")[0].1, 0.0);
+    let no_space = klaxon
+        .metric("klaxon_store_write_errors_total")
+        .into_iter()
+        .find(|(labels, _)| labels.get("reason").map(String::as_str) == Some("no_space"))
+        .map(|(_, value)| value);
+    assert!(no_space.is_some_and(|v| v >= 2.0), "{no_space:?}");
+    // Reads keep answering.
+    assert_eq!(listed_batches(&klaxon), acknowledged);
+    for path in [
+        "/api/v2/silences",
+        "/api/v1/alerts",
+        "/api/v1/rules",
+        "/-/healthy",
+    ] {
+        let response = klaxon.get(path);
+        assert_eq!(response.status, 200, "GET {path}: {}", response.body);
+    }
+
+    // Room again: writes work within seconds, without a restart.
+    fs::remove_file(&filler).unwrap();
+    wait_for(
+        Duration::from_secs(10),
+        "/-/ready answers 200 again",
+        || {
+            let ready = klaxon.get("/-/ready");
+            (ready.status == 200).then_some(()).ok_or(ready.body)
+        },
+    );
+    let response = post(&klaxon, "/api/v2/alerts", &posted_alerts(1000, 5));
+    assert_eq!(response.status, 200, "{}", response.body);
+    acknowledged.insert("1000".to_string());
+    // Notifications are committed and sent again.
+    wait_for_notification(&sink, "1000");
+    let silence = post(&klaxon, "/api/v2/silences", SILENCE);
+    assert_eq!(silence.status, 200, "{}", silence.body);
+    assert_eq!(klaxon.metric("klaxon_store_healthy")[0].1, 1.0);
+    assert!(klaxon.metric("klaxon_store_reopens_total")[0].1 >= 1.0);
+    assert_eq!(listed_batches(&klaxon), acknowledged);
+    assert!(
+        klaxon.stderr().contains("the state store writes again"),
+        "no log line says it recovered"
+    );
+
+    // A restart on a nearly full disk: less room than the state file
+    // (verification used to copy it), plus a stale copy an older klaxon
+    // left, which is removed.
+    klaxon.terminate();
+    let state_size = fs::metadata(data.join("klaxon.redb")).unwrap().len();
+    fs::write(data.join("klaxon.redb.verify"), vec![0u8; 1 << 20]).unwrap();
+    fill(&filler, 256 << 10);
+    assert!(state_size > 256 << 10, "state file of {state_size} bytes");
+    klaxon.restart();
+    assert!(!data.join("klaxon.redb.verify").exists());
+    assert_eq!(listed_batches(&klaxon), acknowledged);
+    assert!(klaxon.get("/api/v2/silences").body.contains("disk full"));
+
+    // kill -9, then a start on a disk with no room at all: the file is
+    // repaired in place, state restored, reads answer.
+    klaxon.kill9();
+    fill(&tmpfs.path().join("filler-2"), 0);
+    klaxon.restart();
+    assert_eq!(listed_batches(&klaxon), acknowledged);
+    assert!(!data.join("klaxon.redb.verify").exists());
+    fs::remove_file(&filler).unwrap();
+    fs::remove_file(tmpfs.path().join("filler-2")).unwrap();
+    wait_for(Duration::from_secs(10), "a POST is stored again", || {
+        let response = post(&klaxon, "/api/v2/alerts", &posted_alerts(2000, 5));
+        (response.status == 200).then_some(()).ok_or(response.body)
+    });
+    klaxon.terminate();
+    drop(klaxon);
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[index]
@@ -684,7 +1122,7 @@ fn commit_latency_figures() {
     drop(store);
     let size = fs::metadata(dir.path().join("klaxon.redb")).unwrap().len();
     println!("file size: {size} bytes");
-    measure("open (verify copy + integrity check + open)", 5, |_| {
+    measure("open (verify in place + integrity check + open)", 5, |_| {
         drop(Store::open(dir.path()).unwrap());
     });
 }

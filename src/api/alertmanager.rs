@@ -219,6 +219,21 @@ fn message(status: StatusCode, text: impl AsRef<str>) -> Response {
     json(status, text.as_ref())
 }
 
+/// A write the store could not make: 503 while it cannot write for now (a
+/// full disk: the message says which and that klaxon recovers by itself),
+/// 500 otherwise.
+fn store_failed(error: &crate::store::StoreError) -> Response {
+    if error.is_unavailable() {
+        let mut response = message(StatusCode::SERVICE_UNAVAILABLE, error.to_string());
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        response
+    } else {
+        message(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}
+
 /// The framework's error shape: `{"code":N,"message":"…"}`.
 pub(super) fn framework_error(status: StatusCode, code: u16, text: impl Into<String>) -> Response {
     #[derive(Serialize)]
@@ -491,7 +506,7 @@ async fn store_batch(api: &AlertmanagerApi, sorted: Sorted, now: Millis) -> Resp
     let accepted = sorted.valid.len();
     if let Err(error) = api.alerts.put(sorted.valid, now).await {
         tracing::error!("cannot store posted alerts: {error}");
-        return message(StatusCode::INTERNAL_SERVER_ERROR, error.to_string());
+        return store_failed(&error);
     }
     if sorted.rejected.is_empty() {
         empty_ok()
@@ -1300,7 +1315,7 @@ fn silence_error(error: SilenceError) -> Response {
         SilenceError::Invalid(text) => message(StatusCode::BAD_REQUEST, text),
         SilenceError::Store(error) => {
             tracing::error!("cannot store a silence: {error}");
-            message(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+            store_failed(&error)
         }
     }
 }

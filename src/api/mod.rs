@@ -67,6 +67,13 @@ pub trait Backend: Send + Sync + 'static {
     /// rule and alert endpoints answer 503, as Prometheus before its TSDB is up.
     fn is_ready(&self) -> bool;
 
+    /// Why klaxon, though running, cannot do its work (its state store
+    /// cannot write: a full disk), for `/-/ready` only: the other
+    /// endpoints keep answering from memory meanwhile. None when it can.
+    fn unready_reason(&self) -> Option<String> {
+        None
+    }
+
     /// Loads and validates the configuration again and swaps it in. `Ok`
     /// carries a one-line summary of what changed; `Err` every diagnostic,
     /// rendered, while the old configuration keeps running.
@@ -425,10 +432,15 @@ async fn healthy() -> Response {
 }
 
 async fn ready(State(state): State<ApiState>) -> Response {
-    if state.backend.is_ready() {
-        plain(StatusCode::OK, "klaxon is Ready.\n")
-    } else {
-        plain(StatusCode::SERVICE_UNAVAILABLE, "klaxon is not ready.\n")
+    if !state.backend.is_ready() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "klaxon is not ready.\n");
+    }
+    match state.backend.unready_reason() {
+        None => plain(StatusCode::OK, "klaxon is Ready.\n"),
+        Some(reason) => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("klaxon is not ready: {reason}\n"),
+        ),
     }
 }
 

@@ -660,14 +660,8 @@ impl Writer {
             Err(error) => {
                 tracing::error!("cannot commit alerts to the journal: {error}");
                 let detail = error.to_string();
-                let mut first = Some(error);
                 for (alerts, reply) in batch.puts {
-                    let error = first.take().unwrap_or_else(|| StoreError::Database {
-                        path: self.store.path().to_path_buf(),
-                        action: "commit alerts to",
-                        detail: detail.clone(),
-                    });
-                    let _ = reply.send((Err(error), alerts));
+                    let _ = reply.send((Err(error.duplicate()), alerts));
                 }
                 // Abandon a running compaction: the copies written so far
                 // are harmless (replay keeps the latest entry), and the next

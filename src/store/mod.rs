@@ -12,11 +12,20 @@
 //!   created, checked on every open.
 //! - table `alerts` (`(rule key, fingerprint) -> JSON of Alert`).
 //!
-//! Safety of the user's data comes first: an existing file is verified on a
-//! copy (redb writes to a file as soon as it opens it), so a file klaxon refuses
-//! to open — not redb, foreign, newer, damaged — is left byte for byte as it
-//! was. A new file is built under a temporary name and renamed into place, so
-//! a crash during creation never leaves a half-made file behind.
+//! Safety of the user's data comes first: an existing file is verified in
+//! place with every write redb makes while checking it held in memory
+//! ([`overlay`]: redb writes to a file as soon as it opens it), so a file
+//! klaxon refuses to open — not redb, foreign, newer, damaged — is left byte
+//! for byte as it was, and verifying needs no free disk space. A new file is
+//! built under a temporary name and renamed into place, so a crash during
+//! creation never leaves a half-made file behind.
+//!
+//! A write that fails on the disk (a full disk, most often) is not the end:
+//! redb refuses the handle from then on, so the store refuses writes quickly
+//! with [`StoreError::NoSpace`] or [`StoreError::Unavailable`] (HTTP 503),
+//! reports [`Store::problem`] for `/-/ready` and metrics, and reopens the
+//! file once the disk has room again ([`Store::recover`], also tried before
+//! a write). Everyone holding the `Arc<Store>` keeps it across the reopen.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
@@ -25,11 +34,17 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Mutex, Once, PoisonError, RwLock};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use crate::eval::alert::Alert;
+use health::{Cause, Health};
+pub use health::{MIN_FREE_BYTES, StoreProblem, WriteFailure};
+
+mod health;
+pub mod metrics;
+mod overlay;
 
 /// The version of the on-disk layout this klaxon writes and reads. A file
 /// with a higher version was written by a newer klaxon and is refused rather
@@ -59,8 +74,12 @@ pub const STATE_FILE_NAME: &str = "klaxon.redb";
 const LOCK_FILE_NAME: &str = "klaxon.lock";
 /// A new state file is built under this name and renamed into place.
 const NEW_FILE_NAME: &str = "klaxon.redb.new";
-/// The copy an existing state file is verified on before it is opened.
+/// Where klaxon before issue 22 copied the state file to verify it; a copy
+/// left by a crash (or a full disk) is removed at start.
 const VERIFY_FILE_NAME: &str = "klaxon.redb.verify";
+/// The metadata key the first write after a reopen goes to, to prove the
+/// store writes again.
+const WRITE_CHECK_KEY: &str = "write_check";
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("klaxon_meta");
 const ALERTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("alerts");
@@ -177,6 +196,41 @@ pub enum StoreError {
         /// What redb said.
         detail: String,
     },
+    /// The file system holding the state file is full (ENOSPC) or the quota
+    /// is used up (EDQUOT); nothing of this write was stored.
+    #[error(
+        "cannot {action} {}: the disk is full ({detail}). Free space on the file system holding \
+         {}; klaxon writes again by itself once there is room, no restart needed",
+        path.display(),
+        path.parent().unwrap_or(path).display()
+    )]
+    NoSpace {
+        /// The state file.
+        path: PathBuf,
+        /// What klaxon was doing.
+        action: &'static str,
+        /// What the operating system said.
+        detail: String,
+    },
+    /// A write to the state file failed with another I/O error; nothing of
+    /// this write was stored, and klaxon reopens the file by itself.
+    #[error(
+        "cannot {action} {}: the file cannot be written at the moment ({detail}); klaxon reopens \
+         it and retries by itself",
+        path.display()
+    )]
+    Unavailable {
+        /// The state file.
+        path: PathBuf,
+        /// What klaxon was doing.
+        action: &'static str,
+        /// What the operating system said.
+        detail: String,
+    },
+    /// Another caller's error of the same shared commit, as its text
+    /// ([`StoreError::duplicate`]).
+    #[error("{0}")]
+    Shared(String),
     /// An alert could not be encoded; nothing of that commit was written.
     #[error("cannot encode alert {fingerprint:016x} of rule {rule}: {detail}")]
     Encode {
@@ -187,6 +241,54 @@ pub enum StoreError {
         /// What serde_json said.
         detail: String,
     },
+}
+
+impl StoreError {
+    /// The store cannot write for now (a full disk, a failed write being
+    /// recovered from) and will again by itself: HTTP answers 503, and
+    /// the client may retry later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NoSpace { .. } | StoreError::Unavailable { .. }
+        )
+    }
+
+    /// The same error for another caller of the same failed commit (a
+    /// group commit answers many). An operating system error is passed on
+    /// as its text.
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::NoSpace {
+                path,
+                action,
+                detail,
+            } => StoreError::NoSpace {
+                path: path.clone(),
+                action,
+                detail: detail.clone(),
+            },
+            StoreError::Unavailable {
+                path,
+                action,
+                detail,
+            } => StoreError::Unavailable {
+                path: path.clone(),
+                action,
+                detail: detail.clone(),
+            },
+            StoreError::Database {
+                path,
+                action,
+                detail,
+            } => StoreError::Database {
+                path: path.clone(),
+                action,
+                detail: detail.clone(),
+            },
+            other => StoreError::Shared(other.to_string()),
+        }
+    }
 }
 
 /// One change to the stored state; the evaluator collects the changes of one
@@ -315,8 +417,15 @@ pub enum RecordOp {
 /// I/O (a commit waits for fsync): call them from `spawn_blocking` in async
 /// code. Concurrent commits are serialised by redb.
 pub struct Store {
-    db: Database,
+    /// The open file. Every operation holds the read side; a reopen takes
+    /// the write side, so no transaction spans two handles. None only while
+    /// a reopen failed.
+    db: RwLock<Option<Database>>,
     path: PathBuf,
+    cache_bytes: usize,
+    health: Health,
+    /// One reopen at a time.
+    reopening: Mutex<()>,
     /// Holds the data directory's lock for as long as the store is open.
     _lock: File,
 }
@@ -345,9 +454,10 @@ impl Store {
             source,
         })?;
         let lock = lock_data_dir(data_dir)?;
+        remove_stale_copy(&data_dir.join(VERIFY_FILE_NAME))?;
         let path = data_dir.join(STATE_FILE_NAME);
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => verify_existing(data_dir, &path, cache_bytes)?,
+            Ok(meta) if meta.is_file() => verify_existing(&path, cache_bytes)?,
             Ok(_) => {
                 return Err(StoreError::NotRedb {
                     path,
@@ -366,43 +476,169 @@ impl Store {
         let db = open_redb(&path, cache_bytes).map_err(|problem| problem.at(&path))?;
         check_meta(&db).map_err(|problem| problem.at(&path))?;
         Ok(Store {
-            db,
+            db: RwLock::new(Some(db)),
             path,
+            cache_bytes,
+            health: Health::new(),
+            reopening: Mutex::new(()),
             _lock: lock,
         })
+    }
+
+    /// Why the store cannot write at the moment (None while it can): for
+    /// `/-/ready` and the log.
+    pub fn problem(&self) -> Option<StoreProblem> {
+        self.health.problem()
+    }
+
+    /// Writes that failed, or were refused while the store could not
+    /// write, for this reason since the store was opened.
+    pub fn write_errors(&self, failure: WriteFailure) -> u64 {
+        self.health.write_errors(failure)
+    }
+
+    /// How many times the file was reopened after a failed write.
+    pub fn reopens(&self) -> u64 {
+        self.health.reopens()
+    }
+
+    /// After a failed write: reopens the file (redb repairs it to the last
+    /// commit) and proves with a small write that it can write again, if
+    /// it is time to try — the file system has at least
+    /// [`MIN_FREE_BYTES`] free after a full disk, and the backoff since the
+    /// last failed attempt has passed. Returns whether the store writes.
+    /// Writes call this by themselves; a caller calls it now and then so
+    /// that `/-/ready` recovers without waiting for a write. Blocks while
+    /// redb reads the whole file: call it from a blocking thread.
+    pub fn recover(&self) -> bool {
+        if self.health.is_healthy() {
+            return true;
+        }
+        let _one = self
+            .reopening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have reopened it meanwhile.
+        if self.health.is_healthy() {
+            return true;
+        }
+        let data_dir = self.path.parent().unwrap_or(&self.path);
+        if !self.health.reopen_due(data_dir) {
+            return false;
+        }
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        // redb allows one handle per file: the poisoned one goes first (its
+        // close writes nothing after a failed write).
+        drop(db.take());
+        let opened = guard_panic(|| {
+            let opened = open_redb(&self.path, self.cache_bytes)?;
+            check_meta(&opened)?;
+            Ok(opened)
+        });
+        let opened = match opened {
+            Ok(opened) => opened,
+            Err(problem) => {
+                self.health.attempt_failed(&self.path, problem.cause());
+                return false;
+            }
+        };
+        let checked = write_check(&opened);
+        *db = Some(opened);
+        match checked {
+            Ok(()) => {
+                self.health.recovered(&self.path);
+                true
+            }
+            Err(e) => {
+                let cause = health::cause(&e)
+                    .unwrap_or_else(|| Cause::Failed(WriteFailure::Io, e.to_string()));
+                self.health.attempt_failed(&self.path, cause);
+                false
+            }
+        }
+    }
+
+    /// Runs `f` on the open file. While a failed write is being recovered
+    /// from, it tries a reopen when one is due and otherwise refuses at
+    /// once with that failure; a disk failure of `f` itself starts one.
+    fn with_db<T>(
+        &self,
+        action: &'static str,
+        f: impl FnOnce(&Database) -> Result<T, redb::Error>,
+    ) -> Result<T, StoreError> {
+        if !self.health.is_healthy()
+            && !self.recover()
+            && let Some(problem) = self.health.problem()
+        {
+            self.health.count(problem.failure);
+            return Err(self.refused(action, problem));
+        }
+        let db = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        let outcome = match db.as_ref() {
+            Some(db) => f(db),
+            None => Err(redb::Error::DatabaseClosed),
+        };
+        // Judged under the read lock, so a reopen cannot come between the
+        // failure and its record (and be undone by it).
+        outcome.map_err(|e| match health::cause(&e) {
+            Some(cause) => {
+                let problem = self.health.failed(&self.path, cause);
+                self.health.count(problem.failure);
+                self.refused(action, problem)
+            }
+            None => self.db_error(action, &e),
+        })
+    }
+
+    fn refused(&self, action: &'static str, problem: StoreProblem) -> StoreError {
+        let path = self.path.clone();
+        let detail = problem.detail;
+        match problem.failure {
+            WriteFailure::NoSpace => StoreError::NoSpace {
+                path,
+                action,
+                detail,
+            },
+            WriteFailure::Io => StoreError::Unavailable {
+                path,
+                action,
+                detail,
+            },
+        }
     }
 
     /// Every stored alert, grouped by rule key. Records that do not decode
     /// are reported in [`LoadedAlerts::unreadable`] for the caller to log;
     /// the rest are returned.
     pub fn load_alerts(&self) -> Result<LoadedAlerts, StoreError> {
-        let read_err = |e: &dyn Display| self.db_error("read alert state from", e);
-        let txn = self.db.begin_read().map_err(|e| read_err(&e))?;
-        let table = match txn.open_table(ALERTS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(LoadedAlerts::default()),
-            Err(e) => return Err(read_err(&e)),
-        };
-        let mut loaded = LoadedAlerts::default();
-        for entry in table.iter().map_err(|e| read_err(&e))? {
-            let (key, value) = entry.map_err(|e| read_err(&e))?;
-            let (rule, fingerprint) = key.value();
-            match serde_json::from_slice::<Alert>(value.value()) {
-                Ok(alert) => loaded
-                    .alerts
-                    .entry(rule.to_string())
-                    .or_default()
-                    .push((fingerprint, alert)),
-                Err(e) => {
-                    loaded.unreadable.push(UnreadableAlert {
-                        rule: rule.to_string(),
-                        fingerprint,
-                        reason: e.to_string(),
-                    });
+        self.with_db("read alert state from", |db| {
+            let txn = db.begin_read()?;
+            let table = match txn.open_table(ALERTS) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(LoadedAlerts::default()),
+                Err(e) => return Err(e.into()),
+            };
+            let mut loaded = LoadedAlerts::default();
+            for entry in table.iter()? {
+                let (key, value) = entry?;
+                let (rule, fingerprint) = key.value();
+                match serde_json::from_slice::<Alert>(value.value()) {
+                    Ok(alert) => loaded
+                        .alerts
+                        .entry(rule.to_string())
+                        .or_default()
+                        .push((fingerprint, alert)),
+                    Err(e) => {
+                        loaded.unreadable.push(UnreadableAlert {
+                            rule: rule.to_string(),
+                            fingerprint,
+                            reason: e.to_string(),
+                        });
+                    }
                 }
             }
-        }
-        Ok(loaded)
+            Ok(loaded)
+        })
     }
 
     /// Applies `changes` in one write transaction that is durable (fsynced)
@@ -431,61 +667,55 @@ impl Store {
                 Change::Delete { rule, fingerprint } => encoded.push((rule, *fingerprint, None)),
             }
         }
-        let write_err = |e: &dyn Display| self.db_error("commit alert state to", e);
-        let mut txn = self.db.begin_write().map_err(|e| write_err(&e))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| write_err(&e))?;
-        {
-            let mut table = txn.open_table(ALERTS).map_err(|e| write_err(&e))?;
-            for (rule, fingerprint, value) in &encoded {
-                match value {
-                    Some(bytes) => {
-                        table
-                            .insert((*rule, *fingerprint), bytes.as_slice())
-                            .map_err(|e| write_err(&e))?;
-                    }
-                    None => {
-                        table
-                            .remove((*rule, *fingerprint))
-                            .map_err(|e| write_err(&e))?;
+        self.with_db("commit alert state to", |db| {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
+            {
+                let mut table = txn.open_table(ALERTS)?;
+                for (rule, fingerprint, value) in &encoded {
+                    match value {
+                        Some(bytes) => {
+                            table.insert((*rule, *fingerprint), bytes.as_slice())?;
+                        }
+                        None => {
+                            table.remove((*rule, *fingerprint))?;
+                        }
                     }
                 }
             }
-        }
-        txn.commit().map_err(|e| write_err(&e))
+            Ok(txn.commit()?)
+        })
     }
 
     /// Deletes the alerts of every rule not in `keep` (rules removed from
     /// the configuration), durably, and returns how many were deleted. Does
     /// not write when there is nothing to delete.
     pub fn retain_rules(&self, keep: &HashSet<String>) -> Result<usize, StoreError> {
-        let write_err = |e: &dyn Display| self.db_error("remove alerts of deleted rules from", e);
-        let mut txn = self.db.begin_write().map_err(|e| write_err(&e))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| write_err(&e))?;
-        let removed = {
-            let mut table = txn.open_table(ALERTS).map_err(|e| write_err(&e))?;
-            let mut doomed: Vec<(String, u64)> = Vec::new();
-            for entry in table.iter().map_err(|e| write_err(&e))? {
-                let (key, _) = entry.map_err(|e| write_err(&e))?;
-                let (rule, fingerprint) = key.value();
-                if !keep.contains(rule) {
-                    doomed.push((rule.to_string(), fingerprint));
+        self.with_db("remove alerts of deleted rules from", |db| {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
+            let removed = {
+                let mut table = txn.open_table(ALERTS)?;
+                let mut doomed: Vec<(String, u64)> = Vec::new();
+                for entry in table.iter()? {
+                    let (key, _) = entry?;
+                    let (rule, fingerprint) = key.value();
+                    if !keep.contains(rule) {
+                        doomed.push((rule.to_string(), fingerprint));
+                    }
                 }
+                for (rule, fingerprint) in &doomed {
+                    table.remove((rule.as_str(), *fingerprint))?;
+                }
+                doomed.len()
+            };
+            if removed == 0 {
+                txn.abort()?;
+            } else {
+                txn.commit()?;
             }
-            for (rule, fingerprint) in &doomed {
-                table
-                    .remove((rule.as_str(), *fingerprint))
-                    .map_err(|e| write_err(&e))?;
-            }
-            doomed.len()
-        };
-        if removed == 0 {
-            txn.abort().map_err(|e| write_err(&e))?;
-        } else {
-            txn.commit().map_err(|e| write_err(&e))?;
-        }
-        Ok(removed)
+            Ok(removed)
+        })
     }
 
     /// Applies record changes in one write transaction that is durable
@@ -495,65 +725,60 @@ impl Store {
         if ops.is_empty() {
             return Ok(());
         }
-        let write_err = |e: &dyn Display| self.db_error("commit notifier records to", e);
-        let mut txn = self.db.begin_write().map_err(|e| write_err(&e))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| write_err(&e))?;
-        {
-            let mut open: Vec<(RecordTable, RecordHandle<'_>)> = Vec::new();
-            for op in ops {
-                let table = match op {
-                    RecordOp::Put { table, .. }
-                    | RecordOp::Delete { table, .. }
-                    | RecordOp::DeleteBelow { table, .. } => *table,
-                };
-                let index = match open.iter().position(|(t, _)| *t == table) {
-                    Some(i) => i,
-                    None => {
-                        let handle = txn
-                            .open_table(table.definition())
-                            .map_err(|e| write_err(&e))?;
-                        open.push((table, handle));
-                        open.len() - 1
-                    }
-                };
-                let handle = &mut open[index].1;
-                match op {
-                    RecordOp::Put { key, value, .. } => {
-                        handle
-                            .insert(key.as_slice(), value.as_slice())
-                            .map_err(|e| write_err(&e))?;
-                    }
-                    RecordOp::Delete { key, .. } => {
-                        handle.remove(key.as_slice()).map_err(|e| write_err(&e))?;
-                    }
-                    RecordOp::DeleteBelow { key, .. } => {
-                        handle
-                            .retain_in::<&[u8], _>(..key.as_slice(), |_, _| false)
-                            .map_err(|e| write_err(&e))?;
+        self.with_db("commit notifier records to", |db| {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
+            {
+                let mut open: Vec<(RecordTable, RecordHandle<'_>)> = Vec::new();
+                for op in ops {
+                    let table = match op {
+                        RecordOp::Put { table, .. }
+                        | RecordOp::Delete { table, .. }
+                        | RecordOp::DeleteBelow { table, .. } => *table,
+                    };
+                    let index = match open.iter().position(|(t, _)| *t == table) {
+                        Some(i) => i,
+                        None => {
+                            let handle = txn.open_table(table.definition())?;
+                            open.push((table, handle));
+                            open.len() - 1
+                        }
+                    };
+                    let handle = &mut open[index].1;
+                    match op {
+                        RecordOp::Put { key, value, .. } => {
+                            handle.insert(key.as_slice(), value.as_slice())?;
+                        }
+                        RecordOp::Delete { key, .. } => {
+                            handle.remove(key.as_slice())?;
+                        }
+                        RecordOp::DeleteBelow { key, .. } => {
+                            handle.retain_in::<&[u8], _>(..key.as_slice(), |_, _| false)?;
+                        }
                     }
                 }
             }
-        }
-        txn.commit().map_err(|e| write_err(&e))
+            Ok(txn.commit()?)
+        })
     }
 
     /// Every record of `table` in key order (empty when the table was never
     /// written).
     pub fn load_records(&self, table: RecordTable) -> Result<Vec<Record>, StoreError> {
-        let read_err = |e: &dyn Display| self.db_error("read notifier records from", e);
-        let txn = self.db.begin_read().map_err(|e| read_err(&e))?;
-        let handle = match txn.open_table(table.definition()) {
-            Ok(handle) => handle,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(read_err(&e)),
-        };
-        let mut out = Vec::new();
-        for entry in handle.iter().map_err(|e| read_err(&e))? {
-            let (key, value) = entry.map_err(|e| read_err(&e))?;
-            out.push((key.value().to_vec(), value.value().to_vec()));
-        }
-        Ok(out)
+        self.with_db("read notifier records from", |db| {
+            let txn = db.begin_read()?;
+            let handle = match txn.open_table(table.definition()) {
+                Ok(handle) => handle,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
+            let mut out = Vec::new();
+            for entry in handle.iter()? {
+                let (key, value) = entry?;
+                out.push((key.value().to_vec(), value.value().to_vec()));
+            }
+            Ok(out)
+        })
     }
 
     /// The state file, for logs and error messages.
@@ -605,64 +830,109 @@ fn lock_data_dir(data_dir: &Path) -> Result<File, StoreError> {
         }
         Err(TryLockError::Error(e)) => return Err(io_err("lock", e)),
     }
-    file.set_len(0)
+    // The pid only names the holder in another process's error, so a full
+    // disk (the state file then says so itself) does not stop the start.
+    if let Err(e) = file
+        .set_len(0)
         .and_then(|()| writeln!(file, "{}", std::process::id()))
-        .map_err(|e| io_err("write the lock file", e))?;
+    {
+        tracing::warn!(file = %path.display(), error = %e, "cannot write the pid into the lock file");
+    }
     Ok(file)
 }
 
 /// Builds a new state file under a temporary name (metadata and empty alerts
-/// table, cleanly closed and fsynced) and renames it into place.
+/// table, cleanly closed and fsynced) and renames it into place. The
+/// half-made file is removed when that fails (a full disk, say).
 fn create_fresh(data_dir: &Path, path: &Path) -> Result<(), StoreError> {
     let new_path = data_dir.join(NEW_FILE_NAME);
     remove_if_present(&new_path)?;
-    let create_err = |e: &dyn Display| StoreError::Database {
-        path: new_path.clone(),
-        action: "create",
-        detail: e.to_string(),
-    };
-    {
-        let db = Database::create(&new_path).map_err(|e| create_err(&e))?;
-        let txn = db.begin_write().map_err(|e| create_err(&e))?;
-        {
-            let mut meta = txn.open_table(META).map_err(|e| create_err(&e))?;
-            meta.insert(FORMAT_KEY, FORMAT_MARKER)
-                .map_err(|e| create_err(&e))?;
-            let version = SCHEMA_VERSION.to_string();
-            meta.insert(SCHEMA_KEY, version.as_str())
-                .map_err(|e| create_err(&e))?;
-            txn.open_table(ALERTS).map_err(|e| create_err(&e))?;
-        }
-        txn.commit().map_err(|e| create_err(&e))?;
+    let built = build_fresh(data_dir, &new_path, path);
+    if built.is_err() {
+        let _ = fs::remove_file(&new_path);
     }
+    built
+}
+
+fn build_fresh(data_dir: &Path, new_path: &Path, path: &Path) -> Result<(), StoreError> {
+    let created = (|| -> Result<(), redb::Error> {
+        let db = Database::create(new_path)?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(FORMAT_KEY, FORMAT_MARKER)?;
+            let version = SCHEMA_VERSION.to_string();
+            meta.insert(SCHEMA_KEY, version.as_str())?;
+            txn.open_table(ALERTS)?;
+        }
+        txn.commit()?;
+        Ok(db.close()?)
+    })();
+    created.map_err(|e| match health::cause(&e) {
+        Some(Cause::Failed(WriteFailure::NoSpace, detail)) => StoreError::NoSpace {
+            path: new_path.to_path_buf(),
+            action: "create",
+            detail,
+        },
+        _ => StoreError::Database {
+            path: new_path.to_path_buf(),
+            action: "create",
+            detail: e.to_string(),
+        },
+    })?;
     let io_err = |path: &Path, action, source| StoreError::Io {
         path: path.to_path_buf(),
         action,
         source,
     };
-    File::open(&new_path)
+    File::open(new_path)
         .and_then(|f| f.sync_all())
-        .map_err(|e| io_err(&new_path, "sync", e))?;
-    fs::rename(&new_path, path).map_err(|e| io_err(path, "create", e))?;
+        .map_err(|e| io_err(new_path, "sync", e))?;
+    fs::rename(new_path, path).map_err(|e| io_err(path, "create", e))?;
     sync_dir(data_dir).map_err(|e| io_err(data_dir, "sync", e))
 }
 
-/// Checks an existing state file without writing to it: its first bytes
-/// here, the rest (integrity, metadata, every record) with redb on a copy.
-fn verify_existing(data_dir: &Path, path: &Path, cache_bytes: usize) -> Result<(), StoreError> {
+/// Checks an existing state file without writing to it or to the disk:
+/// its first bytes here, the rest (integrity, metadata, every record) with
+/// redb through a [`overlay::WriteOverlay`].
+fn verify_existing(path: &Path, cache_bytes: usize) -> Result<(), StoreError> {
     sniff_header(path)?;
-    let copy = data_dir.join(VERIFY_FILE_NAME);
-    remove_if_present(&copy)?;
-    fs::copy(path, &copy).map_err(|source| StoreError::Io {
-        path: copy.clone(),
-        action: "copy the state file (to verify it) to",
-        source,
-    })?;
-    let verdict = verify_copy(&copy, cache_bytes);
-    if let Err(e) = fs::remove_file(&copy) {
-        tracing::warn!(file = %copy.display(), error = %e, "cannot remove the verification copy");
-    }
+    let (backend, overlay) =
+        overlay::WriteOverlay::open(path).map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            action: "open",
+            source,
+        })?;
+    let verdict = verify_file(backend, cache_bytes);
+    tracing::debug!(
+        path = %path.display(),
+        overlay_bytes = overlay.bytes(),
+        "verified the state file in place"
+    );
     verdict.map_err(|problem| problem.at(path))
+}
+
+/// Removes a verification copy an older klaxon left behind (it could be as
+/// large as the state file, on a disk that may be full).
+fn remove_stale_copy(copy: &Path) -> Result<(), StoreError> {
+    let size = match fs::metadata(copy) {
+        Ok(meta) => meta.len(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StoreError::Io {
+                path: copy.to_path_buf(),
+                action: "inspect the stale verification copy",
+                source,
+            });
+        }
+    };
+    remove_if_present(copy)?;
+    tracing::info!(
+        file = %copy.display(),
+        bytes = size,
+        "removed a verification copy left by an earlier start"
+    );
+    Ok(())
 }
 
 /// Reads the first bytes: not redb at all (text, SQLite, random bytes),
@@ -780,6 +1050,8 @@ enum Problem {
     Foreign(String),
     Newer(u64),
     Corrupt(String),
+    /// The disk is full: opening writes (a header flag, a repair).
+    NoSpace(String),
 }
 
 impl Problem {
@@ -793,6 +1065,29 @@ impl Problem {
             Problem::Foreign(detail) => StoreError::Foreign { path, detail },
             Problem::Newer(found) => StoreError::NewerSchema { path, found },
             Problem::Corrupt(detail) => StoreError::Corrupt { path, detail },
+            Problem::NoSpace(detail) => StoreError::NoSpace {
+                path,
+                action: "open",
+                detail,
+            },
+        }
+    }
+
+    /// What a failed reopen means for the store's health.
+    fn cause(self) -> Cause {
+        match self {
+            Problem::NoSpace(detail) => Cause::Failed(WriteFailure::NoSpace, detail),
+            Problem::InUse => Cause::Failed(
+                WriteFailure::Io,
+                "the file is open in another program".to_string(),
+            ),
+            Problem::Foreign(detail) | Problem::Corrupt(detail) => {
+                Cause::Failed(WriteFailure::Io, detail)
+            }
+            Problem::Newer(found) => Cause::Failed(
+                WriteFailure::Io,
+                format!("the file now has state schema version {found}"),
+            ),
         }
     }
 }
@@ -810,6 +1105,9 @@ fn problem_from_redb(e: impl Into<redb::Error>) -> Problem {
         }
         redb::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
             Problem::Corrupt("it is truncated (redb read past its end)".to_string())
+        }
+        redb::Error::Io(e) if health::io_failure(&e) == WriteFailure::NoSpace => {
+            Problem::NoSpace(e.to_string())
         }
         other => Problem::Corrupt(other.to_string()),
     }
@@ -859,13 +1157,14 @@ fn guard_panic<T>(f: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> 
     })
 }
 
-/// Opens the verification copy and checks everything: redb's checksums of
-/// every page, our metadata, and that every alert record can be read.
-fn verify_copy(copy: &Path, cache_bytes: usize) -> Result<(), Problem> {
+/// Opens the state file through `backend` and checks everything: redb's
+/// checksums of every page, our metadata, and that every alert record can
+/// be read.
+fn verify_file(backend: overlay::WriteOverlay, cache_bytes: usize) -> Result<(), Problem> {
     guard_panic(|| {
         let mut db = Database::builder()
             .set_cache_size(cache_bytes)
-            .open(copy)
+            .create_with_backend(backend)
             .map_err(problem_from_redb)?;
         match db.check_integrity() {
             Ok(true) => {}
@@ -877,11 +1176,13 @@ fn verify_copy(copy: &Path, cache_bytes: usize) -> Result<(), Problem> {
                 ));
             }
             Err(e) => {
-                // After a failed repair redb 4.1's Drop asserts (panics) while
-                // committing. This is the throw-away copy and the open fails
-                // anyway, so leak the handle instead.
-                std::mem::forget(db);
-                return Err(problem_from_redb(e));
+                let problem = problem_from_redb(e);
+                // After a failed repair redb 4.1's Drop asserted (panicked)
+                // while committing; the open fails either way, and the
+                // file's descriptor (and its locks) closes as the handle's
+                // fields are dropped.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(db)));
+                return Err(problem);
             }
         }
         check_meta(&db)?;
@@ -896,6 +1197,19 @@ fn verify_copy(copy: &Path, cache_bytes: usize) -> Result<(), Problem> {
         }
         Ok(())
     })
+}
+
+/// The first write after a reopen: a small durable commit that proves the
+/// file can be written again.
+fn write_check(db: &Database) -> Result<(), redb::Error> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let now = chrono::Utc::now().to_rfc3339();
+        meta.insert(WRITE_CHECK_KEY, now.as_str())?;
+    }
+    Ok(txn.commit()?)
 }
 
 /// Checks the format marker and schema version.

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::store::{RecordOp, Store, StoreError};
 
-type Waiter = oneshot::Sender<Result<(), String>>;
+type Waiter = oneshot::Sender<Result<(), StoreError>>;
 
 #[derive(Default)]
 struct Queue {
@@ -67,13 +67,12 @@ impl GroupCommit {
             let committer = Arc::clone(self);
             tokio::task::spawn_blocking(move || committer.drain());
         }
-        let outcome = result
-            .await
-            .unwrap_or_else(|_| Err("the commit thread stopped".to_string()));
-        outcome.map_err(|detail| StoreError::Database {
-            path: self.store.path().to_path_buf(),
-            action: "commit the outbox to",
-            detail,
+        result.await.unwrap_or_else(|_| {
+            Err(StoreError::Database {
+                path: self.store.path().to_path_buf(),
+                action: "commit the outbox to",
+                detail: "the commit thread stopped".to_string(),
+            })
         })
     }
 
@@ -94,9 +93,9 @@ impl GroupCommit {
                 ops.append(&mut batch_ops);
                 waiters.push(waiter);
             }
-            let outcome = self.store.commit_records(&ops).map_err(|e| e.to_string());
+            let outcome = self.store.commit_records(&ops);
             for waiter in waiters {
-                let _ = waiter.send(outcome.clone());
+                let _ = waiter.send(outcome.as_ref().map(|_| ()).map_err(StoreError::duplicate));
             }
         }
     }
