@@ -497,9 +497,21 @@ fn receivers_convert_field_by_field() {
     assert_eq!(imported.stats.secrets_to_env, 3);
 }
 
-/// Checks a configuration with amtool (when installed): Alertmanager accepts it.
-fn alertmanager_accepts(text: &str) {
-    let Some(amtool) = amtool() else { return };
+/// `klaxon import alertmanager INPUT -o OUTPUT`.
+fn import_command(input: &Path, output: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_klaxon"))
+        .args(["import", "alertmanager"])
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .output()
+        .expect("run klaxon")
+}
+
+/// `amtool check-config` on a configuration's text: whether Alertmanager
+/// accepts it, and what it said; `None` without amtool.
+fn amtool_check(text: &str) -> Option<(bool, String)> {
+    let amtool = amtool()?;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("am.yml");
     std::fs::write(&path, text).expect("write");
@@ -508,11 +520,17 @@ fn alertmanager_accepts(text: &str) {
         .arg(&path)
         .output()
         .expect("amtool");
-    assert!(
+    Some((
         out.status.success(),
-        "Alertmanager refuses:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
+}
+
+/// Alertmanager accepts the configuration (checked when amtool is installed).
+fn alertmanager_accepts(text: &str) {
+    if let Some((accepted, said)) = amtool_check(text) {
+        assert!(accepted, "Alertmanager refuses:\n{text}\n{said}");
+    }
 }
 
 /// Issue 21: every way Alertmanager authenticates a webhook becomes a
@@ -686,13 +704,7 @@ receivers:
 ";
     std::fs::write(&input, text).expect("write");
     alertmanager_accepts(text);
-    let run = Command::new(env!("CARGO_BIN_EXE_klaxon"))
-        .args(["import", "alertmanager"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run klaxon");
+    let run = import_command(&input, &out);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(0), "{stderr}");
     let last_warning = stderr
@@ -867,20 +879,11 @@ fn configurations_alertmanager_refuses_are_refused_at_their_line() {
             ],
         ),
     ];
-    let amtool = amtool();
     for (text, expected) in cases {
         assert_eq!(refused(text), expected, "for\n{text}");
-        if let Some(amtool) = &amtool {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let path = dir.path().join("am.yml");
-            std::fs::write(&path, text).expect("write");
-            let out = Command::new(amtool)
-                .arg("check-config")
-                .arg(&path)
-                .output()
-                .expect("amtool");
+        if let Some((accepted, _)) = amtool_check(text) {
             assert!(
-                !out.status.success(),
+                !accepted,
                 "Alertmanager accepts what klaxon refuses:\n{text}"
             );
         }
@@ -897,13 +900,7 @@ fn the_command_writes_the_rules_and_reports_warnings_with_their_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("notify.rules");
     let input = fixture("receivers.yml");
-    let run = Command::new(env!("CARGO_BIN_EXE_klaxon"))
-        .args(["import", "alertmanager"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run klaxon");
+    let run = import_command(&input, &out);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(run.stdout.is_empty());

@@ -565,6 +565,37 @@ route { receiver hooks }
         text.ends_with("2 errors, 0 warnings, 0 infos in 1 file\n"),
         "{text}"
     );
+    // What rulecheck refuses, `klaxon serve` refuses to start with.
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_klaxon"))
+        .args(["serve", "--config", "clear.rules", "--data-dir", "data"])
+        .args(["--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        match serve.try_wait() {
+            Ok(Some(status)) => break status,
+            _ if std::time::Instant::now() > deadline => {
+                let _ = serve.kill();
+                let _ = serve.wait();
+                panic!("klaxon serve started with credentials written in clear");
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    };
+    let mut refused = String::new();
+    if let Some(mut err) = serve.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut err, &mut refused);
+    }
+    assert!(!status.success(), "{refused}");
+    assert!(
+        refused.contains("error[model/inline-secret]: header `Authorization` carries a credential")
+            && refused.contains("error[model/url-credentials]"),
+        "{refused}"
+    );
 
     // A token in the query is a warning: the name is a guess.
     let query = "receiver hooks {

@@ -620,6 +620,29 @@ impl Converter<'_> {
         }
     }
 
+    /// A credential given as `name` or read from `file_name`, not both
+    /// (`conflict` is Alertmanager's message when both are given).
+    fn credential(
+        &mut self,
+        f: &Fields,
+        (name, file_name): (&str, &str),
+        what: &str,
+        conflict: &str,
+    ) -> Option<Credential> {
+        match (
+            self.field_text(f, name, what),
+            self.field_text(f, file_name, what),
+        ) {
+            (Some(t), Some(_)) => {
+                self.error("am/invalid-value", t.span, conflict);
+                None
+            }
+            (Some(t), None) => Some(Credential::Literal(t)),
+            (None, Some(file)) => Some(Credential::File(file)),
+            (None, None) => None,
+        }
+    }
+
     fn field_bool(&mut self, f: &Fields, name: &str, what: &str) -> Option<bool> {
         let node = f.get(name)?;
         self.bool(node, &format!("`{name}` of {what}"))
@@ -1040,22 +1063,12 @@ impl Converter<'_> {
         let f = self.fields(node, &format!("`http_config` of {what}"), HTTP_FIELDS);
         let mut out = HttpConfig::default();
         let ctx = format!("`http_config` of {what}");
-        let bearer = match (
-            self.field_text(&f, "bearer_token", &ctx),
-            self.field_text(&f, "bearer_token_file", &ctx),
-        ) {
-            (Some(t), Some(_)) => {
-                self.error(
-                    "am/invalid-value",
-                    t.span,
-                    "at most one of bearer_token & bearer_token_file must be configured",
-                );
-                None
-            }
-            (Some(t), None) => Some(Credential::Literal(t)),
-            (None, Some(file)) => Some(Credential::File(file)),
-            (None, None) => None,
-        };
+        let bearer = self.credential(
+            &f,
+            ("bearer_token", "bearer_token_file"),
+            &ctx,
+            "at most one of bearer_token & bearer_token_file must be configured",
+        );
         // Alertmanager's (prometheus/common's) rules: one way to authenticate.
         let basic_or_oauth = f.key("basic_auth").or_else(|| f.key("oauth2"));
         if let Some(key) = f.key("authorization") {
@@ -1101,22 +1114,12 @@ impl Converter<'_> {
                 );
             }
             let scheme = scheme.map_or_else(|| "Bearer".to_string(), |(t, _)| t);
-            let cred = match (
-                self.field_text(&a, "credentials", "`authorization`"),
-                self.field_text(&a, "credentials_file", "`authorization`"),
-            ) {
-                (Some(c), None) => Some(Credential::Literal(c)),
-                (None, Some(file)) => Some(Credential::File(file)),
-                (Some(c), Some(_)) => {
-                    self.error(
-                        "am/invalid-value",
-                        c.span,
-                        "at most one of `credentials` and `credentials_file` may be set",
-                    );
-                    None
-                }
-                (None, None) => None,
-            };
+            let cred = self.credential(
+                &a,
+                ("credentials", "credentials_file"),
+                "`authorization`",
+                "at most one of `credentials` and `credentials_file` may be set",
+            );
             if let Some(cred) = cred {
                 out.authorization = Some((scheme, cred));
             }
@@ -1125,38 +1128,18 @@ impl Converter<'_> {
         }
         if let (Some(key), Some(basic)) = (f.key("basic_auth"), f.get("basic_auth")) {
             let b = self.fields(basic, &format!("`basic_auth` of {ctx}"), BASIC_AUTH_FIELDS);
-            let user = match (
-                self.field_text(&b, "username", "`basic_auth`"),
-                self.field_text(&b, "username_file", "`basic_auth`"),
-            ) {
-                (Some(u), Some(_)) => {
-                    self.error(
-                        "am/invalid-value",
-                        u.span,
-                        "at most one of basic_auth username & username_file must be configured",
-                    );
-                    None
-                }
-                (Some(u), None) => Some(Credential::Literal(u)),
-                (None, Some(file)) => Some(Credential::File(file)),
-                (None, None) => None,
-            };
-            let password = match (
-                self.field_text(&b, "password", "`basic_auth`"),
-                self.field_text(&b, "password_file", "`basic_auth`"),
-            ) {
-                (Some(p), Some(_)) => {
-                    self.error(
-                        "am/invalid-value",
-                        p.span,
-                        "at most one of basic_auth password & password_file must be configured",
-                    );
-                    None
-                }
-                (Some(p), None) => Some(Credential::Literal(p)),
-                (None, Some(file)) => Some(Credential::File(file)),
-                (None, None) => None,
-            };
+            let user = self.credential(
+                &b,
+                ("username", "username_file"),
+                "`basic_auth`",
+                "at most one of basic_auth username & username_file must be configured",
+            );
+            let password = self.credential(
+                &b,
+                ("password", "password_file"),
+                "`basic_auth`",
+                "at most one of basic_auth password & password_file must be configured",
+            );
             out.basic_auth = Some(BasicAuth {
                 user,
                 password,
