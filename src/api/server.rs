@@ -597,4 +597,31 @@ mod tests {
         assert_eq!(connection_cap(512, Some(1)), 1);
         assert_eq!(connection_cap(512, None), 512);
     }
+
+    #[test]
+    fn the_deadline_follows_the_phase_of_the_connection() {
+        let limits = ConnectionLimits {
+            idle_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
+            ..ConnectionLimits::default()
+        };
+        let conn = Arc::new(Conn::new(1, Instant::now()));
+        let start = conn.now();
+        let (at, why) = conn.deadline(&limits).unwrap();
+        assert!(why.contains("idle") && (start + 60_000..=start + 61_000).contains(&at));
+        // The first bytes of a head: the header timeout counts.
+        conn.read(10);
+        let (at, why) = conn.deadline(&limits).unwrap();
+        assert!(why.contains("header") && at <= conn.now() + 10_000);
+        // In a handler: no deadline (the body has its own).
+        let handling = Handling::start(Arc::clone(&conn));
+        conn.read(10);
+        assert_eq!(conn.deadline(&limits), None);
+        // Answered: idle again, the next head not started.
+        drop(handling);
+        let (_, why) = conn.deadline(&limits).unwrap();
+        assert!(why.contains("idle"), "{why}");
+        conn.read(0);
+        assert!(conn.deadline(&limits).unwrap().1.contains("idle"));
+    }
 }
