@@ -39,6 +39,9 @@ pub struct ServeOptions {
     pub storage_cache_bytes: usize,
     /// Address the API listens on.
     pub listen: String,
+    /// Timeouts and the cap of the API's connections (the cap is lowered
+    /// to fit the open-file limit at start).
+    pub connections: crate::api::ConnectionLimits,
     /// External Alertmanagers to forward alerts to.
     pub alertmanager_urls: Vec<String>,
     /// URL klaxon is reached at (generator URLs, `$externalURL`).
@@ -452,6 +455,23 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     // next after every few seconds of work.
     tokio::spawn(crate::memory::release_free_memory_periodically());
 
+    let open_files = crate::api::server::raise_open_file_limit();
+    let connections = crate::api::ConnectionLimits {
+        max_connections: crate::api::server::connection_cap(
+            opts.connections.max_connections,
+            open_files,
+        ),
+        ..opts.connections
+    };
+    if connections.max_connections < opts.connections.max_connections {
+        tracing::warn!(
+            open_files,
+            max_connections = connections.max_connections,
+            "the open-file limit is low: the API serves fewer connections at once than \
+             --api.max-connections, to keep descriptors for deliveries and the store; \
+             raise it (LimitNOFILE= in systemd, ulimit -n)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
@@ -554,10 +574,15 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         )),
         api_token,
     );
-    let api = tokio::spawn(crate::api::serve(listener, router, async move {
-        let _ = api_stop_rx.await;
-    }));
-    tracing::info!(listen = %local, rules = rule_count, data_dir = %opts.data_dir.display(), "klaxon serve started");
+    let api = tokio::spawn(crate::api::serve(
+        listener,
+        router,
+        connections,
+        async move {
+            let _ = api_stop_rx.await;
+        },
+    ));
+    tracing::info!(listen = %local, rules = rule_count, data_dir = %opts.data_dir.display(), max_connections = connections.max_connections, "klaxon serve started");
 
     // Restore state, then become ready and start evaluating.
     let restored = {

@@ -375,7 +375,7 @@ fn junk_times_and_wrong_methods_answer_like_alertmanager() {
         ),
         (
             "/api/v2/alerts",
-            format!(r#"[{{"labels":{{"alertname":"Junk"}},"endsAt":"2099-01-01T00:00:00Zjunk"}}]"#),
+            r#"[{"labels":{"alertname":"Junk"},"endsAt":"2099-01-01T00:00:00Zjunk"}]"#.to_string(),
             "endsAt",
         ),
         (

@@ -271,9 +271,14 @@ impl KlaxonApi {
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = api::router(backend, Arc::new(registry));
-        let task = tokio::spawn(api::serve(listener, router, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(api::serve(
+            listener,
+            router,
+            api::ConnectionLimits::default(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         KlaxonApi {
             base,
             stop: Some(stop),

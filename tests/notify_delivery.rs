@@ -166,3 +166,140 @@ fn kill_9_in_a_burst_loses_nothing_and_repeats_only_what_was_in_flight() {
         "{duplicates} duplicates but only {in_flight} notifications were in flight at the kill"
     );
 }
+
+/// Opens a connection to klaxon's API that sends `head` (maybe nothing)
+/// and then waits.
+fn hold(klaxon: &Klaxon, head: &[u8]) -> std::net::TcpStream {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(klaxon.addr())
+        .unwrap_or_else(|e| panic!("cannot connect to klaxon: {e}"));
+    if !head.is_empty() {
+        stream.write_all(head).expect("send a partial request");
+    }
+    stream
+}
+
+/// Reads what klaxon sends on `stream` until it closes it; panics unless
+/// that happens within `within`.
+fn until_closed(stream: &mut std::net::TcpStream, within: Duration) -> String {
+    use std::io::Read as _;
+    stream
+        .set_read_timeout(Some(within))
+        .expect("set a read timeout");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return String::from_utf8_lossy(&got).into_owned(),
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return String::from_utf8_lossy(&got).into_owned();
+            }
+            Err(e) => panic!(
+                "klaxon did not close the connection within {within:?} ({e}); got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
+        }
+    }
+}
+
+/// A client holding many more idle, half-sent-head and half-sent-body
+/// sockets than klaxon serves at once (open-file limit 256, so at most 128
+/// connections) neither locks out health checks nor stops deliveries, the
+/// slow sockets are closed after their timeouts, and klaxon never runs out
+/// of descriptors.
+#[test]
+fn idle_and_slow_sockets_cannot_lock_klaxon_out() {
+    let sink = WebhookSink::start();
+    let klaxon = Klaxon::builder()
+        .config_file("klaxon.rules", &config(&sink))
+        .open_files_limit(256)
+        .args([
+            "--api.idle-timeout",
+            "4s",
+            "--api.header-timeout",
+            "1s",
+            "--api.body-timeout",
+            "1s",
+        ])
+        .start();
+    assert!(
+        klaxon.stderr().contains("max_connections=128"),
+        "{}",
+        klaxon.stderr()
+    );
+    let healthy_within = |what: &str| {
+        let started = std::time::Instant::now();
+        let answer = klaxon.get("/-/healthy");
+        assert_eq!(answer.status, 200, "{what}: {}", answer.body);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{what}: /-/healthy took {:?}",
+            started.elapsed()
+        );
+    };
+    let mut held = Vec::new();
+    for round in 0..4 {
+        for _ in 0..100 {
+            held.push(hold(&klaxon, b""));
+        }
+        for _ in 0..25 {
+            held.push(hold(
+                &klaxon,
+                b"GET /-/healthy HTTP/1.1\r\nHost: klaxon\r\n",
+            ));
+            held.push(hold(
+                &klaxon,
+                b"POST /api/v2/alerts HTTP/1.1\r\nHost: klaxon\r\nContent-Length: 1000\r\n\r\n[{",
+            ));
+        }
+        healthy_within(&format!("with {} sockets held (round {round})", held.len()));
+    }
+    // Deliveries go on: an alert posted now reaches the webhook.
+    post_alerts(&klaxon, ["HeldOpen".to_string()]);
+    wait_until(Duration::from_secs(20), "the alert is delivered", || {
+        (!sink.delivered("/hook").is_empty()).then_some(())
+    });
+    healthy_within(&format!("after the delivery, {} sockets held", held.len()));
+
+    // Every held socket is closed by klaxon: evicted for newer ones or timed out.
+    let mut answered_408 = 0;
+    for stream in &mut held {
+        let got = until_closed(stream, Duration::from_secs(10));
+        if got.starts_with("HTTP/1.1 408") {
+            assert!(got.contains("--api.body-timeout"), "{got}");
+            answered_408 += 1;
+        }
+    }
+    drop(held);
+
+    // Without pressure: a half-sent head is cut after the header timeout
+    // (1s), well before the idle timeout (4s); a half-sent body gets 408.
+    let mut head = hold(&klaxon, b"GET /-/healthy HTTP/1.1\r\nHost: klaxon\r\n");
+    let started = std::time::Instant::now();
+    assert_eq!(until_closed(&mut head, Duration::from_secs(10)), "");
+    assert!(
+        started.elapsed() < Duration::from_millis(3_500),
+        "half-sent head closed after {:?}",
+        started.elapsed()
+    );
+    let mut body = hold(
+        &klaxon,
+        b"POST /api/v2/alerts HTTP/1.1\r\nHost: klaxon\r\nContent-Length: 1000\r\n\r\n[{",
+    );
+    let got = until_closed(&mut body, Duration::from_secs(10));
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    let mut idle = hold(&klaxon, b"");
+    let started = std::time::Instant::now();
+    until_closed(&mut idle, Duration::from_secs(10));
+    assert!(
+        started.elapsed() >= Duration::from_millis(3_500),
+        "an idle socket without pressure stays for the idle timeout, closed after {:?}",
+        started.elapsed()
+    );
+
+    let log = klaxon.stderr();
+    assert!(!log.contains("Too many open files"), "{log}");
+    assert!(!log.contains("cannot accept"), "{log}");
+    eprintln!("408 answers while held: {answered_408}");
+}

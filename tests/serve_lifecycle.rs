@@ -467,6 +467,17 @@ fn serve_refuses_special_files_at_start_naming_the_path() {
     }
 }
 
+/// The message of a JSON error answer, in Alertmanager's shape
+/// (`message`) or Prometheus's (`error`).
+fn error_text(answer: &support::HttpResponse) -> String {
+    let body = answer.json().unwrap_or_else(|e| panic!("{e}"));
+    body.get("message")
+        .or_else(|| body.get("error"))
+        .and_then(|m| m.as_str())
+        .unwrap_or_else(|| panic!("no message in {body}"))
+        .to_string()
+}
+
 /// With `--api.token-file`, every endpoint of the served router that is not
 /// a read answers 401 with a JSON error without the token (or with a wrong
 /// one) and does its work with it; reads need none. The endpoints come from
@@ -535,15 +546,7 @@ fn every_state_changing_endpoint_needs_the_token() {
                 answer.header("www-authenticate"),
                 Some("Bearer realm=\"klaxon\"")
             );
-            let body = answer
-                .json()
-                .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-            let text = body
-                .get("message")
-                .or_else(|| body.get("error"))
-                .and_then(|m| m.as_str())
-                .unwrap_or_else(|| panic!("{method} {path}: no message in {body}"));
-            assert_eq!(text, why, "{method} {path}");
+            assert_eq!(error_text(answer), why, "{method} {path}");
         }
     }
     // POST and PUT /-/reload, POST alerts, silences and the webhook, DELETE a silence.
@@ -560,15 +563,8 @@ fn every_state_changing_endpoint_needs_the_token() {
         .unwrap_or_else(|e| panic!("PATCH {url}: {e}"));
         assert_eq!(answer.status, 405, "PATCH {path}: {}", answer.body);
         assert_eq!(answer.header("content-type"), Some("application/json"));
-        let body = answer
-            .json()
-            .unwrap_or_else(|e| panic!("PATCH {path}: {e}"));
-        let text = body
-            .get("message")
-            .or_else(|| body.get("error"))
-            .and_then(|m| m.as_str())
-            .unwrap_or_default();
-        assert!(text.contains("PATCH"), "PATCH {path}: {body}");
+        let text = error_text(&answer);
+        assert!(text.contains("PATCH"), "PATCH {path}: {text}");
     }
     // A reload with the token did reload.
     assert!(klaxon.stderr().contains("configuration reloaded"));

@@ -281,6 +281,9 @@ async fn read_body(
     match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(error) if super::server::body_timeout(error.as_ref()).is_some() => Err(
+            framework_error(StatusCode::REQUEST_TIMEOUT, 408, error.to_string()),
+        ),
         Err(error) => Err(framework_error(
             StatusCode::BAD_REQUEST,
             400,

@@ -17,6 +17,9 @@ pub mod alertmanager;
 pub mod json;
 pub mod notifications;
 pub mod prom;
+pub mod server;
+
+pub use server::{ConnectionLimits, serve};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -272,18 +275,6 @@ fn error_for(
     } else {
         api_error(status, error_type, message)
     }
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// A JSON answer serialized the way Prometheus (Go) writes it.

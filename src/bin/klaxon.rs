@@ -173,6 +173,28 @@ struct ServeArgs {
     )]
     api_token_file: Option<PathBuf>,
 
+    /// How long an API connection may wait to start a request (after it
+    /// opens and between requests), and move no byte while no request is
+    /// handled, before it is closed.
+    #[arg(long = "api.idle-timeout", value_name = "DURATION", env = "KLAXON_API_IDLE_TIMEOUT", default_value = "1m", value_parser = parse_duration_arg)]
+    api_idle_timeout: std::time::Duration,
+
+    /// How long a request's head (request line and headers) may take to
+    /// arrive once it started.
+    #[arg(long = "api.header-timeout", value_name = "DURATION", env = "KLAXON_API_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration_arg)]
+    api_header_timeout: std::time::Duration,
+
+    /// How long a request's body may take to arrive; slower ones get 408.
+    #[arg(long = "api.body-timeout", value_name = "DURATION", env = "KLAXON_API_BODY_TIMEOUT", default_value = "1m", value_parser = parse_duration_arg)]
+    api_body_timeout: std::time::Duration,
+
+    /// API connections served at once, lowered at start when the open-file
+    /// limit would leave fewer than a quarter of it (at least 128) for
+    /// deliveries, queries and the store. When full, the connection idle
+    /// longest is closed for a new one.
+    #[arg(long = "api.max-connections", value_name = "N", env = "KLAXON_API_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    api_max_connections: u32,
+
     /// Largest request body the API accepts; larger ones get 413.
     #[arg(long = "api.max-body-bytes", value_name = "BYTES", env = "KLAXON_API_MAX_BODY_BYTES", default_value_t = 16 << 20)]
     api_max_body_bytes: usize,
@@ -225,6 +247,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         data_dir: args.data_dir,
         storage_cache_bytes: args.storage_cache_size,
         listen: args.listen,
+        connections: klaxon::api::ConnectionLimits {
+            idle_timeout: args.api_idle_timeout,
+            header_timeout: args.api_header_timeout,
+            body_timeout: args.api_body_timeout,
+            max_connections: args.api_max_connections as usize,
+        },
         alertmanager_urls: args.alertmanager_url,
         external_url: args.external_url,
         external_labels: args.external_label,

@@ -74,6 +74,7 @@ pub struct KlaxonBuilder {
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
     evaluation_interval: Option<String>,
+    open_files: Option<u64>,
 }
 
 impl KlaxonBuilder {
@@ -156,6 +157,13 @@ impl KlaxonBuilder {
         self
     }
 
+    /// Runs klaxon with this open-file limit, soft and hard (through
+    /// `prlimit`, which then runs klaxon in its own process).
+    pub fn open_files_limit(mut self, limit: u64) -> Self {
+        self.open_files = Some(limit);
+        self
+    }
+
     /// Sets an environment variable for the process.
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.envs.push((name.into(), value.into()));
@@ -184,6 +192,7 @@ impl KlaxonBuilder {
             args: self.args,
             envs: self.envs,
             evaluation_interval: self.evaluation_interval,
+            open_files: self.open_files,
             dir: self.dir,
         };
         let mut last_error = None;
@@ -213,6 +222,7 @@ pub struct Klaxon {
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
     evaluation_interval: Option<String>,
+    open_files: Option<u64>,
     dir: TempDir,
 }
 
@@ -229,6 +239,7 @@ impl Klaxon {
             args: Vec::new(),
             envs: Vec::new(),
             evaluation_interval: None,
+            open_files: None,
         }
     }
 
@@ -380,8 +391,16 @@ impl Klaxon {
                 .into(),
         ];
         args.extend(self.args.iter().cloned());
+        let mut program = PathBuf::from(env!("CARGO_BIN_EXE_klaxon"));
+        if let Some(limit) = self.open_files {
+            let mut wrapped: Vec<OsString> =
+                vec![format!("--nofile={limit}:{limit}").into(), program.into()];
+            wrapped.extend(args);
+            args = wrapped;
+            program = PathBuf::from("/usr/bin/prlimit");
+        }
         let spec = CommandSpec {
-            program: PathBuf::from(env!("CARGO_BIN_EXE_klaxon")),
+            program,
             args,
             envs: self.envs.clone(),
             env_removals: KLAXON_ENV.iter().map(Into::into).collect(),
