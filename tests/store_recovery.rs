@@ -598,6 +598,11 @@ fn a_stale_half_made_file_from_a_crash_is_ignored() {
 
 // ---- a full disk (issue 22) ---------------------------------------------------
 
+/// Held by each disk-full test: one spawns klaxon, and a child process
+/// holds copies of the parent's descriptors between fork and exec, so the
+/// other's redb file locks could seem taken for that moment.
+static DISK_FULL_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A small tmpfs mounted on a temporary directory, unmounted when dropped
 /// (after whatever uses it, so declare it first).
 struct Tmpfs {
@@ -691,6 +696,9 @@ fn bulky_alert(n: u64) -> Alert {
 #[test]
 fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
     let test = "a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room";
+    let _alone = DISK_FULL_TESTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(tmpfs) = Tmpfs::mount(test, "8m") else {
         return;
     };
@@ -876,6 +884,9 @@ fn listed_batches(klaxon: &Klaxon) -> HashSet<String> {
 #[test]
 fn a_full_disk_answers_503_and_klaxon_recovers_without_a_restart() {
     let test = "a_full_disk_answers_503_and_klaxon_recovers_without_a_restart";
+    let _alone = DISK_FULL_TESTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(tmpfs) = Tmpfs::mount(test, "16m") else {
         return;
     };
