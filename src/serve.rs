@@ -20,6 +20,7 @@ use crate::eval::forward::{ForwardConfig, ForwardMetrics, Forwarder};
 use crate::eval::metrics::EvalMetrics;
 use crate::eval::rule::CompiledRule;
 use crate::eval::templating::TemplateEnv;
+use crate::eval::unsaved::KeepUnsaved;
 use crate::model::{DatasourceKind, LoadOptions};
 use crate::source::{HttpSettings, Source};
 use crate::store::Store;
@@ -341,6 +342,10 @@ impl StateStore for StoreAdapter {
     }
 }
 
+/// One for the process (engines come and go with reloads), so transitions
+/// a full disk refused survive a reload too.
+type EvalStateStore = KeepUnsaved<StoreAdapter>;
+
 type ReloadReply = oneshot::Sender<Result<String, Vec<String>>>;
 
 /// What the API reads: the current engine, readiness, and a way to ask the
@@ -443,7 +448,11 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     )));
     // Writes reopen the store by themselves after a full disk; this gets
     // `/-/ready` back without waiting for one.
-    tokio::spawn(recover_store_periodically(Arc::clone(&store)));
+    let state_store = Arc::new(KeepUnsaved::new(StoreAdapter(Arc::clone(&store))));
+    tokio::spawn(recover_store_periodically(
+        Arc::clone(&store),
+        Arc::clone(&state_store),
+    ));
 
     let built = build_config(&opts).map_err(|errors| {
         anyhow::anyhow!("the configuration is invalid:\n{}", errors.join("\n"))
@@ -546,7 +555,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             built.sources,
             settings.clone(),
             Arc::clone(&metrics),
-            Arc::new(StoreAdapter(Arc::clone(&store))) as Arc<dyn StateStore>,
+            Arc::clone(&state_store) as Arc<dyn StateStore>,
             events_tx.clone(),
         ))
     };
@@ -680,17 +689,24 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
 /// backoff).
 const STORE_RECOVERY_CHECK: Duration = Duration::from_secs(1);
 
-/// Calls [`Store::recover`] while the store cannot write, until the
-/// runtime stops.
-async fn recover_store_periodically(store: Arc<Store>) {
+/// Calls [`Store::recover`] while the store cannot write, and then writes
+/// the evaluator's transitions that failed meanwhile, until the runtime
+/// stops.
+async fn recover_store_periodically(store: Arc<Store>, state_store: Arc<EvalStateStore>) {
     let mut ticks = tokio::time::interval(STORE_RECOVERY_CHECK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if store.problem().is_some() {
+        if store.problem().is_some() || state_store.unsaved() > 0 {
             let store = Arc::clone(&store);
+            let state_store = Arc::clone(&state_store);
             // A panic in the reopen only means the next tick tries again.
-            let _ = tokio::task::spawn_blocking(move || store.recover()).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                if store.recover() && state_store.unsaved() > 0 {
+                    let _ = state_store.retry();
+                }
+            })
+            .await;
         }
     }
 }

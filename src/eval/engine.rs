@@ -763,7 +763,7 @@ impl Engine {
             Err(e) => e.to_string(),
         };
         self.metrics.store_commit_failures.inc();
-        tracing::error!(error = %error, "cannot commit alert state; alerts are still sent, but a restart now would lose these transitions");
+        tracing::error!(error = %error, "cannot commit alert state; alerts are still sent, and the transitions are written once the store can write again (a restart before then would lose them)");
     }
 
     fn send(&self, alerts: Vec<OutgoingAlert>) {

@@ -12,3 +12,4 @@ pub mod rule;
 mod rule_tests;
 pub mod status;
 pub mod templating;
+pub mod unsaved;
