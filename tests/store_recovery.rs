@@ -1137,3 +1137,98 @@ fn commit_latency_figures() {
         drop(Store::open(dir.path()).unwrap());
     });
 }
+
+/// The fixture of [`state_written_by_klaxon_a796ac3_is_restored_to_its_rules`]:
+/// rules, and the alert state klaxon at a796ac3 wrote for them.
+const KEYS_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/store/keys-a796ac3"
+);
+
+#[test]
+fn state_written_by_klaxon_a796ac3_is_restored_to_its_rules() {
+    // The rule key (file, group, name, hash of the rule's definition) is
+    // what ties a stored alert to its rule: a key built differently by
+    // this klaxon would leave every stored alert unmatched (and delete it).
+    let fixture = Path::new(KEYS_FIXTURE);
+    let read = |name: &str| {
+        fs::read_to_string(fixture.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let builder = Klaxon::builder();
+    for name in ["config.rules", "rules/keys.rules", "rules/prom.yml"] {
+        builder.write_file(name, &read(name));
+    }
+    let data = builder.dir().join("data");
+    fs::create_dir_all(&data).unwrap();
+    fs::copy(fixture.join("data/klaxon.redb"), data.join("klaxon.redb")).unwrap();
+    // Nothing answers there: the datasources are down, so every alert the
+    // API shows comes from the store, with the state it was stored in.
+    let down = format!("http://127.0.0.1:{}", free_port());
+    // The same relative paths as when the fixture was written: the file is
+    // part of the key.
+    let klaxon = builder
+        .env("PROM_URL", &down)
+        .args(["--config", "config.rules", "--rules", "rules/*"])
+        .start();
+
+    let restored = klaxon
+        .stderr()
+        .lines()
+        .find(|l| l.contains("alert state restored"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no restore line:\n{}", klaxon.stderr()));
+    assert!(
+        restored.contains("alerts=7") && restored.contains("rules_gone=0"),
+        "{restored}"
+    );
+
+    let at = "2026-12-07T17:35:01.401Z";
+    let expected: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+        ("keyed", "KeyLevels", vec![("firing", at)]),
+        ("keyed", "KeyPending", vec![("pending", at)]),
+        ("keyed", "KeyNoData", vec![("firing", at)]),
+        ("keyed", "KeyKeep", vec![("firing", at)]),
+        // Two identical rules: keys `…` and `…#1`.
+        ("keyed", "KeyOk", vec![("firing", at)]),
+        ("keyed", "KeyOk", vec![("firing", at)]),
+        (
+            "prom-keyed",
+            "PromKeyed",
+            vec![("firing", "2026-12-07T17:35:01.717Z")],
+        ),
+        ("prom-keyed", "job:prom_keyed:sum", vec![]),
+    ];
+    // Several rounds against the down datasource must not change that.
+    for _ in 0..3 {
+        let seen: Vec<(String, String, Vec<(String, String)>)> = klaxon
+            .rules()
+            .iter()
+            .filter(|g| g.name != "klaxon")
+            .flat_map(|g| {
+                g.rules.iter().map(|r| {
+                    let alerts = r
+                        .alerts
+                        .iter()
+                        .map(|a| (a.state.clone(), a.active_at.clone().unwrap_or_default()))
+                        .collect();
+                    (g.name.clone(), r.name.clone(), alerts)
+                })
+            })
+            .collect();
+        let want: Vec<(String, String, Vec<(String, String)>)> = expected
+            .iter()
+            .map(|(g, r, alerts)| {
+                (
+                    g.to_string(),
+                    r.to_string(),
+                    alerts
+                        .iter()
+                        .map(|(s, a)| (s.to_string(), a.to_string()))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(seen, want);
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+}
