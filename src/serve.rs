@@ -317,7 +317,7 @@ impl CompiledSet {
                 // Two identical rules in one group get distinct keys.
                 let n = seen_keys.entry(compiled.key.clone()).or_default();
                 if *n > 0 {
-                    compiled.key = format!("{}#{n}", compiled.key);
+                    compiled.key = crate::eval::rule_key::nth_duplicate(&compiled.key, *n);
                 }
                 *n += 1;
                 rules.push(compiled);

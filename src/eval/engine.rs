@@ -242,7 +242,7 @@ fn meta_rule() -> CompiledRule {
     )];
     CompiledRule {
         name: DATASOURCE_DOWN.into(),
-        key: format!("{BUILTIN_FILE}\u{1f}{BUILTIN_GROUP}\u{1f}{DATASOURCE_DOWN}\u{1f}1"),
+        key: super::rule_key::builtin(BUILTIN_FILE, BUILTIN_GROUP, DATASOURCE_DOWN),
         datasource: "".into(),
         query: RuleQuery::Builtin(
             format!(

@@ -8,6 +8,7 @@ pub mod forward;
 pub mod labels;
 pub mod metrics;
 pub mod rule;
+pub mod rule_key;
 #[cfg(test)]
 mod rule_tests;
 pub mod status;

@@ -37,7 +37,8 @@ pub struct CompiledRule {
     pub name: Arc<str>,
     /// Stable identity across restarts and reloads: file, group, name and a
     /// hash of everything that decides the rule's behaviour. State carries
-    /// over only to a rule with the same key.
+    /// over only to a rule with the same key; its format is
+    /// [`super::rule_key`]'s.
     pub key: String,
     /// Datasource name (`default` when the query names none), shared by
     /// every rule of the configuration that names it.
@@ -148,7 +149,7 @@ impl CompiledRule {
                 })
             }
         };
-        let key = rule_key(rule, group, file, &query_text);
+        let key = super::rule_key::rule_key(rule, group, file, &query_text);
         CompiledRule {
             name: rule.name.as_str().into(),
             key,
@@ -235,7 +236,8 @@ fn ms(d: model::Duration) -> Millis {
     i64::try_from(d.0).unwrap_or(i64::MAX)
 }
 
-/// The query as the API shows it.
+/// The query as the API shows it. Also the QUERY field of the persisted
+/// rule key ([`super::rule_key`]): changing its text resets stored alerts.
 pub fn query_text(query: &Query) -> String {
     match query {
         Query::Prometheus(q) => q.expr.clone(),
@@ -257,55 +259,6 @@ pub fn query_text(query: &Query) -> String {
             out
         }
     }
-}
-
-/// Identity of a rule's state: where it is and what decides its behaviour,
-/// without source positions (editing another rule must not reset this one).
-fn rule_key(rule: &model::Rule, group: &model::Group, file: &str, query_text: &str) -> String {
-    use std::fmt::Write;
-    let mut def = String::new();
-    let _ = write!(def, "{query_text}\u{1f}{:?}", rule.query.datasource());
-    for p in &rule.labels {
-        let _ = write!(def, "\u{1f}l:{}={}", p.name, p.value);
-    }
-    if let RuleKind::Alert(spec) = &rule.kind {
-        for s in &spec.severities {
-            let _ = write!(
-                def,
-                "\u{1f}s:{}:{}:{}",
-                s.level.as_str(),
-                model::condition::display(&s.condition),
-                s.for_.0
-            );
-        }
-        if let Some(r) = &spec.resolve {
-            let _ = write!(
-                def,
-                "\u{1f}r:{}:{}",
-                model::condition::display(&r.condition),
-                r.for_.0
-            );
-        }
-        let _ = write!(
-            def,
-            "\u{1f}k:{}\u{1f}n:{:?}",
-            spec.keep_firing_for.0, spec.nodata
-        );
-    } else {
-        def.push_str("\u{1f}record");
-    }
-    let mut h = fnv::FnvHasher::default();
-    std::hash::Hasher::write(&mut h, def.as_bytes());
-    let mut key = format!(
-        "{file}\u{1f}{}\u{1f}{}\u{1f}{:016x}",
-        group.name,
-        rule.name,
-        std::hash::Hasher::finish(&h)
-    );
-    // Kept for the life of the rule: format!'s doubling leaves up to half
-    // the buffer unused.
-    key.shrink_to_fit();
-    key
 }
 
 /// A map keyed by label-set fingerprints (already hashes, so FNV over

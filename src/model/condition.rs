@@ -56,7 +56,8 @@ pub fn overlap(a: &Condition, b: &Condition) -> Option<f64> {
         .find(|&p| a.holds(p) && b.holds(p))
 }
 
-/// Prints a condition as the DSL writes it.
+/// Prints a condition as the DSL writes it. Also a field of the persisted
+/// rule key (`eval::rule_key`): changing the text resets stored alerts.
 pub fn display(c: &Condition) -> String {
     fn go(c: &Condition, parent_and: bool, out: &mut String) {
         match c {
