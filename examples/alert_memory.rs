@@ -171,7 +171,7 @@ fn main() {
                         let batch: Vec<NotifyAlert> = (first..(first + 100).min(n))
                             .map(|i| bench_alert(i, &url, now))
                             .collect();
-                        if let Err(e) = alerts.put(batch, now).await {
+                        if let Err(e) = alerts.put(batch).await {
                             panic!("put: {e}");
                         }
                     }

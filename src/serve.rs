@@ -530,9 +530,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             if let Some(f) = forwarder.as_ref() {
                 f.send(batch.clone());
             }
-            let rule = batch.rule.clone();
             if let Err(e) = fanout_notifier.ingest_evaluated(batch).await {
-                tracing::error!(rule = %rule, error = %e, "could not store evaluated alerts for notification");
+                tracing::error!(error = %e, "could not store evaluated alerts for notification");
             }
         }
         if let Some(f) = forwarder {

@@ -49,11 +49,8 @@ fn numbered_alerts(name: &str, prefix: &str, range: std::ops::Range<usize>) -> V
         .collect()
 }
 
-fn batch(rule: &str, alerts: Vec<OutgoingAlert>) -> AlertBatch {
-    AlertBatch {
-        rule: rule.to_string(),
-        alerts,
-    }
+fn batch(alerts: Vec<OutgoingAlert>) -> AlertBatch {
+    AlertBatch { alerts }
 }
 
 /// A loopback port nobody listens on right now.
@@ -424,7 +421,7 @@ async fn firing_and_resolved_alerts_reach_alertmanager_as_prometheus_sends_them(
         ends_at,
         generator_url: String::new(),
     };
-    forwarder.send(batch("node/DiskFull", vec![disk.clone(), latency.clone()]));
+    forwarder.send(batch(vec![disk.clone(), latency.clone()]));
 
     let alerts = eventually(
         "Alertmanager to hold both alerts",
@@ -470,13 +467,10 @@ async fn firing_and_resolved_alerts_reach_alertmanager_as_prometheus_sends_them(
 
     // The resolve: endsAt in the past. Alertmanager stops listing it as active.
     let resolved_at = now_millis() - 1_000;
-    forwarder.send(batch(
-        "node/DiskFull",
-        vec![OutgoingAlert {
-            ends_at: resolved_at,
-            ..disk.clone()
-        }],
-    ));
+    forwarder.send(batch(vec![OutgoingAlert {
+        ends_at: resolved_at,
+        ..disk.clone()
+    }]));
     let remaining = eventually(
         "the resolve to reach Alertmanager",
         Duration::from_secs(15),
@@ -541,10 +535,7 @@ async fn one_alertmanager_down_does_not_stop_the_others() {
         Forwarder::spawn(config, forward_metrics).unwrap_or_else(|e| panic!("spawn: {e}"));
 
     // 70 alerts: two requests per Alertmanager, 64 then 6.
-    forwarder.send(batch(
-        "svc/Down",
-        numbered_alerts("ServiceDown", "s", 0..70),
-    ));
+    forwarder.send(batch(numbered_alerts("ServiceDown", "s", 0..70)));
     let seqs = eventually(
         "all 70 alerts in the working Alertmanager",
         Duration::from_secs(20),
@@ -616,7 +607,7 @@ async fn one_alertmanager_down_does_not_stop_the_others() {
         forward_metrics,
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));
-    forwarder.send(batch("svc/Down", numbered_alerts("ServiceDown", "t", 0..5)));
+    forwarder.send(batch(numbered_alerts("ServiceDown", "t", 0..5)));
     eventually(
         "the undeliverable batch counted as dropped",
         Duration::from_secs(20),
@@ -644,7 +635,7 @@ async fn full_queue_drops_the_oldest_alerts_and_counts_them() {
     assert_eq!(metrics.value("klaxon_notifications_queue_capacity"), 100.0);
 
     // The sender is stuck on the hung Alertmanager with this one...
-    forwarder.send(batch("q/First", numbered_alerts("Overflow", "first", 0..1)));
+    forwarder.send(batch(numbered_alerts("Overflow", "first", 0..1)));
     eventually(
         "the first batch in flight",
         Duration::from_secs(10),
@@ -653,8 +644,8 @@ async fn full_queue_drops_the_oldest_alerts_and_counts_them() {
     .await;
     // ...while 120 more arrive for 100 places: b0..b19 make room.
     let started = Instant::now();
-    forwarder.send(batch("q/B", numbered_alerts("Overflow", "b", 0..60)));
-    forwarder.send(batch("q/B", numbered_alerts("Overflow", "b", 60..120)));
+    forwarder.send(batch(numbered_alerts("Overflow", "b", 0..60)));
+    forwarder.send(batch(numbered_alerts("Overflow", "b", 60..120)));
     assert!(
         started.elapsed() < Duration::from_millis(500),
         "send waited {:?}",
@@ -708,7 +699,7 @@ async fn full_queue_drops_the_oldest_alerts_and_counts_them() {
     let forwarder =
         Forwarder::spawn(config, forward_metrics).unwrap_or_else(|e| panic!("spawn: {e}"));
     let before = hung.received().len();
-    forwarder.send(batch("q/Big", numbered_alerts("Big", "c", 0..25)));
+    forwarder.send(batch(numbered_alerts("Big", "c", 0..25)));
     assert_eq!(metrics.value("klaxon_notifications_dropped_total"), 15.0);
     eventually("the kept alerts sent", Duration::from_secs(10), || async {
         hung.received().get(before).cloned()
@@ -744,14 +735,14 @@ async fn shutdown_drains_the_queue_within_the_deadline() {
     config.timeout = Duration::from_secs(1);
     let forwarder =
         Forwarder::spawn(config, forward_metrics).unwrap_or_else(|e| panic!("spawn: {e}"));
-    forwarder.send(batch("d/First", numbered_alerts("Drain", "first", 0..1)));
+    forwarder.send(batch(numbered_alerts("Drain", "first", 0..1)));
     eventually(
         "the first batch in flight",
         Duration::from_secs(10),
         || async { (hung.received().len() == 1).then_some(()) },
     )
     .await;
-    forwarder.send(batch("d/Rest", numbered_alerts("Drain", "r", 0..130)));
+    forwarder.send(batch(numbered_alerts("Drain", "r", 0..130)));
     assert_eq!(forwarder.queue_len(), 130);
     // Three more batches (64, 64, 2), each held 1s by the hung Alertmanager.
     let started = Instant::now();
@@ -779,7 +770,7 @@ async fn shutdown_drains_the_queue_within_the_deadline() {
     let forwarder =
         Forwarder::spawn(config, forward_metrics).unwrap_or_else(|e| panic!("spawn: {e}"));
     let before = hung.received().len();
-    forwarder.send(batch("d/Stuck", numbered_alerts("Stuck", "s", 0..1)));
+    forwarder.send(batch(numbered_alerts("Stuck", "s", 0..1)));
     eventually(
         "the stuck batch in flight",
         Duration::from_secs(10),
@@ -796,7 +787,7 @@ async fn shutdown_drains_the_queue_within_the_deadline() {
     )
     .await;
     assert_eq!(delivered, ["s0"]);
-    forwarder.send(batch("d/Stuck", numbered_alerts("Stuck", "s", 1..101)));
+    forwarder.send(batch(numbered_alerts("Stuck", "s", 1..101)));
     let started = Instant::now();
     forwarder.shutdown(Duration::from_secs(1)).await;
     let took = started.elapsed();

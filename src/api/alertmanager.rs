@@ -505,9 +505,9 @@ fn describe_rejection(index: usize, labels: &LabelSet, why: &str) -> String {
 
 /// Puts the valid alerts and answers as Alertmanager: 200 with no body, or
 /// 400 with what was rejected (the valid ones are kept either way).
-async fn store_batch(api: &AlertmanagerApi, sorted: Sorted, now: Millis) -> Response {
+async fn store_batch(api: &AlertmanagerApi, sorted: Sorted) -> Response {
     let accepted = sorted.valid.len();
-    if let Err(error) = api.alerts.put(sorted.valid, now).await {
+    if let Err(error) = api.alerts.put(sorted.valid).await {
         tracing::error!("cannot store posted alerts: {error}");
         return store_failed(&error);
     }
@@ -592,7 +592,7 @@ async fn post_alerts(
                 .push(describe_rejection(index, &labels, &why)),
         }
     }
-    store_batch(&api, sorted, now).await
+    store_batch(&api, sorted).await
 }
 
 async fn post_webhook(
@@ -659,7 +659,7 @@ async fn post_webhook(
                 .push(describe_rejection(index, &labels, &why)),
         }
     }
-    store_batch(&api, sorted, now).await
+    store_batch(&api, sorted).await
 }
 
 // ---- matchers in query parameters ------------------------------------------------

@@ -771,10 +771,7 @@ impl Engine {
             return;
         }
         self.metrics.alerts_sent.inc_by(alerts.len() as u64);
-        let batch = AlertBatch {
-            rule: String::new(),
-            alerts,
-        };
+        let batch = AlertBatch { alerts };
         if self.events.send(batch).is_err() {
             tracing::debug!("no delivery is listening; alerts are only shown by the API");
         }

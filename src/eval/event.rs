@@ -21,18 +21,9 @@ pub struct OutgoingAlert {
     pub generator_url: String,
 }
 
-impl OutgoingAlert {
-    /// Resolved alerts carry an end in the past.
-    pub fn is_resolved_at(&self, now: Millis) -> bool {
-        self.ends_at <= now
-    }
-}
-
 /// The alerts one rule evaluation needs sent (Prometheus's `sendAlerts`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertBatch {
-    /// Group and rule they come from, for logs.
-    pub rule: String,
     /// The alerts; never empty.
     pub alerts: Vec<OutgoingAlert>,
 }

@@ -442,7 +442,6 @@ impl Forwarder {
         };
         if too_many > 0 {
             tracing::warn!(
-                rule = %batch.rule,
                 num_dropped = too_many,
                 "Alert batch larger than queue capacity, dropping alerts"
             );
@@ -450,7 +449,6 @@ impl Forwarder {
         }
         if overflow > 0 {
             tracing::warn!(
-                rule = %batch.rule,
                 num_dropped = overflow,
                 "Alert notification queue full, dropping oldest alerts"
             );

@@ -279,10 +279,7 @@ impl AlertStore {
     /// replaces it. Returns once the result is durable (shared fsync with
     /// other puts waiting at the same time), visible and published. On error
     /// nothing of this call was stored.
-    pub async fn put(&self, alerts: Vec<NotifyAlert>, now: Millis) -> Result<(), StoreError> {
-        // `now` is the caller's ingest time; the merge compares the alerts'
-        // own times (updated_at), as Alertmanager does.
-        let _ = now;
+    pub async fn put(&self, alerts: Vec<NotifyAlert>) -> Result<(), StoreError> {
         if alerts.is_empty() {
             return Ok(());
         }
@@ -1087,12 +1084,12 @@ mod tests {
         };
         {
             let (_store, alerts) = open(dir.path());
-            rt.block_on(alerts.put(
-                vec![with_url("A", "http://p/1"), with_url("B", "http://p/2")],
-                0,
-            ))
+            rt.block_on(alerts.put(vec![
+                with_url("A", "http://p/1"),
+                with_url("B", "http://p/2"),
+            ]))
             .unwrap();
-            rt.block_on(alerts.put(vec![with_url("C", "http://p/1")], 0))
+            rt.block_on(alerts.put(vec![with_url("C", "http://p/1")]))
                 .unwrap();
             assert!(same("A", "C", &alerts), "one copy across commits");
             assert!(!same("A", "B", &alerts));
@@ -1134,12 +1131,12 @@ mod tests {
         let rt = runtime();
         let first = alert("A", 1_000, 10_000, 1_000);
         let fp = first.labels.fingerprint();
-        rt.block_on(alerts.put(vec![first], 1_000)).unwrap();
+        rt.block_on(alerts.put(vec![first])).unwrap();
         // A later push that starts inside the stored range is merged: the
         // earliest start wins.
         let mut second = alert("A", 2_000, 20_000, 2_000);
         second.annotations = LabelSet::from_pairs([("summary", "new")]);
-        rt.block_on(alerts.put(vec![second], 2_000)).unwrap();
+        rt.block_on(alerts.put(vec![second])).unwrap();
         let stored = alerts.get(fp).unwrap();
         assert_eq!(stored.starts_at, 1_000);
         assert_eq!(stored.ends_at, 20_000);
@@ -1147,8 +1144,7 @@ mod tests {
         // A push that does not overlap (a new firing after the old resolved)
         // replaces it.
         let third = alert("A", 30_000, 40_000, 30_000);
-        rt.block_on(alerts.put(vec![third.clone()], 30_000))
-            .unwrap();
+        rt.block_on(alerts.put(vec![third.clone()])).unwrap();
         assert_eq!(*alerts.get(fp).unwrap(), third);
         assert_eq!(alerts.len(), 1);
     }
@@ -1162,10 +1158,8 @@ mod tests {
             .collect();
         {
             let (_store, alerts) = open(dir.path());
-            rt.block_on(alerts.put(expected[..100].to_vec(), 0))
-                .unwrap();
-            rt.block_on(alerts.put(expected[100..].to_vec(), 0))
-                .unwrap();
+            rt.block_on(alerts.put(expected[..100].to_vec())).unwrap();
+            rt.block_on(alerts.put(expected[100..].to_vec())).unwrap();
         }
         {
             let store = Store::open(dir.path()).unwrap();
@@ -1192,7 +1186,7 @@ mod tests {
         assert!(reasons[1].contains("record 1001: record format 77"));
         assert!(reasons[2].contains("not an 8-byte sequence number"));
         // New records go after the highest sequence seen, even an unreadable one.
-        rt.block_on(alerts.put(vec![alert("B", 1, i64::MAX / 2, 1)], 0))
+        rt.block_on(alerts.put(vec![alert("B", 1, i64::MAX / 2, 1)]))
             .unwrap();
         let keys: Vec<Vec<u8>> = _store
             .load_records(RecordTable::NotifyAlerts)
@@ -1209,12 +1203,12 @@ mod tests {
         let (_store, alerts) = open(dir.path());
         let rt = runtime();
         let mut events = alerts.subscribe();
-        rt.block_on(alerts.put(vec![alert("A", 1_000, 10_000, 1_000)], 0))
+        rt.block_on(alerts.put(vec![alert("A", 1_000, 10_000, 1_000)]))
             .unwrap();
-        rt.block_on(alerts.put(
-            vec![alert("B", 1, 10_000, 1), alert("A", 5_000, 20_000, 2_000)],
-            0,
-        ))
+        rt.block_on(alerts.put(vec![
+            alert("B", 1, 10_000, 1),
+            alert("A", 5_000, 20_000, 2_000),
+        ]))
         .unwrap();
         let first = events.try_recv().unwrap();
         assert_eq!(first.len(), 1);
@@ -1232,14 +1226,11 @@ mod tests {
         let hour = 3_600_000;
         {
             let (_store, alerts) = open(dir.path());
-            rt.block_on(alerts.put(
-                vec![
-                    alert("Old", 0, 10 * hour, 0),
-                    alert("Recent", 0, 20 * hour, 0),
-                    alert("Firing", 0, 100 * hour, 0),
-                ],
-                0,
-            ))
+            rt.block_on(alerts.put(vec![
+                alert("Old", 0, 10 * hour, 0),
+                alert("Recent", 0, 20 * hour, 0),
+                alert("Firing", 0, 100 * hour, 0),
+            ]))
             .unwrap();
             assert_eq!(rt.block_on(alerts.gc(20 * hour + 1)).unwrap(), 1);
             assert_eq!(alerts.len(), 2);
@@ -1277,7 +1268,7 @@ mod tests {
                         a
                     })
                     .collect();
-                rt.block_on(alerts.put(batch, 0)).unwrap();
+                rt.block_on(alerts.put(batch)).unwrap();
             }
             // Automatic compaction kicked in past 2×50+4096 entries.
             rt.block_on(alerts.compact()).unwrap();

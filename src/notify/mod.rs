@@ -224,7 +224,7 @@ impl Notifier {
                 source: AlertSource::Evaluator,
             })
             .collect();
-        self.alerts.put(alerts, now).await
+        self.alerts.put(alerts).await
     }
 
     /// Waits for the dispatcher and the delivery loop to stop (after
