@@ -159,4 +159,11 @@ mod tests {
         assert!(parse_time("0001-01-01T00:00:00").is_err());
         assert!(parse_time("2024-01-01T00:00:00Zjunk").is_err());
     }
+
+    #[test]
+    fn the_last_day_of_year_9999_round_trips() {
+        // What silences and alerts use for "forever".
+        let forever = parse_time("9999-12-31T23:59:59.5Z").unwrap().unwrap();
+        assert_eq!(rfc3339(forever), "9999-12-31T23:59:59.5Z");
+    }
 }
