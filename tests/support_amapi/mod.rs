@@ -22,7 +22,7 @@ use klaxon::api::alertmanager::{
 };
 use klaxon::notify::alert::{Fingerprint, LabelSet};
 use klaxon::notify::alerts::{AlertStore, AlertStoreOptions};
-use klaxon::notify::silence::Silences;
+use klaxon::notify::silence::{DEFAULT_RETENTION_MS, SilenceLimits, Silences};
 use klaxon::store::Store;
 use tempfile::TempDir;
 
@@ -116,6 +116,7 @@ pub struct AmServer {
     dir: TempDir,
     options: AlertmanagerApiOptions,
     store_options: AlertStoreOptions,
+    silence_limits: SilenceLimits,
     receivers: Vec<String>,
     running: Option<Running>,
     port: u16,
@@ -149,6 +150,14 @@ impl AmServer {
     /// Serves with these API options; every alert routes to the first of
     /// `receivers`, the others are only listed.
     pub fn with_options(options: AlertmanagerApiOptions, receivers: &[&str]) -> AmServer {
+        Self::serve(options, receivers, SilenceLimits::default())
+    }
+
+    fn serve(
+        options: AlertmanagerApiOptions,
+        receivers: &[&str],
+        silence_limits: SilenceLimits,
+    ) -> AmServer {
         let dir = tempfile::Builder::new()
             .prefix("klaxon-test-amapi-")
             .tempdir()
@@ -160,12 +169,23 @@ impl AmServer {
                 ..AlertStoreOptions::default()
             },
             options,
+            silence_limits,
             receivers: receivers.iter().map(|r| r.to_string()).collect(),
             running: None,
             port: 0,
         };
         server.launch();
         server
+    }
+
+    /// Default options, receiver `default`, these silence limits.
+    pub fn with_silence_limits(limits: SilenceLimits) -> AmServer {
+        Self::serve(AlertmanagerApiOptions::default(), &["default"], limits)
+    }
+
+    /// The silence limits from the next (re)start on.
+    pub fn set_silence_limits(&mut self, limits: SilenceLimits) {
+        self.silence_limits = limits;
     }
 
     /// The data directory (kept across [`AmServer::restart`]).
@@ -228,8 +248,8 @@ impl AmServer {
         );
         let alerts = AlertStore::open(Arc::clone(&store), self.store_options)
             .unwrap_or_else(|e| panic!("cannot open the alert store: {e}"));
-        let silences =
-            Silences::open(store).unwrap_or_else(|e| panic!("cannot open the silences: {e}"));
+        let silences = Silences::open_with(store, DEFAULT_RETENTION_MS, self.silence_limits)
+            .unwrap_or_else(|e| panic!("cannot open the silences: {e}"));
         let mut views = TestViews::new(self.receivers.first().map_or("default", String::as_str));
         views.others = self.receivers.iter().skip(1).cloned().collect();
         let _ = views.alerts.set(Arc::clone(&alerts));
