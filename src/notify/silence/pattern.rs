@@ -41,6 +41,9 @@ const REGEX_OVERHEAD_BYTES: usize = 6 << 10;
 const MAX_SET_VALUES: usize = 4096;
 const MAX_SET_VALUE_BYTES: usize = 256;
 
+/// A set up to this size is kept without comparing it with a regex engine.
+const SET_ALWAYS_BYTES: usize = 64 << 10;
+
 /// What each value of a set takes besides its bytes (a boxed slice and the
 /// allocator's share).
 const SET_VALUE_OVERHEAD_BYTES: usize = 32;
@@ -72,16 +75,21 @@ impl Pattern {
         let hir = regex_syntax::Parser::new()
             .parse(&format!("^(?:{pattern})$"))
             .map_err(|e| PatternError::Syntax(e.to_string()))?;
-        if let Some(values) = finite_values(&hir) {
+        let mut set = finite_values(&hir).map(|values| {
             let bytes = values
                 .iter()
                 .map(|v| v.len() + SET_VALUE_OVERHEAD_BYTES)
                 .sum::<usize>()
                 + pattern.len();
-            return Ok(Pattern {
+            Pattern {
                 test: Test::OneOf(values),
                 bytes,
-            });
+            }
+        });
+        // A set is smaller than a regex engine unless it has many values
+        // (`(?i)` multiplies them): then the smaller of the two is kept.
+        if let Some(small) = set.take_if(|set| set.bytes <= SET_ALWAYS_BYTES) {
+            return Ok(small);
         }
         let regex = meta::Builder::new()
             .configure(
@@ -90,15 +98,19 @@ impl Pattern {
                     .hybrid_cache_capacity(REGEX_CACHE_CAPACITY),
             )
             .build_from_hir(&hir)
+            .map(|regex| Pattern {
+                bytes: regex.memory_usage() + REGEX_OVERHEAD_BYTES + pattern.len(),
+                test: Test::Regex(regex),
+            })
             .map_err(|e| match e.size_limit() {
                 Some(_) => PatternError::TooLarge,
                 None => PatternError::Syntax(e.to_string()),
-            })?;
-        let bytes = regex.memory_usage() + REGEX_OVERHEAD_BYTES + pattern.len();
-        Ok(Pattern {
-            test: Test::Regex(regex),
-            bytes,
-        })
+            });
+        match (regex, set) {
+            (Ok(regex), Some(set)) if set.bytes < regex.bytes => Ok(set),
+            (Err(_), Some(set)) => Ok(set),
+            (regex, _) => regex,
+        }
     }
 
     /// Whether the whole of `value` matches.
@@ -280,6 +292,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_set_larger_than_its_regex_gives_way_to_the_regex() {
+        // 2^12 spellings of 4096 values: the regex is smaller.
+        let pattern = Pattern::compile("(?i)abcdefghijlm").unwrap();
+        assert!(!pattern.is_set());
+        assert!(pattern.is_match("ABCdefGHIjlm"));
+        // 300 host names: the set is far smaller than the regex (1.3 MB).
+        let hosts: Vec<String> = (0..300)
+            .map(|i| regex::escape(&format!("host-{i:03}.example.com")))
+            .collect();
+        let pattern = Pattern::compile(&hosts.join("|")).unwrap();
+        assert!(pattern.is_set());
+        assert!(pattern.bytes() < 30_000, "{}", pattern.bytes());
+        assert!(pattern.is_match("host-299.example.com"));
+        assert!(!pattern.is_match("host-300.example.com"));
     }
 
     #[test]
