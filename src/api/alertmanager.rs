@@ -17,7 +17,9 @@
 //! - times are shown in UTC whatever offset they were sent with;
 //! - write endpoints (POST, DELETE) can require `Authorization: Bearer`
 //!   (401 otherwise), bodies over a limit get 413, malformed JSON gets 400
-//!   naming the field, line and column.
+//!   naming the field, line and column;
+//! - a silence over one of klaxon's silence limits (`SilenceLimits`: count,
+//!   size, matchers, total) gets 400 naming the limit and its flag.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
