@@ -211,13 +211,15 @@ pub enum SilenceError {
     Store(#[from] StoreError),
 }
 
+/// One per matcher of a silence, in order: the compiled pattern of a regex
+/// matcher, `None` for `=` and `!=` (which compare with the matcher's value).
+type CompiledMatchers = Vec<Option<Arc<Pattern>>>;
+
 /// A silence with its regex matchers compiled, ready for
 /// [`Silences::mutes`].
 struct Entry {
     silence: Silence,
-    /// One per matcher, in order: the compiled pattern of a regex matcher,
-    /// `None` for `=` and `!=` (which compare with the matcher's value).
-    patterns: Vec<Option<Arc<Pattern>>>,
+    patterns: CompiledMatchers,
     /// Size of the silence as stored.
     stored_bytes: usize,
 }
@@ -268,7 +270,7 @@ fn check_matcher_sizes(matchers: &[SilenceMatcher], limits: &SilenceLimits) -> R
 fn compile(
     matchers: &[SilenceMatcher],
     patterns: &mut Patterns,
-) -> Result<(Vec<Option<Arc<Pattern>>>, usize), String> {
+) -> Result<(CompiledMatchers, usize), String> {
     if matchers.is_empty() {
         return Err("silence invalid: at least one matcher required".to_string());
     }
@@ -672,22 +674,22 @@ impl Silences {
         };
         let mut changed: Vec<Change> = Vec::with_capacity(2);
         let mut replaced = 0;
-        if let Some(previous) = &previous {
-            if can_update(&previous.silence, &silence, now) {
-                silence.id = previous.silence.id.clone();
-                let id = silence.id.clone();
-                let change = self.change(silence, compiled)?;
-                check_size(change.value.len(), &self.limits).map_err(SilenceError::Invalid)?;
-                self.check_total(
-                    std::slice::from_ref(&change),
-                    previous.stored_bytes,
-                    new_pattern_bytes,
-                    now,
-                )
-                .map_err(SilenceError::Invalid)?;
-                self.save(vec![change]).await?;
-                return Ok(id);
-            }
+        if let Some(previous) = &previous
+            && can_update(&previous.silence, &silence, now)
+        {
+            silence.id = previous.silence.id.clone();
+            let id = silence.id.clone();
+            let change = self.change(silence, compiled)?;
+            check_size(change.value.len(), &self.limits).map_err(SilenceError::Invalid)?;
+            self.check_total(
+                std::slice::from_ref(&change),
+                previous.stored_bytes,
+                new_pattern_bytes,
+                now,
+            )
+            .map_err(SilenceError::Invalid)?;
+            self.save(vec![change]).await?;
+            return Ok(id);
         }
         // A new silence, or a replacement (the old one stays, expired).
         check_count(
@@ -696,11 +698,11 @@ impl Silences {
             self.retention_ms,
         )
         .map_err(SilenceError::Invalid)?;
-        if let Some(previous) = &previous {
-            if let Some(expired) = expire_at(&previous.silence, now) {
-                changed.push(self.change(expired, previous.patterns.clone())?);
-                replaced = previous.stored_bytes;
-            }
+        if let Some(previous) = &previous
+            && let Some(expired) = expire_at(&previous.silence, now)
+        {
+            changed.push(self.change(expired, previous.patterns.clone())?);
+            replaced = previous.stored_bytes;
         }
         silence.id = uuid::Uuid::new_v4().to_string();
         silence.starts_at = silence.starts_at.max(now);
@@ -746,11 +748,7 @@ impl Silences {
     }
 
     /// `silence` encoded for the store, with its entry.
-    fn change(
-        &self,
-        silence: Silence,
-        patterns: Vec<Option<Arc<Pattern>>>,
-    ) -> Result<Change, StoreError> {
+    fn change(&self, silence: Silence, patterns: CompiledMatchers) -> Result<Change, StoreError> {
         let value = serde_json::to_vec(&silence).map_err(|e| StoreError::Database {
             path: self.store.path().to_path_buf(),
             action: "encode a silence for",
