@@ -23,8 +23,9 @@
 #              shape that fits the most matchers under the total limit
 # An alert `instance="h1"` is pushed and listed, so every matcher has been
 # evaluated before memory is read. The large silences are posted with every
-# limit lifted (0) when the executable has the --silences.* flags, and once
-# more with the defaults to show the answer. Memory is VmRSS, read 6 s after
+# limit lifted (0) when the executable has the --silences.* flags, then
+# klaxon is restarted with the default limits (restart_dflt), and the large
+# silence is posted once more with the defaults to show the answer. Memory is VmRSS, read 6 s after
 # the last request (klaxon returns freed pages every 5 s); per matcher is
 # (RSS after - RSS when ready) / matchers. This script only measures and
 # prints; it never fails on the numbers.
@@ -85,9 +86,13 @@ EOF
     echo $!
 }
 
+# stop PID: SIGTERM, then until it has exited (it is not this shell's child,
+# so `wait` cannot tell).
 stop() {
     kill -TERM "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
+    while kill -0 "$1" 2>/dev/null; do
+        sleep 0.1
+    done
 }
 
 # post_silences URL SHAPE MATCHERS [COUNT]: posts COUNT silences (default 1;
@@ -134,40 +139,63 @@ touch_alert() {
 }
 
 results=()
-row() { results+=("$(printf '%-10s %8s %8s %8s %10s %10s %10s %12s %10s' "$@")"); }
+row() { results+=("$(printf '%-10s %8s %8s %8s %9s %11s %11s %10s %12s %s' "$@")"); }
 
-for shape in regex literal; do
-    dir=$work/$shape
+# scenario NAME SHAPE MATCHERS COUNT [FLAGS...]: on a fresh klaxon serve
+# started with FLAGS, posts COUNT silences (0: until one is refused) of
+# MATCHERS SHAPE matchers, has them evaluated, restarts with the same FLAGS,
+# and adds a row. When FLAGS lift the limits, a last restart with the
+# default limits shows what start-up makes of silences stored over them.
+scenario() {
+    local name=$1 shape=$2 per=$3 count=$4
+    shift 4
+    local dir=$work/$name port url pid ready out after hwm restarted defaults=- accepted
     port=$(free_port)
     url=http://127.0.0.1:$port
-    pid=$(start "$dir" "$port" "${unlimited[@]}")
+    pid=$(start "$dir" "$port" "$@")
     pids+=("$pid")
     wait_http klaxon "$url/-/ready" "$pid"
     sleep 6
     ready=$(status_kb "$pid" VmRSS)
-    step "$shape: one silence of $matchers matchers"
-    out=$(post_silences "$url" "$shape" "$matchers")
+    out=$(post_silences "$url" "$shape" "$per" "$count")
     echo "$out" >&2
+    accepted=$(printf '%s\n' "$out" | sed -n 's/^accepted=\([0-9]*\).*/\1/p')
     if ! kill -0 "$pid" 2>/dev/null; then
-        row "$shape" "$matchers" "$(calc "$ready / 1024")" crashed - - - - -
-        continue
+        row "$name" "$per x $count" "$(calc "$ready / 1024")" crashed - - - - - "$accepted"
+        return
     fi
     touch_alert "$url"
     sleep 6
     after=$(status_kb "$pid" VmRSS)
     hwm=$(status_kb "$pid" VmHWM)
     stop "$pid"
-    pid=$(start "$dir" "$port" "${unlimited[@]}")
+    pid=$(start "$dir" "$port" "$@")
     pids+=("$pid")
     wait_http klaxon "$url/-/ready" "$pid"
     touch_alert "$url"
     sleep 6
     restarted=$(status_kb "$pid" VmRSS)
     stop "$pid"
-    row "$shape" "$matchers" "$(calc "$ready / 1024")" "$(calc "$after / 1024")" \
-        "$(calc "$hwm / 1024")" "$(calc "$restarted / 1024")" \
+    if [ $# -gt 0 ]; then
+        pid=$(start "$dir" "$port")
+        pids+=("$pid")
+        wait_http klaxon "$url/-/ready" "$pid"
+        touch_alert "$url"
+        sleep 6
+        defaults=$(calc "$(status_kb "$pid" VmRSS) / 1024")
+        stop "$pid"
+    fi
+    local matchers=$((accepted * per))
+    [ "$matchers" -gt 0 ] || matchers=1
+    row "$name" "$((accepted * per))" "$(calc "$ready / 1024")" "$(calc "$after / 1024")" \
+        "$(calc "$hwm / 1024")" "$(calc "$restarted / 1024")" "$defaults" \
         "$(calc "($after - $ready) * 1024 / $matchers" 0)" \
-        "$(calc "($restarted - $ready) * 1024 / $matchers" 0)" "${out%% *}"
+        "$(calc "($restarted - $ready) * 1024 / $matchers" 0)" "$accepted"
+}
+
+for shape in regex literal; do
+    step "$shape: one silence of $matchers matchers"
+    scenario "$shape" "$shape" "$matchers" 1 "${unlimited[@]}"
 done
 
 if [ ${#unlimited[@]} -gt 0 ]; then
@@ -182,46 +210,20 @@ if [ ${#unlimited[@]} -gt 0 ]; then
     stop "$pid"
 fi
 
+# Without limits (an old klaxon) the fills stop at 1,000 silences.
+fill_count=0
+[ ${#unlimited[@]} -eq 0 ] && fill_count=1000
 for shape in regex equal; do
     step "fill-$shape: silences of 100 distinct $shape matchers until one is refused (default limits)"
-    dir=$work/fill-$shape
-    port=$(free_port)
-    url=http://127.0.0.1:$port
-    pid=$(start "$dir" "$port")
-    pids+=("$pid")
-    wait_http klaxon "$url/-/ready" "$pid"
-    sleep 6
-    ready=$(status_kb "$pid" VmRSS)
-    # Without limits (an old klaxon) stop at 1,000 silences.
-    fill_count=0
-    [ ${#unlimited[@]} -eq 0 ] && fill_count=1000
-    out=$(post_silences "$url" "$shape" 100 "$fill_count")
-    echo "$out" >&2
-    touch_alert "$url"
-    sleep 6
-    after=$(status_kb "$pid" VmRSS)
-    hwm=$(status_kb "$pid" VmHWM)
-    stop "$pid"
-    pid=$(start "$dir" "$port")
-    pids+=("$pid")
-    wait_http klaxon "$url/-/ready" "$pid"
-    touch_alert "$url"
-    sleep 6
-    restarted=$(status_kb "$pid" VmRSS)
-    stop "$pid"
-    accepted=$(printf '%s\n' "$out" | sed -n 's/^accepted=\([0-9]*\).*/\1/p')
-    total=$((accepted * 100))
-    row "fill-$shape" "$total" "$(calc "$ready / 1024")" "$(calc "$after / 1024")" \
-        "$(calc "$hwm / 1024")" "$(calc "$restarted / 1024")" \
-        "$(calc "($after - $ready) * 1024 / ($total > 0 ? $total : 1)" 0)" \
-        "$(calc "($restarted - $ready) * 1024 / ($total > 0 ? $total : 1)" 0)" "accepted=$accepted"
+    scenario "fill-$shape" "$shape" 100 "$fill_count"
 done
 
 echo
-printf '%-10s %8s %8s %8s %10s %10s %10s %12s %10s\n' \
-    scenario matchers ready_MiB after_MiB peak_MiB restart_MiB B/matcher B/m_restart silences
+printf '%-10s %8s %8s %8s %9s %11s %11s %10s %12s %s\n' \
+    scenario matchers ready_MiB after_MiB peak_MiB restart_MiB restart_dflt B/matcher B/m_restart silences
 for line in "${results[@]}"; do
     printf '%s\n' "$line"
 done
 echo
-echo "$klaxon; B/matcher = (RSS after - RSS when ready) / matchers"
+echo "$klaxon; MiB are VmRSS (peak: VmHWM); restart_dflt: after a restart with the default"
+echo "limits; B/matcher = (RSS after - RSS when ready) / matchers accepted"
