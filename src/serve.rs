@@ -72,6 +72,8 @@ pub struct NotifyOptions {
     pub api_token_file: Option<PathBuf>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How large silences may grow.
+    pub silence_limits: crate::notify::silence::SilenceLimits,
 }
 
 impl Default for NotifyOptions {
@@ -82,6 +84,7 @@ impl Default for NotifyOptions {
             alert_retention: Duration::from_secs(3_600),
             api_token_file: None,
             max_body_bytes: 16 << 20,
+            silence_limits: crate::notify::silence::SilenceLimits::default(),
         }
     }
 }
@@ -93,6 +96,7 @@ impl NotifyOptions {
             resolve_timeout_ms: ms(self.resolve_timeout),
             alert_retention_ms: ms(self.alert_retention),
             give_up_after_ms: ms(self.give_up_after),
+            silence_limits: self.silence_limits,
         }
     }
 

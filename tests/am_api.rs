@@ -778,3 +778,203 @@ fn no_body_makes_the_api_panic_or_stop() {
         200
     );
 }
+
+/// A silence body with these matchers, active until 2099.
+fn silence_body(matchers: &[serde_json::Value]) -> String {
+    serde_json::json!({
+        "matchers": matchers,
+        "startsAt": "2020-01-01T00:00:00Z",
+        "endsAt": "2099-01-01T00:00:00Z",
+        "createdBy": "ops",
+        "comment": "issue 22",
+    })
+    .to_string()
+}
+
+fn regex_matchers(count: usize) -> Vec<serde_json::Value> {
+    (0..count)
+        .map(|i| serde_json::json!({"name": "instance", "value": format!("h.*|x-{i}"), "isRegex": true}))
+        .collect()
+}
+
+/// The 400 answer's message (a JSON string, as Alertmanager's handlers).
+fn refused(response: &Response) -> String {
+    assert_eq!(response.status, 400, "{}", response.text());
+    response
+        .json()
+        .as_str()
+        .unwrap_or_else(|| panic!("not a JSON string: {}", response.text()))
+        .to_string()
+}
+
+/// Regression for issue 22: one silence of 100,000 regex matchers (5 MB,
+/// under the body limit) took 800 MB; every limit answers 400 naming
+/// itself, and a silence within them still mutes.
+#[test]
+fn silences_over_a_limit_get_400_naming_the_limit() {
+    let klaxon = AmServer::start();
+    let url = format!("{}/api/v2/silences", klaxon.url());
+    let huge = silence_body(&regex_matchers(100_000));
+    assert!(huge.len() > 4 << 20, "{}", huge.len());
+    assert_eq!(
+        refused(&post(&url, &huge)),
+        "silence invalid: too many matchers: 100000 (limit: 100, --silences.max-matchers)"
+    );
+    let pathological = silence_body(&[serde_json::json!(
+        {"name": "a", "value": r"\w{1000}", "isRegex": true}
+    )]);
+    assert_eq!(
+        refused(&post(&url, &pathological)),
+        format!(
+            "silence invalid: invalid label matcher 0: regular expression \"\\\\w{{1000}}\" is \
+             too large: compiled, it would take more than {} bytes",
+            klaxon::notify::silence::REGEX_SIZE_LIMIT
+        )
+    );
+    let long_value = silence_body(&[serde_json::json!(
+        {"name": "a", "value": "v".repeat(20_000), "isRegex": false}
+    )]);
+    assert_eq!(
+        refused(&post(&url, &long_value)),
+        "silence invalid: invalid label matcher 0: name and value are 20001 bytes (limit: 16384 \
+         bytes, --silences.max-matcher-bytes)"
+    );
+    let large: Vec<serde_json::Value> = (0..5)
+        .map(|i| serde_json::json!({"name": format!("l{i}"), "value": "v".repeat(15_000), "isRegex": false}))
+        .collect();
+    let text = refused(&post(&url, &silence_body(&large)));
+    assert!(
+        text.starts_with("silence exceeded maximum size: ")
+            && text.ends_with("(limit: 65536 bytes, --silences.max-silence-size-bytes)"),
+        "{text}"
+    );
+    assert_eq!(klaxon.silences().usage().silences, 0);
+
+    // Within the limits: 100 distinct regexes, and the alert is muted.
+    let alert = post(
+        &format!("{}/api/v2/alerts", klaxon.url()),
+        r#"[{"labels":{"alertname":"Muted","instance":"h1"}}]"#,
+    );
+    assert_eq!(alert.status, 200);
+    let created = post(&url, &silence_body(&regex_matchers(100)));
+    assert_eq!(created.status, 200, "{}", created.text());
+    let id = created.json()["silenceID"].as_str().unwrap().to_string();
+    let alerts = http::get(&format!("{}/api/v2/alerts", klaxon.url())).json();
+    assert_eq!(alerts[0]["status"]["state"], "suppressed", "{alerts}");
+    assert_eq!(alerts[0]["status"]["silencedBy"], serde_json::json!([id]));
+}
+
+#[test]
+fn the_count_and_total_size_of_silences_are_bounded() {
+    use klaxon::notify::silence::SilenceLimits;
+    let equal = |v: &str| [serde_json::json!({"name": "a", "value": v, "isRegex": false})];
+    let counted = AmServer::with_silence_limits(SilenceLimits {
+        max_silences: 2,
+        ..SilenceLimits::default()
+    });
+    let url = format!("{}/api/v2/silences", counted.url());
+    for v in ["1", "2"] {
+        assert_eq!(post(&url, &silence_body(&equal(v))).status, 200);
+    }
+    assert_eq!(
+        refused(&post(&url, &silence_body(&equal("3")))),
+        "exceeded maximum number of silences: 2 (limit: 2, --silences.max-silences); expired \
+         silences count until 120h after their end"
+    );
+
+    let sized = AmServer::with_silence_limits(SilenceLimits {
+        max_total_bytes: 1_000,
+        ..SilenceLimits::default()
+    });
+    let url = format!("{}/api/v2/silences", sized.url());
+    let mut accepted = 0;
+    let text = loop {
+        let response = post(&url, &silence_body(&equal(&accepted.to_string())));
+        if response.status != 200 {
+            break refused(&response);
+        }
+        accepted += 1;
+        assert!(accepted < 10, "1,000 bytes hold fewer than 10 silences");
+    };
+    assert!(accepted >= 2, "{accepted}");
+    assert!(
+        text.starts_with("silences exceeded maximum total size: ")
+            && text.contains("(limit: 1000 bytes, --silences.max-total-bytes)"),
+        "{text}"
+    );
+    assert!(sized.silences().usage().total_bytes() <= 1_000);
+}
+
+/// A silence stored by a klaxon without limits (issue 22's shape, smaller)
+/// is left in the store at the next start: logged, not loaded, and loaded
+/// again once the limit allows it.
+#[test]
+fn stored_silences_over_the_limits_are_kept_in_the_store_but_not_loaded() {
+    use klaxon::notify::silence::{Silence, SilenceLimits, SilenceMatcher};
+    let mut klaxon = AmServer::start();
+    let kept = post(
+        &format!("{}/api/v2/silences", klaxon.url()),
+        &silence_body(&[serde_json::json!({"name": "a", "value": "1", "isRegex": false})]),
+    );
+    assert_eq!(kept.status, 200);
+    let now = chrono::Utc::now().timestamp_millis();
+    let old = Silence {
+        id: "0e3b6e0a-0000-4000-8000-000000000022".to_string(),
+        matchers: (0..1_000)
+            .map(|i| SilenceMatcher {
+                name: "instance".to_string(),
+                value: format!("h.*|x-{i}"),
+                is_regex: true,
+                is_equal: true,
+            })
+            .collect(),
+        starts_at: now - 60_000,
+        ends_at: now + 3_600_000,
+        updated_at: now - 60_000,
+        created_by: "older klaxon".to_string(),
+        comment: "before the limits".to_string(),
+    };
+    klaxon.with_store_stopped(|store| {
+        store
+            .commit_records(&[RecordOp::Put {
+                table: RecordTable::Silences,
+                key: old.id.as_bytes().to_vec(),
+                value: serde_json::to_vec(&old).unwrap(),
+            }])
+            .unwrap();
+    });
+    let listed = http::get(&format!("{}/api/v2/silences", klaxon.url())).json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let not_loaded = klaxon.silences().not_loaded().to_vec();
+    assert_eq!(
+        not_loaded,
+        [format!(
+            "silence {:?} (active): silence invalid: too many matchers: 1000 (limit: 100, \
+             --silences.max-matchers)",
+            old.id
+        )]
+    );
+    assert_eq!(
+        http::get(&format!("{}/api/v2/silence/{}", klaxon.url(), old.id)).status,
+        404
+    );
+
+    // 1,000 matchers also make it larger than the default 64 KiB.
+    klaxon.set_silence_limits(SilenceLimits {
+        max_matchers: 1_000,
+        max_silence_bytes: 1 << 20,
+        ..SilenceLimits::default()
+    });
+    klaxon.restart();
+    assert_eq!(klaxon.silences().not_loaded(), [] as [String; 0]);
+    let alert = post(
+        &format!("{}/api/v2/alerts", klaxon.url()),
+        r#"[{"labels":{"alertname":"Old","instance":"h1"}}]"#,
+    );
+    assert_eq!(alert.status, 200);
+    let alerts = http::get(&format!("{}/api/v2/alerts", klaxon.url())).json();
+    assert_eq!(
+        alerts[0]["status"]["silencedBy"],
+        serde_json::json!([old.id])
+    );
+}

@@ -305,3 +305,44 @@ receivers:
         "resolved alerts are not listed"
     );
 }
+
+/// Issue 22: `amtool silence add` over a limit fails and shows klaxon's
+/// message naming the limit.
+#[test]
+fn amtool_shows_which_silence_limit_refused_it() {
+    let klaxon = AmServer::with_silence_limits(klaxon::notify::silence::SilenceLimits {
+        max_matchers: 2,
+        ..Default::default()
+    });
+    let url = klaxon.url();
+    let args = [
+        "silence",
+        "add",
+        "alertname=DiskFull",
+        "instance=~db-.*",
+        "job=node",
+        "--comment=too many",
+    ];
+    let refused = amtool(&url, None, &args);
+    assert!(!refused.ok, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("too many matchers: 3 (limit: 2, --silences.max-matchers)"),
+        "{refused:?}"
+    );
+    assert!(klaxon.silences().list().is_empty());
+    let accepted = amtool(
+        &url,
+        None,
+        &[
+            "silence",
+            "add",
+            "alertname=DiskFull",
+            "instance=~db-.*",
+            "--comment=two",
+        ],
+    );
+    assert!(accepted.ok, "{accepted:?}");
+    assert_eq!(klaxon.silences().list().len(), 1);
+}

@@ -18,7 +18,9 @@
 //! - write endpoints (POST, DELETE) can require `Authorization: Bearer`
 //!   (401 otherwise; [`super::access`] checks it for the whole API), bodies
 //!   over a limit get 413, malformed JSON gets 400 naming the field, line
-//!   and column.
+//!   and column;
+//! - a silence over one of klaxon's silence limits (`SilenceLimits`: count,
+//!   size, matchers, total) gets 400 naming the limit and its flag.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use klaxon::import::{ImportStats, prometheus_to_dsl};
 use klaxon::user_file;
+use klaxon::notify::silence::SilenceLimits;
 
 /// Input had errors: the diagnostics were printed.
 const EXIT_INPUT_ERRORS: u8 = 1;
@@ -199,6 +200,31 @@ struct ServeArgs {
     #[arg(long = "api.max-body-bytes", value_name = "BYTES", env = "KLAXON_API_MAX_BODY_BYTES", default_value_t = 16 << 20)]
     api_max_body_bytes: usize,
 
+    /// Most silences held, expired ones included until 120h after their
+    /// end; one more gets 400 (0: no limit).
+    #[arg(long = "silences.max-silences", value_name = "N", env = "KLAXON_SILENCES_MAX_SILENCES", default_value_t = SilenceLimits::default().max_silences)]
+    silences_max_silences: usize,
+
+    /// Largest silence, as stored (its JSON); a larger one gets 400 (0: no
+    /// limit).
+    #[arg(long = "silences.max-silence-size-bytes", value_name = "BYTES", env = "KLAXON_SILENCES_MAX_SILENCE_SIZE_BYTES", default_value_t = SilenceLimits::default().max_silence_bytes)]
+    silences_max_silence_size_bytes: usize,
+
+    /// Most matchers in one silence; more get 400 (0: no limit).
+    #[arg(long = "silences.max-matchers", value_name = "N", env = "KLAXON_SILENCES_MAX_MATCHERS", default_value_t = SilenceLimits::default().max_matchers)]
+    silences_max_matchers: usize,
+
+    /// Largest matcher (name plus value or pattern) of a silence; a larger
+    /// one gets 400 (0: no limit).
+    #[arg(long = "silences.max-matcher-bytes", value_name = "BYTES", env = "KLAXON_SILENCES_MAX_MATCHER_BYTES", default_value_t = SilenceLimits::default().max_matcher_bytes)]
+    silences_max_matcher_bytes: usize,
+
+    /// Total size of all silences: as stored, plus their compiled regular
+    /// expressions (once per distinct pattern); a silence that would pass
+    /// it gets 400 (0: no limit).
+    #[arg(long = "silences.max-total-bytes", value_name = "BYTES", env = "KLAXON_SILENCES_MAX_TOTAL_BYTES", default_value_t = SilenceLimits::default().max_total_bytes)]
+    silences_max_total_bytes: usize,
+
     /// Log level: error, warn, info, debug, trace (or a tracing filter such as `klaxon=debug`).
     #[arg(
         long = "log.level",
@@ -265,6 +291,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             alert_retention: args.notify_alert_retention,
             api_token_file: args.api_token_file,
             max_body_bytes: args.api_max_body_bytes,
+            silence_limits: SilenceLimits {
+                max_silences: args.silences_max_silences,
+                max_silence_bytes: args.silences_max_silence_size_bytes,
+                max_matchers: args.silences_max_matchers,
+                max_matcher_bytes: args.silences_max_matcher_bytes,
+                max_total_bytes: args.silences_max_total_bytes,
+            },
         },
     };
     // State commits run on blocking threads; a few are plenty (redb

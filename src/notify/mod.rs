@@ -39,6 +39,8 @@ pub struct NotifierSettings {
     pub alert_retention_ms: Millis,
     /// Delivery is retried this long before a notification is failed.
     pub give_up_after_ms: Millis,
+    /// How large silences may grow.
+    pub silence_limits: silence::SilenceLimits,
 }
 
 /// A notification configuration, built and checked before it is used.
@@ -151,7 +153,11 @@ impl Notifier {
                 retention_ms: options.alert_retention_ms,
             },
         )?;
-        let silences = silence::Silences::open(Arc::clone(&store))?;
+        let silences = silence::Silences::open_with(
+            Arc::clone(&store),
+            silence::DEFAULT_RETENTION_MS,
+            options.silence_limits,
+        )?;
         let outbox = Outbox::open(
             Arc::clone(&store),
             config.dispatch.receivers.clone(),

@@ -21,18 +21,84 @@
 //!   now; an expired one is left alone;
 //! - a silence is forgotten `retention` after its end (Alertmanager's
 //!   `--data.retention`, 120h by default).
+//!
+//! One silence must not be able to take the process down (issue 22: 100,000
+//! regex matchers took 800 MB), so [`SilenceLimits`] bound the matchers of a
+//! silence, each matcher's size, a silence's stored size, the number of
+//! silences and their total size, compiled regexes included; a change over a
+//! limit is refused with a message naming it. Regex matchers are compiled
+//! cheaply and shared between silences ([`pattern`]). Silences stored by an
+//! older klaxon that break a limit are left in the store, not loaded, and
+//! logged (see [`Silences::open_with`]).
+
+mod pattern;
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use self::pattern::{Pattern, PatternError, Patterns};
 use super::alert::{LabelSet, Millis};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
 
+pub use self::pattern::REGEX_SIZE_LIMIT;
+
 /// Alertmanager's default `--data.retention`.
 pub const DEFAULT_RETENTION_MS: Millis = 120 * 60 * 60 * 1000;
+
+/// How large silences may grow; 0 means no limit, as in Alertmanager. A
+/// change over a limit is refused (400 from the API) with a message that
+/// names the limit, its value and its `klaxon serve` flag.
+///
+/// Sizes are those of the silence as stored (its JSON). In memory a silence
+/// takes about twice that, plus its compiled regexes, which the total
+/// counts: at the defaults, silences filling the total took 62 MB of memory
+/// (`bench/silence-memory.sh`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SilenceLimits {
+    /// Silences held, expired ones included until their retention ends
+    /// (Alertmanager's `--silences.max-silences`).
+    pub max_silences: usize,
+    /// Stored size of one silence (Alertmanager's
+    /// `--silences.max-silence-size-bytes`).
+    pub max_silence_bytes: usize,
+    /// Matchers of one silence.
+    pub max_matchers: usize,
+    /// Name plus value (or pattern) of one matcher.
+    pub max_matcher_bytes: usize,
+    /// Stored size of all silences plus their compiled regexes (a regex
+    /// that several silences use counts once).
+    pub max_total_bytes: usize,
+}
+
+impl Default for SilenceLimits {
+    fn default() -> Self {
+        SilenceLimits {
+            max_silences: 10_000,
+            max_silence_bytes: 64 << 10,
+            max_matchers: 100,
+            max_matcher_bytes: 16 << 10,
+            max_total_bytes: 32 << 20,
+        }
+    }
+}
+
+impl SilenceLimits {
+    /// No limit at all (Alertmanager's defaults).
+    pub const NONE: SilenceLimits = SilenceLimits {
+        max_silences: 0,
+        max_silence_bytes: 0,
+        max_matchers: 0,
+        max_matcher_bytes: 0,
+        max_total_bytes: 0,
+    };
+}
+
+/// Whether `value` is over `limit` (0: no limit).
+fn over(value: usize, limit: usize) -> bool {
+    limit > 0 && value > limit
+}
 
 /// One matcher of a silence, in the API's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,39 +212,71 @@ pub enum SilenceError {
     Store(#[from] StoreError),
 }
 
-/// A silence with its matchers compiled, ready for [`Silences::mutes`].
+/// One per matcher of a silence, in order: the compiled pattern of a regex
+/// matcher, `None` for `=` and `!=` (which compare with the matcher's value).
+type CompiledMatchers = Vec<Option<Arc<Pattern>>>;
+
+/// A silence with its regex matchers compiled, ready for
+/// [`Silences::mutes`].
 struct Entry {
     silence: Silence,
-    compiled: Vec<CompiledMatcher>,
+    patterns: CompiledMatchers,
+    /// Size of the silence as stored.
+    stored_bytes: usize,
 }
 
-struct CompiledMatcher {
-    name: String,
-    is_equal: bool,
-    test: Test,
-}
-
-enum Test {
-    Equal(String),
-    Regex(Regex),
-}
-
-impl CompiledMatcher {
+impl Entry {
+    /// Whether every matcher matches `labels` (a missing label is "").
     fn matches(&self, labels: &LabelSet) -> bool {
-        let value = labels.value(&self.name);
-        let hit = match &self.test {
-            Test::Equal(expected) => value == expected,
-            Test::Regex(regex) => regex.is_match(value),
-        };
-        hit == self.is_equal
+        self.silence
+            .matchers
+            .iter()
+            .zip(&self.patterns)
+            .all(|(m, pattern)| {
+                let value = labels.value(&m.name);
+                let hit = match pattern {
+                    Some(pattern) => pattern.is_match(value),
+                    None => value == m.value,
+                };
+                hit == m.is_equal
+            })
     }
 }
 
-fn compile(matchers: &[SilenceMatcher]) -> Result<Vec<CompiledMatcher>, String> {
+/// The checks on matchers that need no compiling: how many and how large.
+fn check_matcher_sizes(matchers: &[SilenceMatcher], limits: &SilenceLimits) -> Result<(), String> {
+    if over(matchers.len(), limits.max_matchers) {
+        return Err(format!(
+            "silence invalid: too many matchers: {} (limit: {}, --silences.max-matchers)",
+            matchers.len(),
+            limits.max_matchers
+        ));
+    }
+    for (i, m) in matchers.iter().enumerate() {
+        let bytes = m.name.len() + m.value.len();
+        if over(bytes, limits.max_matcher_bytes) {
+            return Err(format!(
+                "silence invalid: invalid label matcher {i}: name and value are {bytes} bytes \
+                 (limit: {} bytes, --silences.max-matcher-bytes)",
+                limits.max_matcher_bytes
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Alertmanager's validation of matchers, compiling the regex ones with
+/// `patterns` (shared with other silences). Returns the compiled patterns
+/// (see [`Entry::patterns`]) and the bytes of those compiled now.
+fn compile(
+    matchers: &[SilenceMatcher],
+    patterns: &mut Patterns,
+) -> Result<(CompiledMatchers, usize), String> {
     if matchers.is_empty() {
         return Err("silence invalid: at least one matcher required".to_string());
     }
     let mut compiled = Vec::with_capacity(matchers.len());
+    let mut new_bytes = 0;
     let mut all_match_empty = true;
     for (i, m) in matchers.iter().enumerate() {
         if !is_valid_label_name(&m.name) {
@@ -187,44 +285,52 @@ fn compile(matchers: &[SilenceMatcher]) -> Result<Vec<CompiledMatcher>, String> 
                 m.name
             ));
         }
-        let test = if m.is_regex {
-            match Regex::new(&format!("^(?:{})$", m.value)) {
-                Ok(regex) => Test::Regex(regex),
-                Err(e) => {
+        let pattern = if m.is_regex {
+            match patterns.get_or_compile(&m.value) {
+                Ok((pattern, new)) => {
+                    if new {
+                        new_bytes += pattern.bytes();
+                    }
+                    Some(pattern)
+                }
+                Err(PatternError::Syntax(text)) => {
                     return Err(format!(
                         "silence invalid: invalid label matcher {i}: invalid regular expression \
                          {:?}: {}",
                         m.value,
-                        regex_error(&e, &m.value)
+                        regex_error(&text, &m.value)
+                    ));
+                }
+                Err(PatternError::TooLarge) => {
+                    return Err(format!(
+                        "silence invalid: invalid label matcher {i}: regular expression {:?} is \
+                         too large: compiled, it would take more than {REGEX_SIZE_LIMIT} bytes",
+                        m.value
                     ));
                 }
             }
         } else {
-            Test::Equal(m.value.clone())
+            None
         };
         // Alertmanager's matchesEmpty: only `=` and `=~` can match "".
         let matches_empty = m.is_equal
-            && match &test {
-                Test::Equal(v) => v.is_empty(),
-                Test::Regex(r) => r.is_match(""),
+            && match &pattern {
+                Some(pattern) => pattern.is_match(""),
+                None => m.value.is_empty(),
             };
         all_match_empty &= matches_empty;
-        compiled.push(CompiledMatcher {
-            name: m.name.clone(),
-            is_equal: m.is_equal,
-            test,
-        });
+        compiled.push(pattern);
     }
     if all_match_empty {
         return Err(
             "silence invalid: at least one matcher must not match the empty string".to_string(),
         );
     }
-    Ok(compiled)
+    Ok((compiled, new_bytes))
 }
 
 /// A regex error in one line, as Go words it: `what: `pattern``.
-pub fn regex_error(error: &regex::Error, pattern: &str) -> String {
+pub fn regex_error(error: &impl std::fmt::Display, pattern: &str) -> String {
     let text = error.to_string();
     let what = text
         .lines()
@@ -245,54 +351,111 @@ pub fn is_valid_label_name(name: &str) -> bool {
     bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// The silences held in memory, with their total stored size.
+#[derive(Default)]
+struct Table {
+    by_id: HashMap<String, Arc<Entry>>,
+    stored_bytes: usize,
+}
+
+impl Table {
+    fn insert(&mut self, entry: Entry) {
+        self.stored_bytes += entry.stored_bytes;
+        if let Some(old) = self.by_id.insert(entry.silence.id.clone(), Arc::new(entry)) {
+            self.stored_bytes -= old.stored_bytes;
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(old) = self.by_id.remove(id) {
+            self.stored_bytes -= old.stored_bytes;
+        }
+    }
+}
+
+/// What the silences take, as the limits count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SilencesUsage {
+    /// Silences held, expired ones included.
+    pub silences: usize,
+    /// Their stored size.
+    pub stored_bytes: usize,
+    /// Distinct regex patterns compiled.
+    pub patterns: usize,
+    /// What those take.
+    pub pattern_bytes: usize,
+}
+
+impl SilencesUsage {
+    /// What [`SilenceLimits::max_total_bytes`] bounds.
+    pub fn total_bytes(&self) -> usize {
+        self.stored_bytes + self.pattern_bytes
+    }
+}
+
+/// A silence to store: its entry and its encoding.
+struct Change {
+    entry: Entry,
+    value: Vec<u8>,
+}
+
 /// The silences of this klaxon; see the module documentation.
 pub struct Silences {
     store: Arc<Store>,
     retention_ms: Millis,
-    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    limits: SilenceLimits,
+    table: RwLock<Table>,
+    patterns: Mutex<Patterns>,
     /// Serialises changes, so each is decided on the state it replaces.
     changes: tokio::sync::Mutex<()>,
     unreadable: Vec<String>,
+    not_loaded: Vec<String>,
 }
 
 impl std::fmt::Debug for Silences {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Silences")
-            .field("count", &self.read().len())
+            .field("count", &self.read().by_id.len())
             .finish()
     }
 }
 
 impl Silences {
-    /// Loads the stored silences (with the default 120h retention). Records
-    /// that do not decode are logged and reported by
-    /// [`Silences::unreadable`]; silences past their retention are deleted.
+    /// [`Silences::open_with`] the default 120h retention and the default
+    /// limits.
     pub fn open(store: Arc<Store>) -> Result<Arc<Silences>, StoreError> {
-        Self::open_with_retention(store, DEFAULT_RETENTION_MS)
+        Self::open_with(store, DEFAULT_RETENTION_MS, SilenceLimits::default())
     }
 
-    /// [`Silences::open`] with another retention after a silence's end.
-    pub fn open_with_retention(
+    /// Loads the stored silences. Records that do not decode are logged and
+    /// reported by [`Silences::unreadable`]; silences past their retention
+    /// are deleted.
+    ///
+    /// Silences that break `limits` (stored by an older klaxon, or before a
+    /// limit was lowered) are not loaded but left in the store, each with an
+    /// error in the log (a warning for expired ones) and in
+    /// [`Silences::not_loaded`]: loading them could take more memory than
+    /// there is, which is what the limits prevent, and raising the limit
+    /// and restarting brings them back. Active and pending silences are
+    /// loaded before expired ones, the most recently changed first, so when
+    /// the count or total limit leaves no room it is history that waits.
+    pub fn open_with(
         store: Arc<Store>,
         retention_ms: Millis,
+        limits: SilenceLimits,
     ) -> Result<Arc<Silences>, StoreError> {
         let now = chrono::Utc::now().timestamp_millis();
-        let mut entries = HashMap::new();
+        let mut stored = Vec::new();
         let mut unreadable = Vec::new();
         let mut doomed = Vec::new();
         for (key, value) in store.load_records(RecordTable::Silences)? {
-            let id = String::from_utf8_lossy(&key).into_owned();
-            let decoded = serde_json::from_slice::<Silence>(&value)
-                .map_err(|e| e.to_string())
-                .and_then(|s| compile(&s.matchers).map(|compiled| (s, compiled)));
-            match decoded {
-                Ok((silence, _)) if silence.ends_at.saturating_add(retention_ms) <= now => {
+            match serde_json::from_slice::<Silence>(&value) {
+                Ok(silence) if silence.ends_at.saturating_add(retention_ms) <= now => {
                     doomed.push(key);
                 }
-                Ok((silence, compiled)) => {
-                    entries.insert(silence.id.clone(), Arc::new(Entry { silence, compiled }));
-                }
+                Ok(silence) => stored.push((silence, value.len())),
                 Err(reason) => {
+                    let id = String::from_utf8_lossy(&key);
                     tracing::warn!(
                         path = %store.path().display(),
                         "skipping unreadable silence {id:?}: {reason}"
@@ -309,32 +472,97 @@ impl Silences {
             })
             .collect();
         store.commit_records(&ops)?;
-        Ok(Arc::new(Silences {
+        let mut silences = Silences {
             store,
             retention_ms,
-            entries: RwLock::new(entries),
+            limits,
+            table: RwLock::new(Table::default()),
+            patterns: Mutex::new(Patterns::default()),
             changes: tokio::sync::Mutex::new(()),
             unreadable,
-        }))
+            not_loaded: Vec::new(),
+        };
+        silences.load(stored, now);
+        Ok(Arc::new(silences))
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Entry>>> {
-        self.entries.read().unwrap_or_else(PoisonError::into_inner)
+    /// Takes the stored silences that fit the limits; see
+    /// [`Silences::open_with`].
+    fn load(&mut self, mut stored: Vec<(Silence, usize)>, now: Millis) {
+        stored.sort_by(|(a, _), (b, _)| {
+            let expired = |s: &Silence| s.state(now) == SilenceState::Expired;
+            expired(a)
+                .cmp(&expired(b))
+                .then(b.updated_at.cmp(&a.updated_at))
+                .then(a.id.cmp(&b.id))
+        });
+        let mut table = Table::default();
+        let patterns = self
+            .patterns
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (silence, stored_bytes) in stored {
+            let admitted = check_matcher_sizes(&silence.matchers, &self.limits)
+                .and_then(|()| check_size(stored_bytes, &self.limits))
+                .and_then(|()| check_count(table.by_id.len(), &self.limits, self.retention_ms))
+                .and_then(|()| compile(&silence.matchers, patterns))
+                .and_then(|(compiled, _)| {
+                    let total = table.stored_bytes + stored_bytes + patterns.bytes();
+                    check_total(total, 0, &self.limits, self.retention_ms).map(|()| compiled)
+                });
+            match admitted {
+                Ok(compiled) => table.insert(Entry {
+                    silence,
+                    patterns: compiled,
+                    stored_bytes,
+                }),
+                Err(reason) => {
+                    patterns.prune();
+                    let state = silence.state(now).as_str();
+                    let id = &silence.id;
+                    if state == "expired" {
+                        tracing::warn!(
+                            silence = %id, state,
+                            "A stored silence was not loaded: {reason}. It stays in the store \
+                             until its retention ends; raise the limit and restart to load it."
+                        );
+                    } else {
+                        tracing::error!(
+                            silence = %id, state,
+                            "A stored silence was not loaded and mutes nothing: {reason}. It \
+                             stays in the store; raise the limit and restart to apply it."
+                        );
+                    }
+                    self.not_loaded
+                        .push(format!("silence {id:?} ({state}): {reason}"));
+                }
+            }
+        }
+        *self.table.get_mut().unwrap_or_else(PoisonError::into_inner) = table;
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Entry>>> {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner)
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
+        self.table.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
+        self.table.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn patterns(&self) -> std::sync::MutexGuard<'_, Patterns> {
+        self.patterns.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Ids (sorted) of the silences active at `now` that match `labels`.
     /// Called for every alert at every flush: matchers are precompiled and
     /// inactive silences cost two comparisons.
     pub fn mutes(&self, labels: &LabelSet, now: Millis) -> Vec<String> {
-        let entries = self.read();
-        let mut ids: Vec<String> = entries
+        let table = self.read();
+        let mut ids: Vec<String> = table
+            .by_id
             .values()
             .filter(|e| e.silence.starts_at <= now && now < e.silence.ends_at)
-            .filter(|e| e.compiled.iter().all(|m| m.matches(labels)))
+            .filter(|e| e.matches(labels))
             .map(|e| e.silence.id.clone())
             .collect();
         ids.sort_unstable();
@@ -343,17 +571,43 @@ impl Silences {
 
     /// Every silence not yet past its retention, in no order.
     pub fn list(&self) -> Vec<Silence> {
-        self.read().values().map(|e| e.silence.clone()).collect()
+        self.read()
+            .by_id
+            .values()
+            .map(|e| e.silence.clone())
+            .collect()
     }
 
     /// The silence with this id.
     pub fn get(&self, id: &str) -> Option<Silence> {
-        self.read().get(id).map(|e| e.silence.clone())
+        self.read().by_id.get(id).map(|e| e.silence.clone())
     }
 
     /// Stored records that did not decode when the silences were loaded.
     pub fn unreadable(&self) -> &[String] {
         &self.unreadable
+    }
+
+    /// Stored silences left in the store at start-up because they break a
+    /// limit, with the reason; see [`Silences::open_with`].
+    pub fn not_loaded(&self) -> &[String] {
+        &self.not_loaded
+    }
+
+    /// What the silences take now, as [`SilenceLimits`] count it.
+    pub fn usage(&self) -> SilencesUsage {
+        let (silences, stored_bytes) = {
+            let table = self.read();
+            (table.by_id.len(), table.stored_bytes)
+        };
+        let mut patterns = self.patterns();
+        patterns.prune();
+        SilencesUsage {
+            silences,
+            stored_bytes,
+            patterns: patterns.len(),
+            pattern_bytes: patterns.bytes(),
+        }
     }
 
     /// Creates a silence and returns its new id.
@@ -380,8 +634,9 @@ impl Silences {
     }
 
     /// Alertmanager's `POST /api/v2/silences`: creates a silence, or updates
-    /// `input.id` following the rules in the module documentation. Returns
-    /// the id of the silence that holds the result, once it is durable.
+    /// `input.id` following the rules in the module documentation, within
+    /// the [`SilenceLimits`]. Returns the id of the silence that holds the
+    /// result, once it is durable.
     pub async fn set(&self, input: SilenceInput, now: Millis) -> Result<String, SilenceError> {
         if input.starts_at >= input.ends_at {
             return Err(SilenceError::Invalid(
@@ -393,16 +648,22 @@ impl Silences {
                 "Failed to create silence: end time can't be in the past".to_string(),
             ));
         }
-        let compiled = compile(&input.matchers).map_err(SilenceError::Invalid)?;
+        // Before anything is compiled: a silence of 100,000 matchers is
+        // refused at the cost of counting them.
+        check_matcher_sizes(&input.matchers, &self.limits).map_err(SilenceError::Invalid)?;
         let _change = self.changes.lock().await;
+        let (compiled, new_pattern_bytes) = {
+            let mut patterns = self.patterns();
+            patterns.prune();
+            compile(&input.matchers, &mut patterns).map_err(SilenceError::Invalid)?
+        };
         let previous = match &input.id {
-            Some(id) => match self.read().get(id) {
+            Some(id) => match self.read().by_id.get(id) {
                 Some(entry) => Some(Arc::clone(entry)),
                 None => return Err(SilenceError::NotFound),
             },
             None => None,
         };
-        let mut changed: Vec<Entry> = Vec::with_capacity(2);
         let mut silence = Silence {
             id: String::new(),
             matchers: input.matchers,
@@ -412,40 +673,111 @@ impl Silences {
             created_by: input.created_by,
             comment: input.comment,
         };
-        if let Some(previous) = &previous {
-            if can_update(&previous.silence, &silence, now) {
-                silence.id = previous.silence.id.clone();
-                let id = silence.id.clone();
-                self.save(vec![Entry { silence, compiled }]).await?;
-                return Ok(id);
-            }
-            if let Some(expired) = expire_at(&previous.silence, now) {
-                changed.push(Entry {
-                    silence: expired,
-                    compiled: compile(&previous.silence.matchers).map_err(SilenceError::Invalid)?,
-                });
-            }
+        let mut changed: Vec<Change> = Vec::with_capacity(2);
+        let mut replaced = 0;
+        if let Some(previous) = &previous
+            && can_update(&previous.silence, &silence, now)
+        {
+            silence.id = previous.silence.id.clone();
+            let id = silence.id.clone();
+            let change = self.change(silence, compiled)?;
+            check_size(change.value.len(), &self.limits).map_err(SilenceError::Invalid)?;
+            self.check_total(
+                std::slice::from_ref(&change),
+                previous.stored_bytes,
+                new_pattern_bytes,
+                now,
+            )
+            .map_err(SilenceError::Invalid)?;
+            self.save(vec![change]).await?;
+            return Ok(id);
+        }
+        // A new silence, or a replacement (the old one stays, expired).
+        check_count(
+            self.read().by_id.len() - self.past_retention(now).len(),
+            &self.limits,
+            self.retention_ms,
+        )
+        .map_err(SilenceError::Invalid)?;
+        if let Some(previous) = &previous
+            && let Some(expired) = expire_at(&previous.silence, now)
+        {
+            changed.push(self.change(expired, previous.patterns.clone())?);
+            replaced = previous.stored_bytes;
         }
         silence.id = uuid::Uuid::new_v4().to_string();
         silence.starts_at = silence.starts_at.max(now);
         let id = silence.id.clone();
-        changed.push(Entry { silence, compiled });
+        let change = self.change(silence, compiled)?;
+        check_size(change.value.len(), &self.limits).map_err(SilenceError::Invalid)?;
+        changed.push(change);
+        self.check_total(&changed, replaced, new_pattern_bytes, now)
+            .map_err(SilenceError::Invalid)?;
         self.save(changed).await?;
         Ok(id)
     }
 
+    /// Checks the total size after storing `changed`, which replace silences
+    /// of `replaced` stored bytes and compiled `new_pattern_bytes` of new
+    /// patterns. A change that shrinks the total is allowed even over the
+    /// limit, so it can be got back under.
+    fn check_total(
+        &self,
+        changed: &[Change],
+        replaced: usize,
+        new_pattern_bytes: usize,
+        now: Millis,
+    ) -> Result<(), String> {
+        if self.limits.max_total_bytes == 0 {
+            return Ok(());
+        }
+        let held = {
+            let table = self.read();
+            let doomed: usize = self
+                .past_retention(now)
+                .iter()
+                .filter_map(|id| table.by_id.get(id))
+                .map(|e| e.stored_bytes)
+                .sum();
+            table.stored_bytes - doomed
+        };
+        let patterns = self.patterns().bytes();
+        let before = held + patterns - new_pattern_bytes;
+        let added: usize = changed.iter().map(|c| c.value.len()).sum();
+        let after = (held + patterns + added).saturating_sub(replaced);
+        check_total(after, before, &self.limits, self.retention_ms)
+    }
+
+    /// `silence` encoded for the store, with its entry.
+    fn change(&self, silence: Silence, patterns: CompiledMatchers) -> Result<Change, StoreError> {
+        let value = serde_json::to_vec(&silence).map_err(|e| StoreError::Database {
+            path: self.store.path().to_path_buf(),
+            action: "encode a silence for",
+            detail: e.to_string(),
+        })?;
+        Ok(Change {
+            entry: Entry {
+                silence,
+                patterns,
+                stored_bytes: value.len(),
+            },
+            value,
+        })
+    }
+
     /// Alertmanager's `DELETE /api/v2/silence/{id}`: ends the silence now
-    /// (see the module documentation). Expiring an expired silence is fine.
+    /// (see the module documentation). Expiring an expired silence is fine,
+    /// and no limit ever refuses an expiry.
     pub async fn expire(&self, id: &str, now: Millis) -> Result<(), SilenceError> {
         let _change = self.changes.lock().await;
-        let Some(entry) = self.read().get(id).cloned() else {
+        let Some(entry) = self.read().by_id.get(id).cloned() else {
             return Err(SilenceError::NotFound);
         };
         let Some(silence) = expire_at(&entry.silence, now) else {
             return Ok(());
         };
-        let compiled = compile(&silence.matchers).map_err(SilenceError::Invalid)?;
-        self.save(vec![Entry { silence, compiled }]).await?;
+        let change = self.change(silence, entry.patterns.clone())?;
+        self.save(vec![change]).await?;
         Ok(())
     }
 
@@ -465,9 +797,9 @@ impl Silences {
             })
             .collect();
         self.commit(ops).await?;
-        let mut entries = self.write();
+        let mut table = self.write();
         for id in &doomed {
-            entries.remove(id);
+            table.remove(id);
         }
         Ok(doomed.len())
     }
@@ -475,6 +807,7 @@ impl Silences {
     /// Ids of the silences that ended longer than the retention before `now`.
     fn past_retention(&self, now: Millis) -> Vec<String> {
         self.read()
+            .by_id
             .values()
             .filter(|e| e.silence.ends_at.saturating_add(self.retention_ms) <= now)
             .map(|e| e.silence.id.clone())
@@ -484,16 +817,16 @@ impl Silences {
     /// Commits `changed` in one transaction, then makes it visible. Silences
     /// past their retention are deleted in the same transaction, so the
     /// store stays small without a timer.
-    async fn save(&self, changed: Vec<Entry>) -> Result<(), StoreError> {
+    async fn save(&self, changed: Vec<Change>) -> Result<(), StoreError> {
         let now = changed
             .iter()
-            .map(|e| e.silence.updated_at)
+            .map(|c| c.entry.silence.updated_at)
             .max()
             .unwrap_or(Millis::MIN);
         let doomed: Vec<String> = self
             .past_retention(now)
             .into_iter()
-            .filter(|id| !changed.iter().any(|e| e.silence.id == *id))
+            .filter(|id| !changed.iter().any(|c| c.entry.silence.id == *id))
             .collect();
         let mut ops = Vec::with_capacity(changed.len() + doomed.len());
         for id in &doomed {
@@ -502,25 +835,22 @@ impl Silences {
                 key: id.as_bytes().to_vec(),
             });
         }
-        for entry in &changed {
-            let value = serde_json::to_vec(&entry.silence).map_err(|e| StoreError::Database {
-                path: self.store.path().to_path_buf(),
-                action: "encode a silence for",
-                detail: e.to_string(),
-            })?;
+        let mut entries = Vec::with_capacity(changed.len());
+        for Change { entry, value } in changed {
             ops.push(RecordOp::Put {
                 table: RecordTable::Silences,
                 key: entry.silence.id.as_bytes().to_vec(),
                 value,
             });
+            entries.push(entry);
         }
         self.commit(ops).await?;
-        let mut entries = self.write();
+        let mut table = self.write();
         for id in &doomed {
-            entries.remove(id);
+            table.remove(id);
         }
-        for entry in changed {
-            entries.insert(entry.silence.id.clone(), Arc::new(entry));
+        for entry in entries {
+            table.insert(entry);
         }
         Ok(())
     }
@@ -537,6 +867,50 @@ impl Silences {
             }),
         }
     }
+}
+
+/// A silence of `bytes` stored bytes against the size limit.
+fn check_size(bytes: usize, limits: &SilenceLimits) -> Result<(), String> {
+    if over(bytes, limits.max_silence_bytes) {
+        return Err(format!(
+            "silence exceeded maximum size: {bytes} bytes (limit: {} bytes, \
+             --silences.max-silence-size-bytes)",
+            limits.max_silence_bytes
+        ));
+    }
+    Ok(())
+}
+
+/// One more silence besides `held` against the count limit.
+fn check_count(held: usize, limits: &SilenceLimits, retention_ms: Millis) -> Result<(), String> {
+    if over(held + 1, limits.max_silences) {
+        return Err(format!(
+            "exceeded maximum number of silences: {held} (limit: {}, --silences.max-silences); \
+             expired silences count until {}h after their end",
+            limits.max_silences,
+            retention_ms / 3_600_000
+        ));
+    }
+    Ok(())
+}
+
+/// A total of `after` bytes (from `before`) against the total limit.
+fn check_total(
+    after: usize,
+    before: usize,
+    limits: &SilenceLimits,
+    retention_ms: Millis,
+) -> Result<(), String> {
+    if after > before && over(after, limits.max_total_bytes) {
+        return Err(format!(
+            "silences exceeded maximum total size: {after} bytes with this one (limit: {} bytes, \
+             --silences.max-total-bytes); the total counts every silence as stored and its \
+             compiled regular expressions, expired silences until {}h after their end",
+            limits.max_total_bytes,
+            retention_ms / 3_600_000
+        ));
+    }
+    Ok(())
 }
 
 /// Alertmanager's `canUpdate`: whether `old` may become `new` in place
@@ -602,7 +976,12 @@ mod tests {
     }
 
     fn open(dir: &std::path::Path) -> Arc<Silences> {
-        Silences::open_with_retention(Arc::new(Store::open(dir).unwrap()), i64::MAX / 4).unwrap()
+        Silences::open_with(
+            Arc::new(Store::open(dir).unwrap()),
+            i64::MAX / 4,
+            SilenceLimits::default(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -763,7 +1142,8 @@ mod tests {
     fn changes_forget_silences_past_their_retention() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
-        let silences = Silences::open_with_retention(Arc::clone(&store), 10_000).unwrap();
+        let silences =
+            Silences::open_with(Arc::clone(&store), 10_000, SilenceLimits::default()).unwrap();
         let rt = runtime();
         let old = rt
             .block_on(silences.create(input(vec![matcher("a", "=", "1")], 0, 20_000), 0))
@@ -813,5 +1193,234 @@ mod tests {
         let silences = open(dir.path());
         assert!(silences.get(&gone).is_none(), "the deletion is durable");
         assert!(silences.get(&kept.id).is_some());
+    }
+
+    fn open_limited(store: &Arc<Store>, limits: SilenceLimits) -> Arc<Silences> {
+        Silences::open_with(Arc::clone(store), DEFAULT_RETENTION_MS, limits).unwrap()
+    }
+
+    /// Regression for issue 22: 100,000 regex matchers in one silence.
+    #[test]
+    fn a_silence_over_a_limit_is_refused_naming_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let silences = open(dir.path());
+        let rt = runtime();
+        let err = |i: SilenceInput| {
+            rt.block_on(silences.create(i, 5_000))
+                .unwrap_err()
+                .to_string()
+        };
+        let many: Vec<SilenceMatcher> = (0..100_000)
+            .map(|i| matcher("instance", "=~", &format!("h.*|x-{i}")))
+            .collect();
+        assert_eq!(
+            err(input(many, 5_000, 8_000)),
+            "silence invalid: too many matchers: 100000 (limit: 100, --silences.max-matchers)"
+        );
+        assert_eq!(silences.usage().patterns, 0, "nothing was compiled");
+        let long = "x".repeat(16 << 10);
+        assert_eq!(
+            err(input(vec![matcher("a", "=", &long)], 5_000, 8_000)),
+            "silence invalid: invalid label matcher 0: name and value are 16385 bytes \
+             (limit: 16384 bytes, --silences.max-matcher-bytes)"
+        );
+        let big: Vec<SilenceMatcher> = (0..5)
+            .map(|i| matcher(&format!("l{i}"), "=", &"v".repeat(15_000)))
+            .collect();
+        let text = err(input(big, 5_000, 8_000));
+        assert!(
+            text.starts_with("silence exceeded maximum size: 75")
+                && text.ends_with(" bytes (limit: 65536 bytes, --silences.max-silence-size-bytes)"),
+            "{text}"
+        );
+        assert_eq!(
+            err(input(vec![matcher("a", "=~", r"\w{1000}")], 5_000, 8_000)),
+            format!(
+                "silence invalid: invalid label matcher 0: regular expression \"\\\\w{{1000}}\" \
+                 is too large: compiled, it would take more than {REGEX_SIZE_LIMIT} bytes"
+            )
+        );
+        assert!(silences.list().is_empty());
+        // Within the limits: 100 distinct regexes, and it mutes.
+        let hundred: Vec<SilenceMatcher> = (0..100)
+            .map(|i| matcher("instance", "=~", &format!("h.*|x-{i}")))
+            .collect();
+        let id = rt
+            .block_on(silences.create(input(hundred, 5_000, 8_000), 5_000))
+            .unwrap();
+        let labels = LabelSet::from_pairs([("instance", "h1")]);
+        assert_eq!(silences.mutes(&labels, 6_000), vec![id]);
+        assert!(
+            silences
+                .mutes(&LabelSet::from_pairs([("instance", "x-1")]), 6_000)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_count_limit_counts_expired_silences_and_never_blocks_updates_or_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let limits = SilenceLimits {
+            max_silences: 2,
+            ..SilenceLimits::default()
+        };
+        let silences = open_limited(&store, limits);
+        let rt = runtime();
+        let now = chrono::Utc::now().timestamp_millis();
+        let ms = |v: &str| vec![matcher("a", "=", v)];
+        let first = rt
+            .block_on(silences.create(input(ms("1"), now, now + 60_000), now))
+            .unwrap();
+        let second = rt
+            .block_on(silences.create(input(ms("2"), now, now + 60_000), now))
+            .unwrap();
+        rt.block_on(silences.expire(&second, now)).unwrap();
+        let refused = rt
+            .block_on(silences.create(input(ms("3"), now, now + 60_000), now))
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "exceeded maximum number of silences: 2 (limit: 2, --silences.max-silences); \
+             expired silences count until 120h after their end"
+        );
+        // In place: same matchers, a later end.
+        let mut longer = input(ms("1"), now, now + 120_000);
+        longer.comment = "longer".to_string();
+        assert_eq!(
+            rt.block_on(silences.update(&first, longer, now)).unwrap(),
+            first
+        );
+        // A replacement needs room for one more.
+        assert!(
+            rt.block_on(silences.update(&first, input(ms("9"), now, now + 60_000), now))
+                .is_err()
+        );
+        rt.block_on(silences.expire(&first, now)).unwrap();
+        assert_eq!(silences.usage().silences, 2);
+    }
+
+    #[test]
+    fn the_total_counts_stored_size_and_each_compiled_pattern_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let rt = runtime();
+        let now = chrono::Utc::now().timestamp_millis();
+        let regex = |i: usize| {
+            input(
+                vec![matcher("job", "=~", &format!("api-{i}.*"))],
+                now,
+                now + 60_000,
+            )
+        };
+        // Measure one silence, then allow a bit more than three.
+        let probe = open_limited(&store, SilenceLimits::NONE);
+        let id = rt.block_on(probe.create(regex(0), now)).unwrap();
+        let one = probe.usage();
+        assert_eq!((one.silences, one.patterns), (1, 1));
+        assert!(one.pattern_bytes > one.stored_bytes, "{one:?}");
+        rt.block_on(probe.expire(&id, now)).unwrap();
+        drop(probe);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let limit = one.total_bytes() * 3 + one.total_bytes() / 2;
+        let silences = open_limited(
+            &store,
+            SilenceLimits {
+                max_total_bytes: limit,
+                ..SilenceLimits::default()
+            },
+        );
+        for i in 0..3 {
+            rt.block_on(silences.create(regex(i), now)).unwrap();
+        }
+        let text = rt
+            .block_on(silences.create(regex(3), now))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.starts_with("silences exceeded maximum total size: ")
+                && text.contains(&format!(
+                    "(limit: {limit} bytes, --silences.max-total-bytes)"
+                )),
+            "{text}"
+        );
+        // A pattern already compiled costs only the stored silence.
+        for _ in 0..3 {
+            rt.block_on(silences.create(regex(1), now)).unwrap();
+        }
+        let usage = silences.usage();
+        assert_eq!((usage.silences, usage.patterns), (6, 3));
+        assert!(usage.total_bytes() <= limit, "{usage:?}");
+    }
+
+    /// Silences stored before the limits (issue 22's shape, smaller) are
+    /// left in the store, not loaded, and reported; raising the limit loads
+    /// them again.
+    #[test]
+    fn stored_silences_over_the_limits_stay_in_the_store_unloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let now = chrono::Utc::now().timestamp_millis();
+        let stored = |id: &str, matchers: Vec<SilenceMatcher>, ends_at: Millis| Silence {
+            id: id.to_string(),
+            matchers,
+            starts_at: now - 60_000,
+            ends_at,
+            updated_at: now - 60_000,
+            created_by: "older klaxon".to_string(),
+            comment: "before the limits".to_string(),
+        };
+        let huge = stored(
+            "huge",
+            (0..150)
+                .map(|i| matcher("instance", "=~", &format!("h.*|x-{i}")))
+                .collect(),
+            now + 3_600_000,
+        );
+        let small = |id: &str, ends_at| stored(id, vec![matcher("a", "=", id)], ends_at);
+        let silences = [
+            huge,
+            small("active", now + 3_600_000),
+            small("expired", now - 1_000),
+        ];
+        let ops: Vec<RecordOp> = silences
+            .iter()
+            .map(|s| RecordOp::Put {
+                table: RecordTable::Silences,
+                key: s.id.as_bytes().to_vec(),
+                value: serde_json::to_vec(s).unwrap(),
+            })
+            .collect();
+        store.commit_records(&ops).unwrap();
+
+        let limited = open_limited(
+            &store,
+            SilenceLimits {
+                max_silences: 1,
+                ..SilenceLimits::default()
+            },
+        );
+        assert_eq!(limited.usage().patterns, 0, "the huge one was not compiled");
+        let ids: Vec<String> = limited.list().into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, ["active"], "active before expired");
+        let not_loaded = limited.not_loaded().join("\n");
+        assert!(
+            not_loaded.contains(
+                "silence \"huge\" (active): silence invalid: too many matchers: 150 (limit: \
+                 100, --silences.max-matchers)"
+            ) && not_loaded.contains(
+                "silence \"expired\" (expired): exceeded maximum number of silences: 1 (limit: 1"
+            ),
+            "{not_loaded}"
+        );
+        assert_eq!(store.load_records(RecordTable::Silences).unwrap().len(), 3);
+        drop(limited);
+
+        let all = open_limited(&store, SilenceLimits::NONE);
+        assert_eq!(all.list().len(), 3);
+        assert!(all.not_loaded().is_empty());
+        let labels = LabelSet::from_pairs([("instance", "h1")]);
+        assert_eq!(all.mutes(&labels, now), vec!["huge".to_string()]);
     }
 }

@@ -22,7 +22,7 @@ use klaxon::api::alertmanager::{
 };
 use klaxon::notify::alert::{Fingerprint, LabelSet};
 use klaxon::notify::alerts::{AlertStore, AlertStoreOptions};
-use klaxon::notify::silence::Silences;
+use klaxon::notify::silence::{DEFAULT_RETENTION_MS, SilenceLimits, Silences};
 use klaxon::store::Store;
 use tempfile::TempDir;
 
@@ -117,6 +117,7 @@ pub struct AmServer {
     options: AlertmanagerApiOptions,
     token: Option<String>,
     store_options: AlertStoreOptions,
+    silence_limits: SilenceLimits,
     receivers: Vec<String>,
     running: Option<Running>,
     port: u16,
@@ -150,7 +151,7 @@ impl AmServer {
     /// Serves with these API options; every alert routes to the first of
     /// `receivers`, the others are only listed.
     pub fn with_options(options: AlertmanagerApiOptions, receivers: &[&str]) -> AmServer {
-        Self::with_token(None, options, receivers)
+        Self::serve(None, options, receivers, SilenceLimits::default())
     }
 
     /// Like [`AmServer::with_options`], with every write needing
@@ -160,6 +161,15 @@ impl AmServer {
         token: Option<&str>,
         options: AlertmanagerApiOptions,
         receivers: &[&str],
+    ) -> AmServer {
+        Self::serve(token, options, receivers, SilenceLimits::default())
+    }
+
+    fn serve(
+        token: Option<&str>,
+        options: AlertmanagerApiOptions,
+        receivers: &[&str],
+        silence_limits: SilenceLimits,
     ) -> AmServer {
         let dir = tempfile::Builder::new()
             .prefix("klaxon-test-amapi-")
@@ -173,12 +183,23 @@ impl AmServer {
             },
             options,
             token: token.map(str::to_string),
+            silence_limits,
             receivers: receivers.iter().map(|r| r.to_string()).collect(),
             running: None,
             port: 0,
         };
         server.launch();
         server
+    }
+
+    /// Default options, receiver `default`, these silence limits.
+    pub fn with_silence_limits(limits: SilenceLimits) -> AmServer {
+        Self::serve(None, AlertmanagerApiOptions::default(), &["default"], limits)
+    }
+
+    /// The silence limits from the next (re)start on.
+    pub fn set_silence_limits(&mut self, limits: SilenceLimits) {
+        self.silence_limits = limits;
     }
 
     /// The data directory (kept across [`AmServer::restart`]).
@@ -241,8 +262,8 @@ impl AmServer {
         );
         let alerts = AlertStore::open(Arc::clone(&store), self.store_options)
             .unwrap_or_else(|e| panic!("cannot open the alert store: {e}"));
-        let silences =
-            Silences::open(store).unwrap_or_else(|e| panic!("cannot open the silences: {e}"));
+        let silences = Silences::open_with(store, DEFAULT_RETENTION_MS, self.silence_limits)
+            .unwrap_or_else(|e| panic!("cannot open the silences: {e}"));
         let mut views = TestViews::new(self.receivers.first().map_or("default", String::as_str));
         views.others = self.receivers.iter().skip(1).cloned().collect();
         let _ = views.alerts.set(Arc::clone(&alerts));
