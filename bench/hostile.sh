@@ -50,7 +50,7 @@
 #   rulefiles  /dev/zero, a FIFO, a symlink loop, 10 MB one-line files with an
 #              error, deep nesting, invalid UTF-8, a RULEFILE_BIG_MB (8) MB valid
 #              file, given to `rulecheck` and `klaxon serve --config`/`--rules`
-#              under a RULEFILE_MEMORY_CAP_MB (2048) address-space cap, killed
+#              under a RULEFILE_MEMORY_CAP_MB (2048) data-size cap (prlimit --data), killed
 #              after RULEFILE_TIMEOUT (20) s: exit, time, peak RSS, output bytes.
 #
 # ONLY="auth flood" runs just those categories, SKIP="diskfull" leaves some
