@@ -439,38 +439,74 @@ class Klaxon:
                     TOKEN if token is True else token)
 
 
+def child_hwm_kb(pid):
+    """VmHWM of the processes `pid` started (the command under /usr/bin/time)."""
+    best = None
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = f.read().split()
+    except OSError:
+        return None
+    for kid in kids:
+        kb = status_kb(int(kid), "VmHWM")
+        if kb is not None and (best is None or kb > best):
+            best = kb
+    return best
+
+
 def run_bounded(cmd, timeout, out_path, ready_port=None):
-    """Runs cmd with a time bound; returns (outcome, code, seconds, maxrss_kb,
-    output_bytes). Outcome: `exit`; `started` when ready_port is given and
-    /-/ready answered 200 there (then it is stopped with SIGTERM); `timeout`
-    when it was killed at the bound."""
+    """Runs cmd under GNU time with a time bound; returns (outcome, code,
+    seconds, peak_rss_kb, output_bytes). Outcome: `exit`; `started` when
+    ready_port is given and /-/ready answered 200 there (then it is stopped
+    with SIGTERM); `timeout` when it was killed at the bound. The peak comes
+    from time's report (the process's own maximum resident set; a child's
+    rusage from wait4 would include this Python's size before the exec), or
+    from /proc while it ran when it was killed."""
+    rss_path = out_path + ".rss"
+    if os.path.exists(rss_path):
+        os.remove(rss_path)
+    timed = ["/usr/bin/time", "-f", "%M", "-o", rss_path] + cmd
     with open(out_path, "wb") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+        proc = subprocess.Popen(timed, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)
         CHILDREN.add(proc)
         outcome = "exit"
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
+        sampled = None
+        seconds = None
+        while proc.poll() is None:
+            kb = child_hwm_kb(proc.pid)
+            if kb is not None and (sampled is None or kb > sampled):
+                sampled = kb
             if ready_port and outcome == "exit":
                 a = try_call(ready_port, "GET", "/-/ready", timeout=1)
                 if a is not None and a.status == 200:
                     outcome = "started"
                     seconds = time.monotonic() - started
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    for kid in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split():
+                        os.kill(int(kid), signal.SIGTERM)
             if time.monotonic() - started > timeout + (30 if outcome == "started" else 0):
                 outcome = "timeout" if outcome == "exit" else outcome
                 os.killpg(proc.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(proc.pid, 0)
+                proc.wait()
                 break
             time.sleep(0.05)
-        if outcome != "started":
+        if seconds is None:
             seconds = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         CHILDREN.discard(proc)
-    return outcome, proc.returncode, seconds, usage.ru_maxrss, os.path.getsize(out_path)
+    peak = sampled
+    try:
+        with open(rss_path) as f:
+            lines = f.read().split()
+        # GNU time prints "Command exited with non-zero status N" first.
+        peak = int(lines[-1])
+    except (OSError, ValueError, IndexError):
+        pass
+    code = proc.returncode
+    # GNU time exits with the command's status, or 128+N for a signal N.
+    if code is not None and code > 128 and outcome == "exit":
+        code = -(code - 128)
+    return outcome, code, seconds, peak, os.path.getsize(out_path)
 
 
 # ----- the webhook sink --------------------------------------------------------
@@ -1640,7 +1676,7 @@ def cat_diskfull(suite):
                 if a.status == 200:
                     acked.update(names)
                 else:
-                    messages.add(a.body[:100])
+                    messages.add(re.sub(rb"/\S*/", b".../", a.body)[:90])
             except HttpError:
                 row.count(None)
             if i % 10 == 0:
@@ -1655,8 +1691,8 @@ def cat_diskfull(suite):
         ready = try_call(k.port, "GET", "/-/ready", timeout=10)
         parts.append("writes on a full disk: " + ", ".join(f"{c}x{n}" for c, n in sorted(codes.items())))
         parts.append(f"reads {reads_ok}/{reads} ok; /-/ready {ready.status if ready else 'no answer'}")
-        if messages:
-            parts.append(f"message: {sorted(messages)[0]!r}")
+        for m in sorted(messages)[:3]:
+            parts.append(f"answer: {m.decode('utf-8', 'replace')!r}")
         os.remove(filler)
         freed = time.monotonic()
         recovered = None
@@ -1736,12 +1772,20 @@ def cat_rulefiles(suite):
     os.symlink("loop-a.rules", os.path.join(d, "loop-b.rules"))
     long_line = (b'group g { every 1m alert A { query prometheus `up` warning when value > 1 summary "'
                  + b"x" * (10 << 20) + b'" } } @@@\n')
-    rules = []
-    for i in range(max(1, (big_mb << 20) // 190)):
-        rules.append(f"  - alert: Big{i}\n    expr: up{{job=\"job-{i}\"}} > {i}\n    for: 5m\n"
-                     f"    labels: {{severity: warning}}\n"
-                     f"    annotations: {{summary: \"instance {{{{ $labels.instance }}}} of {i}\"}}\n")
-    big = "groups:\n- name: big\n  rules:\n" + "".join(rules)
+    # Few YAML nodes per byte: serde-saphyr refuses more than 250,000 nodes.
+    description = "the instance {{ $labels.instance }} is down; " * 16
+    rule = ("  - alert: Big{i}\n    expr: up{{job=\"job-{i}\"}} == 0\n    for: 5m\n"
+            "    labels:\n      severity: warning\n    annotations:\n"
+            "      summary: instance {{{{ $labels.instance }}}} is down\n"
+            "      description: " + description.replace("{", "{{").replace("}", "}}") + "{i}\n")
+    big_yaml = "groups:\n- name: big\n  rules:\n" + "".join(
+        rule.format(i=i) for i in range(max(1, (big_mb << 20) // len(rule.format(i=0)))))
+    dsl_rule = ("  alert Big{i} {{\n    query prometheus `up{{job=\"job-{i}\"}} == 0`\n"
+                "    warning when value > 0\n    summary \"instance {{{{ $labels.instance }}}} is down\"\n  }}\n")
+    n_dsl = max(1, (big_mb << 20) // len(dsl_rule.format(i=0)))
+    big_dsl = "".join(
+        f"group big{g} {{\n  every 1m\n" + "".join(dsl_rule.format(i=i) for i in range(g, min(n_dsl, g + 100))) + "}\n"
+        for g in range(0, n_dsl, 100))
     inputs = [
         ("/dev/zero", "/dev/zero"), ("FIFO", fifo),
         ("symlink loop", os.path.join(d, "loop-a.rules")),
@@ -1754,7 +1798,8 @@ def cat_rulefiles(suite):
                                                    + b"(" * 100000 + b"up" + b")" * 100000 + b"\n")),
         ("invalid utf-8", write("utf8.rules", b"group \xff\xfe { }\n")),
         ("nul bytes", write("nul.yml", b"\0" * 65536)),
-        (f"{len(big) / 1e6:.1f} MB valid yaml", write("big.yml", big.encode())),
+        (f"{len(big_yaml) / 1e6:.1f} MB valid yaml", write("big.yml", big_yaml.encode())),
+        (f"{len(big_dsl) / 1e6:.1f} MB valid rules", write("big.rules", big_dsl.encode())),
     ]
     out = os.path.join(d, "out")
     results = []
@@ -1775,7 +1820,9 @@ def cat_rulefiles(suite):
             row.tried += 1
             with open(out, "rb") as f:
                 head = f.read(4096).decode("utf-8", "replace")
-            first = next((line for line in head.splitlines() if line.strip()), "")[:100]
+            lines = [line.strip() for line in head.splitlines() if line.strip()]
+            at = next((i for i, line in enumerate(lines) if re.search(r"\berror\b", line, re.I)), 0)
+            first = " ".join(lines[at:at + (2 if lines and lines[at].endswith(":") else 1)])[:140]
             if outcome == "started":
                 code = "started"
             if outcome != "timeout" and crashed(code if isinstance(code, int) else None, head):

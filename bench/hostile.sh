@@ -70,7 +70,7 @@ cd "$repo"
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
-ensure_tools python3:python3 curl:curl prlimit:util-linux
+ensure_tools python3:python3 curl:curl prlimit:util-linux /usr/bin/time:time
 
 klaxon=${KLAXON_BIN:-}
 rulecheck=${RULECHECK_BIN:-}
