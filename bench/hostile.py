@@ -565,6 +565,7 @@ class Row:
         self.notes = []
         self.failures = []  # reasons for a non-zero exit
         self.skipped = None
+        self.headline = []  # the figures for the table; notes are the details
 
     def count(self, status):
         self.tried += 1
@@ -580,6 +581,9 @@ class Row:
     def note(self, text):
         self.notes.append(text)
         say(f"    {self.name}: {text}")
+
+    def figure(self, text):
+        self.headline.append(text)
 
     def fail(self, text):
         self.failures.append(text)
@@ -933,6 +937,9 @@ def cat_bodies(suite):
     if time.monotonic() > deadline:
         row.note("stopped at the time bound (BODIES_SECONDS)")
     row.note(f"peak RSS {mib(k.hwm_kb())}, log {k.log_size()} bytes")
+    row.figure(f"{row.c5xx} unexpected 5xx; {sum(len(v) for v in no_message.values())} 4xx without "
+               f"a JSON message; {len(timeouts)} unanswered; peak RSS {mib(k.hwm_kb())}; "
+               f"log {k.log_size() / 1e6:.1f}MB")
     k.stop()
     return row
 
@@ -1030,6 +1037,8 @@ def cat_auth(suite):
     for key, n in sorted(bypass.items()):
         row.fail(f"auth bypass: {key} answered 2xx to {n} unauthenticated requests")
     row.note(f"afterwards: {probes} probe alerts stored, probe silence {state}")
+    row.figure(f"{len(routes)} routes x {len(wrong)} bad credentials; 2xx without a valid token: " +
+               (", ".join(f"{key} x{n}" for key, n in sorted(bypass.items())) or "none"))
     if probes:
         row.fail(f"{probes} alerts stored without a valid token")
     if state != "active":
@@ -1101,6 +1110,8 @@ def cat_flood(suite):
     row.note(f"{done} requests over {concurrency} connections in {seconds:.1f}s = {done / seconds:.0f} req/s; "
              f"p50 {fmt_ms(p(0.5))} p99 {fmt_ms(p(0.99))}; {results['errors']} without answer; "
              f"peak RSS {mib(k.hwm_kb())}")
+    row.figure(f"{done / seconds:.0f} req/s over {concurrency} connections, p99 {fmt_ms(p(0.99))}, "
+               f"{results['errors']} unanswered")
     if done < total:
         row.note(f"stopped at the time bound FLOOD_SECONDS={bound} after {done} of {total}")
     if not k.alive():
@@ -1217,6 +1228,9 @@ def cat_sockets(suite):
         f"{kind} {closed[kind]}/{len(held[kind])}" for kind in kinds))
     row.note(f"alert POST while held: {posted.status if posted else 'no answer'}; "
              f"webhook deliveries while held: {delivered}; 'Too many open files' in log: {accept_errors}")
+    row.figure(f"{n_held} held under nofile {nofile}; /-/healthy while held {during}, after {hold}s {late}; "
+               f"closed by klaxon {sum(closed.values())}/{n_held}; alert delivered while held: "
+               f"{'yes' if delivered else 'no'}")
     if not k.alive():
         row.crashes += 1
         k.reap()
@@ -1255,6 +1269,7 @@ def cat_silences(suite):
         time.sleep(0.5)
         parts.append(f"{label} ({len(body) / 1e6:.1f}MB): {status} in {fmt_ms(seconds)}, "
                      f"RSS {mib(k.rss_kb())}")
+        row.figure(f"{label}: {status}, RSS {mib(k.rss_kb())}")
 
     for n in sizes:
         post(f"{n} regex matchers",
@@ -1275,6 +1290,9 @@ def cat_silences(suite):
         if k.reap():
             row.crashes += 1
             row.fail("klaxon crashed restarting with the big silences")
+    row.headline.insert(0, parts[0])
+    if parts[-1].startswith(("after restart", "restart failed")):
+        row.figure(parts[-1])
     for p in parts:
         row.note(p)
     return row
@@ -1307,6 +1325,8 @@ def cat_logs(suite):
     row.note(f"{len(body) / 1e6:.1f}MB of {n} invalid alerts: HTTP {status} in {fmt_ms(seconds)}, "
              f"answer {answer} bytes, log written {written} bytes "
              f"({written / len(body):.2f} bytes per byte posted)")
+    row.figure(f"{len(body) / 1e6:.1f}MB posted -> {written / 1e6:.1f}MB of log, "
+               f"{answer / 1e6:.1f}MB answer")
     if status is not None and status >= 500:
         row.fail(f"{status} on a body of invalid alerts")
     if not k.alive():
@@ -1387,6 +1407,8 @@ def cat_listing(suite):
              f"settled list {fmt_ms(settled.seconds if settled else None)} "
              f"({len(settled.json()) if settled and settled.status == 200 else '?'} alerts); "
              f"peak RSS {mib(k.hwm_kb())}")
+    row.figure(f"{sent['alerts']} alerts in one group; GET /api/v2/alerts during the burst max "
+               f"{fmt_ms(max(lists) if lists else None)}, /-/healthy max {fmt_ms(max(healths) if healths else None)}")
     if not k.alive():
         row.crashes += 1
         k.reap()
@@ -1484,6 +1506,8 @@ def cat_kill9(suite):
     row.note(f"{kills} kill -9 during ingest: {len(acked_alerts)} acknowledged alerts, "
              f"{len(acked_silences)} acknowledged silences; lost {len(lost_alerts)} alerts, "
              f"{len(lost_silences)} silences")
+    row.figure(f"{kills} kill -9; {len(acked_alerts)} alerts + {len(acked_silences)} silences "
+               f"acknowledged, {row.lost} lost")
     if row.lost:
         row.fail(f"lost acknowledged data: {sorted(lost_alerts)[:5]} {sorted(lost_silences)[:5]}")
     return row
@@ -1554,6 +1578,7 @@ def cat_corrupt(suite):
     cases = corruptions(size, suite.rng)
     cases.append(("klaxon.redb is a directory", None))
     outcomes = {}
+    modified = leftover = 0
     for label, corrupt in cases:
         name = "corrupt-" + re.sub(r"[^a-z0-9]+", "-", label.lower())
         k = suite.klaxon_instance(name, log_level="warn")
@@ -1595,6 +1620,8 @@ def cat_corrupt(suite):
         elif outcome == "started" and extra.startswith(" with 2000/"):
             row.ok += 1
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        modified += 1 if touched else 0
+        leftover += 1 if leftovers else 0
         say(f"    corrupt: {label}: {outcome}{extra} exit={code} modified={touched} "
             f"leftovers={leftovers} {message}")
         if outcome != "refused" or touched or leftovers:
@@ -1602,6 +1629,8 @@ def cat_corrupt(suite):
                      f"{'modified' if touched else 'unmodified'}"
                      f"{', left ' + ','.join(leftovers) if leftovers else ''}")
         shutil.rmtree(k.dir, ignore_errors=True)
+    row.figure(", ".join(f"{v} {k}" for k, v in sorted(outcomes.items())) +
+               f"; {modified} modified; {leftover} left files behind")
     row.notes.insert(0, f"{size} byte database, {len(cases)} variants: " +
                      ", ".join(f"{v} {k}" for k, v in sorted(outcomes.items())) +
                      f"; ok = refused untouched or started with all data")
@@ -1746,6 +1775,7 @@ def cat_diskfull(suite):
         suite.unmount(mnt)
     for p in parts:
         row.note(p)
+    row.headline = [p for p in parts if p.startswith(("writes on", "reads", "after freeing", "restart with", "error"))]
     return row
 
 
@@ -1830,6 +1860,11 @@ def cat_rulefiles(suite):
                 row.fail(f"{tool} {label}: crashed (exit {code}): {first}")
             elif outcome != "timeout":
                 row.ok += 1
+            if outcome == "timeout" or label in ("/dev/zero", "symlink loop", "10 MB one-line error") \
+                    or label.endswith("valid rules"):
+                row.figure(f"{tool} {label}: "
+                           f"{'hung' if outcome == 'timeout' else 'exit %s' % code}, {mib(rss)}"
+                           f"{', %.1fMB out' % (nbytes / 1e6) if nbytes > 1e6 else ''}")
             results.append(f"{tool} {label}: {'HUNG (killed after %ds)' % t if outcome == 'timeout' else 'exit %s' % code} "
                            f"{secs:.1f}s, peak {mib(rss)}, {nbytes} bytes output")
             say(f"    rulefiles: {results[-1]} | {first}")
@@ -1855,7 +1890,7 @@ def table(rows):
         if r.skipped:
             lines.append(f"| {r.name} | - | - | - | - | - | - | {r.skipped} |")
             continue
-        notes = "; ".join(n.replace("|", "/") for n in r.notes)
+        notes = "; ".join(n.replace("|", "/") for n in (r.headline or r.notes))
         lines.append(f"| {r.name} | {r.tried} | {r.ok} | {r.c4xx} | {r.c5xx} | {r.crashes} | "
                      f"{r.lost} | {notes} |")
     return "\n".join(lines)
@@ -1914,6 +1949,11 @@ def main():
         suite.sink.close()
     print()
     print(table(rows))
+    print()
+    print("details:")
+    for r in rows:
+        for n in ([r.skipped] if r.skipped else r.notes):
+            print(f"  {r.name}: {n}")
     failures = [f"{r.name}: {f}" for r in rows for f in r.failures]
     print()
     print(f"total {time.monotonic() - started:.0f}s; klaxon {klaxon}")
