@@ -1866,7 +1866,8 @@ def cat_rulefiles(suite):
                            f"{'hung' if outcome == 'timeout' else 'exit %s' % code}, {mib(rss)}"
                            f"{', %.1fMB out' % (nbytes / 1e6) if nbytes > 1e6 else ''}")
             results.append(f"{tool} {label}: {'HUNG (killed after %ds)' % t if outcome == 'timeout' else 'exit %s' % code} "
-                           f"{secs:.1f}s, peak {mib(rss)}, {nbytes} bytes output")
+                           f"{secs:.1f}s, peak {mib(rss)}, {nbytes} bytes output"
+                           f"{': ' + first if first and code != 'started' else ''}")
             say(f"    rulefiles: {results[-1]} | {first}")
     row.notes += results
     row.notes.insert(0, f"each run under prlimit --data={cap}MiB, killed after {timeout}s; ok = ended by itself")
@@ -1882,7 +1883,7 @@ CATEGORIES = [
 ]
 
 
-def table(rows):
+def table(rows, work):
     header = ["category", "tried", "ok", "4xx", "5xx", "crashes", "lost"]
     lines = ["| " + " | ".join(header) + " | notes/figures |",
              "|" + "---|" * (len(header) + 1)]
@@ -1890,7 +1891,7 @@ def table(rows):
         if r.skipped:
             lines.append(f"| {r.name} | - | - | - | - | - | - | {r.skipped} |")
             continue
-        notes = "; ".join(n.replace("|", "/") for n in (r.headline or r.notes))
+        notes = "; ".join(n.replace("|", "/") for n in (r.headline or r.notes)).replace(work, "$work")
         lines.append(f"| {r.name} | {r.tried} | {r.ok} | {r.c4xx} | {r.c5xx} | {r.crashes} | "
                      f"{r.lost} | {notes} |")
     return "\n".join(lines)
@@ -1948,12 +1949,12 @@ def main():
             unmount(m)
         suite.sink.close()
     print()
-    print(table(rows))
+    print(table(rows, work))
     print()
     print("details:")
     for r in rows:
         for n in ([r.skipped] if r.skipped else r.notes):
-            print(f"  {r.name}: {n}")
+            print(f"  {r.name}: {n}".replace(work, "$work"))
     failures = [f"{r.name}: {f}" for r in rows for f in r.failures]
     print()
     print(f"total {time.monotonic() - started:.0f}s; klaxon {klaxon}")
