@@ -440,6 +440,16 @@ class Klaxon:
                     TOKEN if token is True else token)
 
 
+def stop_or_count_crash(row, k, during):
+    """Stops k at the end of a category, or counts its crash when it is gone."""
+    if k.alive():
+        k.stop()
+        return
+    row.crashes += 1
+    k.reap()
+    row.fail(f"klaxon died {during}: {k.log_tail(3)}")
+
+
 def child_hwm_kb(pid):
     """VmHWM of the processes `pid` started (the command under /usr/bin/time)."""
     best = None
@@ -1123,12 +1133,7 @@ def cat_flood(suite):
                f"{results['errors']} unanswered")
     if done < total:
         row.note(f"stopped at the time bound FLOOD_SECONDS={bound} after {done} of {total}")
-    if not k.alive():
-        row.crashes += 1
-        k.reap()
-        row.fail(f"klaxon died during the flood: {k.log_tail(3)}")
-    else:
-        k.stop()
+    stop_or_count_crash(row, k, "during the flood")
     return row
 
 
@@ -1240,12 +1245,7 @@ def cat_sockets(suite):
     row.figure(f"{n_held} held under nofile {nofile}; /-/healthy while held {during}, after {hold}s {late}; "
                f"closed by klaxon {sum(closed.values())}/{n_held}; alert delivered while held: "
                f"{'yes' if delivered else 'no'}")
-    if not k.alive():
-        row.crashes += 1
-        k.reap()
-        row.fail(f"klaxon died holding sockets: {k.log_tail(3)}")
-    else:
-        k.stop()
+    stop_or_count_crash(row, k, "holding sockets")
     return row
 
 
@@ -1338,12 +1338,7 @@ def cat_logs(suite):
                f"{answer / 1e6:.1f}MB answer")
     if status is not None and status >= 500:
         row.fail(f"{status} on a body of invalid alerts")
-    if not k.alive():
-        row.crashes += 1
-        k.reap()
-        row.fail("klaxon died on the invalid body")
-    else:
-        k.stop()
+    stop_or_count_crash(row, k, "on the invalid body")
     return row
 
 
@@ -1418,12 +1413,7 @@ def cat_listing(suite):
              f"peak RSS {mib(k.hwm_kb())}")
     row.figure(f"{sent['alerts']} alerts in one group; GET /api/v2/alerts during the burst max "
                f"{fmt_ms(max(lists) if lists else None)}, /-/healthy max {fmt_ms(max(healths) if healths else None)}")
-    if not k.alive():
-        row.crashes += 1
-        k.reap()
-        row.fail(f"klaxon died during the burst: {k.log_tail(3)}")
-    else:
-        k.stop()
+    stop_or_count_crash(row, k, "during the burst")
     return row
 
 
