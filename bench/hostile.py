@@ -878,12 +878,14 @@ def cat_bodies(suite):
     expected_5xx = 0
     timeouts = []
     odd_ids = []
+    biggest = [0, ""]  # the request that raised peak memory most
     existing = k.call("POST", "/api/v2/silences", dumps(silence_body()), JSON_HEADERS).json()["silenceID"]
 
     def send(label, method, path, body=b"", headers=(), allow_5xx=False):
         nonlocal expected_5xx
         if time.monotonic() > deadline:
             return
+        hwm = k.hwm_kb() or 0
         try:
             a = k.call(method, path, body, headers, timeout=60)
             status = a.status
@@ -913,6 +915,11 @@ def cat_bodies(suite):
             k.reap()
             row.fail(f"klaxon died on {method} {label}: {k.log_tail(3)}")
             k.start()
+            return
+        grew = (k.hwm_kb() or 0) - hwm
+        if grew > biggest[0]:
+            shown = path.decode("latin-1") if isinstance(path, bytes) else path
+            biggest[:] = [grew, f"{method} {shown[:60]} ({label[:40]})"]
 
     for label, body in alert_bodies(suite.rng):
         send(label, "POST", "/api/v2/alerts", body, JSON_HEADERS)
@@ -955,7 +962,8 @@ def cat_bodies(suite):
         row.note(f"{len(timeouts)} without answer: " + "; ".join(timeouts[:3]))
     if time.monotonic() > deadline:
         row.note("stopped at the time bound (BODIES_SECONDS)")
-    row.note(f"peak RSS {mib(k.hwm_kb())}, log {k.log_size()} bytes")
+    row.note(f"peak RSS {mib(k.hwm_kb())} (most raised by {biggest[1]!r}: +{mib(biggest[0])}), "
+             f"log {k.log_size()} bytes")
     row.figure(f"{row.c5xx} unexpected 5xx; {sum(len(v) for v in no_message.values())} 4xx without "
                f"a JSON message; {len(timeouts)} unanswered; peak RSS {mib(k.hwm_kb())}; "
                f"log {k.log_size() / 1e6:.1f}MB")
