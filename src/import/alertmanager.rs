@@ -2385,8 +2385,10 @@ fn am_range(text: &str, member: impl Fn(&str) -> Option<i64>) -> Result<(i64, i6
 }
 
 fn check_weekdays(text: &str) -> Result<(), String> {
-    let (a, b) = am_range(text, |s| crate::model::dsl::weekday(s).map(i64::from))
-        .map_err(|_| "not a weekday (sunday..saturday) or a range of them".to_string())?;
+    let (a, b) = am_range(text, |s| {
+        crate::model::components::time_window::weekday(s).map(i64::from)
+    })
+    .map_err(|_| "not a weekday (sunday..saturday) or a range of them".to_string())?;
     if a > b {
         return Err("the start day is after the end day (a week runs sunday to saturday)".into());
     }
@@ -2413,7 +2415,7 @@ fn check_days_of_month(text: &str) -> Result<(), String> {
 
 fn check_months(text: &str) -> Result<(), String> {
     let (a, b) = am_range(text, |s| {
-        crate::model::dsl::month(s)
+        crate::model::components::time_window::month(s)
             .map(i64::from)
             .or_else(|| s.parse::<i64>().ok())
     })

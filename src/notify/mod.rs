@@ -74,11 +74,30 @@ impl NotifyConfig {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(NotifyConfig {
+        Ok(Self::from_parts(
+            rules,
+            receivers,
+            windows,
+            external_url,
+            config_text,
+        ))
+    }
+
+    /// A configuration of receivers and windows built already (as `serve`
+    /// builds them, with the rule files at hand to locate errors) and the
+    /// routes and inhibitions of `rules`.
+    pub fn from_parts(
+        rules: &RuleSet,
+        receivers: receivers::Receivers,
+        windows: time_window::TimeWindows,
+        external_url: &str,
+        config_text: String,
+    ) -> NotifyConfig {
+        NotifyConfig {
             dispatch: DispatchConfig::new(rules, receivers, external_url.to_string()),
             windows: Arc::new(windows),
             config_text,
-        })
+        }
     }
 }
 
