@@ -140,9 +140,20 @@ impl Component for PrometheusConfig {
     ];
 
     fn validate(b: &mut Block<'_>) -> Option<Self> {
-        Some(PrometheusConfig {
-            http: HttpSettings::validate(b, Self::SETTINGS),
-        })
+        let http = HttpSettings::validate(b, Self::SETTINGS);
+        // The query client parses the base URL (text that is no http(s)
+        // URL at all was refused by the schema).
+        if let Some(value) = b.value("url")
+            && (value.text.starts_with("http://") || value.text.starts_with("https://"))
+            && let Err(e) = url::Url::parse(&http.url)
+        {
+            b.error(
+                "url",
+                value.span,
+                format!("`{}` is not a usable URL: {e}", value.text),
+            );
+        }
+        Some(PrometheusConfig { http })
     }
 }
 

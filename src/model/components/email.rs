@@ -4,7 +4,7 @@
 use lettre::message::Mailbox;
 use lettre::message::header::HeaderName;
 
-use super::{Block, Component, Kind, Secret, SettingSpec, spec};
+use super::{Block, Component, Kind, Secret, SettingSpec, inner_span, spec};
 
 /// Headers klaxon writes itself; a `headers { }` block may not replace them.
 const RESERVED_HEADERS: &[&str] = &[
@@ -79,19 +79,27 @@ impl Component for EmailConfig {
         let send_resolved = b.bool("send_resolved", true);
         let mut to = Vec::new();
         for value in b.values("to") {
-            for text in value
-                .text
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
+            let mut offset = 0;
+            for part in value.text.split(',') {
+                let at = offset + (part.len() - part.trim_start().len());
+                offset += part.len() + 1;
+                let text = part.trim();
+                if text.is_empty() {
+                    continue;
+                }
                 match text.parse::<Mailbox>() {
                     Ok(mailbox) => to.push(mailbox),
-                    Err(e) => b.error(
-                        "to",
-                        value.span,
-                        format!("`{text}` is not an email address: {e}"),
-                    ),
+                    Err(e) => {
+                        // The address itself, when the value was written in the file.
+                        let mut span = value.span;
+                        if value.literal {
+                            span = inner_span(&value.text, value.span, at);
+                            if span.end == span.start + 1 {
+                                span.end = span.start + text.len();
+                            }
+                        }
+                        b.error("to", span, format!("`{text}` is not an email address: {e}"));
+                    }
                 }
             }
         }

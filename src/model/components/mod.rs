@@ -454,7 +454,9 @@ impl<'a> Block<'a> {
     /// component and the setting.
     pub fn error(&mut self, setting: &str, span: Span, message: impl std::fmt::Display) {
         let message = self.place.say(setting, message);
-        self.push(Diagnostic::error("model/setting-value", span, message));
+        self.push(
+            Diagnostic::error("model/setting-value", span, message).with_label("invalid value"),
+        );
     }
 
     /// Adds a diagnostic; an error makes the block fail.
