@@ -95,7 +95,7 @@ impl Component for EmailConfig {
                         if value.literal {
                             span = inner_span(&value.text, value.span, at);
                             if span.end == span.start + 1 {
-                                span.end = span.start + text.len();
+                                span.end = (span.start + text.len()).min(value.span.end);
                             }
                         }
                         b.error("to", span, format!("`{text}` is not an email address: {e}"));

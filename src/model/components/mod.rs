@@ -788,3 +788,58 @@ pub fn is_loopback(url: &url::Url) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::IntegrationConfig;
+    use crate::model::load::load_sources;
+
+    /// A value from `env()` meets, once read, the check and the message a
+    /// written one gets, at the `env()` call; one that cannot be read says
+    /// what to set.
+    #[test]
+    fn a_value_read_at_build_meets_the_check_a_written_one_does() {
+        let loaded = load_sources(&[(
+            "r.rules",
+            "receiver mail {\n  email { to \"a@example.com\"  from \"k@example.com\"  smarthost env(\"SMARTHOST\") }\n}\nroute { receiver mail }\n",
+        )]);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let IntegrationConfig::Email(config) = &loaded.rules.receivers[0].integrations[0].config
+        else {
+            panic!("not an email integration");
+        };
+        assert!(config.ready().is_none(), "pending until the value is read");
+
+        let errors = config
+            .resolve(&|_| Ok("smtp.example.com".into()))
+            .err()
+            .unwrap_or_default();
+        let said: Vec<String> = errors.iter().map(|d| d.short(&loaded.sources)).collect();
+        assert_eq!(
+            said,
+            [
+                "r.rules:2:63: error[model/setting-value]: receiver `mail`, email integration #1, `smarthost`: `smtp.example.com` is not host:port; write it like `smtp.example.com:587`"
+            ]
+        );
+
+        let unset = config
+            .resolve(&|_| Err("environment variable `SMARTHOST` is not set".into()))
+            .err()
+            .unwrap_or_default();
+        let said: Vec<String> = unset.iter().map(|d| d.short(&loaded.sources)).collect();
+        assert_eq!(
+            said,
+            [
+                "r.rules:2:63: error[build/unreadable-secret]: receiver `mail`, email integration #1, `smarthost`: environment variable `SMARTHOST` is not set; set it in klaxon's environment"
+            ]
+        );
+
+        let built = config.resolve(&|_| Ok("smtp.example.com:587".into()));
+        assert!(
+            built
+                .as_ref()
+                .is_ok_and(|c| c.host == "smtp.example.com" && c.port == 587),
+            "{built:?}"
+        );
+    }
+}
