@@ -1,6 +1,6 @@
 //! `time_window NAME { ... }`: the settings, their parsers (the one reading
-//! of Alertmanager's time ranges, used by the DSL, the notifier and
-//! `klaxon import alertmanager`) and the validated window.
+//! of Alertmanager's weekday, day, month and year ranges, used by the DSL,
+//! the notifier and `klaxon import alertmanager`) and the validated window.
 //!
 //! Alertmanager 0.25's `timeinterval` rules, as documented:
 //! - `times "HH:MM-HH:MM"`: start inclusive, end exclusive, `24:00` allowed
@@ -81,13 +81,17 @@ impl Component for TimeWindowConfig {
                         parse_times(text).map(|r| window.times.get_or_insert_with(Vec::new).push(r))
                     }
                     "weekdays" => parse_range(text, weekday)
-                        .map(|r| window.weekdays.get_or_insert_with(Vec::new).push(r)),
+                        .map(|r| window.weekdays.get_or_insert_with(Vec::new).push(r))
+                        .map_err(|e| e.to_string()),
                     "days_of_month" => parse_days_of_month(text)
-                        .map(|r| window.days_of_month.get_or_insert_with(Vec::new).push(r)),
+                        .map(|r| window.days_of_month.get_or_insert_with(Vec::new).push(r))
+                        .map_err(|e| e.to_string()),
                     "months" => parse_range(text, month)
-                        .map(|r| window.months.get_or_insert_with(Vec::new).push(r)),
+                        .map(|r| window.months.get_or_insert_with(Vec::new).push(r))
+                        .map_err(|e| e.to_string()),
                     "years" => parse_range(text, year)
-                        .map(|r| window.years.get_or_insert_with(Vec::new).push(r)),
+                        .map(|r| window.years.get_or_insert_with(Vec::new).push(r))
+                        .map_err(|e| e.to_string()),
                     // A second `location` value is refused by the DSL.
                     "location" => zone(text).map(|z| window.location = z),
                     _ => continue,
@@ -184,11 +188,29 @@ pub fn minutes(s: &str) -> Option<u16> {
     (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
 }
 
+/// Why a range does not parse; callers word it for their readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeError {
+    /// A side is not a value of the kind (a weekday, a month, ...).
+    NotAValue,
+    /// The start is after the end.
+    Reversed,
+}
+
+impl std::fmt::Display for RangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RangeError::NotAValue => "not a valid value or `start:end` range",
+            RangeError::Reversed => "the start of the range is after its end",
+        })
+    }
+}
+
 /// `a` or `a:b` with `a <= b`, each side read by `member`.
 pub fn parse_range<T: PartialOrd + Copy>(
     text: &str,
     member: fn(&str) -> Option<T>,
-) -> Result<(T, T), String> {
+) -> Result<(T, T), RangeError> {
     let lower = text.trim().to_ascii_lowercase();
     let (a, b) = match lower.split_once(':') {
         Some((a, b)) => (a, b),
@@ -196,15 +218,36 @@ pub fn parse_range<T: PartialOrd + Copy>(
     };
     match (member(a.trim()), member(b.trim())) {
         (Some(a), Some(b)) if a <= b => Ok((a, b)),
-        (Some(_), Some(_)) => Err("the start of the range is after its end".into()),
-        _ => Err("not a valid value or `start:end` range".into()),
+        (Some(_), Some(_)) => Err(RangeError::Reversed),
+        _ => Err(RangeError::NotAValue),
+    }
+}
+
+/// Why a days-of-month range does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaysError {
+    /// A side is 0, beyond ±31 or no number.
+    NotADay,
+    /// The start counts from the end of the month and the end does not.
+    NegativeStart,
+    /// The range is empty in a 28-day month.
+    Empty,
+}
+
+impl std::fmt::Display for DaysError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DaysError::NotADay => "not a day of the month (1..31, or -31..-1 from the end)",
+            DaysError::NegativeStart => "the end must be negative when the start is",
+            DaysError::Empty => "the end is always before the start",
+        })
     }
 }
 
 /// A days-of-month range with Alertmanager's checks: no 0, within ±31, a
 /// negative start needs a negative end, and the range is not empty in every
 /// month (checked against a 28-day month, as Alertmanager does).
-pub fn parse_days_of_month(text: &str) -> Result<(i8, i8), String> {
+pub fn parse_days_of_month(text: &str) -> Result<(i8, i8), DaysError> {
     let day = |s: &str| -> Option<i8> {
         s.parse::<i8>()
             .ok()
@@ -215,14 +258,14 @@ pub fn parse_days_of_month(text: &str) -> Result<(i8, i8), String> {
         None => (text.trim(), text.trim()),
     };
     let (Some(begin), Some(end)) = (day(a), day(b)) else {
-        return Err("not a day of the month (1..31, or -31..-1 from the end)".into());
+        return Err(DaysError::NotADay);
     };
     if begin < 0 && end > 0 {
-        return Err("the end must be negative when the start is".into());
+        return Err(DaysError::NegativeStart);
     }
     let on_short_month = |d: i8| if d < 0 { 28 + d } else { d };
     if on_short_month(begin) > on_short_month(end) {
-        return Err("the end is always before the start".into());
+        return Err(DaysError::Empty);
     }
     Ok((begin, end))
 }
