@@ -21,7 +21,7 @@ use crate::eval::metrics::EvalMetrics;
 use crate::eval::rule::CompiledRule;
 use crate::eval::templating::TemplateEnv;
 use crate::eval::unsaved::KeepUnsaved;
-use crate::model::{DatasourceKind, LoadOptions};
+use crate::model::LoadOptions;
 use crate::source::{HttpSettings, Source};
 use crate::store::Store;
 
@@ -126,28 +126,33 @@ pub struct BuiltConfig {
     pub warnings: Vec<String>,
     /// Number of rules, for logs and the reload answer.
     pub rule_count: usize,
-    /// Receivers, routes, inhibit rules and time windows of the DSL files.
+    /// Routes and inhibit rules of the DSL files (receivers and time
+    /// windows are built below).
     notify_rules: crate::model::RuleSet,
+    receivers: crate::notify::receivers::Receivers,
+    windows: crate::notify::time_window::TimeWindows,
     /// The DSL files' text, for Alertmanager's `/api/v2/status`.
     config_text: String,
 }
 
 impl BuiltConfig {
-    /// Builds the notifier's part (receiver clients, routes, time windows).
-    fn notify_config(
-        &self,
-        external_url: &str,
-    ) -> Result<crate::notify::NotifyConfig, Vec<String>> {
-        crate::notify::NotifyConfig::build(
+    /// The notifier's part: the receivers and time windows built with the
+    /// rest, the routing tree for this external URL.
+    fn notify_config(&self, external_url: &str) -> crate::notify::NotifyConfig {
+        crate::notify::NotifyConfig::from_parts(
             &self.notify_rules,
+            self.receivers.clone(),
+            self.windows.clone(),
             external_url,
             self.config_text.clone(),
         )
     }
 }
 
-/// Loads and validates every rule file and builds datasource clients.
-/// Errors are rendered diagnostics (file:line:col, the line, a caret).
+/// Loads and validates every rule file, reads secrets and builds the
+/// datasource and receiver clients, without starting anything: what
+/// `klaxon serve` starts and reloads with. Errors are rendered diagnostics
+/// (file:line:col, the line, a caret), but for problems outside the files.
 pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
     let mut args: Vec<PathBuf> = Vec::new();
     if let Some(c) = &opts.config {
@@ -178,21 +183,38 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
         return Err(errors);
     }
 
+    // Secrets are read and clients created here; what cannot be is
+    // reported where the setting is written.
+    let render = |diagnostics: Vec<crate::diag::Diagnostic>| -> Vec<String> {
+        diagnostics
+            .iter()
+            .map(|d| d.render(&dsl_loaded.sources))
+            .collect()
+    };
     let mut sources: HashMap<String, Source> = HashMap::new();
     for ds in &dsl_loaded.rules.datasources {
-        let settings = HttpSettings::from_datasource(ds).map_err(|e| vec![e.to_string()])?;
-        let source = match ds.kind {
-            DatasourceKind::Prometheus => {
-                crate::source::prometheus::PrometheusSource::new(&ds.name, &settings)
-                    .map(Source::Prometheus)
+        match Source::build(ds) {
+            Ok(source) => {
+                sources.insert(ds.name.clone(), source);
             }
-            DatasourceKind::Elasticsearch => {
-                crate::source::elasticsearch::ElasticsearchSource::new(&ds.name, &settings)
-                    .map(Source::Elasticsearch)
-            }
+            Err(diagnostics) => errors.extend(render(diagnostics)),
         }
-        .map_err(|e| vec![e.to_string()])?;
-        sources.insert(ds.name.clone(), source);
+    }
+    let receivers = crate::notify::receivers::build_receivers_located(
+        &dsl_loaded.rules,
+        &crate::notify::receivers::ReceiverContext::default(),
+    )
+    .unwrap_or_else(|diagnostics| {
+        errors.extend(render(diagnostics));
+        crate::notify::receivers::Receivers::default()
+    });
+    let windows = crate::notify::time_window::TimeWindows::compile(&dsl_loaded.rules.time_windows)
+        .unwrap_or_else(|e| {
+            errors.extend(e);
+            crate::notify::time_window::TimeWindows::default()
+        });
+    if !errors.is_empty() {
+        return Err(errors);
     }
     if let Some(url) = &opts.prometheus_url {
         if sources.contains_key("default") {
@@ -219,7 +241,7 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
         receivers: dsl_loaded.rules.receivers.clone(),
         route: dsl_loaded.rules.route.clone(),
         inhibits: dsl_loaded.rules.inhibits.clone(),
-        time_windows: dsl_loaded.rules.time_windows.clone(),
+        time_windows: Vec::new(),
     };
     let config_text = dsl_loaded
         .sources
@@ -256,6 +278,8 @@ pub fn build_config(opts: &ServeOptions) -> Result<BuiltConfig, Vec<String>> {
         sources,
         warnings,
         notify_rules,
+        receivers,
+        windows,
         config_text,
     })
 }
@@ -496,12 +520,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let api_token = opts.notify.api_token()?;
 
     // The notifier: its state is restored before anything can reach it.
-    let notify_config = built.notify_config(&external_url).map_err(|errors| {
-        anyhow::anyhow!(
-            "the notification configuration is invalid:\n{}",
-            errors.join("\n")
-        )
-    })?;
+    let notify_config = built.notify_config(&external_url);
     let (notify_stop_tx, notify_stop_rx) = watch::channel(false);
     let notifier = crate::notify::Notifier::start(
         Arc::clone(&store),
@@ -630,9 +649,9 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
             _ = hangup.recv() => None,
             r = reload_rx.recv() => match r { Some(r) => Some(r), None => break },
         };
-        let result = match build_config(&opts).and_then(|built| {
-            let notify = built.notify_config(&external_url)?;
-            Ok((built, notify))
+        let result = match build_config(&opts).map(|built| {
+            let notify = built.notify_config(&external_url);
+            (built, notify)
         }) {
             Err(errors) => {
                 metrics.reload_failures.inc();

@@ -13,6 +13,9 @@ use klaxon::diag::Level;
 use klaxon::lang::ast;
 use klaxon::model::load::{LoadOptions, Loaded, load_paths, load_sources};
 
+mod common;
+use common::{Fence, fences};
+
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 fn reference_text() -> String {
@@ -24,51 +27,8 @@ fn rules_dir() -> PathBuf {
     Path::new(MANIFEST_DIR).join("rules")
 }
 
-/// A fenced code block of a Markdown file.
-struct Fence {
-    /// The info string after the opening backticks (`klaxon`, `text`, ...).
-    lang: String,
-    /// The block's text, without the fences.
-    text: String,
-    /// 1-based line of the opening fence in the Markdown file.
-    line: usize,
-}
-
-/// Every top-level fenced code block of a Markdown text, in order.
-fn fences(markdown: &str) -> Vec<Fence> {
-    let mut out = Vec::new();
-    let mut open: Option<Fence> = None;
-    for (index, line) in markdown.lines().enumerate() {
-        match open.take() {
-            None => {
-                if let Some(info) = line.strip_prefix("```") {
-                    open = Some(Fence {
-                        lang: info.trim().to_string(),
-                        text: String::new(),
-                        line: index + 1,
-                    });
-                }
-            }
-            Some(mut fence) => {
-                if line.trim_end() == "```" {
-                    out.push(fence);
-                } else {
-                    fence.text.push_str(line);
-                    fence.text.push('\n');
-                    open = Some(fence);
-                }
-            }
-        }
-    }
-    assert!(
-        open.is_none(),
-        "docs/dsl.md has a code block that is never closed"
-    );
-    out
-}
-
 fn klaxon_blocks(markdown: &str) -> Vec<Fence> {
-    fences(markdown)
+    fences(markdown, "docs/dsl.md")
         .into_iter()
         .filter(|f| f.lang == "klaxon")
         .collect()
@@ -149,7 +109,7 @@ fn dsl_tokens(text: &str) -> (BTreeSet<String>, Vec<String>) {
 /// The quoted terminals of the reference's ```ebnf grammar, outside its
 /// `(* comments *)`: every keyword and operator a user can write.
 fn grammar_terminals(markdown: &str) -> BTreeSet<String> {
-    let grammar: String = fences(markdown)
+    let grammar: String = fences(markdown, "docs/dsl.md")
         .into_iter()
         .filter(|f| f.lang == "ebnf")
         .map(|f| f.text)
@@ -270,7 +230,10 @@ fn the_reference_shows_every_keyword_of_the_grammar_in_an_example() {
     }
     // `include` needs a target file, so its examples are ```text blocks.
     let mut shown_as_text = BTreeSet::new();
-    for fence in fences(&markdown).into_iter().filter(|f| f.lang == "text") {
+    for fence in fences(&markdown, "docs/dsl.md")
+        .into_iter()
+        .filter(|f| f.lang == "text")
+    {
         shown_as_text.extend(dsl_tokens(&fence.text).0);
     }
 

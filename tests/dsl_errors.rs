@@ -3,11 +3,16 @@
 //! Each fixture under `tests/fixtures/dsl/errors/` lists what it expects in
 //! comments: `# expect: LINE:COL CODE [text the message, label or hint must
 //! contain]`. The test asserts the file's errors are exactly those.
+//!
+//! And what `rulecheck` passes, `klaxon serve` builds: every configuration
+//! of the repository gets one verdict from both (issue 13).
 
 use std::path::{Path, PathBuf};
 
 use klaxon::diag::Level;
 use klaxon::model::load::{LoadOptions, load_paths};
+
+mod common;
 
 struct Expected {
     line: usize,
@@ -157,5 +162,160 @@ fn includes_are_relative_to_the_including_file_and_loaded_once() {
     assert!(
         errs[0].contains("missing.rules:1:9: error[include/no-match]"),
         "{errs:#?}"
+    );
+}
+
+/// Every configuration file of the repository that `rulecheck` and `klaxon
+/// serve` read, for [`rulecheck_clean_is_serve_builds`]: the test fixtures
+/// (the Alertmanager ones too, which both must refuse as rule files), the
+/// rule packs, the fuzz regressions, the ```klaxon examples (and the
+/// Prometheus `groups:` ones) of docs/ and the README written out to
+/// `scratch`, and the DSL `klaxon import alertmanager` makes of the
+/// Alertmanager fixtures. Not included: the shared Prometheus corpus
+/// (outside the repository; `corpus_load` checks it loads) and the CI
+/// snippets under `integrations/` (no rule files).
+fn repository_configurations(scratch: &Path) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["tests/fixtures", "rules", "tests/fuzz_regressions"] {
+        for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
+            let path = entry.expect("walk").into_path();
+            let config = path.extension().is_some_and(|e| e == "rules" || e == "yml")
+                || (dir == "tests/fuzz_regressions" && path.is_file());
+            if config {
+                files.push(path);
+            }
+        }
+    }
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    docs.push(root.join("README.md"));
+    for doc in docs {
+        let markdown = std::fs::read_to_string(&doc).expect("read doc");
+        let name = doc.file_stem().and_then(|n| n.to_str()).unwrap_or("doc");
+        for fence in common::fences(&markdown, &doc.display().to_string()) {
+            let extension = match fence.lang.as_str() {
+                "klaxon" => "rules",
+                "yaml" if fence.text.starts_with("groups:") => "yml",
+                _ => continue,
+            };
+            let path = scratch.join(format!("{name}.md-line{}.{extension}", fence.line));
+            std::fs::write(&path, &fence.text).expect("write example");
+            files.push(path);
+        }
+    }
+    for entry in std::fs::read_dir(root.join("tests/fixtures/alertmanager")).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        if let Ok(imported) = klaxon::import::alertmanager_to_dsl(&path, &text) {
+            let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("am");
+            let out = scratch.join(format!("imported-{name}.rules"));
+            std::fs::write(&out, imported.dsl).expect("write import");
+            files.push(out);
+        }
+    }
+    files
+}
+
+/// Issue 13: `rulecheck` passed configurations `klaxon serve` refused to
+/// start with. On every configuration of the repository, `rulecheck` is
+/// clean exactly when serve's build (load, read secrets, set up every
+/// datasource and receiver client, without starting anything or sending a
+/// byte) succeeds; when both refuse, serve says what rulecheck says. The
+/// one allowed difference is a secret `env()`/`file()` names that cannot be
+/// read here (rulecheck never reads secrets): serve refuses such a file
+/// with only that, located at the value.
+#[test]
+fn rulecheck_clean_is_serve_builds() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let files = repository_configurations(scratch.path());
+    let (mut both_pass, mut both_refuse, mut secrets_missing) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for file in &files {
+        let checked = load_paths(std::slice::from_ref(file), &LoadOptions::default());
+        let rulecheck_errors: Vec<String> = checked
+            .io_errors
+            .iter()
+            .cloned()
+            .chain(
+                checked
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.level == Level::Error)
+                    .map(|d| d.render(&checked.sources)),
+            )
+            .collect();
+        let declares_default = checked
+            .rules
+            .datasources
+            .iter()
+            .any(|d| d.name == "default");
+        let opts = klaxon::serve::ServeOptions {
+            config: None,
+            rules: vec![file.display().to_string()],
+            // Never queried: building a datasource sends nothing.
+            prometheus_url: (!declares_default).then(|| "http://127.0.0.1:9".to_string()),
+            data_dir: scratch.path().join("data"),
+            storage_cache_bytes: 1 << 20,
+            listen: "127.0.0.1:0".into(),
+            connections: Default::default(),
+            alertmanager_urls: Vec::new(),
+            external_url: None,
+            external_labels: Vec::new(),
+            evaluation_interval: std::time::Duration::from_secs(60),
+            resend_delay: std::time::Duration::from_secs(60),
+            max_concurrent_queries: 1,
+            notify: Default::default(),
+        };
+        let name = file.display();
+        match (
+            rulecheck_errors.is_empty(),
+            klaxon::serve::build_config(&opts),
+        ) {
+            (true, Ok(_)) => both_pass += 1,
+            (false, Ok(_)) => failures.push(format!(
+                "{name}: rulecheck refuses, serve builds it:\n{}",
+                rulecheck_errors.join("\n")
+            )),
+            (true, Err(errors)) => {
+                let only_secrets = errors
+                    .iter()
+                    .all(|e| e.contains("error[build/unreadable-secret]") && e.contains(" --> "));
+                if only_secrets {
+                    secrets_missing += 1;
+                } else {
+                    failures.push(format!(
+                        "{name}: rulecheck passes, serve refuses:\n{}",
+                        errors.join("\n")
+                    ));
+                }
+            }
+            (false, Err(errors)) => {
+                both_refuse += 1;
+                let serve_said = errors.join("\n");
+                for said in &rulecheck_errors {
+                    if !serve_said.contains(said.as_str()) {
+                        failures.push(format!(
+                            "{name}: serve does not say what rulecheck says:\n{said}\nserve:\n{serve_said}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // The walk found what it should, and the test is not vacuous.
+    assert!(files.len() >= 100, "only {} configurations", files.len());
+    assert!(both_pass >= 40, "only {both_pass} pass both");
+    assert!(both_refuse >= 30, "only {both_refuse} refused by both");
+    eprintln!(
+        "{} configurations: {both_pass} pass both, {both_refuse} refused by both, \
+         {secrets_missing} refused by serve only for a secret not set here",
+        files.len()
     );
 }

@@ -413,7 +413,7 @@ async fn a_server_that_never_answers_is_retryable_within_the_timeout() {
 fn build_refuses_clear_text_to_other_hosts_and_names_missing_secrets() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-password");
-    let rules = load(&format!(
+    let text = format!(
         r#"
 receiver mail {{
   email {{ to "a@example.com"  from "klaxon@example.com"  smarthost "mail.example.com:25"  tls none }}
@@ -424,7 +424,16 @@ receiver mail {{
 route {{ receiver mail }}
 "#,
         missing.display()
-    ));
+    );
+    // Issue 13: what needs no secret read is refused by the loader already,
+    // with the build's message.
+    let loaded = load_sources(&[("receivers.klaxon", &text)]);
+    let at_load: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    let rules = loaded.rules;
     let errors = build_receivers(&rules, &ReceiverContext::default()).expect_err("must fail");
     assert_eq!(errors.len(), 4, "{errors:#?}");
     assert_eq!(
@@ -451,5 +460,9 @@ route {{ receiver mail }}
         ),
         "{}",
         errors[3]
+    );
+    assert_eq!(
+        at_load,
+        [errors[0].clone(), errors[1].clone(), errors[3].clone()]
     );
 }

@@ -654,7 +654,7 @@ fn build_errors_say_what_to_fix() {
     let token = dir.path().join("token");
     std::fs::write(&token, TOKEN).expect("write");
     let missing = dir.path().join("missing-token");
-    let rules = load(&format!(
+    let text = format!(
         r##"
 receiver oncall {{
   slack {{ token file("{}")  channel "#alerts" }}
@@ -664,7 +664,16 @@ route {{ receiver oncall }}
 "##,
         missing.display(),
         token.display()
-    ));
+    );
+    // Issue 13: what needs no secret read is refused by the loader already,
+    // with the build's message.
+    let loaded = load_sources(&[("receivers.klaxon", &text)]);
+    let at_load: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    let rules = loaded.rules;
     let errors = build_receivers(&rules, &ReceiverContext::default()).expect_err("must fail");
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(
@@ -678,6 +687,7 @@ route {{ receiver oncall }}
         "receiver `oncall`, slack integration #2, `api_url`: http:// would send the Slack \
          credential in clear text; use https:// (http:// is allowed only for localhost)"
     );
+    assert_eq!(at_load, [errors[1].clone()]);
 }
 
 /// The fake must refuse what Slack refuses, or the tests above prove nothing.

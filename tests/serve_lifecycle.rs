@@ -467,6 +467,61 @@ fn serve_refuses_special_files_at_start_naming_the_path() {
     }
 }
 
+/// Issue 13: receiver, time window and datasource settings that
+/// `rulecheck` passed and `serve` refused. Now `rulecheck` reports each at
+/// its value, and `klaxon serve` refuses to start with the very same
+/// message, position, source line and caret.
+#[test]
+fn serve_refuses_component_settings_with_the_message_rulecheck_gives() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dsl/errors");
+    for name in [
+        "time_window_weekdays.rules",
+        "time_window_location.rules",
+        "email_smarthost.rules",
+        "email_tls_none.rules",
+        "email_addresses.rules",
+        "receiver_settings.rules",
+        "datasource_settings.rules",
+    ] {
+        let text = std::fs::read_to_string(fixtures.join(name)).expect("fixture");
+        let expected = text.lines().filter(|l| l.starts_with("# expect: ")).count();
+        let builder = Klaxon::builder();
+        let path = builder.write_file(name, &text);
+        let checked = std::process::Command::new(env!("CARGO_BIN_EXE_rulecheck"))
+            .arg(&path)
+            .env_remove("RULECHECK_FORMAT")
+            .env_remove("RULECHECK_FAIL_ON")
+            .output()
+            .expect("run rulecheck");
+        assert_eq!(
+            checked.status.code(),
+            Some(1),
+            "{name}: rulecheck must refuse it"
+        );
+        let report = String::from_utf8_lossy(&checked.stdout).into_owned();
+        let said: Vec<&str> = report
+            .split("\n\n")
+            .filter(|block| block.starts_with("error["))
+            .collect();
+        assert_eq!(said.len(), expected, "{name}: {report}");
+        let error = match builder.arg("--config").arg(&path).try_start() {
+            Ok(_) => panic!("{name}: klaxon started"),
+            Err(e) => e,
+        };
+        assert!(
+            error.status.is_some(),
+            "{name}: klaxon did not exit: {error}"
+        );
+        for block in said {
+            assert!(
+                error.stderr.contains(block),
+                "{name}: serve does not say\n{block}\n{error}"
+            );
+        }
+    }
+}
+
 /// The message of a JSON error answer, in Alertmanager's shape
 /// (`message`) or Prometheus's (`error`).
 fn error_text(answer: &support::HttpResponse) -> String {

@@ -296,8 +296,11 @@ fn unknown_names_hold_nothing_and_any_contains_takes_any_window() {
     assert!(!w.any_contains(&["nope".to_string()], evening));
 }
 
+/// Issue 13: these were accepted by the loader (so by `rulecheck`) and
+/// refused only when `serve` built the windows; the loader now refuses them
+/// with the same messages, at each value.
 #[test]
-fn settings_alertmanager_refuses_are_compile_errors_naming_the_window() {
+fn settings_alertmanager_refuses_are_load_and_compile_errors_naming_the_window() {
     let loaded = load_sources(&[(
         "bad.rules",
         r#"time_window wrap { weekdays "friday:monday" }
@@ -305,7 +308,18 @@ fn settings_alertmanager_refuses_are_compile_errors_naming_the_window() {
            time_window days { days_of_month "-3:5", "-1:-3" }
            time_window fine { times "09:00-10:00" }"#,
     )]);
-    assert!(!loaded.has_errors());
+    let at_load: Vec<(String, String)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.short(&loaded.sources), d.message.clone()))
+        .collect();
+    assert_eq!(at_load.len(), 4, "{at_load:#?}");
+    for ((place, _), expected) in at_load.iter().zip(["1:29", "2:40", "3:45", "3:53"]) {
+        assert!(
+            place.starts_with(&format!("bad.rules:{expected}: error[model/time-window]")),
+            "{place}"
+        );
+    }
     let errors = TimeWindows::compile(&loaded.rules.time_windows)
         .err()
         .unwrap_or_default();
@@ -322,4 +336,6 @@ fn settings_alertmanager_refuses_are_compile_errors_naming_the_window() {
         errors[3]
             .starts_with("time_window `days`: days_of_month `-1:-3`: the end is always before")
     );
+    let messages: Vec<&String> = at_load.iter().map(|(_, m)| m).collect();
+    assert_eq!(messages, errors.iter().collect::<Vec<_>>());
 }

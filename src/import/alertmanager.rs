@@ -40,6 +40,7 @@ use crate::import::ImportFailure;
 use crate::lang::ast::{self, MatchOp, Spanned, Value};
 use crate::lang::fmt::format_file;
 use crate::model;
+use crate::model::components::time_window::{self, DaysError, RangeError};
 use crate::model::prom::yaml::{Node, NodeValue, ScalarKind};
 use crate::notify::alerts::DEFAULT_RESOLVE_TIMEOUT_MS;
 
@@ -2369,74 +2370,66 @@ fn am_minutes(text: &str) -> Option<u16> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
-/// `a` or `a:b`, each side read by `member` (after lower-casing), start <= end.
-fn am_range(text: &str, member: impl Fn(&str) -> Option<i64>) -> Result<(i64, i64), String> {
-    let lower = text.to_ascii_lowercase();
-    let parts: Vec<&str> = lower.split(':').collect();
-    let (a, b) = match parts.as_slice() {
-        [one] => (*one, *one),
-        [a, b] => (*a, *b),
-        _ => return Err("not a value or a `start:end` range".into()),
-    };
-    match (member(a), member(b)) {
-        (Some(a), Some(b)) => Ok((a, b)),
-        _ => Err("not a valid value or `start:end` range".into()),
-    }
+// Ranges are read by the DSL's own parsers, so what is converted loads;
+// the messages speak of days, months and years as Alertmanager's do.
+// Alertmanager takes no blank inside a range, where the DSL trims one.
+
+/// `text` when it has no blank (Alertmanager refuses one), for `parse`.
+fn no_blank(text: &str) -> Option<&str> {
+    (!text.contains(char::is_whitespace)).then_some(text)
 }
 
 fn check_weekdays(text: &str) -> Result<(), String> {
-    let (a, b) = am_range(text, |s| crate::model::dsl::weekday(s).map(i64::from))
-        .map_err(|_| "not a weekday (sunday..saturday) or a range of them".to_string())?;
-    if a > b {
-        return Err("the start day is after the end day (a week runs sunday to saturday)".into());
-    }
-    Ok(())
+    no_blank(text)
+        .ok_or(RangeError::NotAValue)
+        .and_then(|text| time_window::parse_range(text, time_window::weekday))
+        .map(|_| ())
+        .map_err(|e| match e {
+            RangeError::NotAValue => "not a weekday (sunday..saturday) or a range of them",
+            RangeError::Reversed => {
+                "the start day is after the end day (a week runs sunday to saturday)"
+            }
+        })
+        .map_err(String::from)
 }
 
 fn check_days_of_month(text: &str) -> Result<(), String> {
-    let (a, b) = am_range(text, |s| s.parse::<i64>().ok())
-        .map_err(|_| "not a day of the month or a range of them".to_string())?;
-    for d in [a, b] {
-        if d == 0 || !(-31..=31).contains(&d) {
-            return Err(format!("{d} is not a valid day of the month"));
-        }
-    }
-    if a < 0 && b > 0 {
-        return Err("the end day must be negative when the start day is".into());
-    }
-    let short = |d: i64| if d < 0 { 28 + d } else { d };
-    if short(a) > short(b) {
-        return Err("the end day is always before the start day".into());
-    }
-    Ok(())
+    no_blank(text)
+        .ok_or(DaysError::NotADay)
+        .and_then(time_window::parse_days_of_month)
+        .map(|_| ())
+        .map_err(|e| match e {
+            DaysError::NotADay => {
+                "not a day of the month (1..31, or -31..-1 from the end) or a range of them"
+            }
+            DaysError::NegativeStart => "the end day must be negative when the start day is",
+            DaysError::Empty => "the end day is always before the start day",
+        })
+        .map_err(String::from)
 }
 
 fn check_months(text: &str) -> Result<(), String> {
-    let (a, b) = am_range(text, |s| {
-        crate::model::dsl::month(s)
-            .map(i64::from)
-            .or_else(|| s.parse::<i64>().ok())
-    })
-    .map_err(|_| "not a month (january..december or 1..12) or a range of them".to_string())?;
-    if !(1..=12).contains(&a) || !(1..=12).contains(&b) {
-        return Err("months are 1..12".into());
-    }
-    if a > b {
-        return Err("the end month is before the start month".into());
-    }
-    Ok(())
+    no_blank(text)
+        .ok_or(RangeError::NotAValue)
+        .and_then(|text| time_window::parse_range(text, time_window::month))
+        .map(|_| ())
+        .map_err(|e| match e {
+            RangeError::NotAValue => "not a month (january..december or 1..12) or a range of them",
+            RangeError::Reversed => "the end month is before the start month",
+        })
+        .map_err(String::from)
 }
 
 fn check_years(text: &str) -> Result<(), String> {
-    let (a, b) = am_range(text, |s| s.parse::<i64>().ok())
-        .map_err(|_| "not a year or a range of years".to_string())?;
-    if !(1970..=9999).contains(&a) || !(1970..=9999).contains(&b) {
-        return Err("years are 1970..9999 here".into());
-    }
-    if a > b {
-        return Err("the end year is before the start year".into());
-    }
-    Ok(())
+    no_blank(text)
+        .ok_or(RangeError::NotAValue)
+        .and_then(|text| time_window::parse_range(text, time_window::year))
+        .map(|_| ())
+        .map_err(|e| match e {
+            RangeError::NotAValue => "not a year (1970..9999 here) or a range of years",
+            RangeError::Reversed => "the end year is before the start year",
+        })
+        .map_err(String::from)
 }
 
 // ----- Alertmanager's matcher syntax ----------------------------------------------------------

@@ -8,15 +8,16 @@ use std::collections::HashMap;
 
 use crate::diag::{Diagnostic, FileId, Span, suggest};
 use crate::lang::ast;
-use crate::model::{
-    self, AlertSpec, Datasource, DatasourceKind, Duration, EsQuery, Group, Inhibit, Integration,
-    IntegrationKind, Matcher, NoDataPolicy, Origin, Pair, Pairs, PromQuery, Query, Receiver,
-    ResolveRule, Route, Rule, RuleKind, RuleSet, SecretValue, SeverityRule, TimeWindow, condition,
-    secrets,
+use crate::model::components::{
+    Component, Kind, Place, SettingSpec, Validated, datasource, email, inner_span, slack,
+    time_window, webhook,
 };
-
-/// A setting as the model keeps it: name, values, where it was written.
-type Setting = (String, Vec<SecretValue>, Span);
+use crate::model::{
+    self, AlertSpec, Datasource, DatasourceConfig, DatasourceKind, Duration, EsQuery, Group,
+    Inhibit, Integration, IntegrationConfig, IntegrationKind, Matcher, NoDataPolicy, Origin, Pair,
+    Pairs, PromQuery, Query, Receiver, ResolveRule, Route, Rule, RuleKind, RuleSet, SecretValue,
+    Setting, SettingValue, SeverityRule, TimeWindow, condition,
+};
 
 /// Alertmanager's defaults for the root route.
 const DEFAULT_GROUP_WAIT: Duration = Duration(30_000);
@@ -80,17 +81,6 @@ pub fn lower(file: FileId, ast: &ast::File, rules: &mut RuleSet, diags: &mut Vec
 
 struct Lower<'d> {
     diags: &'d mut Vec<Diagnostic>,
-}
-
-/// A position inside a quoted string's span (a template error, a URL's
-/// credentials): exact when the string has no escapes, else the string.
-fn inner_span(value: &str, span: Span, offset: usize) -> Span {
-    if value.contains(['"', '\\', '\n', '\t', '\r']) {
-        span
-    } else {
-        let at = span.start + 1 + offset.min(value.len());
-        Span::new(span.file, at, at + 1)
-    }
 }
 
 impl Lower<'_> {
@@ -641,8 +631,11 @@ impl Lower<'_> {
         }
     }
 
-    /// Checks settings against a schema and converts them; a map's entries
-    /// become settings named `map.NAME`.
+    /// Converts a block's settings for the model, reporting what is not a
+    /// setting of the component (`schema`) or not shaped as one (a block
+    /// where a value goes, several values for one); the values themselves
+    /// are the component's to check. A map's entries become settings named
+    /// `map.NAME`.
     fn settings(
         &mut self,
         settings: &[ast::Setting],
@@ -650,7 +643,10 @@ impl Lower<'_> {
         schema: &[SettingSpec],
     ) -> Vec<Setting> {
         let mut out = Vec::new();
-        let has_auth_settings = schema.iter().any(|k| k.name == "basic_auth_user");
+        let value = |v: &ast::Spanned<ast::Value>| SettingValue {
+            value: Self::secret(v),
+            span: v.span,
+        };
         for s in settings {
             let Some(spec) = schema.iter().find(|k| k.name == s.key.node) else {
                 let known: Vec<&str> = schema.iter().map(|k| k.name).collect();
@@ -669,14 +665,13 @@ impl Lower<'_> {
                 continue;
             };
             match (&s.map, spec.kind) {
-                (Some(map), SettingKind::Map) => {
-                    for (name, value) in &map.pairs {
-                        self.header_value(name, value, has_auth_settings);
-                        out.push((
-                            format!("{}.{}", s.key.node, name.node),
-                            vec![Self::secret(value)],
-                            name.span,
-                        ));
+                (Some(map), Kind::Map) => {
+                    for (name, v) in &map.pairs {
+                        out.push(Setting {
+                            name: format!("{}.{}", s.key.node, name.node),
+                            values: vec![value(v)],
+                            span: name.span,
+                        });
                     }
                     continue;
                 }
@@ -691,7 +686,7 @@ impl Lower<'_> {
                     );
                     continue;
                 }
-                (None, SettingKind::Map) => {
+                (None, Kind::Map) => {
                     self.diags.push(
                         Diagnostic::error(
                             "model/setting-value",
@@ -707,7 +702,7 @@ impl Lower<'_> {
                 }
                 (None, _) => {}
             }
-            if s.values.len() > 1 && spec.kind != SettingKind::List {
+            if s.values.len() > 1 && spec.kind != Kind::List {
                 self.diags.push(
                     Diagnostic::error(
                         "model/setting-value",
@@ -717,255 +712,13 @@ impl Lower<'_> {
                     .with_label("extra value"),
                 );
             }
-            for v in &s.values {
-                let is_literal = matches!(v.node, ast::Value::Str(_) | ast::Value::Word(_));
-                let text = match &v.node {
-                    ast::Value::Str(s) | ast::Value::Word(s) => s.as_str(),
-                    _ => "",
-                };
-                match spec.kind {
-                    SettingKind::Secret if is_literal => {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "model/inline-secret",
-                                v.span,
-                                format!(
-                                    "`{}` is a secret and must not be written in the file",
-                                    s.key.node
-                                ),
-                            )
-                            .with_label("secret in plain text")
-                            .with_hint(format!(
-                                "use {} env(\"NAME\") or {} file(\"/run/secrets/name\")",
-                                s.key.node, s.key.node
-                            )),
-                        );
-                    }
-                    SettingKind::Duration if is_literal => {
-                        if let Err(msg) = model::parse_duration(text) {
-                            self.diags.push(
-                                Diagnostic::error("model/invalid-duration", v.span, msg)
-                                    .with_label("expected a duration like `30s`"),
-                            );
-                        }
-                    }
-                    SettingKind::Bool if is_literal && !matches!(text, "true" | "false") => {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "model/setting-value",
-                                v.span,
-                                format!("`{}` takes `true` or `false`", s.key.node),
-                            )
-                            .with_label("not a boolean"),
-                        );
-                    }
-                    SettingKind::Url
-                        if is_literal
-                            && !(text.starts_with("http://") || text.starts_with("https://")) =>
-                    {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "model/setting-value",
-                                v.span,
-                                format!("`{}` must be an http:// or https:// URL", s.key.node),
-                            )
-                            .with_label("not a URL"),
-                        );
-                    }
-                    SettingKind::Url if is_literal => {
-                        self.url_credentials(&s.key.node, text, v.span, has_auth_settings);
-                    }
-                    SettingKind::OneOf(options) if is_literal && !options.contains(&text) => {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "model/setting-value",
-                                v.span,
-                                format!("`{}` must be one of: {}", s.key.node, options.join(", ")),
-                            )
-                            .with_label("unknown value")
-                            .with_hint(suggest(text, options.iter().copied())),
-                        );
-                    }
-                    SettingKind::Integer if is_literal && text.parse::<u64>().is_err() => {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "model/setting-value",
-                                v.span,
-                                format!("`{}` takes a whole number", s.key.node),
-                            )
-                            .with_label("not a whole number"),
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            out.push((
-                s.key.node.clone(),
-                s.values.iter().map(Self::secret).collect(),
-                s.span,
-            ));
+            out.push(Setting {
+                name: s.key.node.clone(),
+                values: s.values.iter().map(value).collect(),
+                span: s.span,
+            });
         }
-        self.auth_conflicts(&out);
         out
-    }
-
-    /// A header written in the file must not hold a credential (see
-    /// `model::secrets` for which do).
-    fn header_value(
-        &mut self,
-        name: &ast::Spanned<String>,
-        value: &ast::Spanned<ast::Value>,
-        has_auth_settings: bool,
-    ) {
-        let (ast::Value::Str(text) | ast::Value::Word(text)) = &value.node else {
-            return;
-        };
-        if !secrets::is_credential_header(&name.node, text) {
-            return;
-        }
-        let settings = if has_auth_settings && name.node.eq_ignore_ascii_case("authorization") {
-            ", or the `bearer_token` or `basic_auth_user` and `basic_auth_password` settings"
-        } else {
-            ""
-        };
-        self.diags.push(
-            Diagnostic::error(
-                "model/inline-secret",
-                value.span,
-                format!(
-                    "header `{}` carries a credential and must not be written in the file",
-                    name.node
-                ),
-            )
-            .with_label("credential in plain text")
-            .with_hint(format!(
-                "use {} = env(\"NAME\") or {} = file(\"/run/secrets/name\"){settings}",
-                name.node, name.node
-            )),
-        );
-    }
-
-    /// A URL written in the file is served by `GET /api/v2/status` with the
-    /// rest of the configuration: credentials in it are an error (userinfo)
-    /// or a warning (a query parameter whose name says so: a guess).
-    fn url_credentials(&mut self, setting: &str, url: &str, span: Span, has_auth_settings: bool) {
-        let Some(found) = secrets::url_credentials(url) else {
-            return;
-        };
-        let keep = format!(
-            "write the whole URL as {setting} env(\"NAME\") or {setting} file(\"/run/secrets/name\")"
-        );
-        let diagnostic = match found {
-            secrets::UrlCredentials::UserInfo => {
-                let at = url.find("://").map_or(0, |i| i + 3);
-                let userinfo = url[at..].find('@').unwrap_or(0);
-                let mut caret = inner_span(url, span, at);
-                if caret.end == caret.start + 1 && userinfo > 1 {
-                    caret.end = caret.start + userinfo;
-                }
-                let or_auth = if has_auth_settings {
-                    ", or move them to basic_auth_user and basic_auth_password env(\"NAME\")"
-                } else {
-                    ""
-                };
-                Diagnostic::error(
-                    "model/url-credentials",
-                    caret,
-                    format!(
-                        "the URL of `{setting}` carries credentials before the host, in plain text"
-                    ),
-                )
-                .with_label("credentials in the URL")
-                .with_hint(format!(
-                    "the configuration text is served by GET /api/v2/status; {keep}{or_auth}"
-                ))
-            }
-            secrets::UrlCredentials::Query(param) => {
-                // The `name=value` pair as written (a name written
-                // percent-encoded is not found: the caret marks the URL).
-                let (at, len) = url
-                    .find('?')
-                    .and_then(|q| {
-                        let query = url[q + 1..].split('#').next().unwrap_or_default();
-                        let mut start = q + 1;
-                        for pair in query.split('&') {
-                            if pair.split('=').next() == Some(param.as_str()) {
-                                return Some((start, pair.len()));
-                            }
-                            start += pair.len() + 1;
-                        }
-                        None
-                    })
-                    .unwrap_or((0, 1));
-                let mut caret = inner_span(url, span, at);
-                if caret.end == caret.start + 1 {
-                    caret.end = caret.start + len.max(1);
-                }
-                Diagnostic::warning(
-                    "model/url-credentials",
-                    caret,
-                    format!(
-                        "the URL of `{setting}` carries a credential in its query parameter `{param}`, in plain text"
-                    ),
-                )
-                .with_label("credential in the URL")
-                .with_hint(format!(
-                    "the configuration text is served by GET /api/v2/status; {keep}"
-                ))
-            }
-        };
-        self.diags.push(diagnostic);
-    }
-
-    /// `Authorization` can be sent once: `bearer_token`, `api_key`, basic
-    /// auth and an `Authorization` header exclude each other. A password
-    /// needs its user.
-    fn auth_conflicts(&mut self, settings: &[Setting]) {
-        let mut first: Option<(&str, Span)> = None;
-        for (name, _, span) in settings {
-            let what = match name.as_str() {
-                "bearer_token" => "`bearer_token`",
-                "api_key" => "`api_key`",
-                "basic_auth_user" | "basic_auth_password" => "basic auth",
-                n if n.starts_with("headers.")
-                    && n["headers.".len()..].eq_ignore_ascii_case("authorization") =>
-                {
-                    "an `Authorization` header"
-                }
-                _ => continue,
-            };
-            match first {
-                None => first = Some((what, *span)),
-                Some((earlier, _)) if earlier == what => {}
-                Some((earlier, earlier_span)) => {
-                    self.diags.push(
-                        Diagnostic::error(
-                            "model/auth-conflict",
-                            *span,
-                            format!("`Authorization` is set twice: by {earlier} and by {what}"),
-                        )
-                        .with_label(format!("{what} here"))
-                        .with_related(earlier_span, format!("{earlier} here"))
-                        .with_hint(
-                            "keep one: basic auth, a bearer token and an `Authorization` header exclude each other"
-                                .to_string(),
-                        ),
-                    );
-                }
-            }
-        }
-        let has = |n: &str| settings.iter().find(|(k, _, _)| k == n).map(|(_, _, s)| *s);
-        if let (Some(password), None) = (has("basic_auth_password"), has("basic_auth_user")) {
-            self.diags.push(
-                Diagnostic::error(
-                    "model/missing-setting",
-                    password,
-                    "`basic_auth_password` without `basic_auth_user`",
-                )
-                .with_label("no user for this password")
-                .with_hint("add basic_auth_user \"NAME\"".to_string()),
-            );
-        }
     }
 
     fn count_unknown_settings(&self) -> usize {
@@ -975,66 +728,58 @@ impl Lower<'_> {
             .count()
     }
 
-    fn require(
+    /// A component's settings, converted and validated.
+    fn component<T: Component>(
         &mut self,
-        have: &[(String, Vec<SecretValue>, Span)],
-        span: Span,
+        settings: &[ast::Setting],
         what: &str,
-        any_of: &[&str],
-    ) {
-        if !have.iter().any(|(k, _, _)| any_of.contains(&k.as_str())) {
-            let names = any_of
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            self.diags.push(
-                Diagnostic::error(
-                    "model/missing-setting",
-                    span,
-                    format!("{what} needs {names}"),
-                )
-                .with_label(format!("missing {names}")),
-            );
-        }
+        place: Place,
+        quiet_when_misspelt: bool,
+    ) -> Validated<T> {
+        let before = self.count_unknown_settings();
+        let settings = self.settings(settings, what, T::SETTINGS);
+        // A misspelt setting was already reported; "missing X" would repeat it.
+        let misspelt = self.count_unknown_settings() > before;
+        Validated::new(
+            settings,
+            place,
+            !(quiet_when_misspelt && misspelt),
+            self.diags,
+        )
     }
 
     fn datasource(&mut self, d: &ast::Datasource) -> Option<Datasource> {
-        let kind = match d.kind.node.as_str() {
-            "prometheus" => DatasourceKind::Prometheus,
-            "elasticsearch" => DatasourceKind::Elasticsearch,
-            _ => return None, // reported by the parser
-        };
-        let schema = match kind {
-            DatasourceKind::Prometheus => PROMETHEUS_SETTINGS,
-            DatasourceKind::Elasticsearch => ELASTICSEARCH_SETTINGS,
+        let place = Place::Datasource {
+            name: d.name.node.clone(),
+            span: d.name.span,
         };
         let what = format!("a {} datasource", d.kind.node);
-        let settings = self.settings(&d.settings, &what, schema);
-        self.require(
-            &settings,
-            d.name.span,
-            &format!("datasource `{}`", d.name.node),
-            &["url"],
-        );
-        if kind == DatasourceKind::Elasticsearch {
-            self.require(
-                &settings,
-                d.name.span,
-                &format!("datasource `{}`", d.name.node),
-                &["index"],
-            );
-        }
-        let url = settings
-            .iter()
-            .find(|(k, _, _)| k == "url")
-            .and_then(|(_, v, _)| v.first().cloned());
+        let (kind, config) = match d.kind.node.as_str() {
+            "prometheus" => (
+                DatasourceKind::Prometheus,
+                DatasourceConfig::Prometheus(self.component::<datasource::PrometheusConfig>(
+                    &d.settings,
+                    &what,
+                    place,
+                    false,
+                )),
+            ),
+            "elasticsearch" => (
+                DatasourceKind::Elasticsearch,
+                DatasourceConfig::Elasticsearch(self.component::<datasource::ElasticsearchConfig>(
+                    &d.settings,
+                    &what,
+                    place,
+                    false,
+                )),
+            ),
+            _ => return None, // reported by the parser
+        };
         Some(Datasource {
             name: d.name.node.clone(),
             kind,
             span: d.name.span,
-            url,
-            settings,
+            config,
         })
     }
 
@@ -1056,50 +801,34 @@ impl Lower<'_> {
             );
         }
         let mut integrations = Vec::new();
-        for i in &r.integrations {
-            let (kind, schema, required): (IntegrationKind, &[SettingSpec], &[&[&str]]) =
-                match i.kind.node.as_str() {
-                    "slack" => (
-                        IntegrationKind::Slack,
-                        SLACK_SETTINGS,
-                        &[&["token", "webhook_url"]],
-                    ),
-                    "email" => (
-                        IntegrationKind::Email,
-                        EMAIL_SETTINGS,
-                        &[&["to"], &["from"], &["smarthost"]],
-                    ),
-                    _ => (IntegrationKind::Webhook, WEBHOOK_SETTINGS, &[&["url"]]),
-                };
+        for (index, i) in r.integrations.iter().enumerate() {
+            let kind = match i.kind.node.as_str() {
+                "slack" => IntegrationKind::Slack,
+                "email" => IntegrationKind::Email,
+                _ => IntegrationKind::Webhook,
+            };
             let what = format!("a {} integration", i.kind.node);
-            let before = self.count_unknown_settings();
-            let settings = self.settings(&i.settings, &what, schema);
-            // A misspelt setting was already reported; "missing X" would repeat it.
-            let misspelt = self.count_unknown_settings() > before;
-            for any_of in required.iter().filter(|_| !misspelt) {
-                self.require(
-                    &settings,
-                    i.kind.span,
-                    &format!("the {} integration", i.kind.node),
-                    any_of,
-                );
-            }
-            if kind == IntegrationKind::Slack
-                && !misspelt
-                && settings.iter().any(|(k, _, _)| k == "token")
-                && !settings.iter().any(|(k, _, _)| k == "channel")
-            {
-                self.require(
-                    &settings,
-                    i.kind.span,
-                    "a slack integration with a bot token",
-                    &["channel"],
-                );
-            }
+            let place = Place::Integration {
+                receiver: r.name.node.clone(),
+                kind: kind.as_str(),
+                index,
+                span: i.kind.span,
+            };
+            let config = match kind {
+                IntegrationKind::Slack => IntegrationConfig::Slack(
+                    self.component::<slack::SlackConfig>(&i.settings, &what, place, true),
+                ),
+                IntegrationKind::Email => IntegrationConfig::Email(
+                    self.component::<email::EmailConfig>(&i.settings, &what, place, true),
+                ),
+                IntegrationKind::Webhook => IntegrationConfig::Webhook(
+                    self.component::<webhook::WebhookConfig>(&i.settings, &what, place, true),
+                ),
+            };
             integrations.push(Integration {
                 kind,
                 span: i.kind.span,
-                settings,
+                config,
             });
         }
         Receiver {
@@ -1338,208 +1067,19 @@ impl Lower<'_> {
     }
 
     fn time_window(&mut self, w: &ast::TimeWindow) -> TimeWindow {
-        let settings = self.settings(&w.settings, "a time_window", TIME_WINDOW_SETTINGS);
-        for s in &w.settings {
-            for v in &s.values {
-                let text = match &v.node {
-                    ast::Value::Str(t) | ast::Value::Word(t) => t.as_str(),
-                    _ => continue,
-                };
-                let result = match s.key.node.as_str() {
-                    "times" => check_times(text),
-                    "weekdays" => {
-                        check_range(text, |p| weekday(p).is_some(), "a weekday (monday..sunday)")
-                    }
-                    "days_of_month" => check_range(
-                        text,
-                        |p| {
-                            p.parse::<i32>()
-                                .is_ok_and(|d| (1..=31).contains(&d) || (-31..=-1).contains(&d))
-                        },
-                        "a day of the month (1..31, or -31..-1 from the end)",
-                    ),
-                    "months" => check_range(
-                        text,
-                        |p| month(p).is_some(),
-                        "a month (january..december or 1..12)",
-                    ),
-                    "years" => check_range(
-                        text,
-                        |p| p.parse::<u32>().is_ok_and(|y| (1970..=9999).contains(&y)),
-                        "a year",
-                    ),
-                    _ => Ok(()),
-                };
-                if let Err(msg) = result {
-                    self.diags.push(
-                        Diagnostic::error("model/time-window", v.span, msg)
-                            .with_label("invalid time range"),
-                    );
-                }
-            }
-        }
+        let place = Place::TimeWindow {
+            name: w.name.node.clone(),
+            span: w.name.span,
+        };
         TimeWindow {
             name: w.name.node.clone(),
             span: w.name.span,
-            settings,
+            config: self.component::<time_window::TimeWindowConfig>(
+                &w.settings,
+                "a time_window",
+                place,
+                false,
+            ),
         }
     }
 }
-
-/// A weekday name (any case) as 0 = sunday .. 6 = saturday, as Alertmanager counts.
-pub(crate) fn weekday(s: &str) -> Option<u8> {
-    [
-        "sunday",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-    ]
-    .iter()
-    .position(|d| *d == s.to_ascii_lowercase())
-    .map(|p| p as u8)
-}
-
-/// A month name (any case) or number as 1 = january .. 12.
-pub(crate) fn month(s: &str) -> Option<u8> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    if let Ok(n) = s.parse::<u8>() {
-        return (1..=12).contains(&n).then_some(n);
-    }
-    MONTHS
-        .iter()
-        .position(|m| *m == s.to_ascii_lowercase())
-        .map(|p| p as u8 + 1)
-}
-
-/// `a` or `a:b` where each side passes `ok`.
-fn check_range(text: &str, ok: impl Fn(&str) -> bool, what: &str) -> Result<(), String> {
-    let parts: Vec<&str> = text.split(':').collect();
-    if parts.len() > 2 || parts.iter().any(|p| !ok(p.trim())) {
-        return Err(format!(
-            "`{text}` is not {what} or a range `start:end` of them"
-        ));
-    }
-    Ok(())
-}
-
-/// `HH:MM-HH:MM`, end after start, 24:00 allowed as an end.
-fn check_times(text: &str) -> Result<(), String> {
-    let minutes = |s: &str| -> Option<u32> {
-        let (h, m) = s.trim().split_once(':')?;
-        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
-    };
-    let Some((a, b)) = text.split_once('-') else {
-        return Err(format!("`{text}` is not a time range like `09:00-17:00`"));
-    };
-    match (minutes(a), minutes(b)) {
-        (Some(a), Some(b)) if a < b => Ok(()),
-        (Some(_), Some(_)) => Err(format!(
-            "`{text}`: the end must be after the start (use two ranges to cross midnight)"
-        )),
-        _ => Err(format!("`{text}` is not a time range like `09:00-17:00`")),
-    }
-}
-
-/// What a setting accepts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum SettingKind {
-    Text,
-    Secret,
-    Url,
-    Duration,
-    Bool,
-    Integer,
-    List,
-    Map,
-    OneOf(&'static [&'static str]),
-}
-
-struct SettingSpec {
-    name: &'static str,
-    kind: SettingKind,
-}
-
-const fn spec(name: &'static str, kind: SettingKind) -> SettingSpec {
-    SettingSpec { name, kind }
-}
-
-use SettingKind as K;
-
-const PROMETHEUS_SETTINGS: &[SettingSpec] = &[
-    spec("url", K::Url),
-    spec("timeout", K::Duration),
-    spec("bearer_token", K::Secret),
-    spec("basic_auth_user", K::Text),
-    spec("basic_auth_password", K::Secret),
-    spec("ca_file", K::Text),
-    spec("insecure_skip_verify", K::Bool),
-    spec("headers", K::Map),
-];
-const ELASTICSEARCH_SETTINGS: &[SettingSpec] = &[
-    spec("url", K::Url),
-    spec("index", K::Text),
-    spec("time_field", K::Text),
-    spec("query_delay", K::Duration),
-    spec("timeout", K::Duration),
-    spec("api_key", K::Secret),
-    spec("basic_auth_user", K::Text),
-    spec("basic_auth_password", K::Secret),
-    spec("ca_file", K::Text),
-    spec("insecure_skip_verify", K::Bool),
-];
-const SLACK_SETTINGS: &[SettingSpec] = &[
-    spec("send_resolved", K::Bool),
-    spec("token", K::Secret),
-    spec("channel", K::Text),
-    spec("webhook_url", K::Secret),
-    spec("api_url", K::Url),
-    spec("username", K::Text),
-    spec("icon_emoji", K::Text),
-];
-const EMAIL_SETTINGS: &[SettingSpec] = &[
-    spec("send_resolved", K::Bool),
-    spec("to", K::List),
-    spec("from", K::Text),
-    spec("smarthost", K::Text),
-    spec("tls", K::OneOf(&["starttls", "tls", "none"])),
-    spec("auth_username", K::Text),
-    spec("auth_password", K::Secret),
-    spec("hello", K::Text),
-    spec("headers", K::Map),
-];
-const WEBHOOK_SETTINGS: &[SettingSpec] = &[
-    spec("send_resolved", K::Bool),
-    spec("url", K::Url),
-    spec("secret", K::Secret),
-    spec("basic_auth_user", K::Text),
-    spec("basic_auth_password", K::Secret),
-    spec("bearer_token", K::Secret),
-    spec("timeout", K::Duration),
-    spec("headers", K::Map),
-    spec("max_alerts", K::Integer),
-];
-const TIME_WINDOW_SETTINGS: &[SettingSpec] = &[
-    spec("times", K::List),
-    spec("weekdays", K::List),
-    spec("days_of_month", K::List),
-    spec("months", K::List),
-    spec("years", K::List),
-    spec("location", K::Text),
-];

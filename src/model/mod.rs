@@ -7,6 +7,7 @@
 //! diagnostic is an error. Every item keeps the span it came from, so lints
 //! and runtime messages can point at the source.
 
+pub mod components;
 pub mod condition;
 pub mod dsl;
 pub mod load;
@@ -17,6 +18,7 @@ pub mod template;
 pub mod validate;
 
 pub use crate::lang::ast::{CmpOp, Condition, EsAgg, MatchOp, SeverityLevel};
+pub use components::Validated;
 pub use load::{LoadOptions, Loaded, load_paths};
 
 use crate::diag::{FileId, Span};
@@ -388,7 +390,29 @@ pub enum SecretValue {
     File(String),
 }
 
-/// A datasource's settings, checked but not yet connected.
+/// A setting as written in a component's block: `to "a@x", "b@x"` is one
+/// setting with two values; a map's entries are settings named `map.NAME`
+/// (`headers { X-Team = "a" }` is `headers.X-Team`, spanned at the name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    /// The setting's name.
+    pub name: String,
+    /// Its values in order, each with where it was written.
+    pub values: Vec<SettingValue>,
+    /// The whole setting (the name, for a map's entry).
+    pub span: Span,
+}
+
+/// One value of a [`Setting`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingValue {
+    /// Written in the file, or where to read it from.
+    pub value: SecretValue,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A datasource, its settings validated but not yet connected.
 #[derive(Debug, Clone)]
 pub struct Datasource {
     /// The name rules use.
@@ -397,10 +421,17 @@ pub struct Datasource {
     pub kind: DatasourceKind,
     /// Where it was declared.
     pub span: Span,
-    /// Base URL.
-    pub url: Option<SecretValue>,
-    /// Every setting by name, as written (kind-specific ones are read by `source`).
-    pub settings: Vec<(String, Vec<SecretValue>, Span)>,
+    /// The validated settings of its kind.
+    pub config: DatasourceConfig,
+}
+
+/// A datasource's validated settings, by kind.
+#[derive(Debug, Clone)]
+pub enum DatasourceConfig {
+    /// Prometheus, VictoriaMetrics, Thanos, Mimir.
+    Prometheus(Validated<components::datasource::PrometheusConfig>),
+    /// Elasticsearch `_search`.
+    Elasticsearch(Validated<components::datasource::ElasticsearchConfig>),
 }
 
 /// The kinds of datasource klaxon can query.
@@ -430,10 +461,19 @@ pub struct Integration {
     pub kind: IntegrationKind,
     /// Where it was declared.
     pub span: Span,
-    /// Every setting by name, as written; a map's entries are settings named
-    /// `map.NAME` (`headers { X-Team = "a" }` is `headers.X-Team`), as for
-    /// datasources.
-    pub settings: Vec<(String, Vec<SecretValue>, Span)>,
+    /// The validated settings of its kind.
+    pub config: IntegrationConfig,
+}
+
+/// An integration's validated settings, by kind.
+#[derive(Debug, Clone)]
+pub enum IntegrationConfig {
+    /// Slack bot token or incoming webhook.
+    Slack(Validated<components::slack::SlackConfig>),
+    /// SMTP.
+    Email(Validated<components::email::EmailConfig>),
+    /// HTTP POST of Alertmanager's webhook JSON.
+    Webhook(Validated<components::webhook::WebhookConfig>),
 }
 
 /// Integration kinds.
@@ -445,6 +485,17 @@ pub enum IntegrationKind {
     Email,
     /// HTTP POST of Alertmanager's webhook JSON.
     Webhook,
+}
+
+impl IntegrationKind {
+    /// "slack", "email" or "webhook", as written in the DSL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationKind::Slack => "slack",
+            IntegrationKind::Email => "email",
+            IntegrationKind::Webhook => "webhook",
+        }
+    }
 }
 
 /// A label matcher with its compiled regex.
@@ -526,8 +577,8 @@ pub struct TimeWindow {
     pub name: String,
     /// Where it was declared.
     pub span: Span,
-    /// Settings as written (`times`, `weekdays`, ...), checked by `validate`.
-    pub settings: Vec<(String, Vec<SecretValue>, Span)>,
+    /// The validated settings (`times`, `weekdays`, ...).
+    pub config: Validated<components::time_window::TimeWindowConfig>,
 }
 
 /// Whether a label name is valid in Prometheus: `[a-zA-Z_][a-zA-Z0-9_]*`.

@@ -28,7 +28,7 @@ use crate::store::{Store, StoreError};
 use alert::{AlertSource, LabelSet, Millis, NotifyAlert};
 use dispatch::{DispatchConfig, Dispatcher, Mutes, Sink};
 use outbox::{LogEntry, Outbox};
-use receivers::{BoxFuture, ReceiverContext};
+use receivers::BoxFuture;
 
 /// The notifier's settings that are not in rule files.
 #[derive(Debug, Clone)]
@@ -53,34 +53,22 @@ pub struct NotifyConfig {
 }
 
 impl NotifyConfig {
-    /// Builds receivers (secrets read, clients created), the routing tree
-    /// and the time windows; errors name what to fix.
-    pub fn build(
+    /// The notifier's configuration: receivers built with
+    /// [`receivers::build_receivers_located`] (secrets read, clients set
+    /// up), time windows from [`time_window::TimeWindows::compile`], and the
+    /// routes and inhibitions of `rules`.
+    pub fn from_parts(
         rules: &RuleSet,
+        receivers: receivers::Receivers,
+        windows: time_window::TimeWindows,
         external_url: &str,
         config_text: String,
-    ) -> Result<NotifyConfig, Vec<String>> {
-        let cx = ReceiverContext {
-            external_url: external_url.to_string(),
-            ..ReceiverContext::default()
-        };
-        let mut errors = Vec::new();
-        let receivers = receivers::build_receivers(rules, &cx).unwrap_or_else(|e| {
-            errors.extend(e);
-            receivers::Receivers::default()
-        });
-        let windows = time_window::TimeWindows::compile(&rules.time_windows).unwrap_or_else(|e| {
-            errors.extend(e);
-            time_window::TimeWindows::default()
-        });
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(NotifyConfig {
+    ) -> NotifyConfig {
+        NotifyConfig {
             dispatch: DispatchConfig::new(rules, receivers, external_url.to_string()),
             windows: Arc::new(windows),
             config_text,
-        })
+        }
     }
 }
 

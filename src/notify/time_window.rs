@@ -1,9 +1,10 @@
 //! Time windows (`time_window NAME { ... }`) with Alertmanager's
 //! `time_intervals` semantics, for `mute_during` and `active_during`.
 //!
-//! A window is compiled once from the model: every setting is parsed into
-//! number ranges and the `location` into a time zone, so checking an instant
-//! is a handful of integer comparisons on the local calendar date and time.
+//! The loader validates each window once (`model::components::time_window`:
+//! every setting parsed into number ranges, the `location` into a time
+//! zone), so checking an instant is a handful of integer comparisons on the
+//! local calendar date and time.
 //!
 //! Semantics (Alertmanager 0.25's `timeinterval` package, as documented):
 //! - a window holds an instant when every setting given holds for it; a
@@ -35,48 +36,32 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
-use crate::model::dsl::{month, weekday};
+use crate::model::components::time_window::TimeWindowConfig;
 use crate::model::{self, SecretValue};
 use crate::notify::alert::Millis;
 
-/// Every time window of a rule set, compiled for fast membership checks.
+/// Every time window of a rule set, ready for fast membership checks.
 #[derive(Debug, Clone, Default)]
 pub struct TimeWindows {
-    by_name: HashMap<String, Vec<Window>>,
-}
-
-/// One compiled `time_window` block. A field of `None` was not given and
-/// holds always; `Some` holds when any of its ranges holds.
-#[derive(Debug, Clone)]
-struct Window {
-    /// Minutes of the day, `[start, end)`.
-    times: Option<Vec<(u16, u16)>>,
-    /// 0 = Sunday .. 6 = Saturday, inclusive.
-    weekdays: Option<Vec<(u8, u8)>>,
-    /// Days of the month, inclusive; negative from the end.
-    days_of_month: Option<Vec<(i8, i8)>>,
-    /// 1 = January .. 12, inclusive.
-    months: Option<Vec<(u8, u8)>>,
-    /// Years, inclusive.
-    years: Option<Vec<(i32, i32)>>,
-    /// Where the calendar is read.
-    zone: TimeZone,
+    by_name: HashMap<String, Vec<TimeWindowConfig>>,
 }
 
 impl TimeWindows {
-    /// Compiles every window of the model. Returns every problem found (one
-    /// message each, naming the window and the value) when any setting is
-    /// invalid, e.g. a weekday range whose start is after its end or an
-    /// unknown time zone.
+    /// The windows of the model, validated when it was loaded. A window
+    /// whose settings did not pass gives its problems again (one message
+    /// each, naming the window and the value, e.g. a weekday range whose
+    /// start is after its end or an unknown time zone); the loader has
+    /// reported them already, with their position.
     pub fn compile(windows: &[model::TimeWindow]) -> Result<TimeWindows, Vec<String>> {
-        let mut by_name: HashMap<String, Vec<Window>> = HashMap::new();
+        let mut by_name: HashMap<String, Vec<TimeWindowConfig>> = HashMap::new();
         let mut errors = Vec::new();
+        // Windows take no env()/file() values: nothing is read.
+        let read = |_: &SecretValue| Err("a time window reads no value".to_string());
         for w in windows {
-            match Window::compile(w) {
+            match w.config.resolve(&read) {
                 Ok(window) => by_name.entry(w.name.clone()).or_default().push(window),
-                Err(mut e) => errors.append(&mut e),
+                Err(diagnostics) => errors.extend(diagnostics.into_iter().map(|d| d.message)),
             }
         }
         if errors.is_empty() {
@@ -94,7 +79,7 @@ impl TimeWindows {
         };
         self.by_name
             .get(name)
-            .is_some_and(|entries| entries.iter().any(|w| w.contains(at)))
+            .is_some_and(|entries| entries.iter().any(|w| holds_at(w, at)))
     }
 
     /// Whether any of the named windows holds `at_ms`: the test for a
@@ -104,123 +89,28 @@ impl TimeWindows {
     }
 }
 
-impl Window {
-    fn compile(w: &model::TimeWindow) -> Result<Window, Vec<String>> {
-        let mut window = Window {
-            times: None,
-            weekdays: None,
-            days_of_month: None,
-            months: None,
-            years: None,
-            zone: TimeZone::UTC,
-        };
-        let mut errors = Vec::new();
-        for (key, values, _) in &w.settings {
-            let mut texts = Vec::with_capacity(values.len());
-            for v in values {
-                match v {
-                    SecretValue::Literal(t) => texts.push(t.as_str()),
-                    SecretValue::Env(_) | SecretValue::File(_) => errors.push(format!(
-                        "time_window `{}`: `{key}` must be written in the file, not read with env() or file()",
-                        w.name
-                    )),
-                }
-            }
-            let what = format!("time_window `{}`: {key}", w.name);
-            match key.as_str() {
-                "times" => window.times.get_or_insert_with(Vec::new).extend(each(
-                    &texts,
-                    &what,
-                    parse_times,
-                    &mut errors,
-                )),
-                "weekdays" => {
-                    window.weekdays.get_or_insert_with(Vec::new).extend(each(
-                        &texts,
-                        &what,
-                        |t| parse_range(t, weekday),
-                        &mut errors,
-                    ));
-                }
-                "days_of_month" => {
-                    window
-                        .days_of_month
-                        .get_or_insert_with(Vec::new)
-                        .extend(each(&texts, &what, parse_days_of_month, &mut errors));
-                }
-                "months" => {
-                    window.months.get_or_insert_with(Vec::new).extend(each(
-                        &texts,
-                        &what,
-                        |t| parse_range(t, month),
-                        &mut errors,
-                    ));
-                }
-                "years" => {
-                    window.years.get_or_insert_with(Vec::new).extend(each(
-                        &texts,
-                        &what,
-                        |t| parse_range(t, year),
-                        &mut errors,
-                    ));
-                }
-                "location" => {
-                    if let Some(z) = each(&texts, &what, zone, &mut errors).into_iter().next() {
-                        window.zone = z;
-                    }
-                }
-                other => errors.push(format!(
-                    "time_window `{}`: unknown setting `{other}`",
-                    w.name
-                )),
-            }
-        }
-        if errors.is_empty() {
-            Ok(window)
-        } else {
-            Err(errors)
-        }
-    }
-
-    fn contains(&self, at: Timestamp) -> bool {
-        let local = self.zone.to_datetime(at);
-        let minute = u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute()))
-            .unwrap_or(u16::MAX);
-        let (day, days) = (local.day(), local.days_in_month());
-        let month = u8::try_from(local.month()).unwrap_or(0);
-        let weekday = u8::try_from(local.weekday().to_sunday_zero_offset()).unwrap_or(u8::MAX);
-        let year = i32::from(local.year());
-        holds(&self.times, |&(start, end)| start <= minute && minute < end)
-            && holds(&self.days_of_month, |&(begin, end)| {
-                day_in_range(day, days, begin, end)
-            })
-            && holds(&self.months, |&(a, b)| a <= month && month <= b)
-            && holds(&self.weekdays, |&(a, b)| a <= weekday && weekday <= b)
-            && holds(&self.years, |&(a, b)| a <= year && year <= b)
-    }
+/// Whether one window holds `at`: every setting given holds on the local
+/// calendar date and time in the window's location.
+fn holds_at(w: &TimeWindowConfig, at: Timestamp) -> bool {
+    let local = w.location.to_datetime(at);
+    let minute =
+        u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(u16::MAX);
+    let (day, days) = (local.day(), local.days_in_month());
+    let month = u8::try_from(local.month()).unwrap_or(0);
+    let weekday = u8::try_from(local.weekday().to_sunday_zero_offset()).unwrap_or(u8::MAX);
+    let year = i32::from(local.year());
+    holds(&w.times, |&(start, end)| start <= minute && minute < end)
+        && holds(&w.days_of_month, |&(begin, end)| {
+            day_in_range(day, days, begin, end)
+        })
+        && holds(&w.months, |&(a, b)| a <= month && month <= b)
+        && holds(&w.weekdays, |&(a, b)| a <= weekday && weekday <= b)
+        && holds(&w.years, |&(a, b)| a <= year && year <= b)
 }
 
 /// A setting left out holds; one given holds when any of its ranges does.
 fn holds<T>(ranges: &Option<Vec<T>>, test: impl Fn(&T) -> bool) -> bool {
     ranges.as_ref().is_none_or(|r| r.iter().any(test))
-}
-
-/// Every value parsed with `parse`; each one that does not parse becomes a
-/// message in `errors` (prefixed with `what`) and is left out.
-fn each<T>(
-    texts: &[&str],
-    what: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-    errors: &mut Vec<String>,
-) -> Vec<T> {
-    let mut out = Vec::with_capacity(texts.len());
-    for t in texts {
-        match parse(t) {
-            Ok(v) => out.push(v),
-            Err(e) => errors.push(format!("{what} `{t}`: {e}")),
-        }
-    }
-    out
 }
 
 /// Alertmanager's day-of-month test: negative bounds count from the end,
@@ -244,84 +134,6 @@ fn day_in_range(day: i8, days_in_month: i8, begin: i8, end: i8) -> bool {
     begin <= day && day <= end
 }
 
-/// `HH:MM-HH:MM` as minutes of the day, `[start, end)`.
-fn parse_times(text: &str) -> Result<(u16, u16), String> {
-    let minutes = |s: &str| -> Option<u16> {
-        let (h, m) = s.trim().split_once(':')?;
-        if h.is_empty() || h.len() > 2 || m.len() != 2 {
-            return None;
-        }
-        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
-    };
-    let (a, b) = text
-        .split_once('-')
-        .ok_or_else(|| "not a time range like `09:00-17:00`".to_string())?;
-    match (minutes(a), minutes(b)) {
-        (Some(a), Some(b)) if a < b => Ok((a, b)),
-        (Some(_), Some(_)) => {
-            Err("the end must be after the start (use two ranges to cross midnight)".into())
-        }
-        _ => Err("not a time range like `09:00-17:00` (24:00 is the latest end)".into()),
-    }
-}
-
-/// `a` or `a:b` with `a <= b`, each side read by `member`.
-fn parse_range<T: PartialOrd + Copy>(
-    text: &str,
-    member: fn(&str) -> Option<T>,
-) -> Result<(T, T), String> {
-    let lower = text.trim().to_ascii_lowercase();
-    let (a, b) = match lower.split_once(':') {
-        Some((a, b)) => (a, b),
-        None => (lower.as_str(), lower.as_str()),
-    };
-    match (member(a.trim()), member(b.trim())) {
-        (Some(a), Some(b)) if a <= b => Ok((a, b)),
-        (Some(_), Some(_)) => Err("the start of the range is after its end".into()),
-        _ => Err("not a valid value or `start:end` range".into()),
-    }
-}
-
-/// A days-of-month range with Alertmanager's checks: no 0, within ±31, a
-/// negative start needs a negative end, and the range is not empty in every
-/// month (checked against a 28-day month, as Alertmanager does).
-fn parse_days_of_month(text: &str) -> Result<(i8, i8), String> {
-    let day = |s: &str| -> Option<i8> {
-        s.parse::<i8>()
-            .ok()
-            .filter(|d| *d != 0 && (-31..=31).contains(d))
-    };
-    let (a, b) = match text.trim().split_once(':') {
-        Some((a, b)) => (a.trim(), b.trim()),
-        None => (text.trim(), text.trim()),
-    };
-    let (Some(begin), Some(end)) = (day(a), day(b)) else {
-        return Err("not a day of the month (1..31, or -31..-1 from the end)".into());
-    };
-    if begin < 0 && end > 0 {
-        return Err("the end must be negative when the start is".into());
-    }
-    let on_short_month = |d: i8| if d < 0 { 28 + d } else { d };
-    if on_short_month(begin) > on_short_month(end) {
-        return Err("the end is always before the start".into());
-    }
-    Ok((begin, end))
-}
-
-fn year(s: &str) -> Option<i32> {
-    s.parse::<i32>().ok().filter(|y| (1..=9999).contains(y))
-}
-
-/// An IANA zone name, `Local` (the machine's zone) or `UTC`.
-fn zone(name: &str) -> Result<TimeZone, String> {
-    match name {
-        "" | "UTC" => Ok(TimeZone::UTC),
-        "Local" => Ok(TimeZone::system()),
-        _ => TimeZone::get(name).map_err(|e| format!("unknown time zone: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,19 +147,5 @@ mod tests {
         // A range starting past the end of a short month holds on no day.
         assert!(!day_in_range(28, 28, 30, 31));
         assert!(day_in_range(1, 28, -31, -1));
-    }
-
-    #[test]
-    fn ranges_parse_as_alertmanager_reads_them() {
-        assert_eq!(parse_range("Monday:FRIDAY", weekday), Ok((1, 5)));
-        assert!(parse_range("friday:monday", weekday).is_err());
-        assert_eq!(parse_range("june:8", month), Ok((6, 8)));
-        assert_eq!(parse_times("00:00-24:00"), Ok((0, 1440)));
-        assert!(parse_times("22:00-02:00").is_err());
-        assert!(parse_times("24:30-24:45").is_err());
-        assert_eq!(parse_days_of_month("1:-1"), Ok((1, -1)));
-        assert!(parse_days_of_month("-3:5").is_err());
-        assert!(parse_days_of_month("0").is_err());
-        assert!(parse_days_of_month("-1:-3").is_err());
     }
 }

@@ -37,15 +37,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use super::{HttpSettings, Labels, Sample, SettingsError, SourceError};
+pub use crate::model::components::datasource::DEFAULT_TIME_FIELD;
+use crate::model::components::datasource::ElasticsearchConfig;
 use crate::model::{EsAgg, EsQuery};
 
 /// Buckets asked for per `by` term. Large enough for any label set an alert
 /// should fan out to; Elasticsearch's `search.max_buckets` (65,536 by
 /// default) still bounds nested terms as a whole.
 pub const TERMS_SIZE: u32 = 10_000;
-
-/// The time field searched when the datasource sets no `time_field`.
-pub const DEFAULT_TIME_FIELD: &str = "@timestamp";
 
 /// Name of the metric sub-aggregation in the request and the answer.
 const METRIC_AGG: &str = "metric";
@@ -74,40 +73,23 @@ impl std::fmt::Debug for ElasticsearchSource {
 
 impl ElasticsearchSource {
     /// Checks the settings (`index` is required; `time_field` defaults to
-    /// `@timestamp`, `query_delay` to 0) and builds the client. Nothing is
-    /// sent until the first search.
+    /// `@timestamp`, `query_delay` to 0) as validation does and builds the
+    /// client. Nothing is sent until the first search.
     pub fn new(name: &str, settings: &HttpSettings) -> Result<Self, SettingsError> {
-        let err = |setting: &str, message: String| SettingsError {
-            datasource: name.to_string(),
-            setting: setting.to_string(),
-            message,
-        };
-        let index = settings.extra("index").map(str::trim).unwrap_or_default();
-        if index.is_empty() {
-            return Err(err(
-                "index",
-                "no index to search; add e.g. `index \"logs-*\"`".into(),
-            ));
-        }
-        let time_field = match settings.extra("time_field").map(str::trim) {
-            None => DEFAULT_TIME_FIELD.to_string(),
-            Some("") => {
-                return Err(err(
-                    "time_field",
-                    "empty; name the document timestamp field, e.g. `@timestamp`".into(),
-                ));
+        let config = ElasticsearchConfig::from_http(settings).map_err(|(setting, message)| {
+            SettingsError {
+                datasource: name.to_string(),
+                setting: setting.to_string(),
+                message,
             }
-            Some(field) => field.to_string(),
-        };
-        let query_delay = match settings.extra("query_delay") {
-            None => Duration::ZERO,
-            Some(text) => crate::model::parse_duration(text.trim())
-                .map_err(|m| err("query_delay", m))?
-                .to_std(),
-        };
-        if settings.url.is_empty() {
-            return Err(err("url", "no URL; add `url \"http://host:9200\"`".into()));
-        }
+        })?;
+        Self::from_config(name, &config)
+    }
+
+    /// Builds the client for a validated datasource. Nothing is sent until
+    /// the first search.
+    pub fn from_config(name: &str, config: &ElasticsearchConfig) -> Result<Self, SettingsError> {
+        let settings = &config.http;
         let client = settings.client(name)?;
         Ok(ElasticsearchSource {
             name: name.to_string(),
@@ -115,10 +97,10 @@ impl ElasticsearchSource {
             search_url: format!(
                 "{}/{}/_search?allow_partial_search_results=false",
                 settings.url.trim_end_matches('/'),
-                escape_index(index)
+                escape_index(&config.index)
             ),
-            time_field,
-            query_delay,
+            time_field: config.time_field.clone(),
+            query_delay: config.query_delay,
             default_timeout: settings.timeout,
         })
     }

@@ -1,35 +1,15 @@
 //! The one HTTP client setup every datasource shares: timeouts, credentials,
-//! custom CA and extra headers, read from a `datasource` block (secrets from
-//! `env()`/`file()` resolved here, when the configuration is built).
+//! custom CA and extra headers, from a `datasource` block validated by
+//! `model::components::datasource` (secrets from `env()`/`file()` are read
+//! here, when the configuration is built).
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::model::{Datasource, SecretValue};
+use crate::diag::Diagnostic;
+pub use crate::model::components::datasource::HttpSettings;
+use crate::model::{Datasource, DatasourceConfig, SecretValue};
 use crate::user_file;
-
-/// Connection settings of one datasource, secrets resolved.
-#[derive(Debug, Clone, Default)]
-pub struct HttpSettings {
-    /// Base URL without a trailing slash.
-    pub url: String,
-    /// Per-query timeout; the evaluator also caps it at the group interval.
-    pub timeout: Option<Duration>,
-    /// `Authorization: Bearer ...`.
-    pub bearer_token: Option<String>,
-    /// `Authorization: ApiKey ...` (Elasticsearch).
-    pub api_key: Option<String>,
-    /// HTTP basic auth user and password.
-    pub basic_auth: Option<(String, String)>,
-    /// PEM file of the CA that signed the server certificate.
-    pub ca_file: Option<String>,
-    /// Skip TLS verification (testing only).
-    pub insecure_skip_verify: bool,
-    /// Extra headers, e.g. a Mimir tenant.
-    pub headers: Vec<(String, String)>,
-    /// Every other setting by name (kind-specific: `index`, `time_field`, ...).
-    pub extra: Vec<(String, String)>,
-}
 
 /// A datasource setting that cannot be used: names the datasource and setting.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -61,78 +41,14 @@ pub fn resolve_secret(value: &SecretValue) -> Result<String, String> {
 }
 
 impl HttpSettings {
-    /// Settings for a bare URL (the `--prometheus.url` default datasource).
-    pub fn for_url(url: &str) -> Self {
-        HttpSettings {
-            url: url.trim_end_matches('/').to_string(),
-            ..Default::default()
+    /// Reads a declared datasource's validated settings, reading its
+    /// secrets. The errors are located at the value that cannot be read or
+    /// that, once read, does not pass its setting's check.
+    pub fn from_datasource(ds: &Datasource) -> Result<Self, Vec<Diagnostic>> {
+        match &ds.config {
+            DatasourceConfig::Prometheus(c) => c.resolve(&resolve_secret).map(|c| c.http),
+            DatasourceConfig::Elasticsearch(c) => c.resolve(&resolve_secret).map(|c| c.http),
         }
-    }
-
-    /// Reads a declared datasource, resolving its secrets.
-    pub fn from_datasource(ds: &Datasource) -> Result<Self, SettingsError> {
-        let err = |setting: &str, message: String| SettingsError {
-            datasource: ds.name.clone(),
-            setting: setting.to_string(),
-            message,
-        };
-        let mut out = HttpSettings::default();
-        let mut user = None;
-        let mut password = None;
-        for (name, values, _span) in &ds.settings {
-            let Some(first) = values.first() else {
-                continue;
-            };
-            let value = resolve_secret(first).map_err(|m| err(name, m))?;
-            match name.as_str() {
-                "url" => out.url = value.trim_end_matches('/').to_string(),
-                "timeout" => {
-                    let d = crate::model::parse_duration(&value).map_err(|m| err(name, m))?;
-                    out.timeout = Some(d.to_std());
-                }
-                "bearer_token" => out.bearer_token = Some(value.trim().to_string()),
-                "api_key" => out.api_key = Some(value.trim().to_string()),
-                "basic_auth_user" => user = Some(value),
-                "basic_auth_password" => password = Some(value),
-                "ca_file" => out.ca_file = Some(value),
-                "insecure_skip_verify" => out.insecure_skip_verify = value == "true",
-                _ => {
-                    if let Some(header) = name.strip_prefix("headers.") {
-                        out.headers.push((header.to_string(), value));
-                    } else {
-                        out.extra.push((name.clone(), value));
-                    }
-                }
-            }
-        }
-        match (user, password) {
-            (Some(u), p) => out.basic_auth = Some((u, p.unwrap_or_default())),
-            (None, Some(_)) => {
-                return Err(err(
-                    "basic_auth_password",
-                    "a password without `basic_auth_user`; add the user".into(),
-                ));
-            }
-            (None, None) => {}
-        }
-        if out.url.is_empty() {
-            return Err(err("url", "no URL; add `url \"http://host:port\"`".into()));
-        }
-        if !(out.url.starts_with("http://") || out.url.starts_with("https://")) {
-            return Err(err(
-                "url",
-                format!("`{}` is not an http:// or https:// URL", out.url),
-            ));
-        }
-        Ok(out)
-    }
-
-    /// A kind-specific setting (`index`, `time_field`, `query_delay`).
-    pub fn extra(&self, name: &str) -> Option<&str> {
-        self.extra
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
     }
 
     /// Builds the reqwest client: TLS via rustls (ring), custom CA, default

@@ -65,6 +65,45 @@ pub enum QueryRef<'a> {
 }
 
 impl Source {
+    /// Builds a declared datasource: reads its secrets and creates its
+    /// client (nothing is sent before the first query). The errors are
+    /// located at the value that cannot be used (an unset variable, an
+    /// unreadable file, a value read from one that does not pass its
+    /// setting's check), or at the datasource.
+    pub fn build(ds: &crate::model::Datasource) -> Result<Source, Vec<crate::diag::Diagnostic>> {
+        use crate::model::DatasourceConfig;
+        let (built, settings) = match &ds.config {
+            DatasourceConfig::Prometheus(c) => {
+                let config = c.resolve(&http::resolve_secret)?;
+                (
+                    prometheus::PrometheusSource::new(&ds.name, &config.http)
+                        .map(Source::Prometheus),
+                    c.settings(),
+                )
+            }
+            DatasourceConfig::Elasticsearch(c) => {
+                let config = c.resolve(&http::resolve_secret)?;
+                (
+                    elasticsearch::ElasticsearchSource::from_config(&ds.name, &config)
+                        .map(Source::Elasticsearch),
+                    c.settings(),
+                )
+            }
+        };
+        built.map_err(|e| {
+            // The setting's value, e.g. the `ca_file` that cannot be read.
+            let span = settings
+                .iter()
+                .rev()
+                .find(|s| s.name == e.setting)
+                .map_or(ds.span, |s| s.values.first().map_or(s.span, |v| v.span));
+            vec![
+                crate::diag::Diagnostic::error("build/client", span, e.to_string())
+                    .with_label("cannot be used"),
+            ]
+        })
+    }
+
     /// Runs a rule's query at `at`, giving up after `timeout`.
     pub async fn query(
         &self,

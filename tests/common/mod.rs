@@ -34,3 +34,47 @@ pub fn corpus_rule_files() -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// A fenced code block of a Markdown file.
+pub struct Fence {
+    /// The info string after the opening backticks (`klaxon`, `text`, ...).
+    pub lang: String,
+    /// The block's text, without the fences.
+    pub text: String,
+    /// 1-based line of the opening fence in the Markdown file.
+    pub line: usize,
+}
+
+/// Every top-level fenced code block of a Markdown text (`name` is the
+/// file, for the message when a block is never closed), in order.
+pub fn fences(markdown: &str, name: &str) -> Vec<Fence> {
+    let mut out = Vec::new();
+    let mut open: Option<Fence> = None;
+    for (index, line) in markdown.lines().enumerate() {
+        match open.take() {
+            None => {
+                if let Some(info) = line.strip_prefix("```") {
+                    open = Some(Fence {
+                        lang: info.trim().to_string(),
+                        text: String::new(),
+                        line: index + 1,
+                    });
+                }
+            }
+            Some(mut fence) => {
+                if line.trim_end() == "```" {
+                    out.push(fence);
+                } else {
+                    fence.text.push_str(line);
+                    fence.text.push('\n');
+                    open = Some(fence);
+                }
+            }
+        }
+    }
+    assert!(
+        open.is_none(),
+        "{name} has a code block that is never closed"
+    );
+    out
+}

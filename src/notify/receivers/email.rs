@@ -18,41 +18,16 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 use super::{
-    BoxFuture, Deliver, Delivered, DeliveryError, ReceiverContext, Settings, Tone, extra_roots,
-    runbook_url, severity_text, silence_url, title,
+    BoxFuture, Deliver, Delivered, DeliveryError, ReceiverContext, Tone, extra_roots, runbook_url,
+    severity_text, silence_url, title,
 };
+use crate::model::components::email::EmailConfig;
+pub use crate::model::components::email::TlsMode;
 use crate::notify::alert::LabelSet;
 use crate::notify::notification::{Notification, NotifiedAlert, Status};
 
 /// Time limit for one whole SMTP conversation when the context sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Headers klaxon writes itself; a `headers { }` block may not replace them.
-const RESERVED_HEADERS: &[&str] = &[
-    "from",
-    "to",
-    "cc",
-    "bcc",
-    "message-id",
-    "in-reply-to",
-    "references",
-    "date",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-];
-
-/// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// A plain connection upgraded with STARTTLS; refused if the server
-    /// does not offer it.
-    StartTls,
-    /// TLS from the first byte (SMTPS, port 465).
-    Tls,
-    /// No TLS; only to this machine.
-    None,
-}
 
 /// A built email integration.
 pub struct EmailIntegration {
@@ -83,190 +58,53 @@ impl std::fmt::Debug for EmailIntegration {
     }
 }
 
-/// Splits `host:port` (`[::1]:25` for IPv6).
-fn split_host_port(text: &str) -> Option<(String, u16)> {
-    let (host, port) = text.trim().rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = port.parse::<u16>().ok().filter(|p| *p > 0)?;
-    (!host.is_empty()).then(|| (host.to_string(), port))
-}
-
-/// Whether clear-text SMTP to `host` stays on this machine.
-fn is_local(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 impl EmailIntegration {
-    /// Reads the settings; problems go to `settings.errors`.
-    pub(super) fn build(settings: &mut Settings<'_>, cx: &ReceiverContext) -> Option<Self> {
-        let send_resolved = settings.bool("send_resolved", true);
+    /// Sets up the SMTP transport for a validated integration (nothing is
+    /// sent yet); the error names the setting it concerns.
+    pub(super) fn build(
+        config: &EmailConfig,
+        cx: &ReceiverContext,
+    ) -> Result<Self, (&'static str, String)> {
         let timeout = cx.timeout.unwrap_or(DEFAULT_TIMEOUT);
-
-        let to: Vec<Mailbox> = settings
-            .list("to")
-            .into_iter()
-            .filter_map(|text| match text.parse::<Mailbox>() {
-                Ok(mailbox) => Some(mailbox),
-                Err(e) => {
-                    settings.error("to", format!("`{text}` is not an email address: {e}"));
-                    None
-                }
-            })
-            .collect();
-        if to.is_empty() && settings.values("to").is_none() {
-            settings.error("to", "missing; add `to \"oncall@example.com\"`");
-        }
-        let from = match settings.text("from") {
-            Some(text) => match text.trim().parse::<Mailbox>() {
-                Ok(mailbox) => Some(mailbox),
-                Err(e) => {
-                    settings.error("from", format!("`{text}` is not an email address: {e}"));
-                    None
-                }
-            },
-            None => {
-                if settings.values("from").is_none() {
-                    settings.error("from", "missing; add `from \"klaxon@example.com\"`");
-                }
-                None
-            }
-        };
-        let smarthost = settings.text("smarthost");
-        let host_port = match smarthost.as_deref().map(split_host_port) {
-            Some(Some(hp)) => Some(hp),
-            Some(None) => {
-                settings.error(
-                    "smarthost",
-                    format!(
-                        "`{}` is not host:port; write it like `smtp.example.com:587`",
-                        smarthost.as_deref().unwrap_or("")
-                    ),
-                );
-                None
-            }
-            None => {
-                if settings.values("smarthost").is_none() {
-                    settings.error(
-                        "smarthost",
-                        "missing; add `smarthost \"smtp.example.com:587\"`",
-                    );
-                }
-                None
-            }
-        };
-        let tls = match settings.text("tls").as_deref().map(str::trim) {
-            None | Some("starttls") => TlsMode::StartTls,
-            Some("tls") => TlsMode::Tls,
-            Some("none") => TlsMode::None,
-            Some(other) => {
-                settings.error(
-                    "tls",
-                    format!("`{other}` is not one of starttls, tls, none"),
-                );
-                TlsMode::StartTls
-            }
-        };
-        if let Some((host, _)) = &host_port
-            && tls == TlsMode::None
-            && !is_local(host)
-        {
-            settings.error(
-                "tls",
-                format!(
-                    "`tls none` would send mail and passwords to `{host}` in clear text; it is only allowed for localhost, 127.0.0.1 or ::1; use `tls starttls` (port 587) or `tls tls` (port 465)"
-                ),
-            );
-        }
-        let username = settings.text("auth_username");
-        let password = settings.secret("auth_password");
-        let credentials = match (username, password) {
-            (Some(user), Some(password)) => Some(Credentials::new(user, password)),
-            (Some(user), None) => Some(Credentials::new(user, String::new())),
-            (None, Some(_)) => {
-                settings.error(
-                    "auth_password",
-                    "a password without `auth_username`; add the user name",
-                );
-                None
-            }
-            (None, None) => None,
-        };
-        let hello = settings.text("hello").filter(|h| !h.trim().is_empty());
-
-        let mut subject = None;
-        let mut headers = Vec::new();
-        for (name, value, _) in settings.map("headers") {
-            let lower = name.to_ascii_lowercase();
-            if RESERVED_HEADERS.contains(&lower.as_str()) {
-                settings.error(
-                    "headers",
-                    format!("`{name}` is written by klaxon itself; remove it from `headers`"),
-                );
-            } else if HeaderName::new_from_ascii(name.clone()).is_err() {
-                settings.error(
-                    "headers",
-                    format!("`{name}` is not a valid mail header name"),
-                );
-            } else if value.contains(['\r', '\n']) {
-                settings.error("headers", format!("the value of `{name}` has a line break"));
-            } else if lower == "subject" {
-                subject = Some(value);
-            } else {
-                headers.push((name, value));
-            }
-        }
-
-        let (host, port) = host_port?;
-        let tls_parameters = || -> Result<TlsParameters, String> {
+        let host = config.host.clone();
+        let tls_parameters = || -> Result<TlsParameters, (&'static str, String)> {
             let mut builder = TlsParameters::builder(host.clone());
-            for der in extra_roots(cx)? {
+            for der in extra_roots(cx).map_err(|m| ("tls", m))? {
                 let cert = Certificate::from_der(der.to_vec())
-                    .map_err(|e| format!("extra root certificate: {e}"))?;
+                    .map_err(|e| ("tls", format!("extra root certificate: {e}")))?;
                 builder = builder.add_root_certificate(cert);
             }
             builder
                 .build_rustls()
-                .map_err(|e| format!("cannot set up TLS: {e}"))
+                .map_err(|e| ("tls", format!("cannot set up TLS: {e}")))
         };
-        let tls_setting = match tls {
+        let tls = match config.tls {
             TlsMode::None => Tls::None,
-            TlsMode::StartTls => match tls_parameters() {
-                Ok(p) => Tls::Required(p),
-                Err(message) => {
-                    settings.error("tls", message);
-                    return None;
-                }
-            },
-            TlsMode::Tls => match tls_parameters() {
-                Ok(p) => Tls::Wrapper(p),
-                Err(message) => {
-                    settings.error("tls", message);
-                    return None;
-                }
-            },
+            TlsMode::StartTls => Tls::Required(tls_parameters()?),
+            TlsMode::Tls => Tls::Wrapper(tls_parameters()?),
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
-            .port(port)
-            .tls(tls_setting)
+            .port(config.port)
+            .tls(tls)
             .timeout(Some(timeout));
-        if let Some(credentials) = credentials {
-            builder = builder.credentials(credentials);
+        if let Some((user, password)) = &config.auth {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
         }
-        if let Some(hello) = hello {
-            builder = builder.hello_name(ClientId::Domain(hello.trim().to_string()));
+        if let Some(hello) = &config.hello {
+            builder = builder.hello_name(ClientId::Domain(hello.clone()));
         }
-        Some(EmailIntegration {
-            from: from?,
-            to,
-            smarthost: format!("{host}:{port}"),
-            tls,
-            subject,
-            headers,
+        Ok(EmailIntegration {
+            from: config.from.clone(),
+            to: config.to.clone(),
+            smarthost: format!("{host}:{}", config.port),
+            tls: config.tls,
+            subject: config.subject.clone(),
+            headers: config.headers.clone(),
             transport: builder.build(),
-            send_resolved,
+            send_resolved: config.send_resolved,
             timeout,
         })
     }
@@ -615,23 +453,4 @@ pub fn html_body(n: &Notification) -> String {
         html_escape(&n.receiver)
     ));
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smarthost_and_locality() {
-        assert_eq!(
-            split_host_port("smtp.example.com:587"),
-            Some(("smtp.example.com".to_string(), 587))
-        );
-        assert_eq!(split_host_port("[::1]:25"), Some(("::1".to_string(), 25)));
-        assert_eq!(split_host_port("smtp.example.com"), None);
-        assert_eq!(split_host_port(":25"), None);
-        assert_eq!(split_host_port("host:0"), None);
-        assert!(is_local("localhost") && is_local("127.0.0.1") && is_local("::1"));
-        assert!(!is_local("mail.example.com") && !is_local("10.0.0.1"));
-    }
 }

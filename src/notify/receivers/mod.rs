@@ -1,7 +1,9 @@
 //! Receivers: the integrations that carry a [`Notification`] out of klaxon
-//! (Slack, email, webhook). Each is built once from the validated model
-//! (config → validate → build) and then only sends; the outbox decides
-//! when, retries, and keeps what an integration returns for threading.
+//! (Slack, email, webhook). Each is built once from its configuration,
+//! validated by the loader (`model::components::{slack, email, webhook}`):
+//! building reads its secrets and sets up its client, and then it only
+//! sends; the outbox decides when, retries, and keeps what an integration
+//! returns for threading.
 //!
 //! Every integration classifies its own failures: what the far end will
 //! accept later (5xx, 429, timeouts, refused connections, SMTP 4xx) is
@@ -14,7 +16,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::{Integration, IntegrationKind, RuleSet, SecretValue};
+use crate::diag::Diagnostic;
+use crate::model::components::Place;
+use crate::model::{IntegrationConfig, RuleSet};
 use crate::notify::alert::{LabelSet, severity_rank};
 use crate::notify::notification::{Notification, Status};
 
@@ -120,41 +124,50 @@ pub struct ReceiverContext {
     pub timeout: Option<Duration>,
 }
 
-/// Builds every receiver of `rules`; the errors name the receiver and
-/// integration (unreadable secret, bad URL) and say what to fix. Secrets
-/// (`env()`, `file()`) are read here, once: a missing one fails the build
-/// instead of every later send.
+/// Builds every receiver of `rules`; the errors name the receiver,
+/// integration and setting (unreadable secret, bad URL) and say what to
+/// fix. Secrets (`env()`, `file()`) are read here, once: a missing one fails
+/// the build instead of every later send.
 pub fn build_receivers(rules: &RuleSet, cx: &ReceiverContext) -> Result<Receivers, Vec<String>> {
+    build_receivers_located(rules, cx)
+        .map_err(|diagnostics| diagnostics.into_iter().map(|d| d.message).collect())
+}
+
+/// [`build_receivers`] with each error located at the setting's value (or
+/// the integration), in the order written, for rendering with the files.
+pub fn build_receivers_located(
+    rules: &RuleSet,
+    cx: &ReceiverContext,
+) -> Result<Receivers, Vec<Diagnostic>> {
     // reqwest and hyper-rustls need a process-wide rustls provider; the
     // binary installs ring first, this only covers embedders and tests.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let read = crate::source::http::resolve_secret;
     let mut errors = Vec::new();
     let mut receivers = Receivers::default();
     for receiver in &rules.receivers {
         let mut built: Vec<Arc<dyn Deliver>> = Vec::new();
-        for (index, integration) in receiver.integrations.iter().enumerate() {
-            let mut settings = Settings::new(&receiver.name, index, integration);
-            let result: Option<Arc<dyn Deliver>> = match integration.kind {
-                IntegrationKind::Webhook => {
-                    webhook::WebhookIntegration::build(&mut settings, cx).map(|i| Arc::new(i) as _)
-                }
-                IntegrationKind::Slack => {
-                    slack::SlackIntegration::build(&mut settings, cx).map(|i| Arc::new(i) as _)
-                }
-                IntegrationKind::Email => {
-                    email::EmailIntegration::build(&mut settings, cx).map(|i| Arc::new(i) as _)
-                }
+        for integration in &receiver.integrations {
+            let result: Result<Arc<dyn Deliver>, Vec<Diagnostic>> = match &integration.config {
+                IntegrationConfig::Webhook(c) => c.resolve(&read).and_then(|config| {
+                    webhook::WebhookIntegration::build(&config, cx)
+                        .map(|i| Arc::new(i) as _)
+                        .map_err(|(setting, m)| client_error(c.place(), setting, m))
+                }),
+                IntegrationConfig::Slack(c) => c.resolve(&read).and_then(|config| {
+                    slack::SlackIntegration::build(&config, cx)
+                        .map(|i| Arc::new(i) as _)
+                        .map_err(|(setting, m)| client_error(c.place(), setting, m))
+                }),
+                IntegrationConfig::Email(c) => c.resolve(&read).and_then(|config| {
+                    email::EmailIntegration::build(&config, cx)
+                        .map(|i| Arc::new(i) as _)
+                        .map_err(|(setting, m)| client_error(c.place(), setting, m))
+                }),
             };
             match result {
-                Some(deliver) if settings.errors.is_empty() => built.push(deliver),
-                _ => {
-                    if settings.errors.is_empty() {
-                        settings
-                            .errors
-                            .push(format!("{}: cannot be built", settings.place()));
-                    }
-                    errors.append(&mut settings.errors);
-                }
+                Ok(deliver) => built.push(deliver),
+                Err(mut e) => errors.append(&mut e),
             }
         }
         receivers.insert(receiver.name.clone(), built);
@@ -162,161 +175,19 @@ pub fn build_receivers(rules: &RuleSet, cx: &ReceiverContext) -> Result<Receiver
     if errors.is_empty() {
         Ok(receivers)
     } else {
+        crate::diag::sort_dedup(&mut errors);
         Err(errors)
     }
 }
 
-/// Reads one integration's settings as written, resolving secrets and
-/// collecting every problem with the receiver and integration named.
-struct Settings<'a> {
-    receiver: &'a str,
-    index: usize,
-    integration: &'a Integration,
-    errors: Vec<String>,
-}
-
-impl<'a> Settings<'a> {
-    fn new(receiver: &'a str, index: usize, integration: &'a Integration) -> Self {
-        Settings {
-            receiver,
-            index,
-            integration,
-            errors: Vec::new(),
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self.integration.kind {
-            IntegrationKind::Slack => "slack",
-            IntegrationKind::Email => "email",
-            IntegrationKind::Webhook => "webhook",
-        }
-    }
-
-    /// "receiver `oncall`, slack integration #1".
-    fn place(&self) -> String {
-        format!(
-            "receiver `{}`, {} integration #{}",
-            self.receiver,
-            self.kind(),
-            self.index + 1
-        )
-    }
-
-    fn error(&mut self, setting: &str, message: impl std::fmt::Display) {
-        let place = self.place();
-        self.errors.push(format!("{place}, `{setting}`: {message}"));
-    }
-
-    fn values(&self, name: &str) -> Option<&'a [SecretValue]> {
-        self.integration
-            .settings
-            .iter()
-            .rev()
-            .find(|(k, _, _)| k == name)
-            .map(|(_, v, _)| v.as_slice())
-    }
-
-    fn resolve(&mut self, name: &str, value: &SecretValue) -> Option<String> {
-        match crate::source::http::resolve_secret(value) {
-            Ok(text) => Some(text),
-            Err(message) => {
-                let fix = match value {
-                    SecretValue::Env(_) => "set it in klaxon's environment",
-                    SecretValue::File(_) => "create the file or fix the path",
-                    SecretValue::Literal(_) => "fix the value",
-                };
-                self.error(name, format!("{message}; {fix}"));
-                None
-            }
-        }
-    }
-
-    /// The setting's first value, secrets resolved.
-    fn text(&mut self, name: &str) -> Option<String> {
-        let value = self.values(name)?.first()?;
-        self.resolve(name, value)
-    }
-
-    /// A secret (token, password): surrounding whitespace is never part of it.
-    fn secret(&mut self, name: &str) -> Option<String> {
-        self.text(name).map(|s| s.trim().to_string())
-    }
-
-    /// Every value; each may itself hold several, separated by commas.
-    fn list(&mut self, name: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for value in self.values(name).unwrap_or(&[]) {
-            if let Some(text) = self.resolve(name, value) {
-                out.extend(
-                    text.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from),
-                );
-            }
-        }
-        out
-    }
-
-    fn bool(&mut self, name: &str, default: bool) -> bool {
-        match self.text(name).as_deref().map(str::trim) {
-            None => default,
-            Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                self.error(name, format!("`{other}` is not `true` or `false`"));
-                default
-            }
-        }
-    }
-
-    fn duration(&mut self, name: &str) -> Option<Duration> {
-        let text = self.text(name)?;
-        match crate::model::parse_duration(text.trim()) {
-            Ok(d) if d.0 > 0 => Some(d.to_std()),
-            Ok(_) => {
-                self.error(name, "must be longer than 0s; remove it for the default");
-                None
-            }
-            Err(message) => {
-                self.error(name, message);
-                None
-            }
-        }
-    }
-
-    fn integer(&mut self, name: &str) -> Option<u64> {
-        let text = self.text(name)?;
-        match text.trim().parse::<u64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.error(name, format!("`{text}` is not a whole number"));
-                None
-            }
-        }
-    }
-
-    /// A `name { K = "v", S = env("X") }` block, in the order written,
-    /// values resolved; `true` marks a value read from `env()` or `file()`,
-    /// a secret that logs must not show.
-    fn map(&mut self, name: &str) -> Vec<(String, String, bool)> {
-        let prefix = format!("{name}.");
-        let entries: Vec<(&'a str, &'a SecretValue)> = self
-            .integration
-            .settings
-            .iter()
-            .filter_map(|(k, values, _)| Some((k.strip_prefix(&prefix)?, values.first()?)))
-            .collect();
-        let mut out = Vec::new();
-        for (key, value) in entries {
-            if let Some(text) = self.resolve(name, value) {
-                let secret = !matches!(value, SecretValue::Literal(_));
-                out.push((key.to_string(), text, secret));
-            }
-        }
-        out
-    }
+/// A client that cannot be set up (TLS roots, the HTTP client): reported
+/// at the integration, naming the setting it concerns.
+fn client_error(place: &Place, setting: &str, message: String) -> Vec<Diagnostic> {
+    vec![Diagnostic::error(
+        "build/client",
+        place.span(),
+        place.say(setting, message),
+    )]
 }
 
 /// Parses `Retry-After`: whole seconds or an HTTP date.

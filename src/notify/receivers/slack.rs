@@ -24,9 +24,10 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::{
-    BoxFuture, Deliver, Delivered, DeliveryError, ReceiverContext, Settings, Tone, extra_roots,
-    http_failure, is_http_url, runbook_url, severity_text, silence_url, title, truncate_chars,
+    BoxFuture, Deliver, Delivered, DeliveryError, ReceiverContext, Tone, extra_roots, http_failure,
+    is_http_url, runbook_url, severity_text, silence_url, title, truncate_chars,
 };
+use crate::model::components::slack::{SlackConfig, SlackTarget};
 use crate::notify::alert::LabelSet;
 use crate::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 
@@ -128,36 +129,6 @@ struct Posted {
     ts: String,
 }
 
-/// Whether a host is this machine, where clear-text HTTP is acceptable.
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-/// Parses a Slack URL setting: https, or http to this machine only (tests,
-/// a local proxy), since it carries a credential.
-fn slack_url(settings: &mut Settings<'_>, name: &str, text: &str) -> Option<url::Url> {
-    match url::Url::parse(text.trim()) {
-        Ok(url) if url.scheme() == "https" => Some(url),
-        Ok(url) if url.scheme() == "http" && is_loopback(&url) => Some(url),
-        Ok(url) if url.scheme() == "http" => {
-            settings.error(
-                name,
-                "http:// would send the Slack credential in clear text; use https:// (http:// is allowed only for localhost)",
-            );
-            None
-        }
-        Ok(_) | Err(_) => {
-            settings.error(name, "not an https:// URL; fix the URL");
-            None
-        }
-    }
-}
-
 fn connector(
     cx: &ReceiverContext,
     timeout: Duration,
@@ -186,75 +157,34 @@ fn connector(
 }
 
 impl SlackIntegration {
-    /// Reads the settings; problems go to `settings.errors`.
-    pub(super) fn build(settings: &mut Settings<'_>, cx: &ReceiverContext) -> Option<Self> {
-        let send_resolved = settings.bool("send_resolved", true);
-        let username = settings.text("username").filter(|s| !s.is_empty());
-        let icon_emoji = settings.text("icon_emoji").filter(|s| !s.is_empty());
+    /// Sets up the client for a validated integration (nothing is sent
+    /// yet); the error names the setting it concerns.
+    pub(super) fn build(
+        config: &SlackConfig,
+        cx: &ReceiverContext,
+    ) -> Result<Self, (&'static str, String)> {
         let timeout = cx.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let api_url = match settings.text("api_url") {
-            Some(text) => slack_url(settings, "api_url", &text)
-                .map(|u| u.as_str().trim_end_matches('/').to_string()),
-            None => Some(SlackClientHttpApiUri::SLACK_API_URI_STR.to_string()),
+        let api_url = config
+            .api_url
+            .clone()
+            .unwrap_or_else(|| SlackClientHttpApiUri::SLACK_API_URI_STR.to_string());
+        let target = match &config.target {
+            SlackTarget::Bot { token, channel } => Target::Bot {
+                token: SlackApiToken::new(SlackApiTokenValue(token.expose().to_string())),
+                channel: channel.clone(),
+            },
+            SlackTarget::Webhook { url } => Target::Webhook { url: url.clone() },
         };
-        let token = settings.secret("token");
-        let webhook_url = settings.secret("webhook_url");
-        let target = match (token, webhook_url) {
-            (Some(token), None) => {
-                if token.is_empty() {
-                    settings.error("token", "is empty; put the bot token (xoxb-...) in it");
-                }
-                let channel = settings.text("channel").map(|c| c.trim().to_string());
-                match channel.filter(|c| !c.is_empty()) {
-                    Some(channel) => Some(Target::Bot {
-                        token: SlackApiToken::new(SlackApiTokenValue(token)),
-                        channel,
-                    }),
-                    None => {
-                        settings.error(
-                            "channel",
-                            "missing; add `channel \"#alerts\"` (a name or an ID)",
-                        );
-                        None
-                    }
-                }
-            }
-            (None, Some(url)) => {
-                slack_url(settings, "webhook_url", &url).map(|url| Target::Webhook { url })
-            }
-            (Some(_), Some(_)) => {
-                settings.error(
-                    "webhook_url",
-                    "set either `token` (with `channel`) or `webhook_url`, not both",
-                );
-                None
-            }
-            (None, None) => {
-                if settings.values("token").is_none() && settings.values("webhook_url").is_none() {
-                    settings.error(
-                        "token",
-                        "missing; add `token env(\"SLACK_BOT_TOKEN\")` and `channel`, or `webhook_url`",
-                    );
-                }
-                None
-            }
-        };
-        let connector = match connector(cx, timeout) {
-            Ok(c) => Some(c),
-            Err(message) => {
-                settings.error("api_url", message);
-                None
-            }
-        };
+        let connector = connector(cx, timeout).map_err(|m| ("api_url", m))?;
         let client = SlackClient::new(
-            SlackClientHyperConnector::with_connector(connector?).with_slack_api_url(&api_url?),
+            SlackClientHyperConnector::with_connector(connector).with_slack_api_url(&api_url),
         );
-        Some(SlackIntegration {
-            target: target?,
+        Ok(SlackIntegration {
+            target,
             client,
-            username,
-            icon_emoji,
-            send_resolved,
+            username: config.username.clone(),
+            icon_emoji: config.icon_emoji.clone(),
+            send_resolved: config.send_resolved,
             timeout,
         })
     }

@@ -11,12 +11,13 @@
 use std::time::Duration;
 
 use hmac::{KeyInit as _, Mac as _};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 
 use super::{
-    BoxFuture, Deliver, Delivered, DeliveryError, ReceiverContext, Settings, extra_roots,
-    http_failure, limit_alerts, parse_retry_after,
+    BoxFuture, Deliver, Delivered, DeliveryError, ReceiverContext, extra_roots, http_failure,
+    limit_alerts, parse_retry_after,
 };
+use crate::model::components::webhook::{WebhookAuth, WebhookConfig};
 use crate::notify::notification::Notification;
 use crate::notify::payload::WebhookMessage;
 
@@ -26,15 +27,6 @@ pub const SIGNATURE_HEADER: &str = "X-Klaxon-Signature";
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// Per-request time limit when neither the integration nor the context sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Headers klaxon sets itself; a `headers { }` block may not replace them.
-const RESERVED_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "host",
-    "idempotency-key",
-    "x-klaxon-signature",
-];
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -94,69 +86,16 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 }
 
 impl WebhookIntegration {
-    /// Reads the settings; problems go to `settings.errors`.
-    pub(super) fn build(settings: &mut Settings<'_>, cx: &ReceiverContext) -> Option<Self> {
-        let send_resolved = settings.bool("send_resolved", true);
-        let url = match settings.text("url") {
-            Some(text) => match reqwest::Url::parse(text.trim()) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
-                Ok(_) | Err(_) => {
-                    settings.error("url", "not an http:// or https:// URL; fix the URL");
-                    None
-                }
-            },
-            None => {
-                if settings.values("url").is_none() {
-                    settings.error("url", "missing; add `url \"https://host/path\"`");
-                }
-                None
-            }
-        };
-        let secret = settings.secret("secret").map(String::into_bytes);
-        if secret.as_ref().is_some_and(Vec::is_empty) {
-            settings.error("secret", "is empty; put the shared secret in it");
-        }
-        let auth = Self::auth(settings);
-        let timeout = settings
-            .duration("timeout")
-            .or(cx.timeout)
-            .unwrap_or(DEFAULT_TIMEOUT);
-        let max_alerts = settings
-            .integer("max_alerts")
-            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    /// Sets up the HTTP client for a validated integration (nothing is
+    /// sent yet); the error names the setting it concerns.
+    pub(super) fn build(
+        config: &WebhookConfig,
+        cx: &ReceiverContext,
+    ) -> Result<Self, (&'static str, String)> {
+        let timeout = config.timeout.or(cx.timeout).unwrap_or(DEFAULT_TIMEOUT);
         let mut headers = HeaderMap::new();
-        for (name, value, secret) in settings.map("headers") {
-            if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                settings.error(
-                    "headers",
-                    format!("`{name}` is set by klaxon itself; remove it from `headers`"),
-                );
-                continue;
-            }
-            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
-                settings.error("headers", format!("`{name}` is not a valid header name"));
-                continue;
-            };
-            let Ok(mut value) = HeaderValue::from_str(&value) else {
-                settings.error(
-                    "headers",
-                    format!("the value of `{name}` is not a valid header value (no line breaks or control characters)"),
-                );
-                continue;
-            };
-            value.set_sensitive(secret);
-            headers.append(header, value);
-        }
-        // reqwest sends a URL's userinfo as basic auth, over any other
-        // `Authorization`; the loader cannot see a URL from env()/file().
-        let userinfo = url
-            .as_ref()
-            .is_some_and(|u| !u.username().is_empty() || u.password().is_some());
-        if userinfo && (auth.is_some() || headers.contains_key(reqwest::header::AUTHORIZATION)) {
-            settings.error(
-                "url",
-                "carries credentials (`user@` or `user:password@`) and the integration authenticates otherwise too; keep one",
-            );
+        for (name, value) in &config.headers {
+            headers.append(name.clone(), value.clone());
         }
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
@@ -164,48 +103,33 @@ impl WebhookIntegration {
             .pool_idle_timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("klaxon/", env!("CARGO_PKG_VERSION")));
-        match extra_roots(cx) {
-            Ok(roots) => {
-                for der in roots {
-                    match reqwest::Certificate::from_der(&der) {
-                        Ok(cert) => builder = builder.add_root_certificate(cert),
-                        Err(e) => settings.error("url", format!("extra root certificate: {e}")),
-                    }
-                }
-            }
-            Err(message) => settings.error("url", message),
+        for der in extra_roots(cx).map_err(|m| ("url", m))? {
+            let cert = reqwest::Certificate::from_der(&der)
+                .map_err(|e| ("url", format!("extra root certificate: {e}")))?;
+            builder = builder.add_root_certificate(cert);
         }
-        let client = match builder.build() {
-            Ok(client) => Some(client),
-            Err(e) => {
-                settings.error("url", format!("cannot build the HTTP client: {e}"));
-                None
-            }
-        };
-        Some(WebhookIntegration {
-            url: url?,
-            secret,
+        let client = builder
+            .build()
+            .map_err(|e| ("url", format!("cannot build the HTTP client: {e}")))?;
+        let auth = config.auth.as_ref().map(|auth| match auth {
+            WebhookAuth::Basic { user, password } => Auth::Basic {
+                user: user.clone(),
+                password: password.expose().to_string(),
+            },
+            WebhookAuth::Bearer(token) => Auth::Bearer(token.expose().to_string()),
+        });
+        Ok(WebhookIntegration {
+            url: config.url.clone(),
+            secret: config
+                .secret
+                .as_ref()
+                .map(|s| s.expose().as_bytes().to_vec()),
             auth,
             timeout,
-            max_alerts,
-            send_resolved,
-            client: client?,
+            max_alerts: config.max_alerts,
+            send_resolved: config.send_resolved,
+            client,
         })
-    }
-
-    /// `basic_auth_user` with `basic_auth_password` (empty when absent, as
-    /// Alertmanager allows), or `bearer_token`.
-    fn auth(settings: &mut Settings<'_>) -> Option<Auth> {
-        if let Some(user) = settings.text("basic_auth_user") {
-            let password = settings.secret("basic_auth_password").unwrap_or_default();
-            return Some(Auth::Basic { user, password });
-        }
-        let token = settings.secret("bearer_token")?;
-        if token.is_empty() {
-            settings.error("bearer_token", "is empty; put the token in it");
-            return None;
-        }
-        Some(Auth::Bearer(token))
     }
 
     async fn post(&self, n: &Notification) -> Result<Delivered, DeliveryError> {
