@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use klaxon::import::{ImportStats, prometheus_to_dsl};
-use klaxon::user_file;
 use klaxon::notify::silence::SilenceLimits;
+use klaxon::user_file;
 
 /// Input had errors: the diagnostics were printed.
 const EXIT_INPUT_ERRORS: u8 = 1;

@@ -194,7 +194,12 @@ impl AmServer {
 
     /// Default options, receiver `default`, these silence limits.
     pub fn with_silence_limits(limits: SilenceLimits) -> AmServer {
-        Self::serve(None, AlertmanagerApiOptions::default(), &["default"], limits)
+        Self::serve(
+            None,
+            AlertmanagerApiOptions::default(),
+            &["default"],
+            limits,
+        )
     }
 
     /// The silence limits from the next (re)start on.
