@@ -431,6 +431,34 @@ fn special_files_are_refused_at_once_naming_the_path() {
     );
 }
 
+/// Issue 22: one error in a long one-line file reprinted the whole line
+/// (52 MB of output for a 50 MB file). The line is cut around the caret.
+#[test]
+fn an_error_in_a_huge_one_line_file_prints_a_short_excerpt() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let padding = " ".repeat(2_000_000);
+    let name = "b".repeat(1_000_000);
+    let text = format!("group g {{{padding}bogus {padding}{name} }}");
+    std::fs::write(dir.path().join("one.rules"), text).unwrap_or_else(|e| panic!("{e}"));
+    let out = rulecheck_in(dir.path(), &["one.rules"]);
+    assert_eq!(code(&out), 1);
+    let printed = stdout(&out);
+    assert!(printed.len() < 8_000, "{} bytes printed", printed.len());
+    assert!(printed.contains("--> one.rules:1:2000010\n"), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "1 | …{}bogus{}…\n",
+            " ".repeat(60),
+            " ".repeat(95)
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("  | {}^^^^^ ", " ".repeat(61))),
+        "{printed}"
+    );
+}
+
 #[test]
 fn globs_are_expanded_by_rulecheck() {
     let out = rulecheck(&["--format", "json", "b*d.yml"]);
