@@ -26,7 +26,10 @@ const DEFAULT_RESOLVE_WAIT: Duration = Duration(5_000);
 
 /// Adds one parsed DSL file to the rule set, reporting semantic errors.
 pub fn lower(file: FileId, ast: &ast::File, rules: &mut RuleSet, diags: &mut Vec<Diagnostic>) {
-    let mut cx = Lower { diags };
+    let mut cx = Lower {
+        diags,
+        regexes: model::promql::SharedRegexes::default(),
+    };
     let mut group_names: HashMap<String, Span> = HashMap::new();
     for item in &ast.items {
         match item {
@@ -79,6 +82,7 @@ pub fn lower(file: FileId, ast: &ast::File, rules: &mut RuleSet, diags: &mut Vec
 
 struct Lower<'d> {
     diags: &'d mut Vec<Diagnostic>,
+    regexes: model::promql::SharedRegexes,
 }
 
 /// Offset of a template position inside a quoted string's span: exact when
@@ -234,7 +238,10 @@ impl Lower<'_> {
                     None
                 } else {
                     match model::promql::parse(&expr.node, expr.span) {
-                        Ok(ast) => Some(ast),
+                        Ok(mut ast) => {
+                            self.regexes.share(&mut ast);
+                            Some(ast)
+                        }
                         Err(d) => {
                             self.diags.push(d);
                             None

@@ -55,6 +55,7 @@ pub fn load_file(file: FileId, text: &str) -> (Vec<Group>, Vec<Diagnostic>) {
         file,
         text,
         diags: Vec::new(),
+        regexes: promql::SharedRegexes::default(),
     };
     let groups = match yaml::parse(file, text) {
         Ok((root, extra)) => {
@@ -73,6 +74,7 @@ struct FileLoader<'a> {
     file: FileId,
     text: &'a str,
     diags: Vec<Diagnostic>,
+    regexes: promql::SharedRegexes,
 }
 
 /// Which mapping a field list belongs to, for messages and cross-level hints.
@@ -712,7 +714,10 @@ impl<'a> FileLoader<'a> {
                     Span::new(file, at, at)
                 });
                 let ast = match parsed {
-                    Ok(ast) => Some(ast),
+                    Ok(mut ast) => {
+                        self.regexes.share(&mut ast);
+                        Some(ast)
+                    }
                     Err(d) => {
                         self.push(*d);
                         None
@@ -1039,8 +1044,22 @@ pub(crate) mod yaml {
         }
     }
 
-    fn options() -> serde_saphyr::Options {
+    /// Most YAML nodes a document of `len` bytes may have: what no rule
+    /// file comes near (real ones spend 10 to 30 bytes a node), so a large
+    /// valid file Prometheus loads is never refused, while a file of
+    /// nothing but tiny nodes still stops. serde-saphyr's own default
+    /// (250,000) refused an 8 MB file of 24,000 ordinary rules.
+    fn max_nodes(len: usize) -> usize {
+        (len / 4).max(250_000)
+    }
+
+    fn options(len: usize) -> serde_saphyr::Options {
         let mut options = serde_saphyr::Options::default();
+        let mut budget = options.budget.take().unwrap_or_default();
+        budget.max_nodes = max_nodes(len);
+        // A node is one event, a collection two (its start and end).
+        budget.max_events = budget.max_events.max(2 * max_nodes(len));
+        options.budget = Some(budget);
         options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
         options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
         options.with_snippet = false;
@@ -1064,7 +1083,7 @@ pub(crate) mod yaml {
         text: &str,
     ) -> Result<(Node, Vec<Diagnostic>), Box<Diagnostic>> {
         let conv = Converter { file, text };
-        match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options()) {
+        match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options(text.len())) {
             Ok(root) => Ok((conv.node(root), Vec::new())),
             Err(e)
                 if matches!(
@@ -1074,7 +1093,7 @@ pub(crate) mod yaml {
             {
                 let warn_at = conv.error_span(&e);
                 let docs: Vec<Spanned<Raw>> =
-                    serde_saphyr::from_str_multiple_with_options(text, options())
+                    serde_saphyr::from_str_multiple_with_options(text, options(text.len()))
                         .map_err(|e| Box::new(conv.error(&e)))?;
                 let first = docs.into_iter().next();
                 let d = Diagnostic::warning(
@@ -1123,11 +1142,11 @@ pub(crate) mod yaml {
 
         /// Deepest nesting read here; serde-saphyr's budget allows 64.
         const MAX_DEPTH: usize = 48;
-        /// Most nodes read here; serde-saphyr's budget allows 250,000.
-        const MAX_NODES: usize = 100_000;
-        /// Largest document read here: far below serde-saphyr's 64 MiB of
-        /// scalar text and one million events.
-        const MAX_BYTES: usize = 16 * 1024 * 1024;
+        /// Largest document read here: a rule file's limit, below
+        /// serde-saphyr's 64 MiB of scalar text. Nodes are counted against
+        /// the same budget as serde-saphyr's ([`super::max_nodes`]), so a
+        /// document over it is left to serde-saphyr, which says so.
+        const MAX_BYTES: usize = crate::user_file::MAX_RULE_FILE_BYTES as usize;
 
         /// The tree of `text`, or `None` when serde-saphyr must read it.
         pub(super) fn tree(file: FileId, text: &str) -> Option<Node> {
@@ -1189,7 +1208,7 @@ pub(crate) mod yaml {
             /// The node that `event` starts.
             fn node(&mut self, event: Event<'a>, at: &Location, depth: usize) -> Option<Node> {
                 self.nodes += 1;
-                if self.nodes > MAX_NODES || depth > MAX_DEPTH {
+                if self.nodes > super::max_nodes(self.text.len()) || depth > MAX_DEPTH {
                     return None;
                 }
                 let span = self.span(at)?;
@@ -1301,7 +1320,9 @@ pub(crate) mod yaml {
             // The rest (`0x1F`, `1e3`, `-.inf`, `yes`, `1.5`, `+1`...) is rare:
             // serde-saphyr reads it alone, which resolves it as in place, since
             // such text is a plain scalar on its own too.
-            match serde_saphyr::from_str_with_options::<Raw>(text, super::options()).ok()? {
+            match serde_saphyr::from_str_with_options::<Raw>(text, super::options(text.len()))
+                .ok()?
+            {
                 Raw::Bool => Some(Some(ScalarKind::Bool)),
                 Raw::Int => Some(Some(ScalarKind::Int)),
                 Raw::Float => Some(Some(ScalarKind::Float)),
