@@ -58,9 +58,9 @@ pub fn load_file(file: FileId, text: &str) -> (Vec<Group>, Vec<Diagnostic>) {
         regexes: promql::SharedRegexes::default(),
     };
     let groups = match yaml::parse(file, text) {
-        Ok((root, extra)) => {
+        Ok((mut root, extra)) => {
             loader.diags.extend(extra);
-            loader.file_root(&root)
+            loader.file_root(&mut root)
         }
         Err(d) => {
             loader.diags.push(*d);
@@ -358,7 +358,10 @@ impl<'a> FileLoader<'a> {
 
     // ----- the schema -----------------------------------------------------------------------
 
-    fn file_root(&mut self, root: &Node) -> Vec<Group> {
+    /// The file's groups. Each group's part of the YAML tree is dropped
+    /// once its group is built, so the tree and the model it becomes are
+    /// not both whole in memory at once.
+    fn file_root(&mut self, root: &mut Node) -> Vec<Group> {
         let entries = match &root.value {
             NodeValue::Null => return Vec::new(),
             NodeValue::Map(entries) => entries,
@@ -375,26 +378,29 @@ impl<'a> FileLoader<'a> {
                 return Vec::new();
             }
         };
-        let mut groups = Vec::new();
+        let mut lists = Vec::new();
         for field in self.fields(entries, Level::File).0 {
             // `groups` is the only known field.
             match &field.value.value {
                 NodeValue::Null => {}
-                NodeValue::Seq(items) => {
-                    let mut names: HashMap<String, Span> = HashMap::new();
-                    for item in items {
-                        if let Some(g) = self.group(item, &mut names) {
-                            groups.push(g);
-                        }
-                    }
-                }
+                NodeValue::Seq(_) => lists.push(std::ptr::from_ref(field.value)),
                 _ => self.wrong_type(field.value, "`groups`", "a list of groups"),
+            }
+        }
+        let mut groups = Vec::new();
+        for list in lists {
+            let mut names: HashMap<String, Span> = HashMap::new();
+            for mut item in root.take_list(list) {
+                if let Some(g) = self.group(&mut item, &mut names) {
+                    groups.push(g);
+                }
             }
         }
         groups
     }
 
-    fn group(&mut self, node: &Node, names: &mut HashMap<String, Span>) -> Option<Group> {
+    /// A group; its rules' part of the YAML tree is dropped rule by rule.
+    fn group(&mut self, node: &mut Node, names: &mut HashMap<String, Span>) -> Option<Group> {
         let NodeValue::Map(entries) = &node.value else {
             self.wrong_type(node, "a group", "a mapping with `name` and `rules`");
             return None;
@@ -470,18 +476,20 @@ impl<'a> FileLoader<'a> {
                 names.insert(name.clone(), span);
             }
         }
+        let rules_list = match rules_node.map(|rn| (rn, &rn.value)) {
+            Some((rn, NodeValue::Seq(_))) => Some(std::ptr::from_ref(rn)),
+            Some((_, NodeValue::Null)) | None => None,
+            Some((rn, _)) => {
+                self.wrong_type(rn, "`rules`", "a list of rules");
+                None
+            }
+        };
         let mut rules = Vec::new();
-        if let Some(rn) = rules_node {
-            match &rn.value {
-                NodeValue::Null => {}
-                NodeValue::Seq(items) => {
-                    for item in items {
-                        if let Some(r) = self.rule(item, &labels) {
-                            rules.push(r);
-                        }
-                    }
+        if let Some(list) = rules_list {
+            for item in node.take_list(list) {
+                if let Some(r) = self.rule(&item, &labels) {
+                    rules.push(r);
                 }
-                _ => self.wrong_type(rn, "`rules`", "a list of rules"),
             }
         }
         Some(Group {
@@ -936,6 +944,23 @@ pub(crate) mod yaml {
                     }
                 }
             }
+        }
+
+        /// Takes out the items of the list that is the value `list` points
+        /// at in this mapping (empty when it is none of its values), so a
+        /// caller can drop them one by one once each is read.
+        pub fn take_list(&mut self, list: *const Node) -> Vec<Node> {
+            let NodeValue::Map(entries) = &mut self.value else {
+                return Vec::new();
+            };
+            entries
+                .iter_mut()
+                .find(|(_, value)| std::ptr::eq(&*value, list))
+                .and_then(|(_, value)| match &mut value.value {
+                    NodeValue::Seq(items) => Some(std::mem::take(items)),
+                    _ => None,
+                })
+                .unwrap_or_default()
         }
 
         /// The span of a mapping's first key (or the node itself), to point
