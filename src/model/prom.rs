@@ -955,7 +955,7 @@ pub(crate) mod yaml {
             };
             entries
                 .iter_mut()
-                .find(|(_, value)| std::ptr::eq(&*value, list))
+                .find(|(_, value)| std::ptr::eq(value, list))
                 .and_then(|(_, value)| match &mut value.value {
                     NodeValue::Seq(items) => Some(std::mem::take(items)),
                     _ => None,
