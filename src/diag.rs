@@ -135,11 +135,21 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
+        self.line_span(line).1
+    }
+
+    /// Byte offset where a 1-based line starts, and its text without the
+    /// newline; found from the line-start table, without scanning the line.
+    fn line_span(&self, line: usize) -> (usize, &str) {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
-            return "";
+            return (self.text.len(), "");
         };
-        let rest = &self.text[start..];
-        rest.split('\n').next().unwrap_or("").trim_end_matches('\r')
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
+        let text = self.text.get(start..end).unwrap_or("");
+        (start, text.trim_end_matches('\r'))
     }
 }
 
@@ -218,7 +228,7 @@ impl Diagnostic {
         Diagnostic {
             level,
             code,
-            message: message.into(),
+            message: bounded(message.into()),
             span,
             label: None,
             hint: None,
@@ -243,21 +253,21 @@ impl Diagnostic {
 
     /// Adds the text shown under the caret.
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.label = Some(bounded(label.into()));
         self
     }
 
     /// Adds a hint; `None` leaves the diagnostic unchanged.
     pub fn with_hint(mut self, hint: impl Into<Option<String>>) -> Self {
         if let Some(h) = hint.into() {
-            self.hint = Some(h);
+            self.hint = Some(bounded(h));
         }
         self
     }
 
     /// Adds a related span with its own note.
     pub fn with_related(mut self, span: Span, note: impl Into<String>) -> Self {
-        self.related.push((span, note.into()));
+        self.related.push((span, bounded(note.into())));
         self
     }
 
@@ -301,18 +311,38 @@ impl Diagnostic {
     }
 }
 
+/// Longest message, label, hint or note kept: one that quotes a 30 MB token
+/// from a hostile file is cut, marked with `…`.
+const MAX_TEXT_CHARS: usize = 1_000;
+
+fn bounded(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// Appends `c` `count` times.
 fn push_repeated(out: &mut String, c: char, count: usize) {
     out.extend(std::iter::repeat_n(c, count));
 }
+
+/// Longest source line a snippet shows whole. A longer one is cut around
+/// the span, so one finding in a 50 MB one-line file prints one short line.
+const MAX_LINE_CHARS: usize = 160;
+/// Characters a cut line keeps before the span's start.
+const CONTEXT_CHARS: usize = 60;
 
 fn render_snippet(out: &mut String, sources: &SourceMap, span: Span, label: Option<&str>) {
     let Some(file) = sources.get(span.file) else {
         return;
     };
     let (line, col) = file.line_col(span.start);
-    let (end_line, end_col) = file.line_col(span.end);
-    let text = file.line_text(line);
+    let (line_start, text) = file.line_span(line);
+    let at = floor_char_boundary(text, span.start.saturating_sub(line_start));
+    let end = floor_char_boundary(text, span.end.saturating_sub(line_start)).max(at);
+    let window = Window::around(text, at);
     let number = line.to_string();
     let width = number.len();
     push_repeated(out, ' ', width);
@@ -321,30 +351,72 @@ fn render_snippet(out: &mut String, sources: &SourceMap, span: Span, label: Opti
     out.push_str(" |\n");
     out.push_str(&number);
     out.push_str(" | ");
+    if window.from > 0 {
+        out.push('…');
+    }
     // Tabs become one space each, so the caret line below stays aligned.
-    for (i, part) in text.split('\t').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(part);
+    let shown = text.get(window.from..window.to).unwrap_or("");
+    out.extend(shown.chars().map(|c| if c == '\t' { ' ' } else { c }));
+    if window.to < text.len() {
+        out.push('…');
     }
     out.push('\n');
-    let carets = if end_line == line && end_col > col {
-        end_col - col
-    } else if end_line > line {
-        text.chars().count().saturating_sub(col - 1).max(1)
-    } else {
-        1
-    };
+    let before = usize::from(window.from > 0) + char_count(text, window.from, at);
+    let carets = char_count(text, at, end.min(window.to)).max(1);
     push_repeated(out, ' ', width);
     out.push_str(" | ");
-    push_repeated(out, ' ', col - 1);
+    push_repeated(out, ' ', before);
     push_repeated(out, '^', carets);
     if let Some(l) = label {
         out.push(' ');
         out.push_str(l);
     }
     out.push('\n');
+}
+
+/// The byte range of a line a snippet shows.
+struct Window {
+    from: usize,
+    to: usize,
+}
+
+impl Window {
+    /// The whole line when it is short; otherwise [`MAX_LINE_CHARS`]
+    /// characters starting [`CONTEXT_CHARS`] before byte `at` (a character
+    /// boundary). Only the characters shown are looked at.
+    fn around(text: &str, at: usize) -> Window {
+        let whole = Window {
+            from: 0,
+            to: text.len(),
+        };
+        if text.len() <= MAX_LINE_CHARS || text.chars().nth(MAX_LINE_CHARS).is_none() {
+            return whole;
+        }
+        let from = text
+            .get(..at)
+            .and_then(|head| head.char_indices().rev().take(CONTEXT_CHARS).last())
+            .map_or(at, |(i, _)| i);
+        let to = text
+            .get(from..)
+            .and_then(|tail| tail.char_indices().nth(MAX_LINE_CHARS))
+            .map_or(text.len(), |(i, _)| from + i);
+        Window { from, to }
+    }
+}
+
+/// Characters of `text` between two byte offsets (character boundaries).
+fn char_count(text: &str, from: usize, to: usize) -> usize {
+    text.get(from..to.max(from))
+        .map_or(0, |s| s.chars().count())
+}
+
+/// The greatest character boundary of `text` at or below `i`.
+fn floor_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Suggests the closest known word to a misspelt one, clap-style: the best
@@ -411,5 +483,64 @@ mod tests {
         assert!(text.contains("2 |   critcal when value > 1"), "{text}");
         assert!(text.contains("  |   ^^^^^^^ not a statement"), "{text}");
         assert!(text.contains("did you mean `critical`?"), "{text}");
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        // One line of 10,000 characters, multibyte ones included, with the
+        // span in the middle.
+        let head = "é".repeat(5_000);
+        let line = format!("{head}needle{}", "x".repeat(4_994));
+        let mut map = SourceMap::new();
+        let id = map.add("one-line.yml", format!("{line}\n"));
+        let at = head.len();
+        let d = Diagnostic::error("syntax", Span::new(id, at, at + 6), "bad").with_label("here");
+        let text = d.render(&map);
+        assert!(text.contains("--> one-line.yml:1:5001"), "{text}");
+        let shown = format!("…{}needle{}…", "é".repeat(60), "x".repeat(94));
+        let caret = format!("{}^^^^^^ here", " ".repeat(61));
+        assert!(text.contains(&format!("1 | {shown}\n")), "{text}");
+        assert!(text.contains(&format!("  | {caret}\n")), "{text}");
+        assert!(text.len() < 600, "{} bytes", text.len());
+
+        // Near the start: no cut before; a span running past the window
+        // gets carets up to its end.
+        let d = Diagnostic::error("syntax", Span::new(id, 2, line.len()), "bad");
+        let text = d.render(&map);
+        let shown = format!("{}…", "é".repeat(160));
+        assert!(text.contains(&format!("1 | {shown}\n")), "{text}");
+        assert!(
+            text.contains(&format!("  |  {}\n", "^".repeat(159))),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn spans_inside_a_character_or_past_the_line_do_not_panic() {
+        let mut map = SourceMap::new();
+        let id = map.add("a", "aé\nb".into());
+        for (start, end) in [(2, 2), (2, 3), (0, 99), (99, 99), (3, 1)] {
+            let text = Diagnostic::error("x", Span::new(id, start, end), "m").render(&map);
+            assert!(text.contains("^"), "{start}..{end}: {text}");
+        }
+    }
+
+    #[test]
+    fn messages_quoting_huge_text_are_cut() {
+        let word = "b".repeat(100_000);
+        let d = Diagnostic::error("x", Span::new(0, 0, 1), format!("unknown `{word}`"))
+            .with_label(word.clone())
+            .with_hint(Some(word.clone()))
+            .with_related(Span::new(0, 0, 1), word);
+        for text in [
+            &d.message,
+            d.label.as_ref().unwrap_or(&d.message),
+            d.hint.as_ref().unwrap_or(&d.message),
+            &d.related[0].1,
+        ] {
+            assert_eq!(text.chars().count(), 1_001);
+            assert!(text.ends_with('…'));
+        }
+        assert!(d.message.starts_with("unknown `bbb"));
     }
 }

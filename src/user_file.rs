@@ -69,13 +69,19 @@ pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let file = open_without_blocking(path).map_err(ReadError::Io)?;
     // The file opened may not be the one looked at.
     check_regular(&file.metadata().map_err(ReadError::Io)?)?;
-    read_bounded(file, limit)
+    // Room for the size the file claims and the one byte that shows it
+    // ends there, so a large file is not copied as the buffer doubles.
+    let expected = usize::try_from(before.len()).unwrap_or(0).saturating_add(1);
+    read_into(file, limit, Vec::with_capacity(expected))
 }
 
 /// Reads at most `limit` bytes from `reader` (standard input, say), and
 /// refuses more.
 pub fn read_bounded(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let mut bytes = Vec::new();
+    read_into(reader, limit, Vec::new())
+}
+
+fn read_into(reader: impl Read, limit: u64, mut bytes: Vec<u8>) -> Result<Vec<u8>, ReadError> {
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)

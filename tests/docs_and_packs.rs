@@ -332,7 +332,11 @@ const PACKS: &[(&str, usize)] = &[
 ];
 
 fn load_packs() -> Loaded {
-    let loaded = load_paths(&[rules_dir()], &LoadOptions::default());
+    let options = LoadOptions {
+        keep_syntax_trees: true,
+        ..LoadOptions::default()
+    };
+    let loaded = load_paths(&[rules_dir()], &options);
     assert!(
         loaded.io_errors.is_empty(),
         "cannot read rules/: {:?}",

@@ -726,6 +726,39 @@ fn an_alias_bomb_is_refused_quickly() {
     assert_eq!(codes, ["prom/yaml-limit"], "{}", rendered(&loaded));
 }
 
+/// Issue 22 item 8: a valid file of ordinary rules with more than 250,000
+/// YAML nodes (serde-saphyr's default budget, about 3 MB of rules) was
+/// refused as "YAML too large"; promtool and Prometheus load it.
+#[test]
+fn a_large_valid_file_loads_as_promtool_loads_it() {
+    let mut text = String::from("groups:\n- name: many\n  rules:\n");
+    for i in 0..4_000 {
+        text.push_str(&format!(
+            "  - alert: A{i}\n    expr: up == 0\n    labels:\n"
+        ));
+        for l in 0..40 {
+            text.push_str(&format!("      l{l}: v{i}\n"));
+        }
+    }
+    let loaded = load_text(&text);
+    assert!(ours(&loaded).next().is_none(), "{}", rendered(&loaded));
+    assert_eq!(loaded.rules.rules().count(), 4_000);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("many.yml");
+    std::fs::write(&path, &text).expect("write");
+    let out = std::process::Command::new("/usr/bin/promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .expect("run /usr/bin/promtool");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("4000 rules found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
     let loaded = load_text(&"[".repeat(100_000));

@@ -232,20 +232,22 @@ fn duplicate_rules_pass_like_promtool_with_a_warning() {
 
     let out = rulecheck_in(&dir, &["--format", "json", "duplicate_rules.yml"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
-    let duplicates: Vec<String> = json(&out)
-        .iter()
-        .filter(|d| d["code"] == "model/duplicate-rule")
-        .map(|d| {
-            format!(
-                "{}:{}:{} {}",
-                d["file"].as_str().unwrap_or("?"),
-                d["line"],
-                d["column"],
-                d["level"].as_str().unwrap_or("?")
-            )
-        })
+    let duplicates: Vec<String> = findings(&out)
+        .into_iter()
+        .filter(|f| f.ends_with(" model/duplicate-rule"))
         .collect();
-    assert_eq!(duplicates, ["duplicate_rules.yml:30:16 warning"]);
+    assert_eq!(
+        duplicates,
+        ["duplicate_rules.yml:30:16 model/duplicate-rule"]
+    );
+    assert!(
+        json(&out)
+            .iter()
+            .filter(|d| d["code"] == "model/duplicate-rule")
+            .all(|d| d["level"] == "warning"),
+        "{}",
+        stdout(&out)
+    );
     let text = rulecheck_in(&dir, &["duplicate_rules.yml"]);
     assert_eq!(code(&text), 0);
     assert!(
@@ -428,6 +430,34 @@ fn special_files_are_refused_at_once_naming_the_path() {
             "2:1 fifo.yml: cannot read: not a regular file but a FIFO (named pipe)",
             "3:1 loop-a.yml: cannot read: too many levels of symbolic links: a symlink loop",
         ]
+    );
+}
+
+/// Issue 22: one error in a long one-line file reprinted the whole line
+/// (52 MB of output for a 50 MB file). The line is cut around the caret.
+#[test]
+fn an_error_in_a_huge_one_line_file_prints_a_short_excerpt() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let padding = " ".repeat(2_000_000);
+    let name = "b".repeat(1_000_000);
+    let text = format!("group g {{{padding}bogus {padding}{name} }}");
+    std::fs::write(dir.path().join("one.rules"), text).unwrap_or_else(|e| panic!("{e}"));
+    let out = rulecheck_in(dir.path(), &["one.rules"]);
+    assert_eq!(code(&out), 1);
+    let printed = stdout(&out);
+    assert!(printed.len() < 8_000, "{} bytes printed", printed.len());
+    assert!(printed.contains("--> one.rules:1:2000010\n"), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "1 | …{}bogus{}…\n",
+            " ".repeat(60),
+            " ".repeat(95)
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("  | {}^^^^^ ", " ".repeat(61))),
+        "{printed}"
     );
 }
 

@@ -481,10 +481,21 @@ fn interval_too_long(group: &Group, out: &mut Vec<Diagnostic>) {
 /// for deployments) are deliberate. A DSL alert with several severities is
 /// one rule per level.
 fn duplicate_rules(rules: &RuleSet, out: &mut Vec<Diagnostic>) {
+    // Labels are compared only among rules whose name repeats in a file:
+    // most names do not, and a label set per rule of a large file costs.
+    let mut names: HashMap<(FileId, &str), usize> = HashMap::new();
+    for group in &rules.groups {
+        for rule in &group.rules {
+            *names.entry((group.file, rule.name.as_str())).or_default() += 1;
+        }
+    }
     type Key<'a> = (FileId, &'a str, BTreeMap<String, String>);
     let mut seen: HashMap<Key, &Rule> = HashMap::new();
     for group in &rules.groups {
         for rule in &group.rules {
+            if names.get(&(group.file, rule.name.as_str())) < Some(&2) {
+                continue;
+            }
             let levels: Vec<Option<SeverityLevel>> = match &rule.kind {
                 RuleKind::Alert(a) if !a.severities.is_empty() => {
                     a.severities.iter().map(|s| Some(s.level)).collect()

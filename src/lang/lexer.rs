@@ -157,17 +157,35 @@ fn is_exponent_at(text: &str, i: usize) -> bool {
 
 /// Splits `text` into tokens. Whitespace is dropped; comments are kept.
 pub fn tokenize(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut input = Input::new(text);
-    loop {
+    Lexer::new(text).collect()
+}
+
+/// The tokens of a text, one at a time, so a parser holds only the few it
+/// looks at rather than a list as large as the file.
+pub struct Lexer<'a> {
+    input: Input<'a>,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Lexer {
+            input: Input::new(text),
+        }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let mut input = self.input;
         // Skip whitespace.
         let ws: LexResult<Input> = take_while(|c: char| c.is_whitespace()).parse(input);
         if let Ok((rest, _)) = ws {
             input = rest;
         }
-        let Some(c) = input.fragment().chars().next() else {
-            break;
-        };
+        let c = input.fragment().chars().next()?;
         let start = input.location_offset();
         let line = input.location_line();
         let (rest, kind) = match c {
@@ -203,15 +221,14 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             },
         };
         let end = rest.location_offset();
-        tokens.push(Token {
+        self.input = rest;
+        Some(Token {
             kind,
             start,
             end,
             line,
-        });
-        input = rest;
+        })
     }
-    tokens
 }
 
 trait TakeSplit<'a> {

@@ -9,7 +9,7 @@
 
 use crate::diag::{Diagnostic, FileId, Span, suggest};
 use crate::lang::ast::*;
-use crate::lang::lexer::{Token, TokenKind, tokenize};
+use crate::lang::lexer::{Lexer, Token, TokenKind};
 
 /// Deepest nesting of routes or parentheses accepted.
 const MAX_DEPTH: usize = 32;
@@ -86,24 +86,20 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
             ],
         );
     }
-    let mut tokens = Vec::new();
-    let mut comments = Vec::new();
-    for t in tokenize(text) {
-        match t.kind {
-            TokenKind::Comment(body) => comments.push((t.start, body)),
-            _ => tokens.push(t),
-        }
-    }
     let mut p = Parser {
         file,
         text_len: text.len(),
-        tokens,
-        pos: 0,
-        comments,
+        lexer: Lexer::new(text),
+        cur: None,
+        ahead: None,
+        prev: None,
+        comments: Vec::new(),
         next_comment: 0,
         diags: Vec::new(),
         depth: 0,
     };
+    p.cur = p.lex();
+    p.ahead = p.lex();
     let file_ast = p.file();
     (file_ast, p.diags)
 }
@@ -113,34 +109,59 @@ struct Reported;
 
 type PResult<T> = Result<T, Reported>;
 
-struct Parser {
+/// Tokens are read from the lexer as the parser moves on: it looks at the
+/// current token and the one after it, and remembers where the previous one
+/// ended, so a large file is never a list of tokens in memory.
+struct Parser<'a> {
     file: FileId,
     text_len: usize,
-    tokens: Vec<Token>,
-    pos: usize,
+    lexer: Lexer<'a>,
+    /// The current token.
+    cur: Option<Token>,
+    /// The token after it.
+    ahead: Option<Token>,
+    /// End offset and line of the previous token.
+    prev: Option<(usize, u32)>,
+    /// Comments read so far (every one before `ahead`), in order.
     comments: Vec<(usize, String)>,
     next_comment: usize,
     diags: Vec<Diagnostic>,
     depth: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
     // ----- token access -------------------------------------------------
 
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.pos)
+    /// The lexer's next token other than a comment; comments are kept aside.
+    fn lex(&mut self) -> Option<Token> {
+        loop {
+            let t = self.lexer.next()?;
+            match t.kind {
+                TokenKind::Comment(body) => self.comments.push((t.start, body)),
+                _ => return Some(t),
+            }
+        }
     }
 
+    fn peek(&self) -> Option<&Token> {
+        self.cur.as_ref()
+    }
+
+    /// The token `n` places ahead; the parser looks at most one ahead.
     fn peek_at(&self, n: usize) -> Option<&Token> {
-        self.tokens.get(self.pos + n)
+        match n {
+            0 => self.cur.as_ref(),
+            1 => self.ahead.as_ref(),
+            _ => None,
+        }
     }
 
     fn bump(&mut self) -> Option<Token> {
-        let t = self.tokens.get(self.pos).cloned();
-        if t.is_some() {
-            self.pos += 1;
-        }
-        t
+        let t = self.cur.take()?;
+        self.prev = Some((t.end, t.line));
+        self.cur = self.ahead.take();
+        self.ahead = self.lex();
+        Some(t)
     }
 
     fn span_of(&self, t: &Token) -> Span {
@@ -157,8 +178,8 @@ impl Parser {
 
     /// Span of the previous token (for "missing X after Y" errors).
     fn prev_end(&self) -> Span {
-        match self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)) {
-            Some(t) => Span::new(self.file, t.end, t.end),
+        match self.prev {
+            Some((end, _)) => Span::new(self.file, end, end),
             None => Span::new(self.file, 0, 0),
         }
     }
@@ -247,11 +268,8 @@ impl Parser {
 
     /// Whether the current token starts its line.
     fn at_line_start(&self) -> bool {
-        match (
-            self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)),
-            self.peek(),
-        ) {
-            (Some(prev), Some(cur)) => cur.line > prev.line,
+        match (self.prev, self.peek()) {
+            (Some((_, prev_line)), Some(cur)) => cur.line > prev_line,
             _ => true,
         }
     }
@@ -1182,7 +1200,7 @@ impl Parser {
                     ..
                 }),
                 Some(d),
-            ) = (self.tokens.get(self.pos), self.diags.last_mut())
+            ) = (self.cur.as_ref(), self.diags.last_mut())
             {
                 d.hint = Some("conditions compare `value`: write `value > 10`".to_string());
             }

@@ -27,11 +27,16 @@ const DEFAULT_REPEAT_INTERVAL: Duration = Duration(4 * 3600 * 1000);
 const DEFAULT_RESOLVE_WAIT: Duration = Duration(5_000);
 
 /// Adds one parsed DSL file to the rule set, reporting semantic errors.
-pub fn lower(file: FileId, ast: &ast::File, rules: &mut RuleSet, diags: &mut Vec<Diagnostic>) {
-    let mut cx = Lower { diags };
+/// Each item's syntax tree is dropped once it is lowered, so a large file's
+/// tree and model are not both whole in memory at once.
+pub fn lower(file: FileId, ast: ast::File, rules: &mut RuleSet, diags: &mut Vec<Diagnostic>) {
+    let mut cx = Lower {
+        diags,
+        regexes: model::promql::SharedRegexes::default(),
+    };
     let mut group_names: HashMap<String, Span> = HashMap::new();
-    for item in &ast.items {
-        match item {
+    for item in ast.items {
+        match &item {
             ast::Item::Group(g) => {
                 if let Some(first) = group_names.get(&g.name.node) {
                     cx.diags.push(
@@ -81,6 +86,7 @@ pub fn lower(file: FileId, ast: &ast::File, rules: &mut RuleSet, diags: &mut Vec
 
 struct Lower<'d> {
     diags: &'d mut Vec<Diagnostic>,
+    regexes: model::promql::SharedRegexes,
 }
 
 impl Lower<'_> {
@@ -225,7 +231,10 @@ impl Lower<'_> {
                     None
                 } else {
                     match model::promql::parse(&expr.node, expr.span) {
-                        Ok(ast) => Some(ast),
+                        Ok(mut ast) => {
+                            self.regexes.share(&mut ast);
+                            Some(ast)
+                        }
                         Err(d) => {
                             self.diags.push(d);
                             None

@@ -18,12 +18,17 @@ use crate::model::{RuleSet, dsl, prom, validate};
 pub struct LoadOptions {
     /// Resolve DSL `include` statements (on by default).
     pub follow_includes: bool,
+    /// Keep the DSL files' syntax trees in [`Loaded::asts`] (off by
+    /// default: they take about as much memory as the model, and neither
+    /// `rulecheck` nor `serve` reads them once the model is built).
+    pub keep_syntax_trees: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             follow_includes: true,
+            keep_syntax_trees: false,
         }
     }
 }
@@ -54,7 +59,7 @@ pub struct Loaded {
     pub rules: RuleSet,
     /// Errors and warnings from parsing and validation, sorted.
     pub diagnostics: Vec<Diagnostic>,
-    /// Syntax trees of DSL files, for the formatter.
+    /// Syntax trees of DSL files, when [`LoadOptions::keep_syntax_trees`].
     pub asts: Vec<(FileId, ast::File)>,
     /// Paths that could not be read or matched nothing, with the reason.
     pub io_errors: Vec<String>,
@@ -184,6 +189,7 @@ pub fn load_single(path: &Path, text: String) -> Loaded {
         loaded: Loaded::default(),
         options: LoadOptions {
             follow_includes: false,
+            keep_syntax_trees: false,
         },
         seen: HashMap::new(),
         stack: Vec::new(),
@@ -193,12 +199,14 @@ pub fn load_single(path: &Path, text: String) -> Loaded {
 }
 
 /// Loads rule files given as in-memory `(path, text)` pairs, in order, with no
-/// include resolution. For tests, editors and HTTP bodies.
+/// include resolution, keeping syntax trees. For tests, editors and HTTP
+/// bodies.
 pub fn load_sources(sources: &[(&str, &str)]) -> Loaded {
     let mut loader = Loader {
         loaded: Loaded::default(),
         options: LoadOptions {
             follow_includes: false,
+            keep_syntax_trees: true,
         },
         seen: HashMap::new(),
         stack: Vec::new(),
@@ -295,7 +303,6 @@ impl Loader {
             Syntax::Dsl => {
                 let (file, diags) = lang::parse(id, text);
                 diagnostics.extend(diags);
-                dsl::lower(id, &file, rules, diagnostics);
                 let includes: Vec<ast::Include> = file
                     .items
                     .iter()
@@ -304,7 +311,10 @@ impl Loader {
                         _ => None,
                     })
                     .collect();
-                asts.push((id, file));
+                if self.options.keep_syntax_trees {
+                    asts.push((id, file.clone()));
+                }
+                dsl::lower(id, file, rules, diagnostics);
                 if self.options.follow_includes {
                     for inc in includes {
                         self.follow_include(path, &inc);

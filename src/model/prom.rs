@@ -55,11 +55,12 @@ pub fn load_file(file: FileId, text: &str) -> (Vec<Group>, Vec<Diagnostic>) {
         file,
         text,
         diags: Vec::new(),
+        regexes: promql::SharedRegexes::default(),
     };
     let groups = match yaml::parse(file, text) {
-        Ok((root, extra)) => {
+        Ok((mut root, extra)) => {
             loader.diags.extend(extra);
-            loader.file_root(&root)
+            loader.file_root(&mut root)
         }
         Err(d) => {
             loader.diags.push(*d);
@@ -73,6 +74,7 @@ struct FileLoader<'a> {
     file: FileId,
     text: &'a str,
     diags: Vec<Diagnostic>,
+    regexes: promql::SharedRegexes,
 }
 
 /// Which mapping a field list belongs to, for messages and cross-level hints.
@@ -356,7 +358,10 @@ impl<'a> FileLoader<'a> {
 
     // ----- the schema -----------------------------------------------------------------------
 
-    fn file_root(&mut self, root: &Node) -> Vec<Group> {
+    /// The file's groups. Each group's part of the YAML tree is dropped
+    /// once its group is built, so the tree and the model it becomes are
+    /// not both whole in memory at once.
+    fn file_root(&mut self, root: &mut Node) -> Vec<Group> {
         let entries = match &root.value {
             NodeValue::Null => return Vec::new(),
             NodeValue::Map(entries) => entries,
@@ -373,26 +378,29 @@ impl<'a> FileLoader<'a> {
                 return Vec::new();
             }
         };
-        let mut groups = Vec::new();
+        let mut lists = Vec::new();
         for field in self.fields(entries, Level::File).0 {
             // `groups` is the only known field.
             match &field.value.value {
                 NodeValue::Null => {}
-                NodeValue::Seq(items) => {
-                    let mut names: HashMap<String, Span> = HashMap::new();
-                    for item in items {
-                        if let Some(g) = self.group(item, &mut names) {
-                            groups.push(g);
-                        }
-                    }
-                }
+                NodeValue::Seq(_) => lists.push(std::ptr::from_ref(field.value)),
                 _ => self.wrong_type(field.value, "`groups`", "a list of groups"),
+            }
+        }
+        let mut groups = Vec::new();
+        for list in lists {
+            let mut names: HashMap<String, Span> = HashMap::new();
+            for mut item in root.take_list(list) {
+                if let Some(g) = self.group(&mut item, &mut names) {
+                    groups.push(g);
+                }
             }
         }
         groups
     }
 
-    fn group(&mut self, node: &Node, names: &mut HashMap<String, Span>) -> Option<Group> {
+    /// A group; its rules' part of the YAML tree is dropped rule by rule.
+    fn group(&mut self, node: &mut Node, names: &mut HashMap<String, Span>) -> Option<Group> {
         let NodeValue::Map(entries) = &node.value else {
             self.wrong_type(node, "a group", "a mapping with `name` and `rules`");
             return None;
@@ -468,18 +476,20 @@ impl<'a> FileLoader<'a> {
                 names.insert(name.clone(), span);
             }
         }
+        let rules_list = match rules_node.map(|rn| (rn, &rn.value)) {
+            Some((rn, NodeValue::Seq(_))) => Some(std::ptr::from_ref(rn)),
+            Some((_, NodeValue::Null)) | None => None,
+            Some((rn, _)) => {
+                self.wrong_type(rn, "`rules`", "a list of rules");
+                None
+            }
+        };
         let mut rules = Vec::new();
-        if let Some(rn) = rules_node {
-            match &rn.value {
-                NodeValue::Null => {}
-                NodeValue::Seq(items) => {
-                    for item in items {
-                        if let Some(r) = self.rule(item, &labels) {
-                            rules.push(r);
-                        }
-                    }
+        if let Some(list) = rules_list {
+            for item in node.take_list(list) {
+                if let Some(r) = self.rule(&item, &labels) {
+                    rules.push(r);
                 }
-                _ => self.wrong_type(rn, "`rules`", "a list of rules"),
             }
         }
         Some(Group {
@@ -712,7 +722,10 @@ impl<'a> FileLoader<'a> {
                     Span::new(file, at, at)
                 });
                 let ast = match parsed {
-                    Ok(ast) => Some(ast),
+                    Ok(mut ast) => {
+                        self.regexes.share(&mut ast);
+                        Some(ast)
+                    }
                     Err(d) => {
                         self.push(*d);
                         None
@@ -933,6 +946,23 @@ pub(crate) mod yaml {
             }
         }
 
+        /// Takes out the items of the list that is the value `list` points
+        /// at in this mapping (empty when it is none of its values), so a
+        /// caller can drop them one by one once each is read.
+        pub fn take_list(&mut self, list: *const Node) -> Vec<Node> {
+            let NodeValue::Map(entries) = &mut self.value else {
+                return Vec::new();
+            };
+            entries
+                .iter_mut()
+                .find(|(_, value)| std::ptr::eq(value, list))
+                .and_then(|(_, value)| match &mut value.value {
+                    NodeValue::Seq(items) => Some(std::mem::take(items)),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        }
+
         /// The span of a mapping's first key (or the node itself), to point
         /// at a mapping as a whole.
         pub fn first_key_span(&self) -> Span {
@@ -1039,8 +1069,22 @@ pub(crate) mod yaml {
         }
     }
 
-    fn options() -> serde_saphyr::Options {
+    /// Most YAML nodes a document of `len` bytes may have: what no rule
+    /// file comes near (real ones spend 10 to 30 bytes a node), so a large
+    /// valid file Prometheus loads is never refused, while a file of
+    /// nothing but tiny nodes still stops. serde-saphyr's own default
+    /// (250,000) refused an 8 MB file of 24,000 ordinary rules.
+    fn max_nodes(len: usize) -> usize {
+        (len / 4).max(250_000)
+    }
+
+    fn options(len: usize) -> serde_saphyr::Options {
         let mut options = serde_saphyr::Options::default();
+        let mut budget = options.budget.take().unwrap_or_default();
+        budget.max_nodes = max_nodes(len);
+        // A node is one event, a collection two (its start and end).
+        budget.max_events = budget.max_events.max(2 * max_nodes(len));
+        options.budget = Some(budget);
         options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
         options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
         options.with_snippet = false;
@@ -1064,7 +1108,7 @@ pub(crate) mod yaml {
         text: &str,
     ) -> Result<(Node, Vec<Diagnostic>), Box<Diagnostic>> {
         let conv = Converter { file, text };
-        match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options()) {
+        match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options(text.len())) {
             Ok(root) => Ok((conv.node(root), Vec::new())),
             Err(e)
                 if matches!(
@@ -1074,7 +1118,7 @@ pub(crate) mod yaml {
             {
                 let warn_at = conv.error_span(&e);
                 let docs: Vec<Spanned<Raw>> =
-                    serde_saphyr::from_str_multiple_with_options(text, options())
+                    serde_saphyr::from_str_multiple_with_options(text, options(text.len()))
                         .map_err(|e| Box::new(conv.error(&e)))?;
                 let first = docs.into_iter().next();
                 let d = Diagnostic::warning(
@@ -1123,11 +1167,11 @@ pub(crate) mod yaml {
 
         /// Deepest nesting read here; serde-saphyr's budget allows 64.
         const MAX_DEPTH: usize = 48;
-        /// Most nodes read here; serde-saphyr's budget allows 250,000.
-        const MAX_NODES: usize = 100_000;
-        /// Largest document read here: far below serde-saphyr's 64 MiB of
-        /// scalar text and one million events.
-        const MAX_BYTES: usize = 16 * 1024 * 1024;
+        /// Largest document read here: a rule file's limit, below
+        /// serde-saphyr's 64 MiB of scalar text. Nodes are counted against
+        /// the same budget as serde-saphyr's ([`super::max_nodes`]), so a
+        /// document over it is left to serde-saphyr, which says so.
+        const MAX_BYTES: usize = crate::user_file::MAX_RULE_FILE_BYTES as usize;
 
         /// The tree of `text`, or `None` when serde-saphyr must read it.
         pub(super) fn tree(file: FileId, text: &str) -> Option<Node> {
@@ -1189,7 +1233,7 @@ pub(crate) mod yaml {
             /// The node that `event` starts.
             fn node(&mut self, event: Event<'a>, at: &Location, depth: usize) -> Option<Node> {
                 self.nodes += 1;
-                if self.nodes > MAX_NODES || depth > MAX_DEPTH {
+                if self.nodes > super::max_nodes(self.text.len()) || depth > MAX_DEPTH {
                     return None;
                 }
                 let span = self.span(at)?;
@@ -1301,7 +1345,9 @@ pub(crate) mod yaml {
             // The rest (`0x1F`, `1e3`, `-.inf`, `yes`, `1.5`, `+1`...) is rare:
             // serde-saphyr reads it alone, which resolves it as in place, since
             // such text is a plain scalar on its own too.
-            match serde_saphyr::from_str_with_options::<Raw>(text, super::options()).ok()? {
+            match serde_saphyr::from_str_with_options::<Raw>(text, super::options(text.len()))
+                .ok()?
+            {
                 Raw::Bool => Some(Some(ScalarKind::Bool)),
                 Raw::Int => Some(Some(ScalarKind::Int)),
                 Raw::Float => Some(Some(ScalarKind::Float)),

@@ -11,6 +11,64 @@
 
 use crate::diag::{Diagnostic, Span};
 
+/// One compiled regex per pattern, for the parsed queries of one file.
+///
+/// `promql-parser` compiles every `=~`/`!~` matcher's regex into the tree
+/// (about 7.5 KB each); a file's queries repeat the same few patterns, and
+/// a clone of a compiled regex shares its program (about 1.6 KB). Dropped
+/// with the loader, so nothing outlives the load.
+#[derive(Default)]
+pub struct SharedRegexes(std::collections::HashMap<String, regex::Regex>);
+
+impl SharedRegexes {
+    /// Replaces every regex matcher's regex in `expr` by the one already
+    /// kept for its pattern, keeping the first of each.
+    pub fn share(&mut self, expr: &mut promql_parser::parser::Expr) {
+        use promql_parser::parser::Expr;
+        match expr {
+            Expr::Aggregate(a) => {
+                self.share(&mut a.expr);
+                if let Some(p) = a.param.as_mut() {
+                    self.share(p);
+                }
+            }
+            Expr::Unary(u) => self.share(&mut u.expr),
+            Expr::Binary(b) => {
+                self.share(&mut b.lhs);
+                self.share(&mut b.rhs);
+            }
+            Expr::Paren(p) => self.share(&mut p.expr),
+            Expr::Subquery(q) => self.share(&mut q.expr),
+            Expr::Call(c) => {
+                for arg in &mut c.args.args {
+                    self.share(arg);
+                }
+            }
+            Expr::VectorSelector(vs) => self.share_matchers(&mut vs.matchers),
+            Expr::MatrixSelector(ms) => self.share_matchers(&mut ms.vs.matchers),
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        }
+    }
+
+    fn share_matchers(&mut self, matchers: &mut promql_parser::label::Matchers) {
+        use promql_parser::label::MatchOp;
+        let all = matchers
+            .matchers
+            .iter_mut()
+            .chain(matchers.or_matchers.iter_mut().flatten());
+        for m in all {
+            if let MatchOp::Re(re) | MatchOp::NotRe(re) = &mut m.op {
+                match self.0.get(re.as_str()) {
+                    Some(kept) => *re = kept.clone(),
+                    None => {
+                        self.0.insert(re.as_str().to_string(), re.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Parses a PromQL expression written at `span` (its first byte is
 /// `span.start`, and the text is taken to be written there verbatim); on
 /// error, a `promql/syntax` diagnostic pointing into that span.
@@ -1803,5 +1861,45 @@ mod tests {
         assert_eq!(d.span.start, 110);
         let ok = parse("sum(rate(x[5m])) by (job) > 0", Span::new(0, 0, 0));
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn shared_regexes_keep_each_pattern_and_the_query_text() {
+        use promql_parser::label::Matcher;
+        use promql_parser::parser::Expr;
+        fn matchers<'a>(e: &'a Expr, out: &mut Vec<&'a Matcher>) {
+            match e {
+                Expr::Binary(b) => {
+                    matchers(&b.lhs, out);
+                    matchers(&b.rhs, out);
+                }
+                Expr::VectorSelector(vs) => out.extend(vs.matchers.matchers.iter()),
+                _ => {}
+            }
+        }
+        let text = r#"a{code=~"5.."} / b{code=~"5..", job!~"x|y"} or c{code=~"4.."}"#;
+        let parse = || promql_parser::parser::parse(text).expect("parses");
+        let mut shared = SharedRegexes::default();
+        let (mut first, mut again) = (parse(), parse());
+        shared.share(&mut first);
+        shared.share(&mut again);
+        assert_eq!(shared.0.len(), 3, "one regex per pattern");
+        assert_eq!(again.to_string(), parse().to_string());
+        let mut found = Vec::new();
+        matchers(&again, &mut found);
+        let seen: Vec<String> = found
+            .iter()
+            .filter(|m| m.name != "__name__")
+            .map(|m| format!("{} {} {}", m.name, m.is_match("500"), m.is_match("x")))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "code true false",
+                "code true false",
+                "job true false",
+                "code false false"
+            ]
+        );
     }
 }
