@@ -91,7 +91,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::*;
-    use crate::eval::alert::{Alert, AlertState};
+    use crate::eval::alert::Alert;
 
     /// A store that fails while `full` is set and records what it stored.
     #[derive(Default)]
@@ -128,22 +128,7 @@ mod tests {
         StateChange::Put {
             rule: rule.into(),
             fingerprint,
-            alert: Alert {
-                labels: Default::default(),
-                annotations: Default::default(),
-                state: AlertState::Firing,
-                value,
-                active_at: 0,
-                fired_at: Some(0),
-                resolved_at: None,
-                last_sent_at: None,
-                valid_until: None,
-                keep_firing_since: None,
-                level: None,
-                level_since: [None; 3],
-                resolve_since: None,
-                nodata: false,
-            },
+            alert: Alert::new(Default::default(), Default::default(), value, 0),
         }
     }
 
