@@ -303,3 +303,43 @@ fn idle_and_slow_sockets_cannot_lock_klaxon_out() {
     assert!(!log.contains("cannot accept"), "{log}");
     eprintln!("408 answers while held: {answered_408}");
 }
+
+/// Slow-body sockets (a request head, then a body that never comes) are
+/// in a handler, yet they wait on the client: with more of them than the
+/// connection cap and the default minute of body timeout, the oldest is
+/// closed for each new connection, so health checks and alerts get in.
+#[test]
+fn slow_request_bodies_cannot_take_every_connection() {
+    let sink = WebhookSink::start();
+    let klaxon = Klaxon::builder()
+        .config_file("klaxon.rules", &config(&sink))
+        .open_files_limit(256)
+        .start();
+    assert!(
+        klaxon.stderr().contains("max_connections=128"),
+        "{}",
+        klaxon.stderr()
+    );
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        held.push(hold(
+            &klaxon,
+            b"POST /api/v2/alerts HTTP/1.1\r\nHost: klaxon\r\nContent-Length: 1000\r\n\r\n[{",
+        ));
+    }
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        let answer = klaxon.get("/-/healthy");
+        assert_eq!(answer.status, 200, "round {round}: {}", answer.body);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "round {round}: /-/healthy took {:?} with 200 slow bodies held",
+            started.elapsed()
+        );
+    }
+    post_alerts(&klaxon, ["SlowBodies".to_string()]);
+    wait_until(Duration::from_secs(20), "the alert is delivered", || {
+        (!sink.delivered("/hook").is_empty()).then_some(())
+    });
+    drop(held);
+}

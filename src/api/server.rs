@@ -9,10 +9,12 @@
 //!   answer) is closed too. Handlers themselves are not timed.
 //! - At most `max_connections` at once, fewer when the open-file limit
 //!   would leave too few descriptors for deliveries, datasources and the
-//!   store ([`connection_cap`]). When full, the connection idle longest is
-//!   closed to make room for the new one, so idle or slow sockets cannot lock
-//!   out health checks; when every connection is in a handler, new ones wait
-//!   in the listen backlog.
+//!   store ([`connection_cap`]). When full, the connection that waits on its
+//!   client and moved no byte for the longest (idle between requests, or
+//!   still sending its request body) is closed to make room for the new
+//!   one, so idle, slow-header or slow-body sockets cannot lock out health
+//!   checks; only when every connection is in a handler that has its whole
+//!   request do new ones wait in the listen backlog.
 //! - On shutdown, accepting stops, idle connections close and requests in
 //!   progress finish.
 //!
@@ -232,6 +234,9 @@ struct Conn {
     head_started: AtomicU64,
     /// Requests in handlers.
     busy: AtomicUsize,
+    /// Requests in handlers whose body has not arrived whole: klaxon waits
+    /// on the client there, as between requests.
+    awaiting_body: AtomicUsize,
     /// Wakes the watchdog to close the connection for a newer one.
     evict: Notify,
 }
@@ -244,6 +249,7 @@ impl Conn {
             last_progress: AtomicU64::new(0),
             head_started: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            awaiting_body: AtomicUsize::new(0),
             evict: Notify::new(),
         };
         conn.last_progress.store(conn.now(), Ordering::Relaxed);
@@ -278,6 +284,12 @@ impl Conn {
 
     fn is_idle(&self) -> bool {
         self.busy.load(Ordering::Relaxed) == 0
+    }
+
+    /// Waiting on the client: no handler, or a handler still reading the
+    /// request body. Such a connection may be closed for a new one.
+    fn waits_on_client(&self) -> bool {
+        self.is_idle() || self.awaiting_body.load(Ordering::Relaxed) > 0
     }
 
     /// When the connection is to be closed and why, or `None` while a
@@ -326,7 +338,7 @@ impl Conn {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = self.evict.notified() => {
-                    if self.is_idle() {
+                    if self.waits_on_client() {
                         return "closed for a new connection (connection limit reached)";
                     }
                 }
@@ -352,15 +364,15 @@ impl OpenConnections {
         }
     }
 
-    /// Asks the connection without a request in a handler that moved no
-    /// byte for the longest to close.
+    /// Asks the connection waiting on its client that moved no byte for the
+    /// longest to close.
     fn close_idlest(&self) {
         let Ok(open) = self.0.lock() else {
             return;
         };
         let idlest = open
             .values()
-            .filter(|c| c.is_idle())
+            .filter(|c| c.waits_on_client())
             .min_by_key(|c| c.last_progress.load(Ordering::Relaxed));
         if let Some(conn) = idlest {
             conn.evict.notify_one();
@@ -390,7 +402,7 @@ impl ConnectionTask {
         let body_timeout = self.limits.body_timeout;
         let service = hyper::service::service_fn(move |request: axum::http::Request<Incoming>| {
             let handling = Handling::start(Arc::clone(&conn));
-            let request = request.map(|body| DeadlineBody::new(body, body_timeout));
+            let request = request.map(|body| DeadlineBody::new(body, body_timeout, &conn));
             let answer = hyper::service::Service::call(&router, request);
             async move {
                 let answer = answer.await;
@@ -507,22 +519,43 @@ impl AsyncWrite for Watched {
 }
 
 /// A request body that fails with [`BodyTimeout`] unless it has arrived
-/// whole by a deadline.
+/// whole by a deadline, and that marks its connection as waiting on the
+/// client until then.
 struct DeadlineBody {
     inner: Incoming,
     deadline: Option<Pin<Box<Sleep>>>,
     limit: Duration,
+    /// Set while the body is still arriving.
+    awaiting: Option<Arc<Conn>>,
 }
 
 impl DeadlineBody {
-    fn new(inner: Incoming, limit: Duration) -> DeadlineBody {
+    fn new(inner: Incoming, limit: Duration, conn: &Arc<Conn>) -> DeadlineBody {
         // No timer for requests without a body (most of them).
-        let deadline = (!inner.is_end_stream()).then(|| Box::pin(tokio::time::sleep(limit)));
+        let pending = !inner.is_end_stream();
+        let deadline = pending.then(|| Box::pin(tokio::time::sleep(limit)));
+        let awaiting = pending.then(|| {
+            conn.awaiting_body.fetch_add(1, Ordering::Relaxed);
+            Arc::clone(conn)
+        });
         DeadlineBody {
             inner,
             deadline,
             limit,
+            awaiting,
         }
+    }
+
+    fn arrived(&mut self) {
+        if let Some(conn) = self.awaiting.take() {
+            conn.awaiting_body.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for DeadlineBody {
+    fn drop(&mut self) {
+        self.arrived();
     }
 }
 
@@ -536,6 +569,9 @@ impl HttpBody for DeadlineBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            if frame.as_ref().is_none_or(Result::is_err) || this.inner.is_end_stream() {
+                this.arrived();
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         if let Some(deadline) = this.deadline.as_mut()
