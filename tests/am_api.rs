@@ -444,6 +444,33 @@ fn junk_times_and_wrong_methods_answer_like_alertmanager() {
         };
         assert_eq!(allowed(&actual), allowed(&expected), "{method} {path}");
     }
+
+    // A silence id that is no UUID: 422 with go-swagger's JSON, also for a
+    // path whose bytes are not UTF-8 (axum answered that in plain text).
+    for method in ["GET", "DELETE"] {
+        let send = |base: &str, id: &str| {
+            http::request(method, &format!("{base}/api/v2/silence/{id}"), &[], None).unwrap()
+        };
+        let expected = send(&am, "not-a-uuid");
+        assert_eq!(
+            expected.status,
+            422,
+            "Alertmanager {method}: {}",
+            expected.text()
+        );
+        for id in ["not-a-uuid", "%ff%fe"] {
+            let actual = send(&kx, id);
+            assert_eq!(actual.status, 422, "{method} {id}: {}", actual.text());
+            assert_eq!(actual.header("content-type"), Some("application/json"));
+            let body = actual.json();
+            assert_eq!(body["code"], 601, "{}", actual.text());
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(
+                message.starts_with("silenceID in path must be of type uuid: "),
+                "{method} {id}: {message}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -1357,32 +1358,49 @@ async fn post_silences(
     }
 }
 
-/// go-swagger's check of the `{silenceID}` path parameter (`format: uuid`).
-fn check_uuid(id: &str) -> Result<(), Response> {
-    match uuid::Uuid::try_parse(id) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(framework_error(
+/// go-swagger's check of the `{silenceID}` path parameter (`format: uuid`);
+/// a path that does not even decode (bytes that are not UTF-8) is no UUID
+/// either and gets the same JSON answer, not axum's plain-text rejection.
+fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<String, Response> {
+    let not_uuid = |shown: String| {
+        framework_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             601,
-            format!("silenceID in path must be of type uuid: {id:?}"),
-        )),
+            format!("silenceID in path must be of type uuid: {shown}"),
+        )
+    };
+    let id = match path {
+        Ok(Path(id)) => id,
+        Err(rejection) => return Err(not_uuid(rejection.body_text())),
+    };
+    match uuid::Uuid::try_parse(&id) {
+        Ok(_) => Ok(id),
+        Err(_) => Err(not_uuid(format!("{id:?}"))),
     }
 }
 
-async fn get_silence(State(api): State<AlertmanagerApi>, Path(id): Path<String>) -> Response {
-    if let Err(response) = check_uuid(&id) {
-        return response;
-    }
+async fn get_silence(
+    State(api): State<AlertmanagerApi>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match silence_id(path) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
     match api.silences.get(&id) {
         Some(silence) => json(StatusCode::OK, &gettable_silence(&silence, now_ms())),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-async fn delete_silence(State(api): State<AlertmanagerApi>, Path(id): Path<String>) -> Response {
-    if let Err(response) = check_uuid(&id) {
-        return response;
-    }
+async fn delete_silence(
+    State(api): State<AlertmanagerApi>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match silence_id(path) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
     match api.silences.expire(&id, now_ms()).await {
         Ok(()) => empty_ok(),
         // Alertmanager 0.25 answers an unknown id with 500, the only error
