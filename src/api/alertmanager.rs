@@ -1358,9 +1358,23 @@ async fn post_silences(
     }
 }
 
-/// go-swagger's check of the `{silenceID}` path parameter (`format: uuid`);
-/// a path that does not even decode (bytes that are not UTF-8) is no UUID
-/// either and gets the same JSON answer, not axum's plain-text rejection.
+/// The `{silenceID}` path parameter, checked as go-swagger does
+/// (`format: uuid`); a path that does not even decode (bytes that are not
+/// UTF-8) is no UUID either and gets the same JSON answer, not axum's
+/// plain-text rejection.
+struct SilenceId(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SilenceId {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        silence_id(Path::<String>::from_request_parts(parts, state).await).map(SilenceId)
+    }
+}
+
 fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<String, Response> {
     let not_uuid = |shown: String| {
         framework_error(
@@ -1379,28 +1393,14 @@ fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<String, Respo
     }
 }
 
-async fn get_silence(
-    State(api): State<AlertmanagerApi>,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let id = match silence_id(path) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+async fn get_silence(State(api): State<AlertmanagerApi>, SilenceId(id): SilenceId) -> Response {
     match api.silences.get(&id) {
         Some(silence) => json(StatusCode::OK, &gettable_silence(&silence, now_ms())),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-async fn delete_silence(
-    State(api): State<AlertmanagerApi>,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let id = match silence_id(path) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+async fn delete_silence(State(api): State<AlertmanagerApi>, SilenceId(id): SilenceId) -> Response {
     match api.silences.expire(&id, now_ms()).await {
         Ok(()) => empty_ok(),
         // Alertmanager 0.25 answers an unknown id with 500, the only error
