@@ -24,3 +24,4 @@ pub mod serve;
 pub mod source;
 pub mod store;
 pub mod user_file;
+pub mod vocab;
