@@ -5,7 +5,7 @@ pub mod alert;
 pub mod engine;
 pub mod event;
 pub mod forward;
-pub mod labels;
+pub use crate::vocab::labels;
 pub mod metrics;
 pub mod rule;
 pub mod rule_key;

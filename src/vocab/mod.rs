@@ -6,5 +6,6 @@
 //! It imports nothing of klaxon, so any stage can build on it without
 //! reaching sideways or up the flow (see `docs/architecture.md`).
 
+pub mod labels;
 pub mod matcher;
 pub mod time_range;
