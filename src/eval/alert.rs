@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::labels::LabelSet;
 use crate::model::SeverityLevel;
-pub use crate::source::Labels;
+pub use crate::vocab::labels::{Labels, fingerprint};
 
 /// Milliseconds since the Unix epoch: the resolution of every time klaxon keeps.
 pub type Millis = i64;
@@ -247,24 +247,6 @@ impl LabelPairs {
     pub fn fingerprint(&self) -> u64 {
         self.0.fingerprint()
     }
-}
-
-/// Alertmanager's fingerprint of a label set: FNV-1a 64 over the labels
-/// sorted by name, each as `name 0xFF value 0xFF`. Alert identity everywhere.
-pub fn fingerprint(labels: &Labels) -> u64 {
-    fingerprint_pairs(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
-fn fingerprint_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
-    use std::hash::Hasher;
-    let mut h = fnv::FnvHasher::default();
-    for (name, value) in pairs {
-        h.write(name.as_bytes());
-        h.write(&[0xFF]);
-        h.write(value.as_bytes());
-        h.write(&[0xFF]);
-    }
-    h.finish()
 }
 
 /// Floats as text so NaN and ±Inf survive JSON.

@@ -8,10 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::eval::alert::Millis;
 
-/// Alertmanager's fingerprint of a label set (FNV-1a 64 over the sorted
-/// `name 0xFF value 0xFF`), the identity of an alert everywhere in the
-/// notifier and in the API (`%016x`).
-pub type Fingerprint = u64;
+pub use crate::vocab::labels::Fingerprint;
 
 pub use crate::eval::labels::LabelSet;
 

@@ -7,13 +7,11 @@ pub mod elasticsearch;
 pub mod http;
 pub mod prometheus;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 pub use http::{HttpSettings, SettingsError};
 
-/// A label set, sorted by name (the order Prometheus and Alertmanager hash in).
-pub type Labels = BTreeMap<String, String>;
+pub use crate::vocab::labels::Labels;
 
 /// One series of a query answer: its labels and its value at the evaluation time.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,79 @@ use std::hash::Hasher;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// A label set as a map, sorted by name (the order Prometheus and
+/// Alertmanager hash in): what datasources answer and what the API reads.
+pub type Labels = BTreeMap<String, String>;
+
+/// Alertmanager's fingerprint of a label set, the identity of an alert
+/// everywhere (the API prints it as `%016x`).
+pub type Fingerprint = u64;
+
+/// Alertmanager's fingerprint of a label set: FNV-1a 64 over the labels
+/// sorted by name, each as `name 0xFF value 0xFF`.
+pub fn fingerprint(labels: &Labels) -> Fingerprint {
+    fingerprint_of(labels.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
+}
+
+/// The one fingerprint function: [`LabelSet`] and [`Labels`] both hash
+/// through it, so the two can never disagree.
+fn fingerprint_of<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Fingerprint {
+    let mut h = fnv::FnvHasher::default();
+    for (name, value) in pairs {
+        h.write(name);
+        h.write(&[0xFF]);
+        h.write(value);
+        h.write(&[0xFF]);
+    }
+    h.finish()
+}
+
+/// Whether a label name is valid in Prometheus: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The nearest valid label name: every character other than letters, digits
+/// and `_` becomes `_`, and a leading digit (or an empty name) gets a `_` prefix.
+pub fn sanitize_label_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// The nearest valid metric name: like [`sanitize_label_name`], but `:` is kept.
+pub fn sanitize_metric_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// A sorted label set in one heap allocation, 16 bytes inline.
 ///
 /// The notifier holds two of these (labels and annotations) for each of
@@ -455,18 +528,10 @@ impl LabelSet {
         self.len() == 0
     }
 
-    /// Alertmanager's fingerprint.
-    pub fn fingerprint(&self) -> u64 {
+    /// Alertmanager's fingerprint ([`fingerprint`]).
+    pub fn fingerprint(&self) -> Fingerprint {
         let layout = self.layout();
-        let mut h = fnv::FnvHasher::default();
-        for i in 0..layout.count {
-            let (name, value) = layout.pair_bytes(i);
-            h.write(name);
-            h.write(&[0xFF]);
-            h.write(value);
-            h.write(&[0xFF]);
-        }
-        h.finish()
+        fingerprint_of((0..layout.count).map(|i| layout.pair_bytes(i)))
     }
 
     /// Only the named labels (grouping keys); names not present are skipped.
@@ -545,7 +610,7 @@ mod tests {
         assert_eq!(set.get("c"), None);
         assert_eq!(set.value("zz"), "");
         let map = set.to_map();
-        assert_eq!(set.fingerprint(), crate::eval::alert::fingerprint(&map));
+        assert_eq!(set.fingerprint(), fingerprint(&map));
         assert_eq!(set.to_string(), r#"{a="1", b="3"}"#);
         assert_eq!(LabelSet::default().fingerprint(), 0xcbf29ce484222325);
         let json = serde_json::to_string(&set).unwrap();
@@ -664,10 +729,7 @@ mod tests {
             assert_eq!(set.get(name), Some(value));
         }
         assert_eq!(set.get("instanc"), None);
-        assert_eq!(
-            set.fingerprint(),
-            crate::eval::alert::fingerprint(&set.to_map())
-        );
+        assert_eq!(set.fingerprint(), fingerprint(&set.to_map()));
         assert_eq!(
             set.to_string(),
             r#"{aaa="0", alertname="1", instance="2", instancex="2b", job="3", zz_custom="4"}"#
@@ -712,11 +774,7 @@ mod tests {
             LabelSet::from_pairs([("big", &*"x".repeat(70_000)), ("small", "y")]),
         ];
         for set in &sets {
-            assert_eq!(
-                set.fingerprint(),
-                crate::eval::alert::fingerprint(&set.to_map()),
-                "{set:?}"
-            );
+            assert_eq!(set.fingerprint(), fingerprint(&set.to_map()), "{set:?}");
         }
         // Alertmanager's value for {alertname="A", job="b"}.
         let mut expected: u64 = 0xcbf29ce484222325;
