@@ -139,30 +139,7 @@ pub fn format_float_e(value: f64) -> String {
     }
 }
 
-/// Go's zero `time.Time` in JSON: what Prometheus shows for "never".
-pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
-
-/// A time as Go's `time.Time` marshals to JSON in UTC (RFC 3339 with
-/// nanoseconds, trailing zeros and a bare `.` dropped); `None`, and times
-/// Go could not encode (outside years 0–9999), as the zero time.
-pub fn go_time(at: Option<Millis>) -> String {
-    let Some(time) = at.and_then(chrono::DateTime::from_timestamp_millis) else {
-        return GO_ZERO_TIME.to_string();
-    };
-    use chrono::{Datelike, Timelike};
-    if !(0..=9999).contains(&time.year()) {
-        return GO_ZERO_TIME.to_string();
-    }
-    let mut text = time.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let nanos = time.nanosecond() % 1_000_000_000;
-    if nanos != 0 {
-        let fraction = format!("{nanos:09}");
-        text.push('.');
-        text.push_str(fraction.trim_end_matches('0'));
-    }
-    text.push('Z');
-    text
-}
+pub use crate::vocab::time::{GO_ZERO_TIME, go_time};
 
 /// Serializes an optional time with [`go_time`] (for `#[serde(serialize_with)]`).
 pub fn serialize_go_time<S: Serializer>(

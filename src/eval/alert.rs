@@ -7,8 +7,7 @@ use super::labels::LabelSet;
 use crate::model::SeverityLevel;
 pub use crate::vocab::labels::{Labels, fingerprint};
 
-/// Milliseconds since the Unix epoch: the resolution of every time klaxon keeps.
-pub type Millis = i64;
+pub use crate::vocab::time::Millis;
 
 /// Prometheus's three alert states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

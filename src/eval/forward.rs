@@ -38,7 +38,7 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::alert::{Labels, Millis};
+use super::alert::Labels;
 use super::event::{AlertBatch, OutgoingAlert};
 
 /// Prometheus's `--alertmanager.notification-queue-capacity` default.
@@ -271,14 +271,7 @@ struct PostableAlert<'a> {
     labels: &'a Labels,
 }
 
-/// A time as Go's `strfmt.DateTime` writes it: RFC 3339 with milliseconds.
-pub fn format_time(at: Millis) -> String {
-    match chrono::DateTime::from_timestamp_millis(at) {
-        Some(time) => time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        // Go's zero time, which Alertmanager reads as "not set".
-        None => "0001-01-01T00:00:00.000Z".to_string(),
-    }
-}
+pub use crate::vocab::time::strfmt_date_time as format_time;
 
 /// The request body for a batch: the JSON array Prometheus posts.
 pub fn encode_alerts(alerts: &[OutgoingAlert]) -> Result<Vec<u8>, serde_json::Error> {

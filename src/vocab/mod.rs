@@ -8,4 +8,5 @@
 
 pub mod labels;
 pub mod matcher;
+pub mod time;
 pub mod time_range;

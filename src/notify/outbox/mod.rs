@@ -710,14 +710,7 @@ impl Outbox {
     }
 }
 
-/// Milliseconds since the Unix epoch, the notifier's clock.
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| {
-            Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
-        })
-}
+use crate::vocab::time::now_ms;
 
 /// "1h30m", "45s", "250ms": how long, for failure reasons.
 fn human_ms(ms: u64) -> String {
