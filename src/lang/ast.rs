@@ -5,6 +5,8 @@
 //! semantic errors at the spans kept here. The formatter prints it back.
 
 use crate::diag::Span;
+pub use crate::vocab::condition::{CmpOp, Condition};
+pub use crate::vocab::severity::SeverityLevel;
 
 /// A value with the span it was written at.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,41 +196,6 @@ impl EsAgg {
     }
 }
 
-/// Alert severities, least to most severe.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum SeverityLevel {
-    /// For information; usually routed to a channel nobody is paged from.
-    Info,
-    /// Needs attention soon.
-    Warning,
-    /// Needs attention now.
-    Critical,
-}
-
-impl SeverityLevel {
-    /// The keyword, which is also the default `severity` label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SeverityLevel::Info => "info",
-            SeverityLevel::Warning => "warning",
-            SeverityLevel::Critical => "critical",
-        }
-    }
-
-    /// Parses a keyword.
-    pub fn from_word(s: &str) -> Option<Self> {
-        match s {
-            "info" => Some(SeverityLevel::Info),
-            "warning" => Some(SeverityLevel::Warning),
-            "critical" => Some(SeverityLevel::Critical),
-            _ => None,
-        }
-    }
-}
-
 /// `LEVEL when COND [for DUR]`
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeverityLine {
@@ -251,99 +218,6 @@ pub struct ResolveLine {
     pub for_: Option<Spanned<Duration>>,
     /// The whole line.
     pub span: Span,
-}
-
-/// A condition on the query result's `value`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Condition {
-    /// `present`: true for every series the query returns (Prometheus semantics).
-    Present,
-    /// `value OP NUMBER`.
-    Compare(CmpOp, f64),
-    /// `A and B`.
-    And(Box<Condition>, Box<Condition>),
-    /// `A or B`.
-    Or(Box<Condition>, Box<Condition>),
-}
-
-/// The six comparisons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CmpOp {
-    /// `==`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-}
-
-impl CmpOp {
-    /// The operator as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CmpOp::Eq => "==",
-            CmpOp::Ne => "!=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-        }
-    }
-
-    /// Reads an operator as written (`==`, `!=`, `<`, `<=`, `>`, `>=`).
-    pub fn from_symbol(symbol: &str) -> Option<Self> {
-        match symbol {
-            "==" => Some(CmpOp::Eq),
-            "!=" => Some(CmpOp::Ne),
-            "<" => Some(CmpOp::Lt),
-            "<=" => Some(CmpOp::Le),
-            ">" => Some(CmpOp::Gt),
-            ">=" => Some(CmpOp::Ge),
-            _ => None,
-        }
-    }
-
-    /// Whether `value OP threshold` holds.
-    pub fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            CmpOp::Eq => value == threshold,
-            CmpOp::Ne => value != threshold,
-            CmpOp::Lt => value < threshold,
-            CmpOp::Le => value <= threshold,
-            CmpOp::Gt => value > threshold,
-            CmpOp::Ge => value >= threshold,
-        }
-    }
-}
-
-impl Condition {
-    /// Whether the condition holds for a sample value.
-    pub fn holds(&self, value: f64) -> bool {
-        match self {
-            Condition::Present => true,
-            Condition::Compare(op, t) => op.holds(value, *t),
-            Condition::And(a, b) => a.holds(value) && b.holds(value),
-            Condition::Or(a, b) => a.holds(value) || b.holds(value),
-        }
-    }
-
-    /// Every threshold constant named in the condition.
-    pub fn thresholds(&self, out: &mut Vec<f64>) {
-        match self {
-            Condition::Present => {}
-            Condition::Compare(_, t) => out.push(*t),
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                a.thresholds(out);
-                b.thresholds(out);
-            }
-        }
-    }
 }
 
 /// A duration as milliseconds, with the text it was written as.

@@ -6,7 +6,9 @@
 //! It imports nothing of klaxon, so any stage can build on it without
 //! reaching sideways or up the flow (see `docs/architecture.md`).
 
+pub mod condition;
 pub mod labels;
 pub mod matcher;
+pub mod severity;
 pub mod time;
 pub mod time_range;
