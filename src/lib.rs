@@ -23,5 +23,6 @@ pub mod notify;
 pub mod serve;
 pub mod source;
 pub mod store;
-pub mod user_file;
 pub mod vocab;
+
+pub use vocab::user_file;

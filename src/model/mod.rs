@@ -275,16 +275,7 @@ impl EsQuery {
     }
 }
 
-/// Where a secret or setting value comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SecretValue {
-    /// Written in the file.
-    Literal(String),
-    /// `env("NAME")`.
-    Env(String),
-    /// `file("path")`.
-    File(String),
-}
+pub use crate::vocab::secret::SecretValue;
 
 /// A setting as written in a component's block: `to "a@x", "b@x"` is one
 /// setting with two values; a map's entries are settings named `map.NAME`

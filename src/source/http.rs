@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::diag::Diagnostic;
 pub use crate::model::components::datasource::HttpSettings;
-use crate::model::{Datasource, DatasourceConfig, SecretValue};
+use crate::model::{Datasource, DatasourceConfig};
 use crate::user_file;
+use crate::vocab::secret::SecretValue;
 
 /// A datasource setting that cannot be used: names the datasource and setting.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -23,31 +24,14 @@ pub struct SettingsError {
     pub message: String,
 }
 
-/// Resolves `env("X")`/`file("p")` to the secret's text.
-pub fn resolve_secret(value: &SecretValue) -> Result<String, String> {
-    match value {
-        SecretValue::Literal(s) => Ok(s.clone()),
-        SecretValue::Env(name) => {
-            std::env::var(name).map_err(|_| format!("environment variable `{name}` is not set"))
-        }
-        SecretValue::File(path) => {
-            let bytes = user_file::read(Path::new(path), user_file::MAX_SMALL_FILE_BYTES)
-                .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| format!("cannot read `{path}`: not UTF-8 text"))?;
-            Ok(text.trim_end_matches(['\n', '\r']).to_string())
-        }
-    }
-}
-
 impl HttpSettings {
     /// Reads a declared datasource's validated settings, reading its
     /// secrets. The errors are located at the value that cannot be read or
     /// that, once read, does not pass its setting's check.
     pub fn from_datasource(ds: &Datasource) -> Result<Self, Vec<Diagnostic>> {
         match &ds.config {
-            DatasourceConfig::Prometheus(c) => c.resolve(&resolve_secret).map(|c| c.http),
-            DatasourceConfig::Elasticsearch(c) => c.resolve(&resolve_secret).map(|c| c.http),
+            DatasourceConfig::Prometheus(c) => c.resolve(&SecretValue::resolve).map(|c| c.http),
+            DatasourceConfig::Elasticsearch(c) => c.resolve(&SecretValue::resolve).map(|c| c.http),
         }
     }
 

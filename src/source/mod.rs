@@ -72,7 +72,7 @@ impl Source {
         use crate::model::DatasourceConfig;
         let (built, settings) = match &ds.config {
             DatasourceConfig::Prometheus(c) => {
-                let config = c.resolve(&http::resolve_secret)?;
+                let config = c.resolve(&crate::vocab::secret::SecretValue::resolve)?;
                 (
                     prometheus::PrometheusSource::new(&ds.name, &config.http)
                         .map(Source::Prometheus),
@@ -80,7 +80,7 @@ impl Source {
                 )
             }
             DatasourceConfig::Elasticsearch(c) => {
-                let config = c.resolve(&http::resolve_secret)?;
+                let config = c.resolve(&crate::vocab::secret::SecretValue::resolve)?;
                 (
                     elasticsearch::ElasticsearchSource::from_config(&ds.name, &config)
                         .map(Source::Elasticsearch),

@@ -9,6 +9,8 @@
 pub mod condition;
 pub mod labels;
 pub mod matcher;
+pub mod secret;
 pub mod severity;
 pub mod time;
 pub mod time_range;
+pub mod user_file;

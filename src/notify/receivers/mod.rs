@@ -142,7 +142,7 @@ pub fn build_receivers_located(
     // reqwest and hyper-rustls need a process-wide rustls provider; the
     // binary installs ring first, this only covers embedders and tests.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let read = crate::source::http::resolve_secret;
+    let read = crate::vocab::secret::SecretValue::resolve;
     let mut errors = Vec::new();
     let mut receivers = Receivers::default();
     for receiver in &rules.receivers {
