@@ -366,7 +366,7 @@ struct StoreAdapter(Arc<Store>);
 
 impl StateStore for StoreAdapter {
     fn commit(&self, changes: &[StateChange]) -> Result<(), String> {
-        self.0.commit(changes).map_err(|e| e.to_string())
+        crate::eval::persist::commit(&self.0, changes).map_err(|e| e.to_string())
     }
 }
 
@@ -618,7 +618,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     // Restore state, then become ready and start evaluating.
     let restored = {
         let store = Arc::clone(&store);
-        tokio::task::spawn_blocking(move || store.load_alerts())
+        tokio::task::spawn_blocking(move || crate::eval::persist::load_alerts(&store))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .map_err(|e| anyhow::anyhow!("{e}"))?

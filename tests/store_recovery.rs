@@ -16,7 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use klaxon::eval::alert::{Alert, AlertState, Labels};
-use klaxon::store::{Change, Store, StoreError, WriteFailure};
+use klaxon::eval::persist::{StateChange as Change, commit, load_alerts};
+use klaxon::store::{Store, StoreError, WriteFailure};
 use support::{Klaxon, WebhookSink, free_port, http, wait_for, wait_until};
 
 /// Set in the child process: act as the writer of the kill -9 test.
@@ -78,7 +79,7 @@ fn run_writer(dir: &Path, start: u64) -> ! {
                 fingerprint: (seq + 4) % 8,
             },
         ];
-        if let Err(e) = store.commit(&changes) {
+        if let Err(e) = commit(&store, &changes) {
             eprintln!("writer: {e}");
             std::process::exit(4);
         }
@@ -183,7 +184,7 @@ fn kill_9_keeps_every_reported_commit() {
         );
 
         let store = Store::open(dir.path()).unwrap();
-        let loaded = store.load_alerts().unwrap();
+        let loaded = load_alerts(&store).unwrap();
         assert!(loaded.unreadable.is_empty(), "{:?}", loaded.unreadable);
         let seq: Vec<(u64, f64)> = loaded.alerts["seq"]
             .iter()
@@ -254,7 +255,7 @@ fn valid_state_file(dir: &Path) -> Vec<u8> {
             )
         })
         .collect();
-    store.commit(&changes).unwrap();
+    commit(&store, &changes).unwrap();
     drop(store);
     fs::read(dir.join("klaxon.redb")).unwrap()
 }
@@ -368,7 +369,7 @@ fn a_foreign_redb_database_is_refused() {
     // The advice works: with the file moved aside klaxon starts empty.
     fs::rename(&path, dir.path().join("users.redb")).unwrap();
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.load_alerts().unwrap().alert_count(), 0);
+    assert_eq!(load_alerts(&store).unwrap().alert_count(), 0);
 }
 
 #[test]
@@ -512,12 +513,14 @@ fn an_undecodable_record_is_kept_and_the_others_load() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        store
-            .commit(&[
+        commit(
+            &store,
+            &[
                 put("r", 1, alert_with_value("A", 1.0)),
                 put("r", 3, alert_with_value("A", 3.0)),
-            ])
-            .unwrap();
+            ],
+        )
+        .unwrap();
     }
     {
         // A record as a future klaxon might write it, and one that is not JSON.
@@ -535,7 +538,7 @@ fn an_undecodable_record_is_kept_and_the_others_load() {
         txn.commit().unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    let loaded = store.load_alerts().unwrap();
+    let loaded = load_alerts(&store).unwrap();
     let good: Vec<u64> = loaded.alerts["r"].iter().map(|(fp, _)| *fp).collect();
     assert_eq!(good, vec![1, 3]);
     assert!(!loaded.alerts.contains_key("s"));
@@ -554,12 +557,10 @@ fn an_undecodable_record_is_kept_and_the_others_load() {
     );
 
     // Committing other alerts does not lose the unreadable ones.
-    store
-        .commit(&[put("r", 4, alert_with_value("A", 4.0))])
-        .unwrap();
+    commit(&store, &[put("r", 4, alert_with_value("A", 4.0))]).unwrap();
     drop(store);
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.load_alerts().unwrap().unreadable.len(), 2);
+    assert_eq!(load_alerts(&store).unwrap().unreadable.len(), 2);
     // Until their rule is removed from the configuration.
     assert_eq!(
         store
@@ -567,7 +568,7 @@ fn an_undecodable_record_is_kept_and_the_others_load() {
             .unwrap(),
         1
     );
-    assert_eq!(store.load_alerts().unwrap().unreadable.len(), 1);
+    assert_eq!(load_alerts(&store).unwrap().unreadable.len(), 1);
 }
 
 #[test]
@@ -592,7 +593,7 @@ fn a_stale_half_made_file_from_a_crash_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("klaxon.redb.new"), noise(1000)).unwrap();
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.load_alerts().unwrap().alert_count(), 0);
+    assert_eq!(load_alerts(&store).unwrap().alert_count(), 0);
     assert!(!dir.path().join("klaxon.redb.new").exists());
 }
 
@@ -727,7 +728,7 @@ fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
     let store = Store::open(&data).unwrap();
     let mut acknowledged: Vec<u64> = Vec::new();
     for n in 0..10 {
-        store.commit(&[put("bulky", n, bulky_alert(n))]).unwrap();
+        commit(&store, &[put("bulky", n, bulky_alert(n))]).unwrap();
         acknowledged.push(n);
     }
     fill(&filler, 0);
@@ -739,7 +740,7 @@ fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
             .iter()
             .map(|&n| put("bulky", n, bulky_alert(n)))
             .collect();
-        match store.commit(&changes) {
+        match commit(&store, &changes) {
             Ok(()) => acknowledged.extend(fingerprints),
             Err(e) => {
                 refused = Some((e, fingerprints));
@@ -774,9 +775,7 @@ fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
     // While the disk is full, writes are refused at once and no reopen is
     // tried (it would only fail again).
     let started = Instant::now();
-    let again = store
-        .commit(&[put("small", 1, alert_with_value("Small", 1.0))])
-        .unwrap_err();
+    let again = commit(&store, &[put("small", 1, alert_with_value("Small", 1.0))]).unwrap_err();
     assert!(matches!(again, StoreError::NoSpace { .. }), "{again:?}");
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(!store.recover());
@@ -786,13 +785,11 @@ fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
 
     // Room again: the next write reopens the file by itself.
     fs::remove_file(&filler).unwrap();
-    store
-        .commit(&[put("small", 1, alert_with_value("Small", 1.0))])
-        .unwrap();
+    commit(&store, &[put("small", 1, alert_with_value("Small", 1.0))]).unwrap();
     assert!(store.problem().is_none());
     assert_eq!(store.reopens(), 1);
     let stored = |store: &Store| -> Vec<u64> {
-        let loaded = store.load_alerts().unwrap();
+        let loaded = load_alerts(&store).unwrap();
         loaded.alerts["bulky"].iter().map(|(fp, _)| *fp).collect()
     };
     acknowledged.sort_unstable();
@@ -1090,9 +1087,7 @@ fn commit_latency_figures() {
     let alert = alert_with_value("Latency", 1.0);
     let written_before = bytes_written_to_disk();
     measure("commit 1 change", 300, |i| {
-        store
-            .commit(&[put("g/r", i as u64, alert.clone())])
-            .unwrap();
+        commit(&store, &[put("g/r", i as u64, alert.clone())]).unwrap();
     });
     if let (Some(before), Some(after)) = (written_before, bytes_written_to_disk()) {
         println!(
@@ -1104,7 +1099,7 @@ fn commit_latency_figures() {
         let changes: Vec<Change> = (0..20)
             .map(|j| put("g/r2", (i * 20 + j) as u64, alert.clone()))
             .collect();
-        store.commit(&changes).unwrap();
+        commit(&store, &changes).unwrap();
     });
     // 10,000 rules x 2 alerts, committed in groups of 100 rules.
     for chunk in 0..100 {
@@ -1118,17 +1113,15 @@ fn commit_latency_figures() {
                 )
             })
             .collect();
-        store.commit(&changes).unwrap();
+        commit(&store, &changes).unwrap();
     }
-    let loaded = store.load_alerts().unwrap();
+    let loaded = load_alerts(&store).unwrap();
     println!("stored alerts: {}", loaded.alert_count());
     measure("load_alerts (all stored alerts)", 5, |_| {
-        store.load_alerts().unwrap();
+        load_alerts(&store).unwrap();
     });
     measure("commit 1 change into the big file", 200, |i| {
-        store
-            .commit(&[put("g/r", i as u64, alert.clone())])
-            .unwrap();
+        commit(&store, &[put("g/r", i as u64, alert.clone())]).unwrap();
     });
     drop(store);
     let size = fs::metadata(dir.path().join("klaxon.redb")).unwrap().len();

@@ -33,7 +33,7 @@ const BUILTIN_GROUP: &str = "klaxon";
 
 /// A change of durable alert state: the store's own change type, so a
 /// round's changes go to disk without conversion.
-pub use crate::store::Change as StateChange;
+pub use super::persist::StateChange;
 
 /// Where state transitions are committed before they are acted on.
 pub trait StateStore: Send + Sync + 'static {

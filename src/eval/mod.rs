@@ -7,6 +7,7 @@ pub mod event;
 pub mod forward;
 pub use crate::vocab::labels;
 pub mod metrics;
+pub mod persist;
 pub mod rule;
 pub mod rule_key;
 #[cfg(test)]

@@ -3,14 +3,17 @@
 //! evaluator resumes exactly where it stopped: a pending alert keeps its
 //! `activeAt`, a firing alert stays firing and is not announced again.
 //!
-//! The rest of klaxon sees only [`Store`], [`Change`], [`LoadedAlerts`] and
+//! The rest of klaxon sees only [`Store`], [`AlertRecord`], [`RecordOp`] and
 //! [`StoreError`], so the storage engine can be swapped behind this module.
+//! The store keeps bytes: the evaluator (`eval::persist`) and the notifier
+//! encode their own records, so it imports no type of theirs.
 //!
 //! On-disk layout (schema version [`SCHEMA_VERSION`]):
 //! - table `klaxon_meta` (`&str -> &str`): `format` = `klaxon alert state`,
 //!   `schema_version` = the decimal schema version; written when the file is
 //!   created, checked on every open.
-//! - table `alerts` (`(rule key, fingerprint) -> JSON of Alert`).
+//! - table `alerts` (`(rule key, fingerprint) -> the evaluator's encoded alert`,
+//!   JSON of `eval::alert::Alert`).
 //!
 //! Safety of the user's data comes first: an existing file is verified in
 //! place with every write redb makes while checking it held in memory
@@ -28,7 +31,7 @@
 //! a write). Everyone holding the `Arc<Store>` keeps it across the reopen.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Display;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
@@ -38,7 +41,6 @@ use std::sync::{Mutex, Once, PoisonError, RwLock};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
-use crate::eval::alert::Alert;
 use health::{Cause, Health};
 pub use health::{MIN_FREE_BYTES, StoreProblem, WriteFailure};
 
@@ -231,16 +233,10 @@ pub enum StoreError {
     /// ([`StoreError::duplicate`]).
     #[error("{0}")]
     Shared(String),
-    /// An alert could not be encoded; nothing of that commit was written.
-    #[error("cannot encode alert {fingerprint:016x} of rule {rule}: {detail}")]
-    Encode {
-        /// The rule key.
-        rule: String,
-        /// The alert's fingerprint.
-        fingerprint: u64,
-        /// What serde_json said.
-        detail: String,
-    },
+    /// A record could not be encoded by its owner; nothing of that commit
+    /// was written.
+    #[error("{0}")]
+    Encode(String),
 }
 
 impl StoreError {
@@ -291,58 +287,26 @@ impl StoreError {
     }
 }
 
-/// One change to the stored state; the evaluator collects the changes of one
-/// group evaluation and commits them together.
-// Boxing the alert would cost an allocation per Put to save space in the
-// rare Delete; the Vec of one commit is short-lived.
-#[allow(clippy::large_enum_variant)]
+/// One change to the evaluator's alert table. The value is the evaluator's
+/// own encoding of the alert (see `eval::persist`); the store keeps bytes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Change {
+pub enum AlertRecord<'a> {
     /// Insert or replace the alert of `rule` with this fingerprint.
     Put {
         /// The rule key.
-        rule: String,
+        rule: &'a str,
         /// The alert's fingerprint (its identity within the rule).
         fingerprint: u64,
-        /// The new state.
-        alert: Alert,
+        /// The encoded alert.
+        value: Vec<u8>,
     },
     /// Forget the alert of `rule` with this fingerprint (no-op when absent).
     Delete {
         /// The rule key.
-        rule: String,
+        rule: &'a str,
         /// The alert's fingerprint.
         fingerprint: u64,
     },
-}
-
-/// What [`Store::load_alerts`] found: the alerts it could decode, and the
-/// records it could not (kept on disk untouched, never silently dropped).
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct LoadedAlerts {
-    /// Rule key -> (fingerprint, alert), fingerprints ascending.
-    pub alerts: BTreeMap<String, Vec<(u64, Alert)>>,
-    /// Records that did not decode (e.g. written by a newer klaxon).
-    pub unreadable: Vec<UnreadableAlert>,
-}
-
-impl LoadedAlerts {
-    /// How many alerts were decoded, over all rules.
-    pub fn alert_count(&self) -> usize {
-        self.alerts.values().map(Vec::len).sum()
-    }
-}
-
-/// A stored record that could not be decoded. It stays in the file until the
-/// evaluator overwrites or deletes that alert, or its rule is removed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnreadableAlert {
-    /// The rule key.
-    pub rule: String,
-    /// The alert's fingerprint.
-    pub fingerprint: u64,
-    /// Why it did not decode.
-    pub reason: String,
 }
 
 /// The notifier's tables. Each is a plain byte-keyed map: the component that
@@ -607,77 +571,47 @@ impl Store {
         }
     }
 
-    /// Every stored alert, grouped by rule key. Records that do not decode
-    /// are reported in [`LoadedAlerts::unreadable`] for the caller to log;
-    /// the rest are returned.
-    pub fn load_alerts(&self) -> Result<LoadedAlerts, StoreError> {
+    /// Calls `each` with every stored alert record (rule key, fingerprint,
+    /// encoded alert), in key order: rules ascending, then fingerprints.
+    pub fn read_alerts(&self, mut each: impl FnMut(&str, u64, &[u8])) -> Result<(), StoreError> {
         self.with_db("read alert state from", |db| {
             let txn = db.begin_read()?;
             let table = match txn.open_table(ALERTS) {
                 Ok(table) => table,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(LoadedAlerts::default()),
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
-            let mut loaded = LoadedAlerts::default();
             for entry in table.iter()? {
                 let (key, value) = entry?;
                 let (rule, fingerprint) = key.value();
-                match serde_json::from_slice::<Alert>(value.value()) {
-                    Ok(alert) => loaded
-                        .alerts
-                        .entry(rule.to_string())
-                        .or_default()
-                        .push((fingerprint, alert)),
-                    Err(e) => {
-                        loaded.unreadable.push(UnreadableAlert {
-                            rule: rule.to_string(),
-                            fingerprint,
-                            reason: e.to_string(),
-                        });
-                    }
-                }
+                each(rule, fingerprint, value.value());
             }
-            Ok(loaded)
+            Ok(())
         })
     }
 
-    /// Applies `changes` in one write transaction that is durable (fsynced)
-    /// when this returns. All or nothing: on error none of them is stored.
-    /// An empty slice does not touch the file.
-    pub fn commit(&self, changes: &[Change]) -> Result<(), StoreError> {
-        if changes.is_empty() {
+    /// Applies alert-record changes in one write transaction that is durable
+    /// (fsynced) when this returns. All or nothing. An empty slice does not
+    /// touch the file.
+    pub fn commit_alerts(&self, records: &[AlertRecord<'_>]) -> Result<(), StoreError> {
+        if records.is_empty() {
             return Ok(());
-        }
-        // Encode first so an encoding error leaves no transaction behind.
-        let mut encoded: Vec<(&str, u64, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
-        for change in changes {
-            match change {
-                Change::Put {
-                    rule,
-                    fingerprint,
-                    alert,
-                } => {
-                    let bytes = serde_json::to_vec(alert).map_err(|e| StoreError::Encode {
-                        rule: rule.clone(),
-                        fingerprint: *fingerprint,
-                        detail: e.to_string(),
-                    })?;
-                    encoded.push((rule, *fingerprint, Some(bytes)));
-                }
-                Change::Delete { rule, fingerprint } => encoded.push((rule, *fingerprint, None)),
-            }
         }
         self.with_db("commit alert state to", |db| {
             let mut txn = db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
             {
                 let mut table = txn.open_table(ALERTS)?;
-                for (rule, fingerprint, value) in &encoded {
-                    match value {
-                        Some(bytes) => {
-                            table.insert((*rule, *fingerprint), bytes.as_slice())?;
+                for record in records {
+                    match record {
+                        AlertRecord::Put {
+                            rule,
+                            fingerprint,
+                            value,
+                        } => {
+                            table.insert((*rule, *fingerprint), value.as_slice())?;
                         }
-                        None => {
+                        AlertRecord::Delete { rule, fingerprint } => {
                             table.remove((*rule, *fingerprint))?;
                         }
                     }
