@@ -789,7 +789,7 @@ fn a_full_disk_refuses_commits_and_the_store_writes_again_once_there_is_room() {
     assert!(store.problem().is_none());
     assert_eq!(store.reopens(), 1);
     let stored = |store: &Store| -> Vec<u64> {
-        let loaded = load_alerts(&store).unwrap();
+        let loaded = load_alerts(store).unwrap();
         loaded.alerts["bulky"].iter().map(|(fp, _)| *fp).collect()
     };
     acknowledged.sort_unstable();

@@ -13,14 +13,6 @@ fn record<'a>(rule: &'a str, instance: &str, fingerprint: u64) -> AlertRecord<'a
     }
 }
 
-/// `--storage.cache-size` only trades memory for speed: with no cache at
-
-/// all (every page read from the file, every dirty page written at once)
-
-/// and with one smaller than a transaction, state still commits and comes
-
-/// back whole after a reopen.
-
 #[test]
 fn second_open_of_the_same_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,11 +70,8 @@ fn store_can_be_shared_between_evaluation_tasks() {
 }
 
 /// Verifying an existing file writes nothing to it or next to it, whether
-
 /// it was closed cleanly or left by a crash (redb then repairs it, in
-
 /// memory), and holds only a little of redb's writes in memory.
-
 #[test]
 fn verification_writes_nothing_and_holds_little_in_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -127,11 +116,8 @@ fn verification_writes_nothing_and_holds_little_in_memory() {
 }
 
 /// What [`overlay::WriteOverlay`] shows redb: the file's bytes with every
-
 /// write on top, zeros where the file was grown or shrunk and regrown —
-
 /// and the file itself never changes.
-
 #[test]
 fn the_write_overlay_reads_back_what_was_written_and_leaves_the_file_alone() {
     use redb::StorageBackend;
@@ -201,9 +187,7 @@ fn a_full_disk_and_a_used_up_quota_are_no_space_other_errors_are_io() {
 }
 
 /// A failure is reported until a reopen succeeds; failed reopens wait
-
 /// longer each time; a full disk is not reopened before it has room.
-
 #[test]
 fn health_reports_a_failure_until_recovered_and_backs_off_between_reopens() {
     let dir = tempfile::tempdir().unwrap();
