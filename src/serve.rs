@@ -16,12 +16,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::eval::engine::{Engine, EngineSettings, GroupRuntime, StateChange, StateStore};
 use crate::eval::event::AlertBatch;
-use crate::eval::forward::{ForwardConfig, ForwardMetrics, Forwarder};
 use crate::eval::metrics::EvalMetrics;
 use crate::eval::rule::CompiledRule;
 use crate::eval::templating::TemplateEnv;
 use crate::eval::unsaved::KeepUnsaved;
 use crate::model::LoadOptions;
+use crate::notify::forward::{ForwardConfig, ForwardMetrics, Forwarder};
 use crate::source::{HttpSettings, Source};
 use crate::store::Store;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use klaxon::eval::alert::{Labels, Millis, fingerprint};
 use klaxon::eval::event::{AlertBatch, OutgoingAlert};
-use klaxon::eval::forward::{ForwardConfig, ForwardMetrics, Forwarder, format_time};
+use klaxon::notify::forward::{ForwardConfig, ForwardMetrics, Forwarder, format_time};
 use prometheus_client::registry::Registry;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

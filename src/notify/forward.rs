@@ -38,8 +38,8 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::alert::Labels;
-use super::event::{AlertBatch, OutgoingAlert};
+use crate::eval::event::{AlertBatch, OutgoingAlert};
+use crate::vocab::labels::Labels;
 
 /// Prometheus's `--alertmanager.notification-queue-capacity` default.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;

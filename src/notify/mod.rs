@@ -9,6 +9,7 @@
 pub mod alert;
 pub mod alerts;
 pub mod dispatch;
+pub mod forward;
 pub mod metrics;
 pub mod notification;
 pub mod outbox;
