@@ -150,10 +150,29 @@ impl NotifyViews for NotifierViews {
     }
 }
 
+/// Every route of the API: Prometheus's (rules, alerts, metrics, health,
+/// reload) over `backend` and the notifier's, behind the write token.
+pub(super) fn api_router(
+    backend: &Arc<ServeBackend>,
+    registry: prometheus_client::registry::Registry,
+    notifier: &Arc<Notifier>,
+    options: &NotifyOptions,
+    api_token: Option<String>,
+) -> axum::Router {
+    crate::api::finish(
+        crate::api::prometheus_routes(
+            Arc::clone(backend) as Arc<dyn crate::api::Backend>,
+            Arc::new(registry),
+        )
+        .merge(notifier_routes(notifier, options)),
+        api_token,
+    )
+}
+
 /// The notifier's HTTP routes: Alertmanager's v2 API (alerts, groups,
 /// silences, status, receivers), the Alertmanager webhook input and the
 /// delivery history.
-pub(super) fn notifier_routes(notifier: &Arc<Notifier>, options: &NotifyOptions) -> axum::Router {
+fn notifier_routes(notifier: &Arc<Notifier>, options: &NotifyOptions) -> axum::Router {
     let api_options = AlertmanagerApiOptions {
         max_body_bytes: options.max_body_bytes,
         resolve_timeout_ms: millis(options.resolve_timeout),

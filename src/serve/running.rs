@@ -22,7 +22,7 @@ use crate::notify::Notifier;
 use crate::notify::metrics::NotifyCollector;
 use crate::store::Store;
 
-use super::adapters::{EvalStateStore, ReloadReply, ServeBackend, StoreAdapter, notifier_routes};
+use super::adapters::{EvalStateStore, ReloadReply, ServeBackend, StoreAdapter, api_router};
 use super::{BuiltConfig, NotifyOptions, ServeError, ServeOptions, build_config};
 
 /// How long delivery and the notifier get to finish at shutdown.
@@ -90,14 +90,7 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
         reload_tx,
         Arc::clone(&store),
     ));
-    let router = crate::api::finish(
-        crate::api::prometheus_routes(
-            Arc::clone(&backend) as Arc<dyn crate::api::Backend>,
-            Arc::new(registry),
-        )
-        .merge(notifier_routes(&notifier, &opts.notify)),
-        api_token,
-    );
+    let router = api_router(&backend, registry, &notifier, &opts.notify, api_token);
     let api = Api::start(listener, router, connections);
     tracing::info!(listen = %local, rules = rule_count, data_dir = %opts.data_dir.display(), max_connections = connections.max_connections, "klaxon serve started");
 
