@@ -450,6 +450,35 @@ mod tests {
         assert_eq!(alone.sources.file(0).path, second);
     }
 
+    /// The load policy: DSL files (whatever their extension) go into one
+    /// load, `.yml`/`.yaml` files one load each, in the order given; a
+    /// path that matches nothing is reported, not skipped.
+    #[test]
+    fn dsl_files_load_together_and_each_prometheus_file_alone() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        for name in ["a.rules", "b.yml", "c.yaml", "d.conf"] {
+            std::fs::write(dir.path().join(name), "").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let path = |name: &str| dir.path().join(name);
+        let plan = plan_load(&[
+            path("c.yaml"),
+            dir.path().to_path_buf(),
+            path("d.conf"),
+            path("missing.rules"),
+        ]);
+        assert_eq!(plan.together, [path("a.rules"), path("d.conf")]);
+        assert_eq!(plan.alone, [path("c.yaml"), path("b.yml"), path("c.yaml")]);
+        assert_eq!(
+            plan.io_errors,
+            [format!(
+                "{}: no such file or directory",
+                path("missing.rules").display()
+            )]
+        );
+        let message = load_alone(&path("missing.yml")).err().unwrap_or_default();
+        assert!(message.contains("missing.yml: cannot read: "), "{message}");
+    }
+
     #[test]
     fn unreadable_and_non_utf8_files_read_as_the_loader_reads_them() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));

@@ -304,3 +304,66 @@ impl CompiledSet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(rules: Vec<String>) -> ServeOptions {
+        ServeOptions {
+            config: None,
+            rules,
+            // Never queried: building a datasource sends nothing.
+            prometheus_url: Some("http://127.0.0.1:9".into()),
+            data_dir: PathBuf::from("unused"),
+            storage_cache_bytes: 1 << 20,
+            listen: "127.0.0.1:0".into(),
+            connections: Default::default(),
+            alertmanager_urls: Vec::new(),
+            external_url: None,
+            external_labels: Vec::new(),
+            evaluation_interval: Duration::from_secs(60),
+            resend_delay: Duration::from_secs(60),
+            max_concurrent_queries: 1,
+            notify: Default::default(),
+        }
+    }
+
+    /// What `rulecheck` checks once, serve runs once: a Prometheus rule
+    /// file named twice (here again through its directory) is compiled
+    /// once, beside the DSL file given with it.
+    #[test]
+    fn a_prometheus_file_named_twice_runs_once() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let yaml = dir.path().join("a.yml");
+        std::fs::write(
+            &yaml,
+            "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join("b.rules"),
+            "group h {\n  alert Slow {\n    query prometheus `latency`\n    warning when value > 1\n  }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let built = build_config(&options(vec![
+            yaml.display().to_string(),
+            dir.path().display().to_string(),
+        ]))
+        .unwrap_or_else(|errors| panic!("{}", errors.join("\n")));
+        assert_eq!(built.rule_count, 2);
+        let names: Vec<&str> = built.groups.iter().map(|g| g.name.as_ref()).collect();
+        assert_eq!(names, ["h", "g"]);
+    }
+
+    #[test]
+    fn no_rule_file_is_an_error_that_says_what_to_pass() {
+        let errors = build_config(&options(Vec::new())).err().unwrap_or_default();
+        assert_eq!(
+            errors,
+            [
+                "no rules to evaluate: pass --config FILE or --rules GLOB (DSL .rules or Prometheus .yml)"
+            ]
+        );
+    }
+}
