@@ -150,7 +150,11 @@ fn main() {
         "receiver blackhole { }\nroute {\n  receiver blackhole\n  group_by alertname\n}\n",
     )]);
     let dispatcher = Dispatcher::new(
-        DispatchConfig::new(&loaded.rules, Receivers::default(), String::new()),
+        DispatchConfig::new(
+            &loaded.rules.notifier_config(),
+            Receivers::default(),
+            String::new(),
+        ),
         Arc::new(NoSink),
         Arc::new(NoMutes),
     );

@@ -317,7 +317,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     match runtime.block_on(klaxon::serve::run(opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             ExitCode::from(EXIT_IO)
         }
     }

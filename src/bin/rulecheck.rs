@@ -19,7 +19,8 @@ use klaxon::check::{LINTS, LintOptions, lint_info, report, suggest_lint};
 use klaxon::diag::{Level, SourceMap};
 use klaxon::lang;
 use klaxon::model::load::{
-    LoadOptions, Syntax, expand_paths, load_files, load_key, load_single, read_source, syntax_of,
+    LoadOptions, LoadPlan, Syntax, expand_paths, load_alone, load_files, load_key, plan_load,
+    syntax_of,
 };
 use klaxon::model::{Duration, parse_duration};
 use klaxon::user_file;
@@ -211,16 +212,11 @@ fn run_check(args: &CheckArgs) -> u8 {
         scrape_interval: args.scrape_interval,
         disabled: args.disable.clone(),
     };
-    let (files, io_errors) = expand_paths(&args.paths);
     let mut stream = output::Stream::new(
         args.format,
         BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock()),
     );
-    let outcome = if files.iter().all(|f| syntax_of(f) == Syntax::PrometheusYaml) {
-        check_each_file(&files, io_errors, &options, &mut stream)
-    } else {
-        check_together(&files, io_errors, &options, &mut stream)
-    };
+    let outcome = check_as_served(plan_load(&args.paths), &options, &mut stream);
     // A closed pipe (`rulecheck ... | head`) is not worth a panic, nor an error.
     let mut out = stream.finish(outcome.checked_files).ok();
     if !outcome.io_errors.is_empty() {
@@ -271,9 +267,34 @@ struct Outcome {
     io_errors: Vec<String>,
 }
 
-/// Loads every file together, as the server does: needed when klaxon DSL
-/// files are among them, since those include other files and refer to
-/// each other's datasources, receivers and time windows.
+/// Checks the files as `klaxon serve` loads them ([`plan_load`]): the
+/// klaxon DSL files as one set, then each Prometheus rule file on its own.
+fn check_as_served<W: Write>(
+    plan: LoadPlan,
+    options: &LintOptions,
+    stream: &mut output::Stream<W>,
+) -> Outcome {
+    let mut io_errors = plan.io_errors;
+    let mut checked_files = 0;
+    let mut counts = output::Counts::default();
+    if !plan.together.is_empty() {
+        let together = check_together(&plan.together, io_errors, options, stream);
+        checked_files += together.checked_files;
+        counts.add(together.counts);
+        io_errors = together.io_errors;
+    }
+    let alone = check_each_file(&plan.alone, io_errors, options, stream);
+    counts.add(alone.counts);
+    Outcome {
+        checked_files: checked_files + alone.checked_files,
+        counts,
+        io_errors: alone.io_errors,
+    }
+}
+
+/// Loads every file together, as the server loads klaxon DSL files, since
+/// those include other files and refer to each other's datasources,
+/// receivers and time windows.
 fn check_together<W: Write>(
     files: &[PathBuf],
     io_errors: Vec<String>,
@@ -314,8 +335,7 @@ fn check_each_file<W: Write>(
     let format = stream.format();
     let check = |index: usize| -> Option<FileResult> {
         let path = files.get(index)?;
-        let chunk = read_source(path).map(|text| {
-            let loaded = load_single(path, text);
+        let chunk = load_alone(path).map(|loaded| {
             let diagnostics = report(&loaded, options);
             output::chunk(format, &diagnostics, &loaded.sources)
         });

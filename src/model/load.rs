@@ -135,6 +135,55 @@ pub fn expand_paths(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     (files, errors)
 }
 
+/// Which files load together: the one load policy of `klaxon serve` and
+/// `rulecheck`, so that what `rulecheck` judges is what `serve` runs.
+///
+/// klaxon DSL files load as one set (with their includes), since their
+/// rules refer to datasources, receivers and time windows declared in other
+/// files. Each Prometheus rule file loads on its own ([`load_alone`]): it
+/// includes nothing and declares nothing another file refers to, so alone
+/// it yields exactly its share of a load of all files, and the parsed YAML
+/// and PromQL trees of ten thousand rules never sit in memory together.
+#[derive(Debug, Default)]
+pub struct LoadPlan {
+    /// klaxon DSL files, in order: one load ([`LoadPlan::load_together`]).
+    pub together: Vec<PathBuf>,
+    /// Prometheus rule files, in order: one load each ([`load_alone`]). A
+    /// file named twice is listed twice; its [`load_key`] tells the second.
+    pub alone: Vec<PathBuf>,
+    /// Arguments that matched nothing or could not be read.
+    pub io_errors: Vec<String>,
+}
+
+/// The load policy: expands command-line arguments (files, directories,
+/// globs) and says which files load together. See [`LoadPlan`].
+pub fn plan_load(args: &[PathBuf]) -> LoadPlan {
+    let (files, io_errors) = expand_paths(args);
+    let (alone, together) = files
+        .into_iter()
+        .partition(|f| syntax_of(f) == Syntax::PrometheusYaml);
+    LoadPlan {
+        together,
+        alone,
+        io_errors,
+    }
+}
+
+impl LoadPlan {
+    /// Loads the klaxon DSL files as one set, following includes. The
+    /// plan's `io_errors` are not repeated in the result.
+    pub fn load_together(&self) -> Loaded {
+        load_files(&self.together, Vec::new(), &LoadOptions::default())
+    }
+}
+
+/// Loads one Prometheus rule file of a [`LoadPlan`] on its own; the error
+/// says why it could not be read (the message a load of many files puts in
+/// [`Loaded::io_errors`]).
+pub fn load_alone(path: &Path) -> Result<Loaded, String> {
+    read_source(path).map(|text| load_single(path, text))
+}
+
 /// Loads every file named by `args` (files, directories, globs), follows
 /// includes, and validates the whole set.
 pub fn load_paths(args: &[PathBuf], options: &LoadOptions) -> Loaded {
@@ -399,6 +448,35 @@ mod tests {
         assert_eq!(theirs, shifted.iter().collect::<Vec<_>>());
         assert_eq!(alone.rules.groups.len() + 1, together.rules.groups.len());
         assert_eq!(alone.sources.file(0).path, second);
+    }
+
+    /// The load policy: DSL files (whatever their extension) go into one
+    /// load, `.yml`/`.yaml` files one load each, in the order given; a
+    /// path that matches nothing is reported, not skipped.
+    #[test]
+    fn dsl_files_load_together_and_each_prometheus_file_alone() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        for name in ["a.rules", "b.yml", "c.yaml", "d.conf"] {
+            std::fs::write(dir.path().join(name), "").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let path = |name: &str| dir.path().join(name);
+        let plan = plan_load(&[
+            path("c.yaml"),
+            dir.path().to_path_buf(),
+            path("d.conf"),
+            path("missing.rules"),
+        ]);
+        assert_eq!(plan.together, [path("a.rules"), path("d.conf")]);
+        assert_eq!(plan.alone, [path("c.yaml"), path("b.yml"), path("c.yaml")]);
+        assert_eq!(
+            plan.io_errors,
+            [format!(
+                "{}: no such file or directory",
+                path("missing.rules").display()
+            )]
+        );
+        let message = load_alone(&path("missing.yml")).err().unwrap_or_default();
+        assert!(message.contains("missing.yml: cannot read: "), "{message}");
     }
 
     #[test]

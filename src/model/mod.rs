@@ -11,6 +11,7 @@ pub mod components;
 pub mod condition;
 pub mod dsl;
 pub mod load;
+pub mod notifier;
 pub mod prom;
 pub mod promql;
 pub mod secrets;
@@ -20,6 +21,7 @@ pub mod validate;
 pub use crate::lang::ast::{CmpOp, Condition, EsAgg, MatchOp, SeverityLevel};
 pub use components::Validated;
 pub use load::{LoadOptions, Loaded, load_paths};
+pub use notifier::NotifierConfig;
 
 use crate::diag::{FileId, Span};
 

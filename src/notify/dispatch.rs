@@ -364,7 +364,7 @@ impl DispatchConfig {
     /// The dispatch configuration of a rule set; without a `route` every
     /// alert goes to one receiver named `default` with Alertmanager's
     /// default timings (and no integrations, so nothing is sent).
-    pub fn new(rules: &model::RuleSet, receivers: Receivers, external_url: String) -> Self {
+    pub fn new(rules: &model::NotifierConfig, receivers: Receivers, external_url: String) -> Self {
         let routes = match &rules.route {
             Some(root) => RouteTree::new(root),
             None => RouteTree::new(&model::Route {

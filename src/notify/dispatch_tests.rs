@@ -97,7 +97,7 @@ fn fixture(config_text: &str, send_resolved: bool) -> Fixture {
     let sink = Arc::new(MemorySink::default());
     let mutes = Arc::new(Silenced::default());
     let dispatcher = Dispatcher::new(
-        DispatchConfig::new(&rules, receivers, "http://klaxon".into()),
+        DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&mutes) as Arc<dyn Mutes>,
     );
@@ -643,7 +643,7 @@ async fn a_flush_mutes_and_dedupes_without_the_group_lock() {
     });
     let sink = Arc::new(MemorySink::default());
     let dispatcher = Dispatcher::new(
-        DispatchConfig::new(&rules, receivers, "http://klaxon".into()),
+        DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&probe) as Arc<dyn Mutes>,
     );

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::eval::event::AlertBatch;
-use crate::model::RuleSet;
+use crate::model::NotifierConfig;
 use crate::store::{Store, StoreError};
 use alert::{AlertSource, LabelSet, Millis, NotifyAlert};
 use dispatch::{DispatchConfig, Dispatcher, Mutes, Sink};
@@ -59,7 +59,7 @@ impl NotifyConfig {
     /// up), time windows from [`time_window::TimeWindows::compile`], and the
     /// routes and inhibitions of `rules`.
     pub fn from_parts(
-        rules: &RuleSet,
+        rules: &NotifierConfig,
         receivers: receivers::Receivers,
         windows: time_window::TimeWindows,
         external_url: &str,
@@ -235,64 +235,4 @@ impl Notifier {
             tracing::warn!("notifier did not stop within {limit:?}");
         }
     }
-}
-
-/// The dispatcher and configuration as the Alertmanager API sees them.
-struct Views(Arc<Notifier>);
-
-impl crate::api::alertmanager::NotifyViews for Views {
-    fn groups(&self) -> Vec<crate::api::alertmanager::GroupView> {
-        self.0
-            .dispatcher
-            .groups()
-            .into_iter()
-            .map(|g| crate::api::alertmanager::GroupView {
-                receiver: g.receiver,
-                labels: g.labels,
-                fingerprints: g.fingerprints,
-            })
-            .collect()
-    }
-
-    fn inhibited_by(&self, labels: &LabelSet) -> Vec<alert::Fingerprint> {
-        self.0
-            .dispatcher
-            .inhibited_by(labels, crate::eval::engine::now_ms())
-    }
-
-    fn receivers_for(&self, labels: &LabelSet) -> Vec<String> {
-        self.0.dispatcher.receivers_for(labels)
-    }
-
-    fn config_text(&self) -> String {
-        self.0.config_text()
-    }
-
-    fn receiver_names(&self) -> Vec<String> {
-        self.0.dispatcher.receiver_names()
-    }
-}
-
-/// The notifier's HTTP routes: Alertmanager's v2 API (alerts, groups,
-/// silences, status, receivers), the Alertmanager webhook input and the
-/// delivery history.
-pub fn api_routes(
-    notifier: &Arc<Notifier>,
-    max_body_bytes: usize,
-    resolve_timeout: std::time::Duration,
-) -> axum::Router {
-    let options = crate::api::alertmanager::AlertmanagerApiOptions {
-        max_body_bytes,
-        resolve_timeout_ms: i64::try_from(resolve_timeout.as_millis()).unwrap_or(i64::MAX),
-        ..crate::api::alertmanager::AlertmanagerApiOptions::default()
-    };
-    let am = crate::api::alertmanager::routes(crate::api::alertmanager::AlertmanagerApi {
-        alerts: Arc::clone(&notifier.alerts),
-        silences: Arc::clone(&notifier.silences),
-        views: Arc::new(Views(Arc::clone(notifier))),
-        options: Arc::new(options),
-    });
-    am.merge(crate::api::notifications::routes(Arc::clone(
-        &notifier.outbox,
-    )))
 }
