@@ -23,5 +23,6 @@ pub mod notify;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod template;
 pub mod user_file;
 pub mod vocab;

@@ -14,7 +14,6 @@ pub mod load;
 pub mod prom;
 pub mod promql;
 pub mod secrets;
-pub mod template;
 pub mod validate;
 
 pub use crate::lang::ast::{CmpOp, Condition, EsAgg, MatchOp, SeverityLevel};

@@ -18,8 +18,9 @@ use std::collections::HashMap;
 use crate::diag::{Diagnostic, FileId, Span, did_you_mean, suggest};
 use crate::model::{
     AlertSpec, Condition, Duration, Group, NoDataPolicy, Origin, Pair, Pairs, PromQuery, Query,
-    Rule, RuleKind, SeverityLevel, SeverityRule, parse_duration, promql, template,
+    Rule, RuleKind, SeverityLevel, SeverityRule, parse_duration, promql,
 };
+use crate::template;
 
 use yaml::{Node, NodeValue, ScalarKind};
 
