@@ -27,7 +27,7 @@ use std::hash::{BuildHasherDefault, Hasher as _};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use super::gofmt::{self, parse_go_float, quote, type_name};
+use super::go_fmt::{self, parse_go_float, quote, type_name};
 use super::{
     ActionNode, Arg, BranchNode, Command, Node, Number, Pipeline, Template, TemplateCall,
     TextRange, Variable,
@@ -1577,14 +1577,14 @@ impl<'a> State<'a> {
                 }
                 return Err(format!("non-function of type {}", type_name(&callee)));
             }
-            Func::Html => str_value(html_escape(&gofmt::eval_args(&args))),
-            Func::Js => str_value(js_escape(&gofmt::eval_args(&args))),
-            Func::UrlQuery => str_value(query_escape(&gofmt::eval_args(&args))),
-            Func::Print => str_value(gofmt::sprint(&args)),
-            Func::Println => str_value(gofmt::sprintln(&args)),
+            Func::Html => str_value(html_escape(&go_fmt::eval_args(&args))),
+            Func::Js => str_value(js_escape(&go_fmt::eval_args(&args))),
+            Func::UrlQuery => str_value(query_escape(&go_fmt::eval_args(&args))),
+            Func::Print => str_value(go_fmt::sprint(&args)),
+            Func::Println => str_value(go_fmt::sprintln(&args)),
             Func::Printf => {
                 let format = arg(0);
-                str_value(gofmt::sprintf(string_arg(&format), rest(1)))
+                str_value(go_fmt::sprintf(string_arg(&format), rest(1)))
             }
             Func::Index => index(arg(0), rest(1))?,
             Func::Slice => slice(arg(0), rest(1))?,
@@ -1724,7 +1724,7 @@ impl<'a> State<'a> {
                 let v = convert_to_float(&arg(0))?;
                 str_value(format!(
                     "{}%",
-                    gofmt::sprintf("%.4g", &[Value::Float(v * 100.0)])
+                    go_fmt::sprintf("%.4g", &[Value::Float(v * 100.0)])
                 ))
             }
             Func::HumanizeTimestamp => {
@@ -1778,9 +1778,9 @@ fn sample_arg<'v>(value: &'v Value<'_>) -> Result<&'v Sample, String> {
 fn printable(value: &Value<'_>) -> String {
     match value {
         Value::Invalid => "<no value>".to_string(),
-        Value::Sample(Some(sample)) => gofmt::sample_struct(sample),
+        Value::Sample(Some(sample)) => go_fmt::sample_struct(sample),
         Value::Time(t, _) => t.string(),
-        other => gofmt::print_value(other),
+        other => go_fmt::print_value(other),
     }
 }
 
@@ -1798,7 +1798,7 @@ fn call_method<'a>(
         let d = *d;
         let hours = |unit: i64| (d / unit) as f64 + (d % unit) as f64 / unit as f64;
         return Ok(match method {
-            DurationString => str_value(gofmt::duration_string(d)),
+            DurationString => str_value(go_fmt::duration_string(d)),
             DurationHours => Value::Float(hours(3_600_000_000_000)),
             DurationMinutes => Value::Float(hours(60_000_000_000)),
             DurationSeconds => Value::Float(hours(1_000_000_000)),
@@ -1810,8 +1810,8 @@ fn call_method<'a>(
     }
     if let Value::Int(v, kind) = receiver {
         return Ok(str_value(match kind {
-            IntType::Weekday => gofmt::weekday_string(*v),
-            _ => gofmt::month_string(*v),
+            IntType::Weekday => go_fmt::weekday_string(*v),
+            _ => go_fmt::month_string(*v),
         }));
     }
     let Value::Time(t, _) = receiver else {
@@ -1946,7 +1946,7 @@ fn eq(arg1: &Value<'_>, rest: &[Value<'_>]) -> Result<bool, String> {
                         if !comparable(arg) {
                             return Err(format!(
                                 "non-comparable type {}: {}",
-                                gofmt::sprintf("%s", std::slice::from_ref(arg)),
+                                go_fmt::sprintf("%s", std::slice::from_ref(arg)),
                                 reflect_type_name(arg)
                             ));
                         }
@@ -2198,7 +2198,7 @@ fn js_escape(s: &str) -> String {
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u00{:02X}", c as u32);
             }
-            c if c.is_ascii() || gofmt::is_print(c) => out.push(c),
+            c if c.is_ascii() || go_fmt::is_print(c) => out.push(c),
             c => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }
@@ -2374,7 +2374,7 @@ fn convert_to_float(value: &Value<'_>) -> Result<f64, String> {
 }
 
 fn format_4g(v: f64) -> String {
-    gofmt::sprintf("%.4g", &[Value::Float(v)])
+    go_fmt::sprintf("%.4g", &[Value::Float(v)])
 }
 
 /// 2^63: `float64(math.MaxInt64)`; Go's conversion of it (and above) to
@@ -2472,7 +2472,7 @@ fn float_to_time(v: f64) -> Result<GoTime, String> {
     if !(-TWO_POW_63..=TWO_POW_63).contains(&nanos) {
         return Err(format!(
             "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
-            gofmt::sprintf("%v", &[Value::Float(v)])
+            go_fmt::sprintf("%v", &[Value::Float(v)])
         ));
     }
     let nanos = if nanos >= TWO_POW_63 {
@@ -2771,7 +2771,7 @@ mod go_regex {
 
     use regex::Regex;
 
-    use super::super::gofmt::{can_backquote, quote};
+    use super::super::go_fmt::{can_backquote, quote};
 
     /// `regexp`'s `quote`: backquoted when possible.
     pub(super) fn quote_pattern(s: &str) -> String {

@@ -38,7 +38,7 @@
 mod exec;
 #[cfg(test)]
 mod exec_tests;
-mod gofmt;
+mod go_fmt;
 mod lex;
 mod literal;
 mod parse;
@@ -49,7 +49,7 @@ pub use exec::{
     ALERT_TEMPLATE_PRELUDE, CompiledTemplate, MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH,
     QuerySamples, TemplateData, TemplateQuery, expand, expand_alert_template,
 };
-pub use gofmt::{format_go_float, quote as go_quote};
+pub use go_fmt::{format_go_float, quote as go_quote};
 
 use std::fmt;
 
