@@ -35,21 +35,31 @@
 //! and parentheses is capped at [`MAX_NESTING`] levels so no input can
 //! exhaust the stack.
 
+mod builtins;
+mod compiled;
 mod exec;
 #[cfg(test)]
 mod exec_tests;
+mod functions;
 mod go_fmt;
+mod go_regexp;
+mod go_strconv;
+mod go_time;
 mod lex;
+mod limits;
 mod literal;
+mod methods;
+mod node_text;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod value;
 
-pub use exec::{
-    ALERT_TEMPLATE_PRELUDE, CompiledTemplate, MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH,
-    QuerySamples, TemplateData, TemplateQuery, expand, expand_alert_template,
-};
-pub use go_fmt::{format_go_float, quote as go_quote};
+pub use compiled::{ALERT_TEMPLATE_PRELUDE, CompiledTemplate, expand, expand_alert_template};
+pub use functions::{QuerySamples, TemplateQuery};
+pub use go_strconv::{format_go_float, quote as go_quote};
+pub use limits::{MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH};
+pub use value::TemplateData;
 
 use std::fmt;
 
