@@ -14,12 +14,13 @@
 //! offset inside the template text instead of Go's line number.
 //!
 //! [`parse`] returns a syntax tree shaped like Go's `text/template/parse`
-//! tree, so execution can be added later without re-parsing: the tree keeps
+//! tree, which execution runs without re-parsing: the tree keeps
 //! every literal already converted (numbers under every exact
 //! representation, strings unquoted), the `{{define}}`/`{{block}}`
 //! definitions, and a span for every node to point runtime errors at.
 //!
-//! Notes for execution (what Prometheus 2.42 does at evaluation time):
+//! Execution ([`CompiledTemplate`], [`expand`]) does what Prometheus 2.42
+//! does at evaluation time:
 //! the data is a struct with `Labels` and `ExternalLabels`
 //! (`map[string]string`), `ExternalURL` (string) and `Value` (float64);
 //! [`PRELUDE_VARIABLES`] are bound to its fields before the root list runs;
@@ -34,6 +35,15 @@
 //! trailing `|` before `}}` is accepted as Go accepts it. Nesting of blocks
 //! and parentheses is capped at [`MAX_NESTING`] levels so no input can
 //! exhaust the stack.
+//!
+//! Layout: `lex`, `literal` and `parse` read a template (this file holds
+//! the tree); `compiled` is the compiled form rules keep, `exec` walks the
+//! tree over the Go values of `value`, calling the function map of
+//! `functions` (Prometheus's functions), `builtins` (Go's) and `methods`;
+//! `node_text` prints where an error happened; `limits` bounds every run.
+//! The `go_*` files are ports of the Go standard library pieces Prometheus's
+//! output depends on (`strconv`, `fmt`, `time`, `regexp`), each following
+//! Go's source function by function.
 
 mod builtins;
 mod compiled;
