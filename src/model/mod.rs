@@ -15,6 +15,7 @@ pub mod prom;
 pub mod promql;
 pub mod secrets;
 pub mod validate;
+pub(crate) mod yaml;
 
 pub use crate::lang::ast::{CmpOp, Condition, EsAgg, MatchOp, SeverityLevel};
 pub use components::Validated;
