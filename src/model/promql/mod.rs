@@ -3,7 +3,7 @@
 //! Expressions are parsed with `promql-parser`, whose errors carry no
 //! position and, for grammar errors, no detail ("invalid promql query").
 //! When it rejects an expression, a small recogniser of the same grammar
-//! ([`locate`]) runs over the text to find where it goes wrong and what was
+//! ([`locate()`]) runs over the text to find where it goes wrong and what was
 //! expected there, including the type errors people actually make (`rate`
 //! of an instant vector, a range vector compared with a number, unquoted
 //! label values). If the recogniser finds nothing, the parser's own message
