@@ -13,7 +13,7 @@
 //! such template; this module reports the same parse errors, with a byte
 //! offset inside the template text instead of Go's line number.
 //!
-//! [`parse`] returns a syntax tree shaped like Go's `text/template/parse`
+//! [`parse()`] returns a syntax tree shaped like Go's `text/template/parse`
 //! tree, which execution runs without re-parsing: the tree keeps
 //! every literal already converted (numbers under every exact
 //! representation, strings unquoted), the `{{define}}`/`{{block}}`
