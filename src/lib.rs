@@ -23,6 +23,7 @@ pub mod notify;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod template;
 pub mod vocab;
 
 pub use vocab::user_file;

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use klaxon::model::template::{
+use klaxon::template::{
     CompiledTemplate, QuerySamples, TemplateData, TemplateQuery, expand_alert_template,
 };
 

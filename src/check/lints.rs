@@ -12,11 +12,11 @@ use super::{
 use std::collections::{BTreeMap, HashMap};
 
 use crate::diag::{Diagnostic, FileId, Level, SourceMap, Span};
-use crate::model::template;
 use crate::model::{
     AlertSpec, Condition, Duration, Group, Origin, PromQuery, Rule, RuleKind, RuleSet,
     SeverityLevel, SeverityRule, pair,
 };
+use crate::template;
 
 /// Groups evaluated less often than this get `group/interval-too-long`; it is
 /// also Prometheus's default lookback, after which a series goes stale.

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use super::alert::{Alert, AlertState, LabelPairs, Labels, Millis, fingerprint};
 use super::templating::{SharedTexts, Template, TemplateEnv};
-use crate::model::template::CompiledTemplate;
 use crate::model::{
     self, Condition, NoDataPolicy, Origin, Query, ResolveRule, RuleKind, SeverityLevel,
 };
 use crate::source::Sample;
+use crate::template::CompiledTemplate;
 
 /// How long a resolved alert is kept (and re-sent) before it is forgotten,
 /// as Prometheus's `resolvedRetention`.

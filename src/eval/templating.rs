@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::alert::Labels;
-use crate::model::template::{CompiledTemplate, TemplateData};
+use crate::template::{CompiledTemplate, TemplateData};
 
 /// What every template of a running configuration sees besides the alert.
 #[derive(Debug, Clone, Default)]

@@ -41,7 +41,7 @@ use crate::lang::ast::{self, MatchOp, Spanned, Value};
 use crate::lang::fmt::format_file;
 use crate::model;
 use crate::model::components::time_window::{self, DaysError, RangeError};
-use crate::model::prom::yaml::{Node, NodeValue, ScalarKind};
+use crate::model::yaml::{Node, NodeValue, ScalarKind};
 use crate::notify::alerts::DEFAULT_RESOLVE_TIMEOUT_MS;
 
 /// What `klaxon import alertmanager` produced.
@@ -84,7 +84,7 @@ pub struct AlertmanagerStats {
 pub fn alertmanager_to_dsl(path: &Path, text: &str) -> Result<AlertmanagerImport, ImportFailure> {
     let mut sources = SourceMap::new();
     let file = sources.add(path, text.to_string());
-    let (root, yaml_warnings) = match model::prom::yaml::parse(file, text) {
+    let (root, yaml_warnings) = match model::yaml::parse(file, text) {
         Ok(parsed) => parsed,
         Err(d) => {
             return Err(ImportFailure {

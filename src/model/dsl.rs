@@ -142,7 +142,7 @@ impl Lower<'_> {
     }
 
     fn template(&mut self, text: &str, span: Span, what: &str) {
-        if let Err(e) = model::template::check(text) {
+        if let Err(e) = crate::template::check(text) {
             self.diags.push(
                 Diagnostic::error(
                     "model/template",

@@ -15,8 +15,8 @@ pub mod notifier;
 pub mod prom;
 pub mod promql;
 pub mod secrets;
-pub mod template;
 pub mod validate;
+pub(crate) mod yaml;
 
 pub use crate::lang::ast::{CmpOp, Condition, EsAgg, MatchOp, SeverityLevel};
 pub use components::Validated;

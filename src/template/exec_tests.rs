@@ -8,7 +8,7 @@ use super::*;
 
 // The integration test reads the promtool-only fields.
 #[allow(dead_code)]
-#[path = "../../../tests/template_promtool/cases.rs"]
+#[path = "../../tests/template_promtool/cases.rs"]
 mod cases;
 
 /// A `query` backend answering from the fixture's query series, as

@@ -13,13 +13,14 @@
 //! such template; this module reports the same parse errors, with a byte
 //! offset inside the template text instead of Go's line number.
 //!
-//! [`parse`] returns a syntax tree shaped like Go's `text/template/parse`
-//! tree, so execution can be added later without re-parsing: the tree keeps
+//! [`parse()`] returns a syntax tree shaped like Go's `text/template/parse`
+//! tree, which execution runs without re-parsing: the tree keeps
 //! every literal already converted (numbers under every exact
 //! representation, strings unquoted), the `{{define}}`/`{{block}}`
 //! definitions, and a span for every node to point runtime errors at.
 //!
-//! Notes for execution (what Prometheus 2.42 does at evaluation time):
+//! Execution ([`CompiledTemplate`], [`expand`]) does what Prometheus 2.42
+//! does at evaluation time:
 //! the data is a struct with `Labels` and `ExternalLabels`
 //! (`map[string]string`), `ExternalURL` (string) and `Value` (float64);
 //! [`PRELUDE_VARIABLES`] are bound to its fields before the root list runs;
@@ -34,22 +35,41 @@
 //! trailing `|` before `}}` is accepted as Go accepts it. Nesting of blocks
 //! and parentheses is capped at [`MAX_NESTING`] levels so no input can
 //! exhaust the stack.
+//!
+//! Layout: `lex`, `literal` and `parse` read a template (this file holds
+//! the tree); `compiled` is the compiled form rules keep, `exec` walks the
+//! tree over the Go values of `value`, calling the function map of
+//! `functions` (Prometheus's functions), `builtins` (Go's) and `methods`;
+//! `node_text` prints where an error happened; `limits` bounds every run.
+//! The `go_*` files are ports of the Go standard library pieces Prometheus's
+//! output depends on (`strconv`, `fmt`, `time`, `regexp`), each following
+//! Go's source function by function.
 
+mod builtins;
+mod compiled;
 mod exec;
 #[cfg(test)]
 mod exec_tests;
-mod gofmt;
+mod functions;
+mod go_fmt;
+mod go_regexp;
+mod go_strconv;
+mod go_time;
 mod lex;
+mod limits;
 mod literal;
+mod methods;
+mod node_text;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod value;
 
-pub use exec::{
-    ALERT_TEMPLATE_PRELUDE, CompiledTemplate, MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH,
-    QuerySamples, TemplateData, TemplateQuery, expand, expand_alert_template,
-};
-pub use gofmt::{format_go_float, quote as go_quote};
+pub use compiled::{ALERT_TEMPLATE_PRELUDE, CompiledTemplate, expand, expand_alert_template};
+pub use functions::{QuerySamples, TemplateQuery};
+pub use go_strconv::{format_go_float, quote as go_quote};
+pub use limits::{MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH};
+pub use value::TemplateData;
 
 use std::fmt;
 
