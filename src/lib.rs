@@ -27,3 +27,6 @@ pub mod template;
 pub mod vocab;
 
 pub use vocab::user_file;
+
+#[cfg(test)]
+mod architecture_tests;

@@ -244,7 +244,7 @@ pub fn query_text(query: &Query) -> String {
         Query::Elasticsearch(q) => {
             let mut out = format!("elasticsearch {} {}", q.datasource, q.agg.keyword());
             if let crate::model::EsAgg::Percentile(p) = q.agg {
-                out.push_str(&format!(" {}", crate::lang::parser::format_number(p)));
+                out.push_str(&format!(" {}", crate::vocab::condition::format_number(p)));
             }
             if let Some(f) = &q.field {
                 out.push_str(&format!(" {f}"));

@@ -41,8 +41,8 @@ use crate::lang::ast::{self, MatchOp, Spanned, Value};
 use crate::lang::fmt::format_file;
 use crate::model;
 use crate::model::components::time_window::{self, DaysError, RangeError};
+use crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS;
 use crate::model::yaml::{Node, NodeValue, ScalarKind};
-use crate::notify::alerts::DEFAULT_RESOLVE_TIMEOUT_MS;
 
 /// What `klaxon import alertmanager` produced.
 #[derive(Debug, Clone)]

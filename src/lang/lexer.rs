@@ -138,7 +138,7 @@ fn classify_number(text: &str) -> TokenKind {
             Err(_) => TokenKind::Error(format!("`{text}` is not a number")),
         };
     }
-    match crate::model::parse_duration(text) {
+    match crate::vocab::time::parse_duration(text) {
         Ok(_) => TokenKind::Duration(text.to_string()),
         Err(msg) => TokenKind::Error(msg),
     }

@@ -66,7 +66,7 @@ pub fn display(c: &Condition) -> String {
                 out.push_str("value ");
                 out.push_str(op.as_str());
                 out.push(' ');
-                out.push_str(&crate::lang::parser::format_number(*t));
+                out.push_str(&crate::vocab::condition::format_number(*t));
             }
             Condition::And(a, b) => {
                 go(a, true, out);

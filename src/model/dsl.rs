@@ -564,7 +564,7 @@ impl Lower<'_> {
                                 condition::display(rc),
                                 s.level.node.as_str(),
                                 condition::display(&s.condition.node),
-                                crate::lang::parser::format_number(v)
+                                crate::vocab::condition::format_number(v)
                             ),
                         )
                         .with_label("overlaps the firing condition")

@@ -4,6 +4,11 @@
 //! configured (and reconfigured on reload) from its own type.
 
 use crate::model::{Inhibit, Receiver, Route, RuleSet, TimeWindow};
+use crate::vocab::time::Millis;
+
+/// Alertmanager's default `resolve_timeout`: how long an alert posted
+/// without an end stays firing (the importer leaves this default out).
+pub const DEFAULT_RESOLVE_TIMEOUT_MS: Millis = 5 * 60 * 1000;
 
 /// The notification blocks of a rule set.
 #[derive(Debug, Clone, Default)]

@@ -68,8 +68,7 @@ const MAX_BATCH_ALERTS: usize = 20_000;
 /// How long a resolved alert is kept after its end by default.
 pub const DEFAULT_RETENTION_MS: Millis = 60 * 60 * 1000;
 
-/// Alertmanager's default `resolve_timeout`.
-pub const DEFAULT_RESOLVE_TIMEOUT_MS: Millis = 5 * 60 * 1000;
+pub use crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS;
 
 /// Settings of an [`AlertStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,11 +14,11 @@ use tokio::task::JoinHandle;
 
 use crate::eval::engine::{Engine, EngineSettings, StateStore};
 use crate::eval::event::AlertBatch;
-use crate::notify::forward::{ForwardConfig, ForwardMetrics, Forwarder};
 use crate::eval::metrics::EvalMetrics;
 use crate::eval::templating::TemplateEnv;
 use crate::eval::unsaved::KeepUnsaved;
 use crate::notify::Notifier;
+use crate::notify::forward::{ForwardConfig, ForwardMetrics, Forwarder};
 use crate::notify::metrics::NotifyCollector;
 use crate::store::Store;
 

@@ -93,3 +93,18 @@ impl Condition {
         }
     }
 }
+
+/// Prints a threshold so the DSL's lexer reads back the same value: whole
+/// numbers without a fraction, `+Inf`/`-Inf`, otherwise Rust's shortest
+/// round-tripping form (`0.1`, `1234.5`, `1e300`).
+pub fn format_number(n: f64) -> String {
+    if n == f64::INFINITY {
+        "+Inf".into()
+    } else if n == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}

@@ -529,7 +529,9 @@ impl Parser<'_> {
             Some(t) => match &t.kind {
                 TokenKind::Duration(text) => {
                     self.bump();
-                    let millis = crate::model::parse_duration(text).map(|d| d.0).unwrap_or(0);
+                    let millis = crate::vocab::time::parse_duration(text)
+                        .map(|d| d.0)
+                        .unwrap_or(0);
                     Ok(Spanned::new(
                         Duration {
                             millis,
@@ -730,21 +732,4 @@ fn item_comments(item: &mut Item) -> &mut Comments {
     }
 }
 
-/// Prints a number so the lexer reads back the same value.
-pub fn format_number(n: f64) -> String {
-    if n == f64::INFINITY {
-        "+Inf".into()
-    } else if n == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        let s = format!("{n}");
-        if s.contains('e') || s.contains('E') {
-            s
-        } else {
-            // Rust prints shortest round-trip decimals, e.g. 0.1 or 1234.5.
-            s
-        }
-    }
-}
+pub use crate::vocab::condition::format_number;
