@@ -40,9 +40,9 @@ use crate::import::ImportFailure;
 use crate::lang::ast::{self, MatchOp, Spanned, Value};
 use crate::lang::fmt::format_file;
 use crate::model;
-use crate::model::components::time_window::{self, DaysError, RangeError};
 use crate::model::prom::yaml::{Node, NodeValue, ScalarKind};
 use crate::notify::alerts::DEFAULT_RESOLVE_TIMEOUT_MS;
+use crate::vocab::time_range::{self, DaysError, RangeError};
 
 /// What `klaxon import alertmanager` produced.
 #[derive(Debug, Clone)]
@@ -2139,21 +2139,25 @@ impl Converter<'_> {
                     );
                     continue;
                 };
-                match (am_minutes(&start.value), am_minutes(&end.value)) {
-                    (Some(a), Some(b)) if a < b => {
-                        values.push(Value::Str(format!("{}-{}", start.value, end.value)));
-                    }
-                    (Some(_), Some(_)) => {
-                        self.error(
-                            "am/invalid-value",
-                            start.span,
-                            "start time cannot be equal to or after the end time",
-                        )
-                        .hint = Some(
-                            "to cross midnight, write two ranges: until 24:00 and from 00:00"
-                                .to_string(),
-                        );
-                    }
+                let (a, b) = (
+                    time_range::time_of_day(&start.value),
+                    time_range::time_of_day(&end.value),
+                );
+                match (a, b) {
+                    (Some(a), Some(b)) => match time_range::time_span(a, b) {
+                        Ok(_) => values.push(Value::Str(format!("{}-{}", start.value, end.value))),
+                        Err(_) => {
+                            self.error(
+                                "am/invalid-value",
+                                start.span,
+                                "start time cannot be equal to or after the end time",
+                            )
+                            .hint = Some(
+                                "to cross midnight, write two ranges: until 24:00 and from 00:00"
+                                    .to_string(),
+                            );
+                        }
+                    },
                     (a, _) => {
                         let bad = if a.is_none() { &start } else { &end };
                         self.error(
@@ -2195,17 +2199,16 @@ impl Converter<'_> {
             }
         }
         if let Some(loc) = self.field_text(&f, "location", &what) {
-            let ok = matches!(loc.value.as_str(), "UTC" | "Local")
-                || jiff::tz::TimeZone::get(&loc.value).is_ok();
-            if ok {
-                settings.push(setting("location", vec![Value::Str(loc.value)]));
-            } else {
-                self.error(
-                    "am/invalid-value",
-                    loc.span,
-                    format!("unknown time zone `{}`", loc.value),
-                )
-                .hint = Some("use an IANA name such as `Europe/Berlin`, or `UTC`".to_string());
+            match time_range::location(&loc.value) {
+                Ok(_) => settings.push(setting("location", vec![Value::Str(loc.value)])),
+                Err(_) => {
+                    self.error(
+                        "am/invalid-value",
+                        loc.span,
+                        format!("unknown time zone `{}`", loc.value),
+                    )
+                    .hint = Some("use an IANA name such as `Europe/Berlin`, or `UTC`".to_string());
+                }
             }
         }
         if never {
@@ -2356,33 +2359,11 @@ fn split_addresses(to: &str) -> Vec<String> {
     out
 }
 
-/// Minutes of `HH:MM` as Alertmanager accepts it: two-digit hours 00-23
-/// with minutes, or `24:00`.
-fn am_minutes(text: &str) -> Option<u16> {
-    if text == "24:00" {
-        return Some(1440);
-    }
-    let (h, m) = text.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
-        return None;
-    }
-    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60).then_some(h * 60 + m)
-}
-
-// Ranges are read by the DSL's own parsers, so what is converted loads;
-// the messages speak of days, months and years as Alertmanager's do.
-// Alertmanager takes no blank inside a range, where the DSL trims one.
-
-/// `text` when it has no blank (Alertmanager refuses one), for `parse`.
-fn no_blank(text: &str) -> Option<&str> {
-    (!text.contains(char::is_whitespace)).then_some(text)
-}
+// Ranges are read by the one time-range parser, so what is converted
+// loads; the messages speak of days, months and years as Alertmanager's do.
 
 fn check_weekdays(text: &str) -> Result<(), String> {
-    no_blank(text)
-        .ok_or(RangeError::NotAValue)
-        .and_then(|text| time_window::parse_range(text, time_window::weekday))
+    time_range::weekdays(text)
         .map(|_| ())
         .map_err(|e| match e {
             RangeError::NotAValue => "not a weekday (sunday..saturday) or a range of them",
@@ -2394,9 +2375,7 @@ fn check_weekdays(text: &str) -> Result<(), String> {
 }
 
 fn check_days_of_month(text: &str) -> Result<(), String> {
-    no_blank(text)
-        .ok_or(DaysError::NotADay)
-        .and_then(time_window::parse_days_of_month)
+    time_range::days_of_month(text)
         .map(|_| ())
         .map_err(|e| match e {
             DaysError::NotADay => {
@@ -2409,9 +2388,7 @@ fn check_days_of_month(text: &str) -> Result<(), String> {
 }
 
 fn check_months(text: &str) -> Result<(), String> {
-    no_blank(text)
-        .ok_or(RangeError::NotAValue)
-        .and_then(|text| time_window::parse_range(text, time_window::month))
+    time_range::months(text)
         .map(|_| ())
         .map_err(|e| match e {
             RangeError::NotAValue => "not a month (january..december or 1..12) or a range of them",
@@ -2421,9 +2398,7 @@ fn check_months(text: &str) -> Result<(), String> {
 }
 
 fn check_years(text: &str) -> Result<(), String> {
-    no_blank(text)
-        .ok_or(RangeError::NotAValue)
-        .and_then(|text| time_window::parse_range(text, time_window::year))
+    time_range::years(text)
         .map(|_| ())
         .map_err(|e| match e {
             RangeError::NotAValue => "not a year (1970..9999 here) or a range of years",
