@@ -7,7 +7,7 @@
 //! each; then, for many label sets, `amtool config routes test` says which
 //! receivers Alertmanager picks, and routing the imported DSL must pick the
 //! same receivers in the same order, through the notifier's own routing
-//! (`notify::dispatch::RouteTree::receivers_for`). Configurations
+//! (`notify::route::RouteTree::receivers_for`). Configurations
 //! Alertmanager refuses are refused here too, at their line and column.
 //!
 //! The amtool comparisons are skipped (with a note) when `amtool` is not on
@@ -21,7 +21,7 @@ use klaxon::import::alertmanager_to_dsl;
 use klaxon::model::load::load_sources;
 use klaxon::model::{MatchOp, Route, RuleSet};
 use klaxon::notify::alert::LabelSet;
-use klaxon::notify::dispatch::RouteTree;
+use klaxon::notify::route::RouteTree;
 use klaxon::notify::time_window::TimeWindows;
 
 /// One alert's labels, as name/value pairs in name order.
