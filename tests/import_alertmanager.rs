@@ -798,7 +798,7 @@ fn configurations_alertmanager_refuses_are_refused_at_their_line() {
         format!("{hook}{{authorization: {{type: Basic, credentials: y}}}}\n"),
         format!("{hook}{{basic_auth: {{username: u}}, bearer_token_file: /f}}\n"),
     ];
-    let cases: [(&str, &[&str]); 13] = [
+    let cases: [(&str, &[&str]); 14] = [
         // One way to authenticate, as Alertmanager's http_config checks it.
         (
             &auth[0],
@@ -856,6 +856,15 @@ fn configurations_alertmanager_refuses_are_refused_at_their_line() {
             &[
                 "am.yml:7:20: error[am/invalid-value]: `friday:monday`: the start day is after the end day (a week runs sunday to saturday)",
                 "am.yml:8:19: error[am/invalid-value]: unknown time zone `Mars/Olympus`",
+            ],
+        ),
+        (
+            // Alertmanager reads zone names case-sensitively and takes no
+            // blank in a range (the one time-range parser, issue 13).
+            "route:\n  receiver: a\nreceivers: [{name: a}]\ntime_intervals:\n  - name: w\n    time_intervals:\n      - weekdays: ['monday : friday']\n        location: europe/berlin\n",
+            &[
+                "am.yml:7:20: error[am/invalid-value]: `monday : friday`: not a weekday (sunday..saturday) or a range of them",
+                "am.yml:8:19: error[am/invalid-value]: unknown time zone `europe/berlin`",
             ],
         ),
         (

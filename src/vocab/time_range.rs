@@ -310,5 +310,10 @@ mod tests {
         let e = location("europe/berlin").unwrap_err();
         assert!(e.contains("`Europe/Berlin`"), "{e}");
         assert!(location("utc").is_err());
+        // Links and legacy names are spelt as their own files, not as the
+        // zone they point to.
+        for name in ["US/Pacific", "Asia/Calcutta", "GMT", "Etc/GMT+5"] {
+            assert!(location(name).is_ok(), "{name}");
+        }
     }
 }
