@@ -7,7 +7,7 @@
 //! each; then, for many label sets, `amtool config routes test` says which
 //! receivers Alertmanager picks, and routing the imported DSL must pick the
 //! same receivers in the same order, through the notifier's own routing
-//! (`notify::dispatch::RouteTree::receivers_for`). Configurations
+//! (`notify::route::RouteTree::receivers_for`). Configurations
 //! Alertmanager refuses are refused here too, at their line and column.
 //!
 //! The amtool comparisons are skipped (with a note) when `amtool` is not on
@@ -21,7 +21,7 @@ use klaxon::import::alertmanager_to_dsl;
 use klaxon::model::load::load_sources;
 use klaxon::model::{MatchOp, Route, RuleSet};
 use klaxon::notify::alert::LabelSet;
-use klaxon::notify::dispatch::RouteTree;
+use klaxon::notify::route::RouteTree;
 use klaxon::notify::time_window::TimeWindows;
 
 /// One alert's labels, as name/value pairs in name order.
@@ -798,7 +798,7 @@ fn configurations_alertmanager_refuses_are_refused_at_their_line() {
         format!("{hook}{{authorization: {{type: Basic, credentials: y}}}}\n"),
         format!("{hook}{{basic_auth: {{username: u}}, bearer_token_file: /f}}\n"),
     ];
-    let cases: [(&str, &[&str]); 13] = [
+    let cases: [(&str, &[&str]); 14] = [
         // One way to authenticate, as Alertmanager's http_config checks it.
         (
             &auth[0],
@@ -856,6 +856,15 @@ fn configurations_alertmanager_refuses_are_refused_at_their_line() {
             &[
                 "am.yml:7:20: error[am/invalid-value]: `friday:monday`: the start day is after the end day (a week runs sunday to saturday)",
                 "am.yml:8:19: error[am/invalid-value]: unknown time zone `Mars/Olympus`",
+            ],
+        ),
+        (
+            // Alertmanager reads zone names case-sensitively and takes no
+            // blank in a range (the one time-range parser, issue 13).
+            "route:\n  receiver: a\nreceivers: [{name: a}]\ntime_intervals:\n  - name: w\n    time_intervals:\n      - weekdays: ['monday : friday']\n        location: europe/berlin\n",
+            &[
+                "am.yml:7:20: error[am/invalid-value]: `monday : friday`: not a weekday (sunday..saturday) or a range of them",
+                "am.yml:8:19: error[am/invalid-value]: unknown time zone `europe/berlin`",
             ],
         ),
         (

@@ -339,3 +339,32 @@ fn settings_alertmanager_refuses_are_load_and_compile_errors_naming_the_window()
     let messages: Vec<&String> = at_load.iter().map(|(_, m)| m).collect();
     assert_eq!(messages, errors.iter().collect::<Vec<_>>());
 }
+
+/// Issue 13, one time-range parser: the DSL read a one-digit hour, trimmed
+/// blanks inside a value and found zone names in any case, where
+/// Alertmanager (and so `klaxon import alertmanager`) refuses all three.
+#[test]
+fn values_alertmanager_refuses_are_refused_at_their_place() {
+    let loaded = load_sources(&[(
+        "bad.rules",
+        "time_window hours { times \"9:00-17:00\" }\n\
+         time_window blank { weekdays \"monday : friday\" }\n\
+         time_window zone { location \"europe/berlin\" }\n",
+    )]);
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.short(&loaded.sources), d.message))
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    for (error, expected) in errors.iter().zip([
+        "bad.rules:1:27: error[model/time-window]",
+        "bad.rules:2:30: error[model/time-window]",
+        "bad.rules:3:29: error[model/time-window]",
+    ]) {
+        assert!(error.starts_with(expected), "{error}");
+    }
+    assert!(errors[0].contains("times `9:00-17:00`: not a time range like `09:00-17:00`"));
+    assert!(errors[1].contains("weekdays `monday : friday`: not a valid value"));
+    assert!(errors[2].contains("the tz database spells it `Europe/Berlin`"));
+}

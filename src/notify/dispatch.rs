@@ -1,8 +1,8 @@
-//! Routing, grouping, inhibition and the flush decision: Alertmanager 0.25's
-//! dispatcher and notification pipeline (route tree, aggregation groups with
-//! `group_wait`/`group_interval`/`repeat_interval`, inhibit and silence
-//! muting, time windows, dedupe against the notification log), with the
-//! fixes its users ask for:
+//! Grouping and the flush decision: Alertmanager 0.25's dispatcher and
+//! notification pipeline (routing by the [`RouteTree`], aggregation groups
+//! with `group_wait`/`group_interval`/`repeat_interval`, muting by the
+//! [`Inhibitor`], silences and time windows, dedupe against the
+//! notification log), with the fixes its users ask for:
 //! - a notified alert that resolves is flushed after `resolve_wait`, not at
 //!   the next `group_interval` tick;
 //! - a notified alert that is later silenced or inhibited still gets its
@@ -24,10 +24,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::alert::{Fingerprint, LabelSet, Millis, NotifyAlert, severity_rank};
+use super::inhibit::Inhibitor;
 use super::notification::{Notification, NotifiedAlert, Reason, Status};
 use super::outbox::LogEntry;
 use super::receivers::{BoxFuture, Receivers};
-use crate::model::{self, Matcher};
+use super::route::RouteTree;
+use crate::model;
 
 /// Where decided notifications go, and what each lane was last told.
 pub trait Sink: Send + Sync {
@@ -44,307 +46,6 @@ pub trait Mutes: Send + Sync {
     fn silenced(&self, labels: &LabelSet, now: Millis) -> bool;
     /// `now` is inside one of the named time windows.
     fn in_windows(&self, names: &[String], now: Millis) -> bool;
-}
-
-/// One node of the routing tree, with inherited settings applied.
-#[derive(Debug, Clone)]
-pub struct RouteNode {
-    /// Parent node, `None` for the root.
-    pub parent: Option<usize>,
-    /// Children in order.
-    pub children: Vec<usize>,
-    /// All must match.
-    pub matchers: Vec<Matcher>,
-    /// Receiver name.
-    pub receiver: String,
-    /// Labels to group by, sorted.
-    pub group_by: Vec<String>,
-    /// `group_by ...`.
-    pub group_by_all: bool,
-    /// Milliseconds before a new group's first notification.
-    pub group_wait: Millis,
-    /// Milliseconds between notifications about a changing group.
-    pub group_interval: Millis,
-    /// Milliseconds before an unchanged notification is repeated.
-    pub repeat_interval: Millis,
-    /// Milliseconds after a notified alert resolves before its group flushes.
-    pub resolve_wait: Millis,
-    /// Keep matching siblings.
-    pub continue_: bool,
-    /// Time windows that mute this route.
-    pub mute_during: Vec<String>,
-    /// Time windows outside which this route is muted.
-    pub active_during: Vec<String>,
-    /// Alertmanager's route key (`{}/{severity="critical"}`), the first half
-    /// of every group key.
-    pub key: String,
-    /// Alertmanager's route ID: the key with each route's position among
-    /// its siblings (`{}/{severity="critical"}/1`), unique in the tree.
-    pub id: String,
-    /// What keeps this node's groups apart from every other node's in the
-    /// notification log and the outbox: the key when no other node shares
-    /// it (so logs written before route IDs existed still apply), else the
-    /// ID. Two sibling routes with the same matchers share a key, and each
-    /// must notify its own receiver.
-    pub lane: String,
-}
-
-/// The routing tree, flattened.
-#[derive(Debug, Clone)]
-pub struct RouteTree {
-    nodes: Vec<RouteNode>,
-}
-
-impl RouteTree {
-    /// Builds the tree from the model's root route.
-    pub fn new(root: &model::Route) -> RouteTree {
-        let mut tree = RouteTree { nodes: Vec::new() };
-        tree.add(root, None);
-        let mut key_uses: HashMap<&str, usize> = HashMap::new();
-        for node in &tree.nodes {
-            *key_uses.entry(node.key.as_str()).or_default() += 1;
-        }
-        let lanes: Vec<String> = tree
-            .nodes
-            .iter()
-            .map(|n| match key_uses.get(n.key.as_str()) {
-                Some(1) => n.key.clone(),
-                _ => n.id.clone(),
-            })
-            .collect();
-        for (node, lane) in tree.nodes.iter_mut().zip(lanes) {
-            node.lane = lane;
-        }
-        tree
-    }
-
-    fn add(&mut self, route: &model::Route, parent: Option<(usize, usize)>) -> usize {
-        let mut matchers = route.matchers.clone();
-        // Alertmanager sorts a route's matchers (name, value, type) for its key.
-        matchers.sort_by(|a, b| {
-            (a.name.as_str(), a.value.as_str(), op_rank(a.op)).cmp(&(
-                b.name.as_str(),
-                b.value.as_str(),
-                op_rank(b.op),
-            ))
-        });
-        let own = format!(
-            "{{{}}}",
-            matchers
-                .iter()
-                .map(|m| format!("{}{}{}", m.name, op_text(m.op), go_quote(&m.value)))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let (key, id) = match parent {
-            Some((p, position)) => (
-                format!("{}/{own}", self.nodes[p].key),
-                format!("{}/{own}/{position}", self.nodes[p].id),
-            ),
-            None => (own.clone(), own),
-        };
-        let mut group_by = route.group_by.clone();
-        group_by.sort();
-        group_by.dedup();
-        let index = self.nodes.len();
-        self.nodes.push(RouteNode {
-            parent: parent.map(|(p, _)| p),
-            children: Vec::new(),
-            matchers,
-            receiver: route.receiver.clone(),
-            group_by,
-            group_by_all: route.group_by_all,
-            group_wait: route.group_wait.0 as Millis,
-            group_interval: route.group_interval.0 as Millis,
-            repeat_interval: route.repeat_interval.0 as Millis,
-            resolve_wait: route.resolve_wait.0 as Millis,
-            continue_: route.continue_,
-            mute_during: route.mute_during.clone(),
-            active_during: route.active_during.clone(),
-            key,
-            id,
-            lane: String::new(),
-        });
-        for (position, child) in route.routes.iter().enumerate() {
-            let c = self.add(child, Some((index, position)));
-            self.nodes[index].children.push(c);
-        }
-        index
-    }
-
-    /// A node by index.
-    pub fn node(&self, index: usize) -> &RouteNode {
-        &self.nodes[index]
-    }
-
-    /// The nodes an alert is routed to, in order (Alertmanager's
-    /// `Route.Match`: depth first; a matching child stops the search among
-    /// its siblings unless it has `continue`; a node none of whose children
-    /// match is itself the match).
-    pub fn matching(&self, labels: &LabelSet) -> Vec<usize> {
-        let mut out = Vec::new();
-        if !self.nodes.is_empty() {
-            self.match_node(0, labels, &mut out);
-        }
-        out
-    }
-
-    fn match_node(&self, index: usize, labels: &LabelSet, out: &mut Vec<usize>) -> bool {
-        let node = &self.nodes[index];
-        if !node
-            .matchers
-            .iter()
-            .all(|m| m.matches(labels.value(&m.name)))
-        {
-            return false;
-        }
-        let before = out.len();
-        for &child in &node.children {
-            let matched = self.match_node(child, labels, out);
-            if matched && !self.nodes[child].continue_ {
-                break;
-            }
-        }
-        if out.len() == before {
-            out.push(index);
-        }
-        true
-    }
-
-    /// The receivers an alert goes to, in routing order (duplicates kept, as
-    /// Alertmanager's API lists them).
-    pub fn receivers_for(&self, labels: &LabelSet) -> Vec<String> {
-        self.matching(labels)
-            .into_iter()
-            .map(|i| self.nodes[i].receiver.clone())
-            .collect()
-    }
-
-    /// The group labels of an alert at a node.
-    fn group_labels(&self, index: usize, labels: &LabelSet) -> LabelSet {
-        let node = &self.nodes[index];
-        if node.group_by_all {
-            labels.clone()
-        } else {
-            labels.project(node.group_by.iter().map(String::as_str))
-        }
-    }
-}
-
-fn op_rank(op: model::MatchOp) -> u8 {
-    match op {
-        model::MatchOp::Eq => 0,
-        model::MatchOp::Ne => 1,
-        model::MatchOp::Re => 2,
-        model::MatchOp::NotRe => 3,
-    }
-}
-
-fn op_text(op: model::MatchOp) -> &'static str {
-    match op {
-        model::MatchOp::Eq => "=",
-        model::MatchOp::Ne => "!=",
-        model::MatchOp::Re => "=~",
-        model::MatchOp::NotRe => "!~",
-    }
-}
-
-/// Go's `%q` for the ASCII cases route keys meet.
-fn go_quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// One inhibition rule with its cache of source alerts, indexed by the
-/// values of the `equal` labels so a check costs one hash lookup.
-#[derive(Debug)]
-struct InhibitRule {
-    source: Vec<Matcher>,
-    target: Vec<Matcher>,
-    equal: Vec<String>,
-    sources: HashMap<Fingerprint, Arc<NotifyAlert>>,
-    by_equal: HashMap<u64, HashSet<Fingerprint>>,
-}
-
-fn matches_all(matchers: &[Matcher], labels: &LabelSet) -> bool {
-    matchers.iter().all(|m| m.matches(labels.value(&m.name)))
-}
-
-impl InhibitRule {
-    fn equal_key(&self, labels: &LabelSet) -> u64 {
-        let mut h = fnv::FnvHasher::default();
-        for name in &self.equal {
-            h.write(labels.value(name).as_bytes());
-            h.write(&[0xFF]);
-        }
-        h.finish()
-    }
-
-    fn observe(&mut self, alert: &Arc<NotifyAlert>, now: Millis) {
-        let fp = alert.labels.fingerprint();
-        let is_source = matches_all(&self.source, &alert.labels) && !alert.is_resolved_at(now);
-        if is_source {
-            if self.sources.insert(fp, Arc::clone(alert)).is_none() {
-                let key = self.equal_key(&alert.labels);
-                self.by_equal.entry(key).or_default().insert(fp);
-            }
-        } else if self.sources.remove(&fp).is_some() {
-            let key = self.equal_key(&alert.labels);
-            if let Some(set) = self.by_equal.get_mut(&key) {
-                set.remove(&fp);
-                if set.is_empty() {
-                    self.by_equal.remove(&key);
-                }
-            }
-        }
-    }
-
-    /// Alertmanager's `hasEqual` with its two-sided exclusion: an alert that
-    /// matches both source and target is never inhibited by another alert
-    /// that also matches both, so a rule cannot make an alert mute itself.
-    fn inhibited_by(&self, labels: &LabelSet, now: Millis) -> Option<Fingerprint> {
-        if !matches_all(&self.target, labels) {
-            return None;
-        }
-        let two_sided = matches_all(&self.source, labels);
-        let candidates = self.by_equal.get(&self.equal_key(labels))?;
-        let mut best: Option<Fingerprint> = None;
-        for fp in candidates {
-            let Some(source) = self.sources.get(fp) else {
-                continue;
-            };
-            if source.is_resolved_at(now) {
-                continue;
-            }
-            if self
-                .equal
-                .iter()
-                .any(|n| source.labels.value(n) != labels.value(n))
-            {
-                continue;
-            }
-            if two_sided && matches_all(&self.target, &source.labels) {
-                continue;
-            }
-            best = Some(best.map_or(*fp, |b: Fingerprint| b.min(*fp)));
-        }
-        best
-    }
 }
 
 /// Everything a flush needs that only changes on reload.
@@ -447,24 +148,6 @@ struct State {
     next_id: GroupId,
 }
 
-fn inhibit_rules(config: &DispatchConfig) -> Vec<InhibitRule> {
-    config
-        .inhibits
-        .iter()
-        .map(|i| InhibitRule {
-            source: i.source.clone(),
-            target: i.target.clone(),
-            equal: i.equal.clone(),
-            sources: HashMap::new(),
-            by_equal: HashMap::new(),
-        })
-        .collect()
-}
-
-fn inhibited_by(rules: &[InhibitRule], labels: &LabelSet, now: Millis) -> Option<Fingerprint> {
-    rules.iter().find_map(|r| r.inhibited_by(labels, now))
-}
-
 impl State {
     fn new(config: Arc<DispatchConfig>) -> State {
         State {
@@ -555,7 +238,7 @@ impl State {
 /// on grouping or a flush. Lock order: `state`, then `inhibit`.
 pub struct Dispatcher {
     config: RwLock<Arc<DispatchConfig>>,
-    inhibit: RwLock<Vec<InhibitRule>>,
+    inhibit: RwLock<Inhibitor>,
     state: Mutex<State>,
     sink: Arc<dyn Sink>,
     mutes: Arc<dyn Mutes>,
@@ -666,7 +349,7 @@ impl Dispatcher {
     pub fn new(config: DispatchConfig, sink: Arc<dyn Sink>, mutes: Arc<dyn Mutes>) -> Arc<Self> {
         let config = Arc::new(config);
         Arc::new(Dispatcher {
-            inhibit: RwLock::new(inhibit_rules(&config)),
+            inhibit: RwLock::new(Inhibitor::new(&config.inhibits)),
             config: RwLock::new(Arc::clone(&config)),
             state: Mutex::new(State::new(config)),
             sink,
@@ -680,11 +363,11 @@ impl Dispatcher {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn read_inhibit(&self) -> RwLockReadGuard<'_, Vec<InhibitRule>> {
+    fn read_inhibit(&self) -> RwLockReadGuard<'_, Inhibitor> {
         self.inhibit.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write_inhibit(&self) -> RwLockWriteGuard<'_, Vec<InhibitRule>> {
+    fn write_inhibit(&self) -> RwLockWriteGuard<'_, Inhibitor> {
         self.inhibit.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -698,9 +381,7 @@ impl Dispatcher {
         {
             let mut inhibit = self.write_inhibit();
             for alert in &alerts {
-                for rule in inhibit.iter_mut() {
-                    rule.observe(alert, now);
-                }
+                inhibit.observe(alert, now);
             }
         }
         let mut state = self.lock();
@@ -724,19 +405,7 @@ impl Dispatcher {
             }
         }
         let config = Arc::new(config);
-        {
-            let mut inhibit = self.write_inhibit();
-            let sources: Vec<Arc<NotifyAlert>> = inhibit
-                .iter()
-                .flat_map(|r| r.sources.values().cloned())
-                .collect();
-            *inhibit = inhibit_rules(&config);
-            for alert in sources {
-                for rule in inhibit.iter_mut() {
-                    rule.observe(&alert, now);
-                }
-            }
-        }
+        self.write_inhibit().reconfigure(&config.inhibits, now);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&config);
         *state = State::new(config);
         for alert in alerts.into_values() {
@@ -753,21 +422,14 @@ impl Dispatcher {
 
     /// The source alerts inhibiting these labels now.
     pub fn inhibited_by(&self, labels: &LabelSet, now: Millis) -> Vec<Fingerprint> {
-        let mut out: Vec<Fingerprint> = self
-            .read_inhibit()
-            .iter()
-            .filter_map(|r| r.inhibited_by(labels, now))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+        self.read_inhibit().inhibited_by(labels, now)
     }
 
     /// Every receiver name of the routing tree and of the configuration.
     pub fn receiver_names(&self) -> Vec<String> {
         let config = self.current_config();
         let mut names: Vec<String> = config.receivers.names().map(str::to_string).collect();
-        names.extend(config.routes.nodes.iter().map(|n| n.receiver.clone()));
+        names.extend(config.routes.nodes().iter().map(|n| n.receiver.clone()));
         names.sort();
         names.dedup();
         names
@@ -943,7 +605,7 @@ impl Dispatcher {
             .map(|a| {
                 let resolved = a.is_resolved_at(now);
                 let muted = self.mutes.silenced(&a.labels, now)
-                    || inhibited_by(&self.read_inhibit(), &a.labels, now).is_some();
+                    || self.read_inhibit().is_inhibited(&a.labels, now);
                 (*a, resolved, muted)
             })
             .collect();

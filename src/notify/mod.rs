@@ -10,11 +10,13 @@ pub mod alert;
 pub mod alerts;
 pub mod dispatch;
 pub mod forward;
+pub mod inhibit;
 pub mod metrics;
 pub mod notification;
 pub mod outbox;
 pub mod payload;
 pub mod receivers;
+pub mod route;
 pub mod silence;
 pub mod time_window;
 

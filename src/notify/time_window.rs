@@ -1,10 +1,10 @@
 //! Time windows (`time_window NAME { ... }`) with Alertmanager's
 //! `time_intervals` semantics, for `mute_during` and `active_during`.
 //!
-//! The loader validates each window once (`model::components::time_window`:
-//! every setting parsed into number ranges, the `location` into a time
-//! zone), so checking an instant is a handful of integer comparisons on the
-//! local calendar date and time.
+//! The loader validates each window once (`model::components::time_window`
+//! with the one parser, `vocab::time_range`: every setting parsed into
+//! number ranges, the `location` into a time zone), so checking an instant
+//! is a handful of integer comparisons on the local calendar date and time.
 //!
 //! Semantics (Alertmanager 0.25's `timeinterval` package, as documented):
 //! - a window holds an instant when every setting given holds for it; a
