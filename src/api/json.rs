@@ -158,4 +158,4 @@ pub fn serialize_go_time_required<S: Serializer>(
 }
 
 /// Go's `%q` for an error message: double-quoted with Go's escapes.
-pub use crate::template::go_quote;
+pub use crate::vocab::go::quote as go_quote;

@@ -903,16 +903,7 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
 /// Prometheus's generator URL: the graph page with the expression in the
 /// table tab.
 pub fn generator_url(base: &str, expr: &str) -> String {
-    let mut encoded = String::with_capacity(expr.len() * 3);
-    for b in expr.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(char::from(b))
-            }
-            b' ' => encoded.push('+'),
-            _ => encoded.push_str(&format!("%{b:02X}")),
-        }
-    }
+    let encoded = crate::vocab::go::query_escape(expr);
     format!(
         "{}/graph?g0.expr={encoded}&g0.tab=1",
         base.trim_end_matches('/')

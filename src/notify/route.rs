@@ -94,7 +94,12 @@ impl RouteTree {
             "{{{}}}",
             matchers
                 .iter()
-                .map(|m| format!("{}{}{}", m.name, op_text(m.op), go_quote(&m.value)))
+                .map(|m| format!(
+                    "{}{}{}",
+                    m.name,
+                    op_text(m.op),
+                    crate::vocab::go::quote(&m.value)
+                ))
                 .collect::<Vec<_>>()
                 .join(",")
         );
@@ -214,25 +219,4 @@ fn op_text(op: model::MatchOp) -> &'static str {
         model::MatchOp::Re => "=~",
         model::MatchOp::NotRe => "!~",
     }
-}
-
-/// Go's `%q` for the ASCII cases route keys meet.
-fn go_quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 use super::go_fmt;
-use super::go_strconv::is_print;
 use super::value::{IntType, Text, Value, reflect_type_name, str_value, type_name};
+use crate::vocab::go::is_print;
 
 /// Go's comparison classes (`basicKind`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -333,23 +333,6 @@ pub(super) fn js_escape(s: &str) -> String {
             c if c.is_ascii() || is_print(c) => out.push(c),
             c => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-        }
-    }
-    out
-}
-
-/// Go's `url.QueryEscape`.
-pub(super) fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
             }
         }
     }

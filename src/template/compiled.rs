@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::exec::Program;
 use super::functions::TemplateQuery;
-use super::go_strconv::quote;
 use super::value::TemplateData;
+use crate::vocab::go::quote;
 
 /// The variables Prometheus defines in front of every alert template, as
 /// it prepends them (`rules/alerting.go`).

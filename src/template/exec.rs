@@ -19,12 +19,12 @@
 
 use super::functions::{self, Func, Param, Signature, TemplateQuery};
 use super::go_fmt;
-use super::go_strconv::quote;
 use super::limits::{MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH};
 use super::methods::{Method, call_method};
 use super::node_text::{At, arg_string, arg_string_of, node_position, node_string};
 use super::value::{IntType, TemplateData, Text, Value, is_true, reflect_type_name};
 use super::{Arg, BranchNode, Command, Node, Number, Pipeline, Template, TemplateCall, Variable};
+use crate::vocab::go::quote;
 
 /// Deepest nesting of node lists (template bodies included) while
 /// executing; bounds the native stack whatever the template does.

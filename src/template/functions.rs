@@ -9,14 +9,16 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::builtins::{eq, html_escape, index, js_escape, le, length, lt, query_escape, slice};
+use super::builtins::{eq, html_escape, index, js_escape, le, length, lt, slice};
 use super::go_fmt;
 use super::go_regexp;
-use super::go_strconv::{parse_go_float, quote};
+use super::go_strconv::parse_go_float;
 use super::go_time::GoTime;
 use super::value::{
     IntType, Sample, TemplateData, Value, is_true, str_value, string_arg, type_name,
 };
+use crate::vocab::go::query_escape;
+use crate::vocab::go::quote;
 
 /// Samples a `query` returns: each sample's labels (with `__name__`) and
 /// value.

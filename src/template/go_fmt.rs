@@ -6,10 +6,11 @@
 //! sources function by function; numbers and quoting come from
 //! [`super::go_strconv`], times from [`super::go_time`].
 
-use super::go_strconv::{can_backquote, format_go_float, is_print, quote, quote_ascii, quote_rune};
+use super::go_strconv::format_go_float;
 use super::go_time::{duration_string, month_string, weekday_string};
 use super::limits::MAX_OUTPUT;
 use super::value::{DATA_TYPE, IntType, Sample, Value, type_name};
+use crate::vocab::go::{can_backquote, is_print, quote, quote_ascii, quote_rune};
 
 /// The formatting flags of one verb (Go's `fmt.fmtFlags` plus width and
 /// precision).

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use super::go_strconv::{can_backquote, quote};
+use crate::vocab::go::{can_backquote, quote};
 
 /// `regexp`'s `quote`: backquoted when possible.
 pub(super) fn quote_pattern(s: &str) -> String {

@@ -65,9 +65,10 @@ mod parse;
 mod tests;
 mod value;
 
+pub use crate::vocab::go::quote as go_quote;
 pub use compiled::{ALERT_TEMPLATE_PRELUDE, CompiledTemplate, expand, expand_alert_template};
 pub use functions::{QuerySamples, TemplateQuery};
-pub use go_strconv::{format_go_float, quote as go_quote};
+pub use go_strconv::format_go_float;
 pub use limits::{MAX_OUTPUT, MAX_STEPS, MAX_TEMPLATE_DEPTH};
 pub use value::TemplateData;
 

@@ -2,8 +2,8 @@
 //! `Node.String` (`text/template/parse`), which Prometheus's runtime errors
 //! quote as `template: NAME:LINE:COL: executing "NAME" at <NODE>: ...`.
 
-use super::go_strconv::quote;
 use super::{ActionNode, Arg, BranchNode, Command, Node, Pipeline, TemplateCall, TextRange};
+use crate::vocab::go::quote;
 
 /// The node execution is "at", for error messages (Go's `state.node`).
 #[derive(Debug, Clone, Copy)]

@@ -7,6 +7,7 @@
 //! reaching sideways or up the flow (see `docs/architecture.md`).
 
 pub mod condition;
+pub mod go;
 pub mod labels;
 pub mod matcher;
 pub mod secret;

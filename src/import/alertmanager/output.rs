@@ -10,8 +10,8 @@ use super::{Converter, unspanned};
 use crate::diag::Span;
 use crate::lang::ast::{self, Value};
 use crate::model;
-use crate::model::yaml::Node;
 use crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS;
+use crate::model::yaml::Node;
 
 impl Converter<'_> {
     pub(super) fn config(&mut self, root: &Node, shown_path: &str) -> ast::File {

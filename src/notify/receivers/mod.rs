@@ -357,29 +357,13 @@ fn silence_url(n: &Notification) -> Option<String> {
     }
     let matchers: Vec<String> = labels
         .iter()
-        .map(|(k, v)| format!("{k}={}", go_quote(v)))
+        .map(|(k, v)| format!("{k}={}", crate::vocab::go::quote(v)))
         .collect();
     let filter = format!("{{{}}}", matchers.join(","));
     let encoded: String = url::form_urlencoded::byte_serialize(filter.as_bytes())
         .collect::<String>()
         .replace('+', "%20");
     Some(format!("{base}/#/silences/new?filter={encoded}"))
-}
-
-/// A double-quoted string with `\\` and `"` escaped, as matchers are written.
-fn go_quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with `…`.
