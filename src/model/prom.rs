@@ -835,11 +835,7 @@ pub fn check_label_name(name: &str) -> Result<(), String> {
 
 /// Annotation names: `[a-zA-Z_][a-zA-Z0-9_]*`.
 fn check_annotation_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let ok_first = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if !ok_first || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !crate::vocab::labels::is_valid_label_name(name) {
         return Err("must match [a-zA-Z_][a-zA-Z0-9_]*".to_string());
     }
     Ok(())
