@@ -43,9 +43,9 @@ use crate::notify::alert::{AlertSource, Fingerprint, LabelSet, Millis, NotifyAle
 use crate::notify::alerts::AlertStore;
 use crate::notify::payload::{WebhookMessage, parse_time};
 use crate::notify::silence::{
-    Silence, SilenceError, SilenceInput, SilenceMatcher, SilenceState, Silences,
-    is_valid_label_name,
+    Silence, SilenceError, SilenceInput, SilenceState, Silences, is_valid_label_name,
 };
+use crate::vocab::matcher::{CompiledMatcher, MatchOp, Matcher, anchored, regex_error};
 
 /// What the API needs from the dispatcher: its aggregation groups, the
 /// inhibition and routing decisions, and the configuration. The lead's
@@ -667,135 +667,23 @@ async fn post_webhook(
 
 // ---- matchers in query parameters ------------------------------------------------
 
-/// A matcher of a `filter` parameter, in Alertmanager's matcher syntax.
-#[derive(Debug, Clone)]
-struct FilterMatcher {
-    name: String,
-    op: MatchOp,
-    value: String,
-    regex: Option<regex::Regex>,
+/// A `filter` query parameter: one matcher, its pattern compiled (400 with
+/// Alertmanager's message otherwise).
+fn filter_matcher(text: &str) -> Result<CompiledMatcher, Response> {
+    CompiledMatcher::parse(text).map_err(|e| message(StatusCode::BAD_REQUEST, e.to_string()))
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MatchOp {
-    Equal,
-    NotEqual,
-    Regex,
-    NotRegex,
-}
-
-impl FilterMatcher {
-    fn matches(&self, value: &str) -> bool {
-        match self.op {
-            MatchOp::Equal => value == self.value,
-            MatchOp::NotEqual => value != self.value,
-            MatchOp::Regex => self.regex.as_ref().is_some_and(|r| r.is_match(value)),
-            MatchOp::NotRegex => !self.regex.as_ref().is_some_and(|r| r.is_match(value)),
-        }
-    }
-
-    /// Whether a silence matcher is this one (`GET /api/v2/silences?filter=`).
-    fn same_as(&self, m: &SilenceMatcher) -> bool {
-        let op = match (m.is_equal, m.is_regex) {
-            (true, false) => MatchOp::Equal,
-            (false, false) => MatchOp::NotEqual,
-            (true, true) => MatchOp::Regex,
-            (false, true) => MatchOp::NotRegex,
-        };
-        self.name == m.name && self.op == op && self.value == m.value
-    }
-}
-
-/// Alertmanager 0.25's `labels.ParseMatcher`: `name op value`, the value
-/// optionally double-quoted with OpenMetrics escapes.
-fn parse_matcher(text: &str) -> Result<FilterMatcher, String> {
-    static SYNTAX: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*((?s).*?)\s*$").ok()
-    });
-    let bad = || format!("bad matcher format: {text}");
-    let captures = SYNTAX
-        .as_ref()
-        .and_then(|re| re.captures(text))
-        .ok_or_else(bad)?;
-    let name = captures.get(1).map_or("", |m| m.as_str());
-    let op = match captures.get(2).map_or("", |m| m.as_str()) {
-        "=" => MatchOp::Equal,
-        "!=" => MatchOp::NotEqual,
-        "=~" => MatchOp::Regex,
-        _ => MatchOp::NotRegex,
-    };
-    let raw_full = captures.get(3).map_or("", |m| m.as_str());
-    let (raw, mut expect_trailing_quote) = match raw_full.strip_prefix('"') {
-        Some(rest) => (rest, true),
-        None => (raw_full, false),
-    };
-    let unescaped_quote = || format!("matcher value contains unescaped double quote: {raw_full}");
-    let mut value = String::with_capacity(raw.len());
-    let mut escaped = false;
-    let mut chars = raw.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if escaped {
-            escaped = false;
-            match c {
-                'n' => value.push('\n'),
-                '"' | '\\' => value.push(c),
-                other => {
-                    value.push('\\');
-                    value.push(other);
-                }
-            }
-            continue;
-        }
-        match c {
-            '\\' => {
-                if chars.peek().is_some() {
-                    escaped = true;
-                } else {
-                    value.push('\\');
-                }
-            }
-            '"' => {
-                if !expect_trailing_quote || i + 1 < raw.len() {
-                    return Err(unescaped_quote());
-                }
-                expect_trailing_quote = false;
-            }
-            other => value.push(other),
-        }
-    }
-    if expect_trailing_quote {
-        return Err(unescaped_quote());
-    }
-    let regex = match op {
-        MatchOp::Regex | MatchOp::NotRegex => Some(
-            regex::Regex::new(&format!("^(?:{value})$"))
-                .map_err(|e| format!("error parsing regexp: {}", regex_error(&e, &value)))?,
-        ),
-        _ => None,
-    };
-    Ok(FilterMatcher {
-        name: name.to_string(),
-        op,
-        value,
-        regex,
-    })
-}
-
-use crate::notify::silence::regex_error;
 
 /// Alertmanager's `matchFilterLabels`: a matcher for "" accepts a missing
 /// label (`=`, `=~`) or any present one (`!=`, `!~`).
-fn matches_filter(matchers: &[FilterMatcher], labels: &LabelSet) -> bool {
+fn matches_filter(matchers: &[CompiledMatcher], labels: &LabelSet) -> bool {
     matchers.iter().all(|m| {
         let present = labels.get(&m.name);
-        match m.op {
-            MatchOp::NotEqual | MatchOp::NotRegex => {
-                (m.value.is_empty() && present.is_some()) || m.matches(present.unwrap_or(""))
-            }
-            MatchOp::Equal | MatchOp::Regex => {
-                (m.value.is_empty() && present.is_none()) || m.matches(present.unwrap_or(""))
-            }
-        }
+        let empty_hit = if m.op.is_equal() {
+            present.is_none()
+        } else {
+            present.is_some()
+        };
+        (m.value.is_empty() && empty_hit) || m.matches(present.unwrap_or(""))
     })
 }
 
@@ -803,7 +691,7 @@ fn matches_filter(matchers: &[FilterMatcher], labels: &LabelSet) -> bool {
 
 /// Query parameters of `GET /api/v2/alerts` and `/alerts/groups`.
 struct AlertQuery {
-    matchers: Vec<FilterMatcher>,
+    matchers: Vec<CompiledMatcher>,
     receiver: Option<regex::Regex>,
     active: bool,
     silenced: bool,
@@ -833,11 +721,9 @@ fn parse_alert_query(pairs: &[(String, String)]) -> Result<AlertQuery, Response>
     };
     for (name, value) in pairs {
         match name.as_str() {
-            "filter" => query
-                .matchers
-                .push(parse_matcher(value).map_err(|e| message(StatusCode::BAD_REQUEST, e))?),
+            "filter" => query.matchers.push(filter_matcher(value)?),
             "receiver" => {
-                let regex = regex::Regex::new(&format!("^(?:{value})$")).map_err(|e| {
+                let regex = regex::Regex::new(&anchored(value)).map_err(|e| {
                     message(
                         StatusCode::BAD_REQUEST,
                         format!(
@@ -1171,8 +1057,8 @@ fn gettable_silence(silence: &Silence, now: Millis) -> GettableSilence<'_> {
             .matchers
             .iter()
             .map(|m| GettableMatcher {
-                is_equal: m.is_equal,
-                is_regex: m.is_regex,
+                is_equal: m.op.is_equal(),
+                is_regex: m.op.is_regex(),
                 name: &m.name,
                 value: &m.value,
             })
@@ -1188,9 +1074,9 @@ async fn get_silences(
     let mut filters = Vec::new();
     for (name, value) in &pairs {
         if name == "filter" {
-            match parse_matcher(value) {
+            match filter_matcher(value) {
                 Ok(m) => filters.push(m),
-                Err(e) => return message(StatusCode::BAD_REQUEST, e),
+                Err(response) => return response,
             }
         }
     }
@@ -1202,7 +1088,7 @@ async fn get_silences(
         .filter(|s| {
             filters
                 .iter()
-                .all(|f| s.matchers.iter().any(|m| f.same_as(m)))
+                .all(|f| s.matchers.iter().any(|m| f.matcher() == m))
         })
         .collect();
     // Active first (next to end first), then pending (next to start first),
@@ -1282,12 +1168,8 @@ fn silence_input(posted: PostableSilence) -> Result<SilenceInput, Response> {
         let is_regex = m
             .is_regex
             .ok_or_else(|| required(&format!("matchers.{i}.isRegex")))?;
-        converted.push(SilenceMatcher {
-            name,
-            value,
-            is_regex,
-            is_equal: m.is_equal.unwrap_or(true),
-        });
+        let op = MatchOp::from_flags(m.is_equal.unwrap_or(true), is_regex);
+        converted.push(Matcher::new(name, op, value));
     }
     let time = |field: &str, text: Option<String>| -> Result<Millis, Response> {
         let text = text.ok_or_else(|| required(field))?;
@@ -1459,31 +1341,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matcher_syntax_follows_alertmanager() {
-        let m = parse_matcher(r#" foo = "a\"b\\c\n" "#).unwrap();
-        assert_eq!(
-            (m.name.as_str(), m.op, m.value.as_str()),
-            ("foo", MatchOp::Equal, "a\"b\\c\n")
-        );
-        let m = parse_matcher("job!=").unwrap();
-        assert_eq!((m.op, m.value.as_str()), (MatchOp::NotEqual, ""));
-        assert_eq!(parse_matcher("bad").unwrap_err(), "bad matcher format: bad");
-        assert!(
-            parse_matcher(r#"a="x"y""#)
-                .unwrap_err()
-                .contains("unescaped double quote")
-        );
-        assert!(
-            parse_matcher("a=~(")
-                .unwrap_err()
-                .starts_with("error parsing regexp")
-        );
-    }
-
-    #[test]
     fn filters_treat_empty_values_as_alertmanager() {
         let labels = LabelSet::from_pairs([("a", "1")]);
-        let test = |text: &str| matches_filter(&[parse_matcher(text).unwrap()], &labels);
+        let test = |text: &str| matches_filter(&[filter_matcher(text).unwrap()], &labels);
         assert!(test("a=1"));
         assert!(test("b="), "missing label matches =\"\"");
         assert!(!test("a="));

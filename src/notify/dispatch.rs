@@ -27,7 +27,7 @@ use super::alert::{Fingerprint, LabelSet, Millis, NotifyAlert, severity_rank};
 use super::notification::{Notification, NotifiedAlert, Reason, Status};
 use super::outbox::LogEntry;
 use super::receivers::{BoxFuture, Receivers};
-use crate::model::{self, Matcher};
+use crate::model::{self, CompiledMatcher as Matcher};
 
 /// Where decided notifications go, and what each lane was last told.
 pub trait Sink: Send + Sync {

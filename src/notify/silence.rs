@@ -32,6 +32,7 @@
 //! logged (see [`Silences::open_with`]).
 
 mod pattern;
+mod stored;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -41,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use self::pattern::{Pattern, PatternError, Patterns};
 use super::alert::{LabelSet, Millis};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
+use crate::vocab::matcher::{Matcher, regex_error};
 
 pub use self::pattern::REGEX_SIZE_LIMIT;
 
@@ -100,32 +102,6 @@ fn over(value: usize, limit: usize) -> bool {
     limit > 0 && value > limit
 }
 
-/// One matcher of a silence, in the API's terms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SilenceMatcher {
-    /// Label name.
-    pub name: String,
-    /// Value, or pattern when `is_regex`.
-    pub value: String,
-    /// `=~`/`!~` rather than `=`/`!=`.
-    pub is_regex: bool,
-    /// `=`/`=~` rather than `!=`/`!~`.
-    pub is_equal: bool,
-}
-
-impl SilenceMatcher {
-    /// The operator as written in matcher syntax.
-    pub fn operator(&self) -> &'static str {
-        match (self.is_equal, self.is_regex) {
-            (true, false) => "=",
-            (false, false) => "!=",
-            (true, true) => "=~",
-            (false, true) => "!~",
-        }
-    }
-}
-
 /// A silence as stored and listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -133,7 +109,8 @@ pub struct Silence {
     /// UUID v4.
     pub id: String,
     /// All must match for the silence to mute an alert.
-    pub matchers: Vec<SilenceMatcher>,
+    #[serde(with = "stored")]
+    pub matchers: Vec<Matcher>,
     /// When it starts muting.
     pub starts_at: Millis,
     /// When it stops muting.
@@ -187,7 +164,7 @@ pub struct SilenceInput {
     /// The silence to update; `None` creates one.
     pub id: Option<String>,
     /// Matchers.
-    pub matchers: Vec<SilenceMatcher>,
+    pub matchers: Vec<Matcher>,
     /// Start.
     pub starts_at: Millis,
     /// End.
@@ -238,13 +215,13 @@ impl Entry {
                     Some(pattern) => pattern.is_match(value),
                     None => value == m.value,
                 };
-                hit == m.is_equal
+                hit == m.op.is_equal()
             })
     }
 }
 
 /// The checks on matchers that need no compiling: how many and how large.
-fn check_matcher_sizes(matchers: &[SilenceMatcher], limits: &SilenceLimits) -> Result<(), String> {
+fn check_matcher_sizes(matchers: &[Matcher], limits: &SilenceLimits) -> Result<(), String> {
     if over(matchers.len(), limits.max_matchers) {
         return Err(format!(
             "silence invalid: too many matchers: {} (limit: {}, --silences.max-matchers)",
@@ -269,7 +246,7 @@ fn check_matcher_sizes(matchers: &[SilenceMatcher], limits: &SilenceLimits) -> R
 /// `patterns` (shared with other silences). Returns the compiled patterns
 /// (see [`Entry::patterns`]) and the bytes of those compiled now.
 fn compile(
-    matchers: &[SilenceMatcher],
+    matchers: &[Matcher],
     patterns: &mut Patterns,
 ) -> Result<(CompiledMatchers, usize), String> {
     if matchers.is_empty() {
@@ -285,7 +262,7 @@ fn compile(
                 m.name
             ));
         }
-        let pattern = if m.is_regex {
+        let pattern = if m.op.is_regex() {
             match patterns.get_or_compile(&m.value) {
                 Ok((pattern, new)) => {
                     if new {
@@ -313,7 +290,7 @@ fn compile(
             None
         };
         // Alertmanager's matchesEmpty: only `=` and `=~` can match "".
-        let matches_empty = m.is_equal
+        let matches_empty = m.op.is_equal()
             && match &pattern {
                 Some(pattern) => pattern.is_match(""),
                 None => m.value.is_empty(),
@@ -327,17 +304,6 @@ fn compile(
         );
     }
     Ok((compiled, new_bytes))
-}
-
-/// A regex error in one line, as Go words it: `what: `pattern``.
-pub fn regex_error(error: &impl std::fmt::Display, pattern: &str) -> String {
-    let text = error.to_string();
-    let what = text
-        .lines()
-        .rev()
-        .find_map(|line| line.trim().strip_prefix("error: "))
-        .unwrap_or_else(|| text.lines().last().unwrap_or("invalid regular expression"));
-    format!("{}: `{pattern}`", what.trim())
 }
 
 /// Prometheus's label name rule (`[a-zA-Z_][a-zA-Z0-9_]*`), which
@@ -948,16 +914,12 @@ fn expire_at(silence: &Silence, now: Millis) -> Option<Silence> {
 mod tests {
     use super::*;
 
-    fn matcher(name: &str, op: &str, value: &str) -> SilenceMatcher {
-        SilenceMatcher {
-            name: name.to_string(),
-            value: value.to_string(),
-            is_regex: op.contains('~'),
-            is_equal: !op.starts_with('!'),
-        }
+    fn matcher(name: &str, op: &str, value: &str) -> Matcher {
+        let op = crate::vocab::matcher::MatchOp::parse(op).unwrap();
+        Matcher::new(name, op, value)
     }
 
-    fn input(matchers: Vec<SilenceMatcher>, starts: Millis, ends: Millis) -> SilenceInput {
+    fn input(matchers: Vec<Matcher>, starts: Millis, ends: Millis) -> SilenceInput {
         SilenceInput {
             id: None,
             matchers,
@@ -1210,7 +1172,7 @@ mod tests {
                 .unwrap_err()
                 .to_string()
         };
-        let many: Vec<SilenceMatcher> = (0..100_000)
+        let many: Vec<Matcher> = (0..100_000)
             .map(|i| matcher("instance", "=~", &format!("h.*|x-{i}")))
             .collect();
         assert_eq!(
@@ -1224,7 +1186,7 @@ mod tests {
             "silence invalid: invalid label matcher 0: name and value are 16385 bytes \
              (limit: 16384 bytes, --silences.max-matcher-bytes)"
         );
-        let big: Vec<SilenceMatcher> = (0..5)
+        let big: Vec<Matcher> = (0..5)
             .map(|i| matcher(&format!("l{i}"), "=", &"v".repeat(15_000)))
             .collect();
         let text = err(input(big, 5_000, 8_000));
@@ -1242,7 +1204,7 @@ mod tests {
         );
         assert!(silences.list().is_empty());
         // Within the limits: 100 distinct regexes, and it mutes.
-        let hundred: Vec<SilenceMatcher> = (0..100)
+        let hundred: Vec<Matcher> = (0..100)
             .map(|i| matcher("instance", "=~", &format!("h.*|x-{i}")))
             .collect();
         let id = rt
@@ -1362,7 +1324,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let now = chrono::Utc::now().timestamp_millis();
-        let stored = |id: &str, matchers: Vec<SilenceMatcher>, ends_at: Millis| Silence {
+        let stored = |id: &str, matchers: Vec<Matcher>, ends_at: Millis| Silence {
             id: id.to_string(),
             matchers,
             starts_at: now - 60_000,
