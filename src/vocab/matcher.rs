@@ -457,7 +457,8 @@ mod tests {
 
     #[test]
     fn regex_errors_read_like_go() {
-        let error = regex::Regex::new("(").unwrap_err();
-        assert_eq!(regex_error(&error, "("), "unclosed group: `(`");
+        let pattern = "(".to_string();
+        let error = regex::Regex::new(&pattern).unwrap_err();
+        assert_eq!(regex_error(&error, &pattern), "unclosed group: `(`");
     }
 }
