@@ -82,14 +82,8 @@ impl MatchOp {
     }
 }
 
-impl fmt::Display for MatchOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A label matcher as written: `name op value`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matcher {
     /// Label name.
     pub name: String,

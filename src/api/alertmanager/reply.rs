@@ -12,7 +12,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::super::json::to_go_json;
+use crate::api::json::to_go_json;
+use crate::api::json_bytes;
 use crate::store::StoreError;
 
 /// A JSON answer exactly as Go's encoder writes it (with its newline).
@@ -38,18 +39,6 @@ fn encoded<T: Serialize + ?Sized>(status: StatusCode, body: &T, newline: bool) -
             )
         }
     }
-}
-
-fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        bytes,
-    )
-        .into_response()
 }
 
 /// The framework's error shape: `{"code":N,"message":"…"}`.
