@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::body::Posted;
-use super::ingest::{Incoming, Sorted, describe_rejection, ingest, store_batch, time_field};
+use super::ingest::{Incoming, Sorted, store_batch, time_field};
 use super::reply::{AmError, json};
 use super::wire::{ReceiverName, Text, WireLabels, am_time};
 use super::{AlertmanagerApi, GroupView, now_ms};
@@ -47,18 +47,14 @@ pub(super) async fn post_alerts(
     let posted: Option<Vec<Option<PostableAlert>>> = body.json("alerts")?;
     let now = now_ms();
     let timeout = api.options.resolve_timeout_ms;
-    let mut sorted = Sorted {
-        valid: Vec::with_capacity(posted.as_ref().map_or(0, Vec::len)),
-        rejected: Vec::new(),
-        body_bytes: body.len(),
-    };
+    let mut sorted = Sorted::new(posted.as_ref().map_or(0, Vec::len), body.len());
     for (index, alert) in posted.into_iter().flatten().enumerate() {
         let Some(alert) = alert else {
-            sorted.rejected.push(describe_rejection(
+            sorted.reject(
                 index,
                 &LabelSet::default(),
                 "at least one label pair required",
-            ));
+            );
             continue;
         };
         let labels = alert.labels.unwrap_or_default().0;
@@ -69,9 +65,7 @@ pub(super) async fn post_alerts(
         let (starts_at, ends_at) = match times {
             Ok(times) => times,
             Err(why) => {
-                sorted
-                    .rejected
-                    .push(describe_rejection(index, &labels, &why));
+                sorted.reject(index, &labels, &why);
                 continue;
             }
         };
@@ -84,12 +78,7 @@ pub(super) async fn post_alerts(
                 .map_or_else(SharedStr::default, |url| SharedStr::from(url.0.as_ref())),
             labels,
         };
-        match ingest(incoming, now, timeout, AlertSource::Api) {
-            Ok(alert) => sorted.valid.push(alert),
-            Err((why, labels)) => sorted
-                .rejected
-                .push(describe_rejection(index, &labels, &why)),
-        }
+        sorted.ingest(index, incoming, now, timeout, AlertSource::Api);
     }
     store_batch(&api, sorted).await
 }

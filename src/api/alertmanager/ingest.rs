@@ -27,7 +27,7 @@ pub(super) struct Incoming {
 /// that is given), a missing end is `now + timeout` and marked as such; then
 /// `Validate`. Returns the alert, or why it was rejected (with its labels,
 /// to name it).
-pub(super) fn ingest(
+fn ingest(
     incoming: Incoming,
     now: Millis,
     timeout_ms: Millis,
@@ -87,10 +87,41 @@ pub(super) fn time_field(field: &str, text: Option<&str>) -> Result<Option<Milli
 
 /// Keeps the valid alerts of a batch and describes the rejected ones.
 pub(super) struct Sorted {
-    pub(super) valid: Vec<NotifyAlert>,
-    pub(super) rejected: Vec<String>,
+    valid: Vec<NotifyAlert>,
+    rejected: Vec<String>,
     /// Size of the request body, for the log.
-    pub(super) body_bytes: usize,
+    body_bytes: usize,
+}
+
+impl Sorted {
+    /// For a batch of about `alerts` alerts in a body of `body_bytes`.
+    pub(super) fn new(alerts: usize, body_bytes: usize) -> Sorted {
+        Sorted {
+            valid: Vec::with_capacity(alerts),
+            rejected: Vec::new(),
+            body_bytes,
+        }
+    }
+
+    /// Alert `index` of the batch is rejected for `why`.
+    pub(super) fn reject(&mut self, index: usize, labels: &LabelSet, why: &str) {
+        self.rejected.push(describe_rejection(index, labels, why));
+    }
+
+    /// Alert `index` of the batch, [`ingest`]ed: kept, or rejected.
+    pub(super) fn ingest(
+        &mut self,
+        index: usize,
+        incoming: Incoming,
+        now: Millis,
+        timeout_ms: Millis,
+        source: AlertSource,
+    ) {
+        match ingest(incoming, now, timeout_ms, source) {
+            Ok(alert) => self.valid.push(alert),
+            Err((why, labels)) => self.reject(index, &labels, &why),
+        }
+    }
 }
 
 /// At most this much of rejected input reaches the log: one request can
@@ -114,7 +145,7 @@ fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
     ))
 }
 
-pub(super) fn describe_rejection(index: usize, labels: &LabelSet, why: &str) -> String {
+fn describe_rejection(index: usize, labels: &LabelSet, why: &str) -> String {
     if labels.is_empty() {
         format!("alert {index}: {why}")
     } else {

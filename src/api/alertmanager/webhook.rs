@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::body::Posted;
-use super::ingest::{Incoming, Sorted, describe_rejection, ingest, store_batch, time_field};
+use super::ingest::{Incoming, Sorted, store_batch, time_field};
 use super::reply::AmError;
 use super::{AlertmanagerApi, now_ms};
 use crate::notify::alert::{AlertSource, LabelSet};
@@ -32,11 +32,7 @@ pub(super) async fn post_webhook(
     }
     let now = now_ms();
     let timeout = api.options.webhook_resolve_timeout_ms;
-    let mut sorted = Sorted {
-        valid: Vec::with_capacity(message_in.alerts.len()),
-        rejected: Vec::new(),
-        body_bytes: body.len(),
-    };
+    let mut sorted = Sorted::new(message_in.alerts.len(), body.len());
     for (index, alert) in message_in.alerts.into_iter().enumerate() {
         let labels = LabelSet::from_map(&alert.labels);
         let starts = time_field("startsAt", Some(&alert.starts_at));
@@ -45,9 +41,7 @@ pub(super) async fn post_webhook(
         let (starts_at, ends_at) = match (starts, ends) {
             (Ok(s), Ok(e)) => (s, e),
             (Err(why), _) | (_, Err(why)) => {
-                sorted
-                    .rejected
-                    .push(describe_rejection(index, &labels, &why));
+                sorted.reject(index, &labels, &why);
                 continue;
             }
         };
@@ -63,12 +57,13 @@ pub(super) async fn post_webhook(
             generator_url: alert.generator_url.into(),
             labels,
         };
-        match ingest(incoming, now, timeout, AlertSource::AlertmanagerWebhook) {
-            Ok(alert) => sorted.valid.push(alert),
-            Err((why, labels)) => sorted
-                .rejected
-                .push(describe_rejection(index, &labels, &why)),
-        }
+        sorted.ingest(
+            index,
+            incoming,
+            now,
+            timeout,
+            AlertSource::AlertmanagerWebhook,
+        );
     }
     store_batch(&api, sorted).await
 }
