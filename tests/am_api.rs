@@ -937,7 +937,8 @@ fn the_count_and_total_size_of_silences_are_bounded() {
 /// again once the limit allows it.
 #[test]
 fn stored_silences_over_the_limits_are_kept_in_the_store_but_not_loaded() {
-    use klaxon::notify::silence::{Silence, SilenceLimits, SilenceMatcher};
+    use klaxon::notify::silence::{Silence, SilenceLimits};
+    use klaxon::vocab::matcher::{MatchOp, Matcher};
     let mut klaxon = AmServer::start();
     let kept = post(
         &format!("{}/api/v2/silences", klaxon.url()),
@@ -948,12 +949,7 @@ fn stored_silences_over_the_limits_are_kept_in_the_store_but_not_loaded() {
     let old = Silence {
         id: "0e3b6e0a-0000-4000-8000-000000000022".to_string(),
         matchers: (0..1_000)
-            .map(|i| SilenceMatcher {
-                name: "instance".to_string(),
-                value: format!("h.*|x-{i}"),
-                is_regex: true,
-                is_equal: true,
-            })
+            .map(|i| Matcher::new("instance", MatchOp::Re, format!("h.*|x-{i}")))
             .collect(),
         starts_at: now - 60_000,
         ends_at: now + 3_600_000,

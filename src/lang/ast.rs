@@ -6,6 +6,7 @@
 
 use crate::diag::Span;
 pub use crate::vocab::condition::{CmpOp, Condition};
+pub use crate::vocab::matcher::MatchOp;
 pub use crate::vocab::severity::SeverityLevel;
 
 /// A value with the span it was written at.
@@ -341,32 +342,8 @@ pub struct Integration {
     pub span: Span,
 }
 
-/// Matcher operators, as in Alertmanager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MatchOp {
-    /// `=`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `=~` (anchored regex)
-    Re,
-    /// `!~` (anchored regex)
-    NotRe,
-}
-
-impl MatchOp {
-    /// The operator as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchOp::Eq => "=",
-            MatchOp::Ne => "!=",
-            MatchOp::Re => "=~",
-            MatchOp::NotRe => "!~",
-        }
-    }
-}
-
-/// `name OP "value"`
+/// `name OP "value"`, with the spans of its parts (the syntax node of
+/// [`crate::vocab::matcher::Matcher`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matcher {
     /// Label name.

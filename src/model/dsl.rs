@@ -13,11 +13,12 @@ use crate::model::components::{
     time_window, webhook,
 };
 use crate::model::{
-    self, AlertSpec, Datasource, DatasourceConfig, DatasourceKind, Duration, EsQuery, Group,
-    Inhibit, Integration, IntegrationConfig, IntegrationKind, Matcher, NoDataPolicy, Origin, Pair,
-    Pairs, PromQuery, Query, Receiver, ResolveRule, Route, Rule, RuleKind, RuleSet, SecretValue,
-    Setting, SettingValue, SeverityRule, TimeWindow, condition,
+    self, AlertSpec, CompiledMatcher, Datasource, DatasourceConfig, DatasourceKind, Duration,
+    EsQuery, Group, Inhibit, Integration, IntegrationConfig, IntegrationKind, NoDataPolicy, Origin,
+    Pair, Pairs, PromQuery, Query, Receiver, ResolveRule, Route, Rule, RuleKind, RuleSet,
+    SecretValue, Setting, SettingValue, SeverityRule, TimeWindow, condition,
 };
+use crate::vocab::matcher::{Matcher, MatcherError};
 
 /// Alertmanager's defaults for the root route.
 const DEFAULT_GROUP_WAIT: Duration = Duration(30_000);
@@ -847,9 +848,9 @@ impl Lower<'_> {
         }
     }
 
-    fn matchers(&mut self, ms: &[ast::Matcher]) -> Vec<Matcher> {
+    fn matchers(&mut self, ms: &[ast::Matcher]) -> Vec<CompiledMatcher> {
         ms.iter()
-            .map(|m| {
+            .filter_map(|m| {
                 if !model::is_valid_label_name(&m.name.node) {
                     self.diags.push(
                         Diagnostic::error(
@@ -860,42 +861,33 @@ impl Lower<'_> {
                         .with_label("names are letters, digits and `_`"),
                     );
                 }
-                let regex = match m.op {
-                    ast::MatchOp::Re | ast::MatchOp::NotRe => {
-                        match regex::Regex::new(&format!("^(?:{})$", m.value.node)) {
-                            Ok(r) => Some(r),
-                            Err(e) => {
-                                let msg = e.to_string();
-                                let last = msg
-                                    .lines()
-                                    .last()
-                                    .unwrap_or("invalid regex")
-                                    .trim()
-                                    .to_string();
-                                self.diags.push(
-                                    Diagnostic::error(
-                                        "model/invalid-regex",
-                                        m.value.span,
-                                        format!("invalid regular expression: {last}"),
-                                    )
-                                    .with_label("does not compile")
-                                    .with_hint(
-                                        "matchers use RE2 syntax, anchored at both ends"
-                                            .to_string(),
-                                    ),
-                                );
-                                None
-                            }
-                        }
+                let matcher = Matcher::new(m.name.node.clone(), m.op, m.value.node.clone());
+                match matcher.compile() {
+                    Ok(compiled) => Some(compiled),
+                    Err(e) => {
+                        let msg = match e {
+                            MatcherError::Regex { error, .. } => error.to_string(),
+                            other => other.to_string(),
+                        };
+                        let last = msg
+                            .lines()
+                            .last()
+                            .unwrap_or("invalid regex")
+                            .trim()
+                            .to_string();
+                        self.diags.push(
+                            Diagnostic::error(
+                                "model/invalid-regex",
+                                m.value.span,
+                                format!("invalid regular expression: {last}"),
+                            )
+                            .with_label("does not compile")
+                            .with_hint(
+                                "matchers use RE2 syntax, anchored at both ends".to_string(),
+                            ),
+                        );
+                        None
                     }
-                    _ => None,
-                };
-                Matcher {
-                    name: m.name.node.clone(),
-                    op: m.op,
-                    value: m.value.node.clone(),
-                    regex,
-                    span: m.span,
                 }
             })
             .collect()

@@ -18,7 +18,8 @@ pub mod secrets;
 pub mod validate;
 pub(crate) mod yaml;
 
-pub use crate::lang::ast::{CmpOp, Condition, EsAgg, MatchOp, SeverityLevel};
+pub use crate::lang::ast::{CmpOp, Condition, EsAgg, SeverityLevel};
+pub use crate::vocab::matcher::{CompiledMatcher, MatchOp};
 pub use components::Validated;
 pub use load::{LoadOptions, Loaded, load_paths};
 pub use notifier::NotifierConfig;
@@ -387,38 +388,11 @@ impl IntegrationKind {
     }
 }
 
-/// A label matcher with its compiled regex.
-#[derive(Debug, Clone)]
-pub struct Matcher {
-    /// Label name.
-    pub name: String,
-    /// Operator.
-    pub op: MatchOp,
-    /// Value or pattern as written.
-    pub value: String,
-    /// Anchored regex for `=~`/`!~`.
-    pub regex: Option<regex::Regex>,
-    /// Where it was written.
-    pub span: Span,
-}
-
-impl Matcher {
-    /// Whether a label value (missing = "") satisfies the matcher.
-    pub fn matches(&self, value: &str) -> bool {
-        match self.op {
-            MatchOp::Eq => value == self.value,
-            MatchOp::Ne => value != self.value,
-            MatchOp::Re => self.regex.as_ref().is_some_and(|r| r.is_match(value)),
-            MatchOp::NotRe => !self.regex.as_ref().is_some_and(|r| r.is_match(value)),
-        }
-    }
-}
-
 /// A node of the routing tree, with inherited settings already applied.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// All must match.
-    pub matchers: Vec<Matcher>,
+    pub matchers: Vec<CompiledMatcher>,
     /// Receiver name.
     pub receiver: String,
     /// Labels to group by; `None` with `group_by_all` for `...`.
@@ -450,9 +424,9 @@ pub struct Route {
 #[derive(Debug, Clone)]
 pub struct Inhibit {
     /// Matchers of the inhibiting alert.
-    pub source: Vec<Matcher>,
+    pub source: Vec<CompiledMatcher>,
     /// Matchers of the inhibited alert.
-    pub target: Vec<Matcher>,
+    pub target: Vec<CompiledMatcher>,
     /// Labels that must be equal.
     pub equal: Vec<String>,
     /// Where it was declared.

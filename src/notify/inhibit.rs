@@ -8,7 +8,8 @@ use std::hash::Hasher;
 use std::sync::Arc;
 
 use super::alert::{Fingerprint, LabelSet, Millis, NotifyAlert};
-use crate::model::{self, Matcher};
+use crate::model;
+use crate::vocab::matcher::CompiledMatcher as Matcher;
 
 /// The inhibition rules of one configuration with the source alerts seen.
 #[derive(Debug, Default)]

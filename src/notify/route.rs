@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use super::alert::{LabelSet, Millis};
-use crate::model::{self, Matcher};
+use crate::model;
+use crate::vocab::matcher::CompiledMatcher as Matcher;
 
 /// One node of the routing tree, with inherited settings applied.
 #[derive(Debug, Clone)]

@@ -31,6 +31,8 @@ use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_syntax::hir::literal::Extractor;
 use regex_syntax::hir::{Hir, HirKind, Look};
 
+use crate::vocab::matcher::anchored;
+
 /// The largest compiled regex (its NFA) a matcher may have. The `regex`
 /// crate allows 10 MiB; an alternation of 300 host names and a `.*` takes
 /// about 0.1 MiB.
@@ -137,7 +139,7 @@ impl Pattern {
     /// Compiles `pattern` as Alertmanager does (`^(?:pattern)$`).
     pub fn compile(pattern: &str) -> Result<Pattern, PatternError> {
         let hir = regex_syntax::Parser::new()
-            .parse(&format!("^(?:{pattern})$"))
+            .parse(&anchored(pattern))
             .map_err(|e| PatternError::Syntax(e.to_string()))?;
         let mut set = finite_values(&hir).map(|values| {
             let bytes = values
