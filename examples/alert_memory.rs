@@ -16,13 +16,15 @@
 
 use std::sync::Arc;
 
-use klaxon::notify::alert::{AlertSource, LabelSet, Millis, NotifyAlert, SharedStr};
+use klaxon::notify::alert::{AlertSource, NotifyAlert, SharedStr};
 use klaxon::notify::alerts::{AlertStore, AlertStoreOptions};
 use klaxon::notify::dispatch::{DispatchConfig, Dispatcher, Mutes, Sink};
 use klaxon::notify::notification::Notification;
 use klaxon::notify::outbox::LogEntry;
 use klaxon::notify::receivers::{BoxFuture, Receivers};
 use klaxon::store::Store;
+use klaxon::vocab::labels::LabelSet;
+use klaxon::vocab::time::Millis;
 
 /// Resident anonymous memory in bytes (Linux), 0 elsewhere.
 fn rss_anon() -> usize {

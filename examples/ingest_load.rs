@@ -29,10 +29,10 @@ use std::time::{Duration, Instant};
 use klaxon::api::alertmanager::{
     AlertmanagerApi, AlertmanagerApiOptions, GroupView, NotifyViews, routes,
 };
-use klaxon::notify::alert::{Fingerprint, LabelSet};
 use klaxon::notify::alerts::{AlertStore, AlertStoreOptions};
 use klaxon::notify::silence::Silences;
 use klaxon::store::Store;
+use klaxon::vocab::labels::{Fingerprint, LabelSet};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()

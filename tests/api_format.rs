@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use klaxon::api::{self, Backend, BoxFuture};
-use klaxon::eval::alert::{Alert, AlertState, Labels};
+use klaxon::eval::alert::{Alert, AlertState};
 use klaxon::eval::status::{GroupStatus, Health, RuleStatus, RuleStatusKind};
+use klaxon::vocab::labels::Labels;
 use serde_json::Value;
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";

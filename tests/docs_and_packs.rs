@@ -612,7 +612,7 @@ fn pack_queries_rate_only_counters_over_at_least_a_minute() {
             );
         }
         for range in range_selectors(&expr.node) {
-            let duration = klaxon::model::parse_duration(&range)
+            let duration = klaxon::vocab::time::parse_duration(&range)
                 .unwrap_or_else(|e| panic!("{name}: range [{range}]: {e}"));
             assert!(
                 duration.0 >= 60_000,

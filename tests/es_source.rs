@@ -16,7 +16,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use klaxon::diag::Span;
 use klaxon::model::{EsAgg, EsQuery};
 use klaxon::source::elasticsearch::ElasticsearchSource;
-use klaxon::source::{HttpSettings, Labels, Sample, SourceError};
+use klaxon::source::{HttpSettings, Sample, SourceError};
+use klaxon::vocab::labels::Labels;
 use serde_json::{Value, json};
 use support_es::{Auth, FakeEs, Fault};
 
@@ -77,7 +78,7 @@ fn query(
         agg,
         field: field.map(str::to_string),
         filter: filter.map(str::to_string),
-        window: klaxon::model::Duration::secs(window_secs),
+        window: klaxon::vocab::time::Duration::secs(window_secs),
         by: by.iter().map(|s| s.to_string()).collect(),
         span: Span::default(),
     }

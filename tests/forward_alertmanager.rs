@@ -11,9 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use klaxon::eval::alert::{Labels, Millis, fingerprint};
 use klaxon::eval::event::{AlertBatch, OutgoingAlert};
-use klaxon::notify::forward::{ForwardConfig, ForwardMetrics, Forwarder, format_time};
+use klaxon::notify::forward::{ForwardConfig, ForwardMetrics, Forwarder};
+use klaxon::vocab::labels::{Labels, fingerprint};
+use klaxon::vocab::time::Millis;
+use klaxon::vocab::time::strfmt_date_time;
 use prometheus_client::registry::Registry;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -439,7 +441,7 @@ async fn firing_and_resolved_alerts_reach_alertmanager_as_prometheus_sends_them(
     let as_json = |map: &Labels| serde_json::to_value(map).unwrap_or_default();
     assert_eq!(got["labels"], as_json(&disk_labels));
     assert_eq!(got["annotations"], as_json(&disk_annotations));
-    assert_eq!(got["startsAt"], format_time(starts_at));
+    assert_eq!(got["startsAt"], strfmt_date_time(starts_at));
     assert!(
         got["startsAt"]
             .as_str()
@@ -448,7 +450,7 @@ async fn firing_and_resolved_alerts_reach_alertmanager_as_prometheus_sends_them(
         "milliseconds lost: {}",
         got["startsAt"]
     );
-    assert_eq!(got["endsAt"], format_time(ends_at));
+    assert_eq!(got["endsAt"], strfmt_date_time(ends_at));
     assert_eq!(got["generatorURL"], generator_url);
     assert_eq!(got["status"]["state"], "active");
     // Same identity on both sides.

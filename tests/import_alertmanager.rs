@@ -19,10 +19,11 @@ use std::process::Command;
 
 use klaxon::import::alertmanager_to_dsl;
 use klaxon::model::load::load_sources;
-use klaxon::model::{MatchOp, Route, RuleSet};
-use klaxon::notify::alert::LabelSet;
+use klaxon::model::{Route, RuleSet};
 use klaxon::notify::route::RouteTree;
 use klaxon::notify::time_window::TimeWindows;
+use klaxon::vocab::labels::LabelSet;
+use klaxon::vocab::matcher::MatchOp;
 
 /// One alert's labels, as name/value pairs in name order.
 type Labels = Vec<(String, String)>;

@@ -11,7 +11,8 @@ use std::process::Command;
 use klaxon::diag::Level;
 use klaxon::import::{ImportStats, prometheus_to_dsl};
 use klaxon::model::load::{Loaded, load_sources};
-use klaxon::model::{Condition, Rule, RuleKind};
+use klaxon::model::{Rule, RuleKind};
+use klaxon::vocab::condition::Condition;
 use promql_parser::parser::{Expr, NumberLiteral};
 
 mod common;
@@ -107,7 +108,7 @@ fn annotations(rule: &Rule) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn level(rule: &Rule) -> Option<klaxon::model::SeverityLevel> {
+fn level(rule: &Rule) -> Option<klaxon::vocab::severity::SeverityLevel> {
     rule.alert()
         .and_then(|a| a.severities.first())
         .map(|s| s.level)

@@ -7,7 +7,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use klaxon::diag::{Diagnostic, Level};
 use klaxon::model::load::{Loaded, load_paths, load_sources};
-use klaxon::model::{Duration, LoadOptions, Rule, RuleKind, SeverityLevel, pair};
+use klaxon::model::{LoadOptions, Rule, RuleKind, pair};
+use klaxon::vocab::severity::SeverityLevel;
+use klaxon::vocab::time::Duration;
 
 fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/prom")).join(name)

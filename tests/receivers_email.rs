@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use klaxon::model::load::load_sources;
-use klaxon::notify::alert::LabelSet;
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 use klaxon::notify::receivers::{
     Deliver, DeliveryError, ReceiverContext, Receivers, build_receivers,
 };
+use klaxon::vocab::labels::LabelSet;
 use support_smtp::{Mail, SinkOptions, SmtpSink, TestCa, free_port};
 
 // ---- notifications and configuration ----

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use klaxon::model::load::load_sources;
-use klaxon::notify::alert::LabelSet;
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 use klaxon::notify::receivers::{
     Deliver, DeliveryError, ReceiverContext, Receivers, build_receivers,
 };
+use klaxon::vocab::labels::LabelSet;
 use serde_json::Value;
 use support_slack::{CHANNEL_ID, Failure, FakeSlack, TOKEN};
 

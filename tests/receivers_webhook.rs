@@ -16,11 +16,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hmac::{KeyInit as _, Mac as _};
 use klaxon::model::load::load_sources;
-use klaxon::notify::alert::LabelSet;
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 use klaxon::notify::receivers::{
     Deliver, DeliveryError, ReceiverContext, Receivers, build_receivers,
 };
+use klaxon::vocab::labels::LabelSet;
 use serde_json::Value;
 
 // ---- a recording HTTP sink ----

@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use klaxon::eval::alert::{Alert, AlertState, Labels};
+use klaxon::eval::alert::{Alert, AlertState};
 use klaxon::eval::persist::{StateChange as Change, commit, load_alerts};
 use klaxon::store::{Store, StoreError, WriteFailure};
+use klaxon::vocab::labels::Labels;
 use support::{Klaxon, WebhookSink, free_port, http, wait_for, wait_until};
 
 /// Set in the child process: act as the writer of the kill -9 test.

@@ -45,9 +45,10 @@ use axum::Router;
 use serde::Serialize;
 
 use super::{Endpoint, Verb};
-use crate::notify::alert::{Fingerprint, LabelSet, Millis};
 use crate::notify::alerts::AlertStore;
 use crate::notify::silence::Silences;
+use crate::vocab::labels::{Fingerprint, LabelSet};
+use crate::vocab::time::Millis;
 
 pub(super) use self::reply::framework_error;
 
@@ -141,7 +142,7 @@ impl Default for AlertmanagerApiOptions {
     fn default() -> Self {
         AlertmanagerApiOptions {
             max_body_bytes: 16 << 20,
-            resolve_timeout_ms: crate::notify::alerts::DEFAULT_RESOLVE_TIMEOUT_MS,
+            resolve_timeout_ms: crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS,
             webhook_resolve_timeout_ms: (4 * 60 + 5) * 60 * 1000,
             version: AmVersionInfo::default(),
             started_at: now_ms(),

@@ -9,7 +9,7 @@ use std::io;
 use serde::{Serialize, Serializer};
 use serde_json::ser::{CharEscape, Formatter};
 
-use crate::eval::alert::Millis;
+use crate::vocab::time::Millis;
 
 /// Serializes `value` the way Go's `encoding/json` would.
 pub fn to_go_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
@@ -139,7 +139,7 @@ pub fn format_float_e(value: f64) -> String {
     }
 }
 
-pub use crate::vocab::time::{GO_ZERO_TIME, go_time};
+use crate::vocab::time::go_time;
 
 /// Serializes an optional time with [`go_time`] (for `#[serde(serialize_with)]`).
 pub fn serialize_go_time<S: Serializer>(
@@ -157,5 +157,3 @@ pub fn serialize_go_time_required<S: Serializer>(
     serializer.serialize_str(&go_time(Some(*at)))
 }
 
-/// Go's `%q` for an error message: double-quoted with Go's escapes.
-pub use crate::vocab::go::quote as go_quote;

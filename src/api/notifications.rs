@@ -26,10 +26,10 @@ use serde::Serialize;
 
 use super::{Endpoint, Verb};
 use crate::diag::suggest;
-use crate::notify::alert::LabelSet;
 use crate::notify::notification::{Reason, Status};
 use crate::notify::outbox::{HistoryEntry, HistoryQuery, HistoryStatus, Outbox};
-use crate::notify::payload::rfc3339;
+use crate::vocab::labels::LabelSet;
+use crate::vocab::time::rfc3339;
 
 /// The endpoint's table.
 pub(super) fn endpoints() -> Vec<Endpoint<Arc<Outbox>>> {

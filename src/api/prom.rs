@@ -6,8 +6,10 @@
 use serde::Serialize;
 
 use super::json::{format_float_e, serialize_go_time, serialize_go_time_required};
-use crate::eval::alert::{Alert, AlertState, LabelPairs, Labels, Millis};
+use crate::eval::alert::{Alert, AlertState, LabelPairs};
 use crate::eval::status::{GroupStatus, RuleStatus, RuleStatusKind};
+use crate::vocab::labels::Labels;
+use crate::vocab::time::Millis;
 
 /// Prometheus's envelope of a successful answer.
 #[derive(Debug, Serialize)]
@@ -187,7 +189,7 @@ impl RuleFilter {
             "record" => Ok(RuleFilter::Recording),
             _ => Err(format!(
                 "invalid parameter \"type\": not supported value {}",
-                super::json::go_quote(&lowered)
+                crate::vocab::go::quote(&lowered)
             )),
         }
     }

@@ -240,7 +240,7 @@ struct ServeArgs {
 }
 
 fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
-    let d = klaxon::model::parse_duration(text)?;
+    let d = klaxon::vocab::time::parse_duration(text)?;
     if d.0 == 0 {
         return Err("must be more than 0".into());
     }

@@ -22,8 +22,8 @@ use klaxon::model::load::{
     LoadOptions, LoadPlan, Syntax, expand_paths, load_alone, load_files, load_key, plan_load,
     syntax_of,
 };
-use klaxon::model::{Duration, parse_duration};
 use klaxon::user_file;
+use klaxon::vocab::time::{Duration, parse_duration};
 
 /// Exit status when nothing at or above `--fail-on` was found.
 const EXIT_CLEAN: u8 = 0;

@@ -13,10 +13,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::diag::{Diagnostic, FileId, Level, SourceMap, Span};
 use crate::model::{
-    AlertSpec, Condition, Duration, Group, Origin, PromQuery, Rule, RuleKind, RuleSet,
-    SeverityLevel, SeverityRule, pair,
+    AlertSpec, Group, Origin, PromQuery, Rule, RuleKind, RuleSet, SeverityRule, pair,
 };
 use crate::template;
+use crate::vocab::condition::Condition;
+use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::Duration;
 
 /// Groups evaluated less often than this get `group/interval-too-long`; it is
 /// also Prometheus's default lookback, after which a series goes stale.

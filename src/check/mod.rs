@@ -18,7 +18,8 @@ pub use disable::{DisabledId, disabled_ids};
 use std::collections::{HashMap, HashSet};
 
 use crate::diag::{self, Diagnostic, FileId, Level, Span};
-use crate::model::{Duration, Loaded};
+use crate::model::Loaded;
+use crate::vocab::time::Duration;
 
 /// One entry of the lint registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

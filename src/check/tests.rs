@@ -1,11 +1,13 @@
 //! Lint tests on models built by hand, so they do not depend on the loaders.
 
 use super::*;
-use crate::lang::ast::{CmpOp, SeverityLevel};
 use crate::model::{
-    AlertSpec, Condition, Group, NoDataPolicy, Origin, Pair, PromQuery, Query, Rule, RuleKind,
-    SeverityRule, parse_duration,
+    AlertSpec, Group, NoDataPolicy, Origin, Pair, PromQuery, Query, Rule, RuleKind, SeverityRule,
 };
+use crate::vocab::condition::CmpOp;
+use crate::vocab::condition::Condition;
+use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::parse_duration;
 
 /// Builds a one-file [`Loaded`] whose spans point at the places the given
 /// snippets occur in the file text, as a loader would.

@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::labels::LabelSet;
-use crate::model::SeverityLevel;
-pub use crate::vocab::labels::{Labels, fingerprint};
+use crate::vocab::labels::LabelSet;
+use crate::vocab::labels::Labels;
+use crate::vocab::severity::SeverityLevel;
 
-pub use crate::vocab::time::Millis;
+use crate::vocab::time::Millis;
 
 /// Prometheus's three alert states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,6 +265,7 @@ mod float_text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::labels::fingerprint;
 
     #[test]
     fn fingerprint_matches_alertmanager() {

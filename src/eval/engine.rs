@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::alert::{Alert, AlertState, LabelPairs, Labels, Millis};
+use super::alert::{Alert, AlertState, LabelPairs};
 use super::event::{AlertBatch, OutgoingAlert};
 use super::metrics::{
     AlertLabels, DatasourceErrorLabels, DatasourceLabel, EvalMetrics, GroupLabel, RuleLabels,
@@ -21,8 +21,12 @@ use super::metrics::{
 use super::rule::{AlertingState, CompiledAlert, CompiledRule, Level, RuleError, RuleQuery};
 use super::status::{GroupStatus, Health, RuleStatus, RuleStatusKind};
 use super::templating::{Template, TemplateEnv};
-use crate::model::{Condition, NoDataPolicy, Origin, SeverityLevel};
+use crate::model::{NoDataPolicy, Origin};
 use crate::source::{Sample, Source, SourceError};
+use crate::vocab::condition::Condition;
+use crate::vocab::labels::Labels;
+use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::Millis;
 
 /// Name of the built-in alert raised when a datasource keeps failing.
 pub const DATASOURCE_DOWN: &str = "KlaxonDatasourceDown";
@@ -33,7 +37,7 @@ const BUILTIN_GROUP: &str = "klaxon";
 
 /// A change of durable alert state: the store's own change type, so a
 /// round's changes go to disk without conversion.
-pub use super::persist::StateChange;
+use super::persist::StateChange;
 
 /// Where state transitions are committed before they are acted on.
 pub trait StateStore: Send + Sync + 'static {
@@ -187,7 +191,7 @@ fn interval_ms(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-pub use crate::vocab::time::now_ms;
+use crate::vocab::time::now_ms;
 
 fn to_system_time(ms: Millis) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))

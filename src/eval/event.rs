@@ -3,7 +3,8 @@
 //! sends every batch into one channel; a fan-out task gives each consumer its
 //! own copy, so a slow consumer never stalls evaluation.
 
-use super::alert::{Labels, Millis};
+use crate::vocab::labels::Labels;
+use crate::vocab::time::Millis;
 
 /// An alert as it leaves the evaluator, in the shape of Alertmanager's
 /// `postableAlert` (and of what Prometheus's notifier sends).

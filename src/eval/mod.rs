@@ -4,7 +4,6 @@
 pub mod alert;
 pub mod engine;
 pub mod event;
-pub use crate::vocab::labels;
 pub mod metrics;
 pub mod persist;
 pub mod rule;

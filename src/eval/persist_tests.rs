@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 use std::fs;
 
-use crate::eval::alert::{Alert, AlertState, Labels, fingerprint};
+use crate::eval::alert::{Alert, AlertState};
 use crate::eval::persist::{StateChange, commit, load_alerts};
 use crate::store::{AlertRecord, DEFAULT_CACHE_BYTES, Store};
+use crate::vocab::labels::{Labels, fingerprint};
 use crate::vocab::severity::SeverityLevel;
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {

@@ -14,13 +14,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::alert::{Alert, AlertState, LabelPairs, Labels, Millis, fingerprint};
+use super::alert::{Alert, AlertState, LabelPairs};
 use super::templating::{SharedTexts, Template, TemplateEnv};
-use crate::model::{
-    self, Condition, NoDataPolicy, Origin, Query, ResolveRule, RuleKind, SeverityLevel,
-};
+use crate::model::{self, NoDataPolicy, Origin, Query, ResolveRule, RuleKind};
 use crate::source::Sample;
 use crate::template::CompiledTemplate;
+use crate::vocab::condition::Condition;
+use crate::vocab::labels::{Labels, fingerprint};
+use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::Millis;
 
 /// How long a resolved alert is kept (and re-sent) before it is forgotten,
 /// as Prometheus's `resolvedRetention`.

@@ -46,7 +46,8 @@
 
 use std::fmt::Write;
 
-use crate::model::{self, NoDataPolicy, RuleKind, SeverityLevel};
+use crate::model::{self, NoDataPolicy, RuleKind};
+use crate::vocab::severity::SeverityLevel;
 
 /// The unit separator between the fields of a key and of its definition.
 const US: char = '\u{1f}';

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::eval::rule::{CompiledRule, query_text};
 use crate::eval::templating::SharedTexts;
+use crate::model::Query;
 use crate::model::load::load_sources;
-use crate::model::{Duration, Query};
+use crate::vocab::time::Duration;
 
 /// REFERENCE ONLY, not used by klaxon: the rule key as klaxon built it up
 /// to commit a796ac3, copied verbatim from `eval/rule.rs` of that commit.

@@ -1,10 +1,11 @@
 //! The alert state machine, driven by hand-made query answers at chosen
 //! times: what a user sees in the alert list after each evaluation.
 
-use super::alert::{AlertState, Labels};
+use super::alert::AlertState;
 use super::rule::{AlertingState, CompiledRule, RESOLVED_RETENTION};
 use super::templating::{SharedTexts, TemplateEnv};
 use crate::source::Sample;
+use crate::vocab::labels::Labels;
 
 const S: i64 = 1000;
 const M: i64 = 60 * S;

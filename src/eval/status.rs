@@ -1,7 +1,9 @@
 //! What the evaluator shows of itself: a snapshot per group and rule, in the
 //! terms of Prometheus's `/api/v1/rules`, taken without pausing evaluation.
 
-use super::alert::{Alert, LabelPairs, Labels, Millis};
+use super::alert::{Alert, LabelPairs};
+use crate::vocab::labels::Labels;
+use crate::vocab::time::Millis;
 
 /// A rule's health after its last evaluation, as Prometheus reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

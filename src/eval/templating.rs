@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::alert::Labels;
 use crate::template::{CompiledTemplate, TemplateData};
+use crate::vocab::labels::Labels;
 
 /// What every template of a running configuration sees besides the alert.
 #[derive(Debug, Clone, Default)]

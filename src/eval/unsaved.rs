@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::engine::{StateChange, StateStore};
+use super::engine::StateStore;
+use crate::eval::persist::StateChange;
 
 /// A [`StateStore`] that keeps what it could not commit and writes it
 /// with the next commit.

@@ -42,10 +42,11 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, Level, SourceMap, Span};
 use crate::import::ImportFailure;
-use crate::lang::ast::{self, MatchOp, Spanned};
+use crate::lang::ast::{self, Spanned};
 use crate::lang::fmt::format_file;
 use crate::model;
 use crate::model::yaml::Node;
+use crate::vocab::matcher::MatchOp;
 use schema::Fields;
 
 mod inhibit;

@@ -16,9 +16,12 @@ use promql_parser::parser::{BinaryExpr, Expr};
 
 use crate::diag::{Level, SourceMap, Span};
 use crate::import::{ImportFailure, ImportStats, Imported};
-use crate::lang::ast::{self, CmpOp, Condition, SeverityLevel, Spanned};
+use crate::lang::ast::{self, Spanned};
 use crate::lang::fmt::format_file;
-use crate::model::{self, Duration, Pair, RuleKind};
+use crate::model::{self, Pair, RuleKind};
+use crate::vocab::condition::{CmpOp, Condition};
+use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::Duration;
 
 /// Indentation of statements inside an alert or record block (group → rule → body).
 const RULE_BODY_INDENT: &str = "    ";

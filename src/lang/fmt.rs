@@ -12,9 +12,10 @@ use std::fmt::Write as _;
 
 use crate::diag::{Diagnostic, FileId, Level};
 use crate::lang::ast::{
-    self, Alert, Annotation, AnnotationForm, Condition, Datasource, EsAgg, Group, Include, Inhibit,
-    LabelSet, Matcher, NoData, Query, Receiver, Record, Route, RuleDef, Setting, TimeWindow, Value,
+    self, Alert, Annotation, AnnotationForm, Datasource, EsAgg, Group, Include, Inhibit, LabelSet,
+    Matcher, NoData, Query, Receiver, Record, Route, RuleDef, Setting, TimeWindow, Value,
 };
+use crate::vocab::condition::Condition;
 
 /// Lines longer than this switch label sets from inline to one pair per line.
 const MAX_WIDTH: usize = 80;
@@ -549,7 +550,7 @@ fn value(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lang::ast::CmpOp;
+    use crate::vocab::condition::CmpOp;
 
     #[test]
     fn numbers_parse_back_to_the_same_value() {

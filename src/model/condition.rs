@@ -6,7 +6,7 @@
 //! condition at those sample points decides emptiness, inclusion and overlap
 //! exactly, without interval algebra.
 
-use crate::lang::ast::Condition;
+use crate::vocab::condition::Condition;
 
 /// Points that take every truth pattern the given conditions can produce.
 pub fn sample_points(conditions: &[&Condition]) -> Vec<f64> {
@@ -94,9 +94,9 @@ pub fn display(c: &Condition) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lang::ast::CmpOp::*;
+    use crate::vocab::condition::CmpOp::*;
 
-    fn cmp(op: crate::lang::ast::CmpOp, t: f64) -> Condition {
+    fn cmp(op: crate::vocab::condition::CmpOp, t: f64) -> Condition {
         Condition::Compare(op, t)
     }
     fn and(a: Condition, b: Condition) -> Condition {

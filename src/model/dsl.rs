@@ -13,12 +13,14 @@ use crate::model::components::{
     time_window, webhook,
 };
 use crate::model::{
-    self, AlertSpec, CompiledMatcher, Datasource, DatasourceConfig, DatasourceKind, Duration,
-    EsQuery, Group, Inhibit, Integration, IntegrationConfig, IntegrationKind, NoDataPolicy, Origin,
-    Pair, Pairs, PromQuery, Query, Receiver, ResolveRule, Route, Rule, RuleKind, RuleSet,
-    SecretValue, Setting, SettingValue, SeverityRule, TimeWindow, condition,
+    self, AlertSpec, CompiledMatcher, Datasource, DatasourceConfig, DatasourceKind, EsQuery, Group,
+    Inhibit, Integration, IntegrationConfig, IntegrationKind, NoDataPolicy, Origin, Pair, Pairs,
+    PromQuery, Query, Receiver, ResolveRule, Route, Rule, RuleKind, RuleSet, Setting, SettingValue,
+    SeverityRule, TimeWindow, condition,
 };
 use crate::vocab::matcher::{Matcher, MatcherError};
+use crate::vocab::secret::SecretValue;
+use crate::vocab::time::Duration;
 
 /// Alertmanager's defaults for the root route.
 const DEFAULT_GROUP_WAIT: Duration = Duration(30_000);

@@ -18,10 +18,13 @@ use std::collections::HashMap;
 use crate::diag::{Diagnostic, FileId, Span, did_you_mean, suggest};
 use crate::model::yaml::{self, Node, NodeValue, ScalarKind};
 use crate::model::{
-    AlertSpec, Condition, Duration, Group, NoDataPolicy, Origin, Pair, Pairs, PromQuery, Query,
-    Rule, RuleKind, SeverityLevel, SeverityRule, parse_duration, promql,
+    AlertSpec, Group, NoDataPolicy, Origin, Pair, Pairs, PromQuery, Query, Rule, RuleKind,
+    SeverityRule, promql,
 };
 use crate::template;
+use crate::vocab::condition::Condition;
+use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::{Duration, parse_duration};
 
 /// Fields Prometheus accepts at the top of a rule file.
 const FILE_FIELDS: &[&str] = &["groups"];
@@ -692,7 +695,7 @@ impl<'a> FileLoader<'a> {
             if let Some((name, span)) = &record
                 && !is_valid_metric_name(name)
             {
-                let fixed = crate::model::sanitize_metric_name(name);
+                let fixed = crate::vocab::labels::sanitize_metric_name(name);
                 let d = Diagnostic::error("prom/invalid-record-name", *span, format!("invalid recording rule name: {name}"))
                     .with_label("must match [a-zA-Z_:][a-zA-Z0-9_:]*")
                     .with_hint(if is_valid_metric_name(&fixed) {

@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::eval::alert::Millis;
+pub use crate::vocab::time::Millis;
 
-pub use crate::vocab::labels::Fingerprint;
 
-pub use crate::eval::labels::LabelSet;
+pub use crate::vocab::labels::LabelSet;
 
 /// Where an alert entered the notifier, for logs and the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,8 +54,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
-use super::alert::{Fingerprint, Millis, NotifyAlert};
+use super::alert::NotifyAlert;
 use crate::store::{RecordTable, Store, StoreError};
+use crate::vocab::labels::Fingerprint;
+use crate::vocab::time::Millis;
 use record::{Entry, decode_record};
 use urls::UrlInterner;
 use writer::Writer;
@@ -81,7 +83,7 @@ const MAX_BATCH_ALERTS: usize = 20_000;
 /// How long a resolved alert is kept after its end by default.
 pub const DEFAULT_RETENTION_MS: Millis = 60 * 60 * 1000;
 
-pub use crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS;
+use crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS;
 
 /// Settings of an [`AlertStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,8 +413,9 @@ fn expired(alert: &NotifyAlert, now: Millis, retention: Millis) -> bool {
 mod tests {
     use super::record::journal_put;
     use super::*;
-    use crate::notify::alert::{AlertSource, LabelSet, SharedStr};
+    use crate::notify::alert::{AlertSource, SharedStr};
     use crate::store::RecordOp;
+    use crate::vocab::labels::LabelSet;
 
     /// An alert of the store's tests, its URL and annotation as an API push has them.
     pub(super) fn alert(name: &str, starts: Millis, ends: Millis, updated: Millis) -> NotifyAlert {

@@ -23,13 +23,15 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::alert::{Fingerprint, LabelSet, Millis, NotifyAlert, severity_rank};
+use super::alert::{NotifyAlert, severity_rank};
 use super::inhibit::Inhibitor;
 use super::notification::{Notification, NotifiedAlert, Reason, Status};
 use super::outbox::LogEntry;
 use super::receivers::{BoxFuture, Receivers};
 use super::route::RouteTree;
 use crate::model;
+use crate::vocab::labels::{Fingerprint, LabelSet};
+use crate::vocab::time::Millis;
 
 /// Where decided notifications go, and what each lane was last told.
 pub trait Sink: Send + Sync {
@@ -473,19 +475,19 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 return;
             }
-            let now = crate::eval::engine::now_ms();
+            let now = crate::vocab::time::now_ms();
             self.flush_due(now).await;
             let next = {
                 let state = self.lock();
                 state.heap.peek().map(|Reverse((at, _))| *at)
             };
             let sleep_ms = next.map_or(60_000, |at| {
-                (at - crate::eval::engine::now_ms()).clamp(0, 60_000)
+                (at - crate::vocab::time::now_ms()).clamp(0, 60_000)
             });
             tokio::select! {
                 batch = alerts.recv() => match batch {
                     Some(batch) => {
-                        let now = crate::eval::engine::now_ms();
+                        let now = crate::vocab::time::now_ms();
                         self.insert(batch, now);
                     }
                     None => {

@@ -271,7 +271,7 @@ struct PostableAlert<'a> {
     labels: &'a Labels,
 }
 
-pub use crate::vocab::time::strfmt_date_time as format_time;
+use crate::vocab::time::strfmt_date_time;
 
 /// The request body for a batch: the JSON array Prometheus posts.
 pub fn encode_alerts(alerts: &[OutgoingAlert]) -> Result<Vec<u8>, serde_json::Error> {
@@ -279,8 +279,8 @@ pub fn encode_alerts(alerts: &[OutgoingAlert]) -> Result<Vec<u8>, serde_json::Er
         .iter()
         .map(|alert| PostableAlert {
             annotations: &alert.annotations,
-            ends_at: format_time(alert.ends_at),
-            starts_at: format_time(alert.starts_at),
+            ends_at: strfmt_date_time(alert.ends_at),
+            starts_at: strfmt_date_time(alert.starts_at),
             generator_url: &alert.generator_url,
             labels: &alert.labels,
         })
@@ -766,8 +766,8 @@ mod tests {
 
     #[test]
     fn out_of_range_times_are_go_zero_time() {
-        assert_eq!(format_time(i64::MAX), "0001-01-01T00:00:00.000Z");
-        assert_eq!(format_time(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(format_time(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(strfmt_date_time(i64::MAX), "0001-01-01T00:00:00.000Z");
+        assert_eq!(strfmt_date_time(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(strfmt_date_time(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
     }
 }

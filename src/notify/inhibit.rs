@@ -7,9 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
 use std::sync::Arc;
 
-use super::alert::{Fingerprint, LabelSet, Millis, NotifyAlert};
+use super::alert::NotifyAlert;
 use crate::model;
+use crate::vocab::labels::{Fingerprint, LabelSet};
 use crate::vocab::matcher::CompiledMatcher as Matcher;
+use crate::vocab::time::Millis;
 
 /// The inhibition rules of one configuration with the source alerts seen.
 #[derive(Debug, Default)]

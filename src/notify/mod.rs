@@ -169,7 +169,7 @@ impl Notifier {
         // Subscribe before the snapshot: an alert in both is grouped twice,
         // which is harmless; one in neither would be lost.
         let updates = alerts.subscribe();
-        dispatcher.insert(alerts.snapshot(), crate::eval::engine::now_ms());
+        dispatcher.insert(alerts.snapshot(), crate::vocab::time::now_ms());
         let mut tasks = vec![outbox.run(shutdown.clone())];
         tasks.push(tokio::spawn(Arc::clone(&dispatcher).run(updates, shutdown)));
         Ok(Arc::new(Notifier {
@@ -193,7 +193,7 @@ impl Notifier {
             .unwrap_or_else(|e| e.into_inner()) = config.windows;
         *self.config_text.write().unwrap_or_else(|e| e.into_inner()) = config.config_text;
         self.dispatcher
-            .reconfigure(config.dispatch, crate::eval::engine::now_ms());
+            .reconfigure(config.dispatch, crate::vocab::time::now_ms());
     }
 
     /// The configuration text, for `/api/v2/status`.
@@ -206,7 +206,7 @@ impl Notifier {
 
     /// Takes a batch from klaxon's evaluator into the notifier.
     pub async fn ingest_evaluated(&self, batch: AlertBatch) -> Result<(), StoreError> {
-        let now = crate::eval::engine::now_ms();
+        let now = crate::vocab::time::now_ms();
         let alerts = batch
             .alerts
             .into_iter()

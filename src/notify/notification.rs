@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::alert::{Fingerprint, LabelSet, Millis};
+use crate::vocab::labels::{Fingerprint, LabelSet};
+use crate::vocab::time::Millis;
 
 /// Firing or resolved, as Alertmanager's webhook says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

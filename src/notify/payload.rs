@@ -62,7 +62,7 @@ pub struct WebhookAlert {
     pub fingerprint: String,
 }
 
-pub use crate::vocab::time::{GO_ZERO_TIME, parse_time, rfc3339};
+use crate::vocab::time::{GO_ZERO_TIME, rfc3339};
 
 impl WebhookMessage {
     /// The payload for `n`, exactly as Alertmanager 0.25 builds it: firing

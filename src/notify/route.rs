@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 
-use super::alert::{LabelSet, Millis};
 use crate::model;
+use crate::vocab::labels::LabelSet;
 use crate::vocab::matcher::CompiledMatcher as Matcher;
+use crate::vocab::time::Millis;
 
 /// One node of the routing tree, with inherited settings applied.
 #[derive(Debug, Clone)]

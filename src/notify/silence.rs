@@ -50,9 +50,10 @@ use self::limits::{check_count, check_matcher_sizes, check_size, check_total};
 use self::pattern::Patterns;
 use self::rules::{can_update, compile, expire_at};
 use self::table::{CompiledMatchers, Entry, Table};
-use super::alert::{LabelSet, Millis};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
+use crate::vocab::labels::LabelSet;
 use crate::vocab::matcher::Matcher;
+use crate::vocab::time::Millis;
 
 pub use self::limits::{SilenceLimits, SilencesUsage};
 pub use self::pattern::REGEX_SIZE_LIMIT;

@@ -37,9 +37,10 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use crate::model;
 use crate::model::components::time_window::TimeWindowConfig;
-use crate::model::{self, SecretValue};
-use crate::notify::alert::Millis;
+use crate::vocab::secret::SecretValue;
+use crate::vocab::time::Millis;
 
 /// Every time window of a rule set, ready for fast membership checks.
 #[derive(Debug, Clone, Default)]

@@ -10,11 +10,12 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::alertmanager::{AlertmanagerApi, AlertmanagerApiOptions, GroupView, NotifyViews};
-use crate::eval::engine::{Engine, StateChange, StateStore};
+use crate::eval::engine::{Engine, StateStore};
+use crate::eval::persist::StateChange;
 use crate::eval::unsaved::KeepUnsaved;
 use crate::notify::Notifier;
-use crate::notify::alert::{Fingerprint, LabelSet};
 use crate::store::Store;
+use crate::vocab::labels::{Fingerprint, LabelSet};
 
 use super::NotifyOptions;
 use super::options::millis;
@@ -134,7 +135,7 @@ impl NotifyViews for NotifierViews {
     fn inhibited_by(&self, labels: &LabelSet) -> Vec<Fingerprint> {
         self.0
             .dispatcher
-            .inhibited_by(labels, crate::eval::engine::now_ms())
+            .inhibited_by(labels, crate::vocab::time::now_ms())
     }
 
     fn receivers_for(&self, labels: &LabelSet) -> Vec<String> {

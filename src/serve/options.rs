@@ -133,7 +133,7 @@ pub fn parse_label_pair(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
-    if !crate::model::is_valid_label_name(name) {
+    if !crate::vocab::labels::is_valid_label_name(name) {
         return Err(format!("`{name}` is not a valid label name"));
     }
     Ok((name.to_string(), value.to_string()))

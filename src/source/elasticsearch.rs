@@ -36,10 +36,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use super::{HttpSettings, Labels, Sample, SettingsError, SourceError};
+use super::{HttpSettings, Sample, SettingsError, SourceError};
 pub use crate::model::components::datasource::DEFAULT_TIME_FIELD;
 use crate::model::components::datasource::ElasticsearchConfig;
 use crate::model::{EsAgg, EsQuery};
+use crate::vocab::labels::Labels;
 
 /// Buckets asked for per `by` term. Large enough for any label set an alert
 /// should fan out to; Elasticsearch's `search.max_buckets` (65,536 by

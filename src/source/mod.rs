@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 pub use http::{HttpSettings, SettingsError};
 
-pub use crate::vocab::labels::Labels;
+use crate::vocab::labels::Labels;
 
 /// One series of a query answer: its labels and its value at the evaluation time.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_http_query::response::Data;
 
-use super::{HttpSettings, Labels, Sample, SettingsError, SourceError};
+use super::{HttpSettings, Sample, SettingsError, SourceError};
+use crate::vocab::labels::Labels;
 
 /// A Prometheus-compatible datasource.
 #[derive(Clone)]

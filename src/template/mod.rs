@@ -65,7 +65,6 @@ mod parse;
 mod tests;
 mod value;
 
-pub use crate::vocab::go::quote as go_quote;
 pub use compiled::{ALERT_TEMPLATE_PRELUDE, CompiledTemplate, expand, expand_alert_template};
 pub use functions::{QuerySamples, TemplateQuery};
 pub use go_strconv::format_go_float;

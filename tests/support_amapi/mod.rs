@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 use klaxon::api::alertmanager::{
     AlertmanagerApi, AlertmanagerApiOptions, GroupView, NotifyViews, routes,
 };
-use klaxon::notify::alert::{Fingerprint, LabelSet};
 use klaxon::notify::alerts::{AlertStore, AlertStoreOptions};
 use klaxon::notify::silence::{DEFAULT_RETENTION_MS, SilenceLimits, Silences};
 use klaxon::store::Store;
+use klaxon::vocab::labels::{Fingerprint, LabelSet};
 use tempfile::TempDir;
 
 /// A stand-in for the lead's dispatcher, for these tests only: every alert

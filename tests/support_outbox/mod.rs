@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use klaxon::notify::alert::{LabelSet, Millis};
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 use klaxon::notify::outbox::{LogEntry, Outbox, OutboxOptions};
 use klaxon::notify::receivers::{BoxFuture, Deliver, Delivered, DeliveryError, Receivers};
 use klaxon::store::{Store, StoreError};
+use klaxon::vocab::labels::LabelSet;
+use klaxon::vocab::time::Millis;
 
 pub fn now_ms() -> Millis {
     std::time::SystemTime::now()

@@ -10,9 +10,11 @@ use axum::response::Response;
 
 use super::AlertmanagerApi;
 use super::reply::{AmError, empty_ok};
-use crate::notify::alert::{AlertSource, LabelSet, Millis, NotifyAlert, SharedStr};
-use crate::notify::payload::parse_time;
+use crate::notify::alert::{AlertSource, NotifyAlert, SharedStr};
 use crate::notify::silence::is_valid_label_name;
+use crate::vocab::labels::LabelSet;
+use crate::vocab::time::Millis;
+use crate::vocab::time::parse_time;
 
 /// One alert of an ingested batch before the defaults are applied.
 pub(super) struct Incoming {

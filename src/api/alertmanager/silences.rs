@@ -15,10 +15,10 @@ use super::body::Posted;
 use super::reply::{AmError, empty_ok, json};
 use super::wire::am_time;
 use super::{AlertmanagerApi, now_ms};
-use crate::notify::alert::Millis;
-use crate::notify::payload::parse_time;
 use crate::notify::silence::{Silence, SilenceError, SilenceInput, SilenceState};
 use crate::vocab::matcher::{MatchOp, Matcher};
+use crate::vocab::time::Millis;
+use crate::vocab::time::parse_time;
 
 /// Alertmanager's `matcher` as listed.
 #[derive(Serialize)]

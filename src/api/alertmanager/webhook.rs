@@ -11,8 +11,9 @@ use super::body::Posted;
 use super::ingest::{Incoming, Sorted, store_batch, time_field};
 use super::reply::AmError;
 use super::{AlertmanagerApi, now_ms};
-use crate::notify::alert::{AlertSource, LabelSet};
+use crate::notify::alert::AlertSource;
 use crate::notify::payload::WebhookMessage;
+use crate::vocab::labels::LabelSet;
 
 pub(super) async fn post_webhook(
     State(api): State<AlertmanagerApi>,

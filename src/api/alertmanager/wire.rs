@@ -8,7 +8,8 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::notify::alert::{LabelSet, Millis};
+use crate::vocab::labels::LabelSet;
+use crate::vocab::time::Millis;
 
 /// A label map read straight into a [`LabelSet`] (empty values dropped, as
 /// Alertmanager's `removeEmptyLabels`; a later duplicate wins, as in Go).

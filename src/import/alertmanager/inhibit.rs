@@ -3,9 +3,10 @@
 use super::schema::INHIBIT_FIELDS;
 use super::{Converter, unspanned};
 use crate::diag::Span;
-use crate::lang::ast::{self, MatchOp};
+use crate::lang::ast;
 use crate::model;
 use crate::model::yaml::Node;
+use crate::vocab::matcher::MatchOp;
 
 impl Converter<'_> {
     pub(super) fn inhibit(&mut self, node: &Node) -> ast::Inhibit {

@@ -5,11 +5,12 @@
 
 use super::{
     DATASOURCE_KINDS, INHIBIT_STMTS, INTEGRATIONS, MAX_DEPTH, PResult, Parser, ROUTE_STMTS,
-    Reported, format_number,
+    Reported,
 };
 use crate::diag::{Diagnostic, Span, suggest};
 use crate::lang::ast::*;
 use crate::lang::lexer::{Token, TokenKind};
+use crate::vocab::condition::format_number;
 
 impl Parser<'_> {
     pub(super) fn value(&mut self) -> PResult<Spanned<Value>> {

@@ -732,4 +732,3 @@ fn item_comments(item: &mut Item) -> &mut Comments {
     }
 }
 
-pub use crate::vocab::condition::format_number;

@@ -72,9 +72,9 @@ impl HttpSettings {
             match name {
                 "url" => out.url = text.trim_end_matches('/').to_string(),
                 "timeout" => {
-                    out.timeout = crate::model::parse_duration(&text)
+                    out.timeout = crate::vocab::time::parse_duration(&text)
                         .ok()
-                        .map(crate::model::Duration::to_std);
+                        .map(crate::vocab::time::Duration::to_std);
                 }
                 "bearer_token" => {
                     let token = text.trim().to_string();
@@ -179,7 +179,7 @@ impl ElasticsearchConfig {
         let time_field = time_field(http.extra("time_field")).map_err(|m| ("time_field", m))?;
         let query_delay = match http.extra("query_delay") {
             None => Duration::ZERO,
-            Some(text) => crate::model::parse_duration(text.trim())
+            Some(text) => crate::vocab::time::parse_duration(text.trim())
                 .map_err(|m| ("query_delay", m))?
                 .to_std(),
         };

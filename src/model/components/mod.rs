@@ -29,7 +29,8 @@ pub mod webhook;
 use std::borrow::Cow;
 
 use crate::diag::{Diagnostic, Span, suggest};
-use crate::model::{SecretValue, Setting, secrets};
+use crate::model::{Setting, secrets};
+use crate::vocab::secret::SecretValue;
 
 /// What a setting accepts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -422,9 +423,9 @@ impl<'a> Block<'a> {
     }
 
     /// A duration (checked by the schema).
-    pub fn duration(&mut self, name: &str) -> Option<crate::model::Duration> {
+    pub fn duration(&mut self, name: &str) -> Option<crate::vocab::time::Duration> {
         let t = self.value(name)?;
-        crate::model::parse_duration(t.text.trim()).ok()
+        crate::vocab::time::parse_duration(t.text.trim()).ok()
     }
 
     /// The entries of a `name { K = "v" }` block, in the order written.
@@ -546,7 +547,7 @@ impl<'a> Block<'a> {
         let span = value.span;
         match kind {
             Kind::Duration => {
-                if let Err(msg) = crate::model::parse_duration(text) {
+                if let Err(msg) = crate::vocab::time::parse_duration(text) {
                     self.push(
                         Diagnostic::error("model/invalid-duration", span, msg)
                             .with_label("expected a duration like `30s`"),

@@ -54,7 +54,7 @@ impl Component for TimeWindowConfig {
         for setting in block.settings() {
             let key = setting.name.as_str();
             for v in &setting.values {
-                let crate::model::SecretValue::Literal(text) = &v.value else {
+                let crate::vocab::secret::SecretValue::Literal(text) = &v.value else {
                     let message = match block.place() {
                         super::Place::TimeWindow { name, .. } => format!(
                             "time_window `{name}`: `{key}` must be written in the file, not read with env() or file()"

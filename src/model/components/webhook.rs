@@ -129,7 +129,7 @@ impl Component for WebhookConfig {
                 }
                 None
             }
-            d => d.map(crate::model::Duration::to_std),
+            d => d.map(crate::vocab::time::Duration::to_std),
         };
         let max_alerts = b
             .value("max_alerts")

@@ -266,7 +266,7 @@ pub(super) fn lex(text: &str) -> Result<Vec<Token>, LocatedError> {
                             j += 1;
                         }
                         let word = &text[start..at(j)];
-                        if crate::model::parse_duration(word).is_err() {
+                        if crate::vocab::time::parse_duration(word).is_err() {
                             let mut e = err(
                                 start,
                                 at(j),

@@ -3,8 +3,9 @@
 //! whatever the bytes.
 
 use super::urls::UrlInterner;
-use crate::notify::alert::{AlertSource, Fingerprint, LabelSet, NotifyAlert};
+use crate::notify::alert::{AlertSource, NotifyAlert};
 use crate::store::{RecordOp, RecordTable};
+use crate::vocab::labels::{Fingerprint, LabelSet};
 
 // A record is a format byte followed by entries:
 //   entry     := 1 alert | 2 tombstone

@@ -16,8 +16,10 @@ use super::{
     AlertMap, COMPACT_CHUNK, COMPACT_MIN_ENTRIES, GC_INTERVAL, MAX_BATCH_ALERTS, PutAnswer,
     Request, Shared, expired,
 };
-use crate::notify::alert::{Fingerprint, Millis, NotifyAlert};
+use crate::notify::alert::NotifyAlert;
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
+use crate::vocab::labels::Fingerprint;
+use crate::vocab::time::Millis;
 
 /// `alert` re-allocated by this thread. Alerts are parsed on the HTTP
 /// workers, between the request's temporary buffers; kept as they are, each

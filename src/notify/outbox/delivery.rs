@@ -10,9 +10,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::records::{self, Lane};
 use super::{HistoryEntry, HistoryStatus, Outbox, State, human_ms, now_ms};
-use crate::notify::alert::Millis;
 use crate::notify::receivers::{Delivered, DeliveryError};
 use crate::store::{RecordOp, RecordTable};
+use crate::vocab::time::Millis;
 
 /// Log and history retention are enforced this often.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);

@@ -49,10 +49,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::notify::alert::{Fingerprint, LabelSet, Millis};
 use crate::notify::notification::{Notification, Reason, Status};
 use crate::notify::receivers::{Deliver, Receivers};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
+use crate::vocab::labels::{Fingerprint, LabelSet};
+use crate::vocab::time::Millis;
 use backoff::Backoff;
 use records::{Lane, StoredEntryRef, StoredLog};
 

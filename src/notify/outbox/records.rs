@@ -14,9 +14,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{HistoryEntry, LogEntry};
-use crate::notify::alert::Millis;
 use crate::notify::notification::Notification;
 use crate::store::{Record, RecordOp, RecordTable};
+use crate::vocab::time::Millis;
 
 /// One lane: everything one receiver integration is told about one group,
 /// delivered strictly in order.

@@ -23,8 +23,8 @@ use super::{
 };
 use crate::model::components::email::EmailConfig;
 pub use crate::model::components::email::TlsMode;
-use crate::notify::alert::LabelSet;
 use crate::notify::notification::{Notification, NotifiedAlert, Status};
+use crate::vocab::labels::LabelSet;
 
 /// Time limit for one whole SMTP conversation when the context sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

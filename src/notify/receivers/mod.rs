@@ -19,8 +19,9 @@ use std::time::Duration;
 use crate::diag::Diagnostic;
 use crate::model::components::Place;
 use crate::model::{IntegrationConfig, RuleSet};
-use crate::notify::alert::{LabelSet, severity_rank};
+use crate::notify::alert::severity_rank;
 use crate::notify::notification::{Notification, Status};
+use crate::vocab::labels::LabelSet;
 
 pub mod email;
 pub mod slack;

@@ -28,8 +28,8 @@ use super::{
     is_http_url, runbook_url, severity_text, silence_url, title, truncate_chars,
 };
 use crate::model::components::slack::{SlackConfig, SlackTarget};
-use crate::notify::alert::LabelSet;
 use crate::notify::notification::{Notification, NotifiedAlert, Reason, Status};
+use crate::vocab::labels::LabelSet;
 
 /// Per-request time limit when the context sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
