@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use klaxon::diag::Level;
 use klaxon::lang::ast;
 use klaxon::model::load::{LoadOptions, Loaded, load_paths, load_sources};
+use klaxon::vocab::condition::Condition;
 
 mod common;
 use common::{Fence, fences};
@@ -476,7 +477,7 @@ fn every_pack_alert_tells_the_responder_what_and_where_to_look() {
 
 /// Values around every threshold of the given conditions: enough to find a
 /// value where two single-variable conditions both hold, if one exists.
-fn probe_values(conditions: &[&ast::Condition]) -> Vec<f64> {
+fn probe_values(conditions: &[&Condition]) -> Vec<f64> {
     let mut thresholds = Vec::new();
     for c in conditions {
         c.thresholds(&mut thresholds);

@@ -156,4 +156,3 @@ pub fn serialize_go_time_required<S: Serializer>(
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&go_time(Some(*at)))
 }
-

@@ -22,6 +22,7 @@ use crate::template::CompiledTemplate;
 use crate::vocab::condition::Condition;
 use crate::vocab::labels::{Labels, fingerprint};
 use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::Duration;
 use crate::vocab::time::Millis;
 
 /// How long a resolved alert is kept (and re-sent) before it is forgotten,
@@ -234,7 +235,7 @@ impl CompiledRule {
     }
 }
 
-fn ms(d: model::Duration) -> Millis {
+fn ms(d: Duration) -> Millis {
     i64::try_from(d.0).unwrap_or(i64::MAX)
 }
 

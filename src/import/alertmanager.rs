@@ -334,7 +334,7 @@ impl Converter<'_> {
 
     /// Checks one matcher as Alertmanager and the DSL loader would.
     fn matcher(&mut self, m: AmMatcher, span: Span) -> Option<ast::Matcher> {
-        if !model::is_valid_label_name(&m.name) {
+        if !is_valid_label_name(&m.name) {
             self.error(
                 "am/invalid-value",
                 span,
@@ -375,6 +375,7 @@ impl Converter<'_> {
 
 // One matcher as Alertmanager parses it: the one matcher type and parser
 // (the converter's code names it `AmMatcher`).
+use crate::vocab::labels::is_valid_label_name;
 use crate::vocab::matcher::{Matcher as AmMatcher, parse_matchers};
 
 #[cfg(test)]

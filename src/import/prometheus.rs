@@ -22,6 +22,7 @@ use crate::model::{self, Pair, RuleKind};
 use crate::vocab::condition::{CmpOp, Condition};
 use crate::vocab::severity::SeverityLevel;
 use crate::vocab::time::Duration;
+use crate::vocab::time::parse_duration;
 
 /// Indentation of statements inside an alert or record block (group → rule → body).
 const RULE_BODY_INDENT: &str = "    ";
@@ -255,7 +256,7 @@ fn dsl_duration(d: Duration, span: Option<Span>, text: &str) -> ast::Duration {
     let written = span
         .and_then(|s| text.get(s.start..s.end))
         .map(|t| t.trim().trim_matches(['"', '\'']).trim())
-        .filter(|t| is_dsl_duration(t) && model::parse_duration(t) == Ok(d));
+        .filter(|t| is_dsl_duration(t) && parse_duration(t) == Ok(d));
     ast::Duration {
         millis: d.0,
         text: written.map_or_else(|| d.to_string(), str::to_string),

@@ -5,9 +5,9 @@
 //! semantic errors at the spans kept here. The formatter prints it back.
 
 use crate::diag::Span;
-pub use crate::vocab::condition::{CmpOp, Condition};
-pub use crate::vocab::matcher::MatchOp;
-pub use crate::vocab::severity::SeverityLevel;
+use crate::vocab::condition::Condition;
+use crate::vocab::matcher::MatchOp;
+use crate::vocab::severity::SeverityLevel;
 
 /// A value with the span it was written at.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,6 +18,9 @@ use crate::model::{
     PromQuery, Query, Receiver, ResolveRule, Route, Rule, RuleKind, RuleSet, Setting, SettingValue,
     SeverityRule, TimeWindow, condition,
 };
+use crate::vocab::condition::Condition;
+use crate::vocab::labels::is_valid_label_name;
+use crate::vocab::labels::sanitize_label_name;
 use crate::vocab::matcher::{Matcher, MatcherError};
 use crate::vocab::secret::SecretValue;
 use crate::vocab::time::Duration;
@@ -96,7 +99,7 @@ impl Lower<'_> {
     fn pairs(&mut self, set: &ast::LabelSet, what: &str, check_templates: bool) -> Pairs {
         let mut out: Pairs = Vec::new();
         for (name, value) in &set.pairs {
-            if !model::is_valid_label_name(&name.node) {
+            if !is_valid_label_name(&name.node) {
                 self.diags.push(
                     Diagnostic::error(
                         "model/invalid-label-name",
@@ -104,10 +107,7 @@ impl Lower<'_> {
                         format!("invalid {what} name `{}`", name.node),
                     )
                     .with_label("names are letters, digits and `_`, not starting with a digit")
-                    .with_hint(Some(format!(
-                        "try `{}`",
-                        model::sanitize_label_name(&name.node)
-                    ))),
+                    .with_hint(Some(format!("try `{}`", sanitize_label_name(&name.node)))),
                 );
             } else if name.node.starts_with("__") {
                 self.diags.push(
@@ -370,7 +370,7 @@ impl Lower<'_> {
                 );
                 continue;
             }
-            if ann.form == ast::AnnotationForm::Free && !model::is_valid_label_name(&ann.key.node) {
+            if ann.form == ast::AnnotationForm::Free && !is_valid_label_name(&ann.key.node) {
                 self.diags.push(
                     Diagnostic::error(
                         "model/invalid-label-name",
@@ -452,7 +452,6 @@ impl Lower<'_> {
     /// level less strict than a lower one, a resolve that overlaps firing or
     /// can never hold.
     fn check_conditions(&mut self, a: &ast::Alert, query: &Query) {
-        use ast::Condition;
         for s in &a.severities {
             if condition::never_holds(&s.condition.node) {
                 self.diags.push(
@@ -853,7 +852,7 @@ impl Lower<'_> {
     fn matchers(&mut self, ms: &[ast::Matcher]) -> Vec<CompiledMatcher> {
         ms.iter()
             .filter_map(|m| {
-                if !model::is_valid_label_name(&m.name.node) {
+                if !is_valid_label_name(&m.name.node) {
                     self.diags.push(
                         Diagnostic::error(
                             "model/invalid-label-name",
@@ -963,7 +962,7 @@ impl Lower<'_> {
                     );
                 }
                 for n in &g.node {
-                    if n.node != "..." && !model::is_valid_label_name(&n.node) {
+                    if n.node != "..." && !is_valid_label_name(&n.node) {
                         self.diags.push(
                             Diagnostic::error(
                                 "model/invalid-label-name",
@@ -1050,7 +1049,7 @@ impl Lower<'_> {
             );
         }
         for n in &i.equal {
-            if !model::is_valid_label_name(&n.node) {
+            if !is_valid_label_name(&n.node) {
                 self.diags.push(
                     Diagnostic::error(
                         "model/invalid-label-name",

@@ -18,13 +18,18 @@ pub mod secrets;
 pub mod validate;
 pub(crate) mod yaml;
 
-pub use crate::lang::ast::{CmpOp, Condition, EsAgg, SeverityLevel};
-pub use crate::vocab::matcher::{CompiledMatcher, MatchOp};
+pub use crate::lang::ast::EsAgg;
+use crate::vocab::condition::Condition;
+use crate::vocab::matcher::CompiledMatcher;
+use crate::vocab::secret::SecretValue;
+use crate::vocab::severity::SeverityLevel;
+use crate::vocab::time::Duration;
 pub use components::Validated;
 pub use load::{LoadOptions, Loaded, load_paths};
 pub use notifier::NotifierConfig;
 
 use crate::diag::{FileId, Span};
+use crate::vocab::labels::sanitize_label_name;
 
 /// Which syntax a rule was written in; the evaluator keeps Prometheus's exact
 /// semantics for rules from Prometheus files.
@@ -105,8 +110,6 @@ pub struct Group {
     /// Rules in evaluation order.
     pub rules: Vec<Rule>,
 }
-
-pub use crate::vocab::time::{Duration, parse_duration};
 
 /// A recording or alerting rule.
 #[derive(Debug, Clone)]
@@ -278,8 +281,6 @@ impl EsQuery {
     }
 }
 
-pub use crate::vocab::secret::SecretValue;
-
 /// A setting as written in a component's block: `to "a@x", "b@x"` is one
 /// setting with two values; a map's entries are settings named `map.NAME`
 /// (`headers { X-Team = "a" }` is `headers.X-Team`, spanned at the name).
@@ -444,8 +445,6 @@ pub struct TimeWindow {
     pub config: Validated<components::time_window::TimeWindowConfig>,
 }
 
-pub use crate::vocab::labels::{is_valid_label_name, sanitize_label_name, sanitize_metric_name};
-
 /// Whether a metric name is valid in Prometheus: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub fn is_valid_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -475,23 +474,5 @@ impl Rule {
         }
         out.retain(|_, v| !v.is_empty());
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_like_prometheus() {
-        assert_eq!(parse_duration("30s"), Ok(Duration(30_000)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration(5_400_000)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration(500)));
-        assert_eq!(parse_duration("0"), Ok(Duration(0)));
-        assert!(parse_duration("5").unwrap_err().contains("missing a unit"));
-        assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
-        assert!(parse_duration("30m1h").unwrap_err().contains("largest"));
-        assert!(parse_duration("99999999999999999999y").is_err());
-        assert_eq!(Duration(5_400_000).to_string(), "1h30m");
     }
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::vocab::time::Millis;
 
-
 pub use crate::vocab::labels::LabelSet;
 
 /// Where an alert entered the notifier, for logs and the API.

@@ -31,6 +31,7 @@ use super::receivers::{BoxFuture, Receivers};
 use super::route::RouteTree;
 use crate::model;
 use crate::vocab::labels::{Fingerprint, LabelSet};
+use crate::vocab::time::Duration;
 use crate::vocab::time::Millis;
 
 /// Where decided notifications go, and what each lane was last told.
@@ -75,10 +76,10 @@ impl DispatchConfig {
                 receiver: "default".to_string(),
                 group_by: Vec::new(),
                 group_by_all: false,
-                group_wait: model::Duration(30_000),
-                group_interval: model::Duration(300_000),
-                repeat_interval: model::Duration(4 * 3_600_000),
-                resolve_wait: model::Duration(5_000),
+                group_wait: Duration(30_000),
+                group_interval: Duration(300_000),
+                repeat_interval: Duration(4 * 3_600_000),
+                resolve_wait: Duration(5_000),
                 continue_: false,
                 mute_during: Vec::new(),
                 active_during: Vec::new(),

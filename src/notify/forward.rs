@@ -768,6 +768,9 @@ mod tests {
     fn out_of_range_times_are_go_zero_time() {
         assert_eq!(strfmt_date_time(i64::MAX), "0001-01-01T00:00:00.000Z");
         assert_eq!(strfmt_date_time(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(strfmt_date_time(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            strfmt_date_time(253_402_300_799_999),
+            "9999-12-31T23:59:59.999Z"
+        );
     }
 }

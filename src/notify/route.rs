@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::model;
 use crate::vocab::labels::LabelSet;
 use crate::vocab::matcher::CompiledMatcher as Matcher;
+use crate::vocab::matcher::MatchOp;
 use crate::vocab::time::Millis;
 
 /// One node of the routing tree, with inherited settings applied.
@@ -205,20 +206,20 @@ impl RouteTree {
     }
 }
 
-fn op_rank(op: model::MatchOp) -> u8 {
+fn op_rank(op: MatchOp) -> u8 {
     match op {
-        model::MatchOp::Eq => 0,
-        model::MatchOp::Ne => 1,
-        model::MatchOp::Re => 2,
-        model::MatchOp::NotRe => 3,
+        MatchOp::Eq => 0,
+        MatchOp::Ne => 1,
+        MatchOp::Re => 2,
+        MatchOp::NotRe => 3,
     }
 }
 
-fn op_text(op: model::MatchOp) -> &'static str {
+fn op_text(op: MatchOp) -> &'static str {
     match op {
-        model::MatchOp::Eq => "=",
-        model::MatchOp::Ne => "!=",
-        model::MatchOp::Re => "=~",
-        model::MatchOp::NotRe => "!~",
+        MatchOp::Eq => "=",
+        MatchOp::Ne => "!=",
+        MatchOp::Re => "=~",
+        MatchOp::NotRe => "!~",
     }
 }

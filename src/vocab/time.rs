@@ -209,4 +209,17 @@ mod tests {
         let forever = parse_time("9999-12-31T23:59:59.5Z").unwrap().unwrap();
         assert_eq!(rfc3339(forever), "9999-12-31T23:59:59.5Z");
     }
+
+    #[test]
+    fn durations_parse_like_prometheus() {
+        assert_eq!(parse_duration("30s"), Ok(Duration(30_000)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration(5_400_000)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration(500)));
+        assert_eq!(parse_duration("0"), Ok(Duration(0)));
+        assert!(parse_duration("5").unwrap_err().contains("missing a unit"));
+        assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("30m1h").unwrap_err().contains("largest"));
+        assert!(parse_duration("99999999999999999999y").is_err());
+        assert_eq!(Duration(5_400_000).to_string(), "1h30m");
+    }
 }

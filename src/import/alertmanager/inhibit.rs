@@ -4,8 +4,8 @@ use super::schema::INHIBIT_FIELDS;
 use super::{Converter, unspanned};
 use crate::diag::Span;
 use crate::lang::ast;
-use crate::model;
 use crate::model::yaml::Node;
+use crate::vocab::labels::is_valid_label_name;
 use crate::vocab::matcher::MatchOp;
 
 impl Converter<'_> {
@@ -30,7 +30,7 @@ impl Converter<'_> {
         let mut equal = Vec::new();
         if let Some(e) = f.get("equal") {
             for l in self.list(e, "`equal`") {
-                if model::is_valid_label_name(&l.value) {
+                if is_valid_label_name(&l.value) {
                     equal.push(unspanned(l.value));
                 } else {
                     self.error(

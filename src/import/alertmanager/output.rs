@@ -9,9 +9,9 @@ use super::schema::{Fields, GLOBAL_FIELDS, TOP_FIELDS};
 use super::{Converter, unspanned};
 use crate::diag::Span;
 use crate::lang::ast::{self, Value};
-use crate::model;
 use crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS;
 use crate::model::yaml::Node;
+use crate::vocab::time::parse_duration;
 
 impl Converter<'_> {
     pub(super) fn config(&mut self, root: &Node, shown_path: &str) -> ast::File {
@@ -133,7 +133,7 @@ impl Converter<'_> {
             (global.key("resolve_timeout"), global.get("resolve_timeout"))
             && let Some(text) = self.text(node, "`resolve_timeout`")
         {
-            match model::parse_duration(&text.value) {
+            match parse_duration(&text.value) {
                 Err(e) => {
                     self.error("am/invalid-value", node.span, e);
                 }

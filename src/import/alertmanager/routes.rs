@@ -7,8 +7,9 @@ use super::schema::{Fields, ROUTE_FIELDS};
 use super::{Converter, unspanned};
 use crate::diag::{Span, suggest};
 use crate::lang::ast::{self, Spanned};
-use crate::model;
 use crate::model::yaml::Node;
+use crate::vocab::labels::is_valid_label_name;
+use crate::vocab::time::parse_duration;
 
 impl Converter<'_> {
     pub(super) fn route(&mut self, node: &Node, is_root: bool) -> ast::Route {
@@ -43,7 +44,7 @@ impl Converter<'_> {
                 if l.value == "..." {
                     continue;
                 }
-                if !model::is_valid_label_name(&l.value) {
+                if !is_valid_label_name(&l.value) {
                     self.error(
                         "am/invalid-value",
                         l.span,
@@ -146,7 +147,7 @@ impl Converter<'_> {
     ) -> Option<Spanned<ast::Duration>> {
         let node = f.get(field)?;
         let text = self.text(node, &format!("`{field}`"))?;
-        match model::parse_duration(&text.value) {
+        match parse_duration(&text.value) {
             Ok(d) if nonzero && d.0 == 0 => {
                 self.error(
                     "am/invalid-value",

@@ -11,6 +11,7 @@ use crate::diag::{Diagnostic, Span, suggest};
 use crate::lang::ast::*;
 use crate::lang::lexer::{Token, TokenKind};
 use crate::vocab::condition::format_number;
+use crate::vocab::matcher::MatchOp;
 
 impl Parser<'_> {
     pub(super) fn value(&mut self) -> PResult<Spanned<Value>> {

@@ -731,4 +731,3 @@ fn item_comments(item: &mut Item) -> &mut Comments {
         Item::Include(i) => &mut i.comments,
     }
 }
-

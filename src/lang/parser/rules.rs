@@ -9,6 +9,9 @@ use super::{
 use crate::diag::{Diagnostic, Span, suggest};
 use crate::lang::ast::*;
 use crate::lang::lexer::{Token, TokenKind};
+use crate::vocab::condition::CmpOp;
+use crate::vocab::condition::Condition;
+use crate::vocab::severity::SeverityLevel;
 
 impl Parser<'_> {
     pub(super) fn group(&mut self, comments: Comments) -> PResult<Group> {
