@@ -148,17 +148,6 @@ pub enum SilenceError {
     Store(#[from] StoreError),
 }
 
-/// Prometheus's label name rule (`[a-zA-Z_][a-zA-Z0-9_]*`), which
-/// Alertmanager 0.25 applies to matcher names and alert labels.
-pub fn is_valid_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    match bytes.next() {
-        Some(b) if b.is_ascii_alphabetic() || b == b'_' => {}
-        _ => return false,
-    }
-    bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 /// A silence to store: its entry and its encoding.
 struct Change {
     entry: Entry,

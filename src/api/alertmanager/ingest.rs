@@ -11,8 +11,8 @@ use axum::response::Response;
 use super::AlertmanagerApi;
 use super::reply::{AmError, empty_ok};
 use crate::notify::alert::{AlertSource, NotifyAlert, SharedStr};
-use crate::notify::silence::is_valid_label_name;
 use crate::vocab::labels::LabelSet;
+use crate::vocab::labels::is_valid_label_name;
 use crate::vocab::time::Millis;
 use crate::vocab::time::parse_time;
 

@@ -4,7 +4,8 @@
 
 use super::pattern::{PatternError, Patterns, REGEX_SIZE_LIMIT};
 use super::table::CompiledMatchers;
-use super::{Millis, Silence, SilenceState, is_valid_label_name};
+use super::{Millis, Silence, SilenceState};
+use crate::vocab::labels::is_valid_label_name;
 use crate::vocab::matcher::{Matcher, regex_error};
 
 /// Alertmanager's validation of matchers, compiling the regex ones with
