@@ -145,7 +145,7 @@ impl Default for AlertmanagerApiOptions {
             resolve_timeout_ms: crate::model::notifier::DEFAULT_RESOLVE_TIMEOUT_MS,
             webhook_resolve_timeout_ms: (4 * 60 + 5) * 60 * 1000,
             version: AmVersionInfo::default(),
-            started_at: now_ms(),
+            started_at: crate::vocab::time::now_ms(),
         }
     }
 }
@@ -187,8 +187,4 @@ pub(super) fn endpoints() -> Vec<Endpoint<AlertmanagerApi>> {
 /// The endpoints, to merge into klaxon's router (then [`super::finish`]).
 pub fn routes(state: AlertmanagerApi) -> Router {
     super::table_router(endpoints(), state)
-}
-
-fn now_ms() -> Millis {
-    chrono::Utc::now().timestamp_millis()
 }

@@ -14,11 +14,12 @@ use super::body::Posted;
 use super::ingest::{Incoming, Sorted, store_batch, time_field};
 use super::reply::{AmError, json};
 use super::wire::{ReceiverName, Text, WireLabels, am_time};
-use super::{AlertmanagerApi, GroupView, now_ms};
+use super::{AlertmanagerApi, GroupView};
 use crate::notify::alert::{AlertSource, NotifyAlert, SharedStr};
 use crate::vocab::labels::{Fingerprint, LabelSet};
 use crate::vocab::matcher::{CompiledMatcher, anchored, regex_error};
 use crate::vocab::time::Millis;
+use crate::vocab::time::now_ms;
 
 /// Alertmanager's `postableAlert`; strings borrowed from the body.
 #[derive(Deserialize)]

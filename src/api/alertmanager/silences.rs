@@ -10,14 +10,15 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::AlertmanagerApi;
 use super::alerts::filter_matcher;
 use super::body::Posted;
 use super::reply::{AmError, empty_ok, json};
 use super::wire::am_time;
-use super::{AlertmanagerApi, now_ms};
 use crate::notify::silence::{Silence, SilenceError, SilenceInput, SilenceState};
 use crate::vocab::matcher::{MatchOp, Matcher};
 use crate::vocab::time::Millis;
+use crate::vocab::time::now_ms;
 use crate::vocab::time::parse_time;
 
 /// Alertmanager's `matcher` as listed.

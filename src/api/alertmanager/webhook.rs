@@ -7,13 +7,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::AlertmanagerApi;
 use super::body::Posted;
 use super::ingest::{Incoming, Sorted, store_batch, time_field};
 use super::reply::AmError;
-use super::{AlertmanagerApi, now_ms};
 use crate::notify::alert::AlertSource;
 use crate::notify::payload::WebhookMessage;
 use crate::vocab::labels::LabelSet;
+use crate::vocab::time::now_ms;
 
 pub(super) async fn post_webhook(
     State(api): State<AlertmanagerApi>,
