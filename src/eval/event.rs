@@ -1,6 +1,6 @@
-//! The hand-off from the evaluator to whatever delivers alerts: forwarding
-//! to external Alertmanagers today, klaxon's own notifier next. The evaluator
-//! sends every batch into one channel; a fan-out task gives each consumer its
+//! The hand-off from the evaluator to delivery: the evaluator sends every
+//! batch into one channel, and the wiring's fan-out gives each consumer
+//! (`notify::forward` to external Alertmanagers, klaxon's own notifier) its
 //! own copy, so a slow consumer never stalls evaluation.
 
 use crate::vocab::labels::Labels;

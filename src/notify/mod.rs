@@ -3,8 +3,14 @@
 //! inhibit, route, group, dedupe against the notification log, commit to
 //! the durable outbox, deliver to Slack, email and webhooks with retries.
 //!
-//! Layout follows that flow: [`alert`] (the alert and its label set),
-//! [`notification`] and [`payload`] (what is sent), [`receivers`] (how).
+//! Layout follows that flow: [`alert`] and [`alerts`] (the alert and the
+//! durable store of received alerts), [`silence`], [`inhibit`], [`route`],
+//! [`time_window`], [`dispatch`] (aggregation groups and the flush
+//! decision), [`notification`] and [`payload`] (what is sent), [`outbox`]
+//! (the durable log and delivery), [`receivers`] (Slack, email, webhook).
+//! [`forward`] sends the evaluator's alerts to external Alertmanagers as
+//! Prometheus does. The API over all this is `api::alertmanager`; the
+//! wiring (`serve`) gives it the notifier's views.
 
 pub mod alert;
 pub mod alerts;
