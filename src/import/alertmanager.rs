@@ -46,7 +46,8 @@ use crate::lang::ast::{self, Spanned};
 use crate::lang::fmt::format_file;
 use crate::model;
 use crate::model::yaml::Node;
-use crate::vocab::matcher::MatchOp;
+use crate::vocab::labels::is_valid_label_name;
+use crate::vocab::matcher::{MatchOp, Matcher, MatcherError, parse_matchers};
 use schema::Fields;
 
 mod inhibit;
@@ -317,7 +318,7 @@ impl Converter<'_> {
                         MatchOp::Re
                     };
                     for (k, v) in self.string_map(node, &field) {
-                        let m = AmMatcher {
+                        let m = Matcher {
                             name: k.value,
                             op,
                             value: v.value,
@@ -333,7 +334,7 @@ impl Converter<'_> {
     }
 
     /// Checks one matcher as Alertmanager and the DSL loader would.
-    fn matcher(&mut self, m: AmMatcher, span: Span) -> Option<ast::Matcher> {
+    fn matcher(&mut self, m: Matcher, span: Span) -> Option<ast::Matcher> {
         if !is_valid_label_name(&m.name) {
             self.error(
                 "am/invalid-value",
@@ -343,24 +344,20 @@ impl Converter<'_> {
             .label = Some("label names are letters, digits and `_`".to_string());
             return None;
         }
-        if matches!(m.op, MatchOp::Re | MatchOp::NotRe)
-            && let Err(e) = regex::Regex::new(&format!("^(?:{})$", m.value))
-        {
-            {
-                let msg = e.to_string();
-                let last = msg
-                    .lines()
-                    .last()
-                    .unwrap_or("invalid regex")
-                    .trim()
-                    .to_string();
-                self.error(
-                    "am/invalid-regex",
-                    span,
-                    format!("invalid regular expression `{}`: {last}", m.value),
-                );
-                return None;
-            }
+        if let Err(MatcherError::Regex { error, .. }) = m.clone().compile() {
+            let msg = error.to_string();
+            let last = msg
+                .lines()
+                .last()
+                .unwrap_or("invalid regex")
+                .trim()
+                .to_string();
+            self.error(
+                "am/invalid-regex",
+                span,
+                format!("invalid regular expression `{}`: {last}", m.value),
+            );
+            return None;
         }
         Some(ast::Matcher {
             name: unspanned(m.name),
@@ -370,13 +367,6 @@ impl Converter<'_> {
         })
     }
 }
-
-// ----- Alertmanager's matcher syntax ----------------------------------------------------------
-
-// One matcher as Alertmanager parses it: the one matcher type and parser
-// (the converter's code names it `AmMatcher`).
-use crate::vocab::labels::is_valid_label_name;
-use crate::vocab::matcher::{Matcher as AmMatcher, parse_matchers};
 
 #[cfg(test)]
 mod tests {
