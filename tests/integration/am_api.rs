@@ -4,15 +4,13 @@
 //! journals, and the error answers klaxon adds (401, 413, 400 naming the
 //! field, partly invalid batches).
 
-mod support_amapi;
-
 use std::time::Duration;
 
+use crate::harness::am_api::http::{self, Response};
+use crate::harness::am_api::{AmServer, wait_for};
+use crate::harness::amtool::Alertmanager;
 use klaxon::api::alertmanager::AlertmanagerApiOptions;
 use klaxon::store::{RecordOp, RecordTable};
-use support_amapi::http::{self, Response};
-use support_amapi::tools::Alertmanager;
-use support_amapi::{AmServer, wait_for};
 
 const AM_CONFIG: &str = "\
 global:

@@ -4,14 +4,12 @@
 //! Alertmanager 0.25 handing its notifications to
 //! `POST /api/v1/receivers/alertmanager` through a webhook receiver.
 
-mod support_amapi;
-
 use std::time::Duration;
 
+use crate::harness::am_api::{AmServer, http, wait_for, write_file};
+use crate::harness::amtool::{Alertmanager, Prometheus, amtool};
 use klaxon::api::alertmanager::AlertmanagerApiOptions;
 use klaxon::notify::alert::AlertSource;
-use support_amapi::tools::{Alertmanager, Prometheus, amtool};
-use support_amapi::{AmServer, http, wait_for, write_file};
 
 const TOKEN: &str = "amtool-and-alertmanager-s3cret";
 

@@ -5,11 +5,9 @@ use klaxon::diag::Level;
 use klaxon::model::RuleKind;
 use klaxon::model::load::load_sources;
 
-mod common;
-
 #[test]
 fn every_corpus_file_loads_without_errors_and_every_rule_is_found() {
-    let files = common::corpus_rule_files();
+    let files = crate::harness::files::corpus_rule_files();
     assert!(files.len() > 100, "only {} rule files found", files.len());
 
     let mut failures = Vec::new();

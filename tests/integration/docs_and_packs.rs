@@ -13,8 +13,7 @@ use klaxon::diag::Level;
 use klaxon::lang::ast;
 use klaxon::model::load::{LoadOptions, Loaded, load_paths, load_sources};
 
-mod common;
-use common::{Fence, fences};
+use crate::harness::files::{Fence, fences};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 

@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 use klaxon::diag::Level;
 use klaxon::model::load::{LoadOptions, load_paths};
 
-mod common;
-
 struct Expected {
     line: usize,
     col: usize,
@@ -197,7 +195,7 @@ fn repository_configurations(scratch: &Path) -> Vec<PathBuf> {
     for doc in docs {
         let markdown = std::fs::read_to_string(&doc).expect("read doc");
         let name = doc.file_stem().and_then(|n| n.to_str()).unwrap_or("doc");
-        for fence in common::fences(&markdown, &doc.display().to_string()) {
+        for fence in crate::harness::files::fences(&markdown, &doc.display().to_string()) {
             let extension = match fence.lang.as_str() {
                 "klaxon" => "rules",
                 "yaml" if fence.text.starts_with("groups:") => "yml",

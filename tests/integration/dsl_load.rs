@@ -13,7 +13,7 @@ fn errors(path: &str, text: &str) -> Vec<String> {
 
 #[test]
 fn architecture_example_loads_cleanly() {
-    let text = include_str!("fixtures/dsl/architecture_example.rules");
+    let text = include_str!("../fixtures/dsl/architecture_example.rules");
     let loaded = load_sources(&[("architecture_example.rules", text)]);
     let rendered: Vec<String> = loaded
         .diagnostics

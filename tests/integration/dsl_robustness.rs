@@ -4,7 +4,7 @@
 
 use klaxon::model::load::load_sources;
 
-const SAMPLE: &str = include_str!("fixtures/dsl/architecture_example.rules");
+const SAMPLE: &str = include_str!("../fixtures/dsl/architecture_example.rules");
 
 /// A small deterministic generator, so failures reproduce.
 struct Lcg(u64);

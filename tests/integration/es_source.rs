@@ -9,16 +9,14 @@
 //! bodies (index not found, query parse error, security, 429 rejections,
 //! shard failures, timeouts).
 
-mod support_es;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::harness::fake_es::{Auth, FakeEs, Fault};
 use klaxon::diag::Span;
 use klaxon::model::{EsAgg, EsQuery};
 use klaxon::source::elasticsearch::ElasticsearchSource;
 use klaxon::source::{HttpSettings, Labels, Sample, SourceError};
 use serde_json::{Value, json};
-use support_es::{Auth, FakeEs, Fault};
 
 /// Evaluation time used by every test: 2023-11-14T22:13:20Z.
 const AT_MS: u64 = 1_700_000_000_000;
@@ -60,7 +58,7 @@ fn settings(fake: &FakeEs, index: &str, extra: &[(&str, &str)]) -> HttpSettings 
 }
 
 fn source(settings: &HttpSettings) -> ElasticsearchSource {
-    support_es::install_tls_provider();
+    crate::harness::fake_es::install_tls_provider();
     ElasticsearchSource::new("logs", settings).expect("valid settings")
 }
 
@@ -730,7 +728,10 @@ async fn a_429_says_elasticsearch_rate_limited_the_query() {
     let es = source(&settings(&fake, "logs", &[]));
     let count = query(EsAgg::Count, None, None, 60, &[]);
 
-    fake.set_fault(Fault::Json(429, support_es::rejected_execution()));
+    fake.set_fault(Fault::Json(
+        429,
+        crate::harness::fake_es::rejected_execution(),
+    ));
     let message = rejected(es.search(&count, at(), TIMEOUT).await);
     assert!(
         message.starts_with("elasticsearch rate-limited the query (HTTP 429 Too Many Requests): es_rejected_execution_exception: rejected execution of org.elasticsearch"),
@@ -741,7 +742,10 @@ async fn a_429_says_elasticsearch_rate_limited_the_query() {
         "{message}"
     );
 
-    fake.set_fault(Fault::Json(429, support_es::circuit_breaking()));
+    fake.set_fault(Fault::Json(
+        429,
+        crate::harness::fake_es::circuit_breaking(),
+    ));
     let message = rejected(es.search(&count, at(), TIMEOUT).await);
     assert!(
         message.starts_with("elasticsearch rate-limited the query (HTTP 429 Too Many Requests): circuit_breaking_exception: [parent] Data too large, data for [<http_request>]"),
@@ -774,7 +778,7 @@ async fn other_error_bodies_name_their_most_specific_cause() {
 
     fake.set_fault(Fault::Json(
         403,
-        support_es::es_error(
+        crate::harness::fake_es::es_error(
             403,
             "security_exception",
             "action [indices:data/read/search] is unauthorized for user [klaxon] with effective roles [monitoring_user] on indices [logs-2023.11.14], this action is granted by the index privileges [read,all]",
@@ -1005,7 +1009,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
 
 #[test]
 fn settings_errors_name_the_datasource_and_setting() {
-    support_es::install_tls_provider();
+    crate::harness::fake_es::install_tls_provider();
     let mut s = HttpSettings::for_url("http://127.0.0.1:9200");
     let err = ElasticsearchSource::new("logs", &s).expect_err("no index");
     assert_eq!(

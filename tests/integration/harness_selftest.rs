@@ -1,12 +1,10 @@
 //! Checks the integration-test harness itself against the real Prometheus:
 //! if these fail, the serve tests built on the harness cannot be trusted.
 
-mod support;
-
 use std::time::Duration;
 
-use support::api::{format_prom_float, parse_exposition, parse_prom_float};
-use support::{AlertmanagerStub, Exporter, Klaxon, Prometheus, labels, wait_until};
+use crate::harness::api::{format_prom_float, parse_exposition, parse_prom_float};
+use crate::harness::{AlertmanagerStub, Exporter, Klaxon, Prometheus, labels, wait_until};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -19,7 +17,7 @@ fn exporter_pages_parse_back_to_the_series_that_were_set() {
     exporter.set("broken", &[("z", "1"), ("a", "2")], f64::NAN);
     exporter.remove("up_ratio", &[]);
 
-    let page = support::http::get(&exporter.url()).expect("scrape the exporter");
+    let page = crate::harness::http::get(&exporter.url()).expect("scrape the exporter");
     assert_eq!(page.status, 200);
     assert!(
         page.header("content-type")
@@ -28,7 +26,7 @@ fn exporter_pages_parse_back_to_the_series_that_were_set() {
         page.headers
     );
     let samples = parse_exposition(&page.body).expect("parse the page");
-    let seen: Vec<(String, support::Labels, String)> = samples
+    let seen: Vec<(String, crate::harness::Labels, String)> = samples
         .into_iter()
         .map(|s| (s.name, s.labels, format_prom_float(s.value)))
         .collect();
@@ -55,11 +53,11 @@ fn exporter_pages_parse_back_to_the_series_that_were_set() {
     assert_eq!(exporter.scrapes(), 1);
 
     exporter.set_failing(true);
-    let failed = support::http::get(&exporter.url()).expect("scrape the exporter");
+    let failed = crate::harness::http::get(&exporter.url()).expect("scrape the exporter");
     assert_eq!(failed.status, 503);
     exporter.clear();
     exporter.set_failing(false);
-    let empty = support::http::get(&exporter.url()).expect("scrape the exporter");
+    let empty = crate::harness::http::get(&exporter.url()).expect("scrape the exporter");
     assert_eq!((empty.status, empty.body.as_str()), (200, ""));
 }
 
@@ -81,10 +79,10 @@ fn prometheus_number_formats_round_trip() {
 fn dropping_the_exporter_closes_its_port() {
     let exporter = Exporter::start();
     let url = exporter.url();
-    assert!(support::http::get(&url).is_ok());
+    assert!(crate::harness::http::get(&url).is_ok());
     drop(exporter);
     assert!(
-        support::http::get(&url).is_err(),
+        crate::harness::http::get(&url).is_err(),
         "the exporter still answers after drop"
     );
 }
@@ -247,7 +245,7 @@ fn wait_until_returns_the_first_value_that_satisfies_it() {
 #[test]
 fn wait_until_panics_naming_what_it_waited_for() {
     let outcome = std::panic::catch_unwind(|| {
-        support::wait_for(Duration::from_millis(300), "the sky turns green", || {
+        crate::harness::wait_for(Duration::from_millis(300), "the sky turns green", || {
             Err::<(), _>("still blue")
         })
     });
@@ -309,7 +307,7 @@ fn klaxon_starts_answers_and_restarts_on_the_same_port_and_data() {
     let url = klaxon.url();
     let status = klaxon.terminate();
     assert!(status.success(), "klaxon exited with {status}");
-    assert!(support::http::get(&format!("{url}/-/ready")).is_err());
+    assert!(crate::harness::http::get(&format!("{url}/-/ready")).is_err());
     klaxon.restart();
     assert_eq!(klaxon.url(), url);
     let after = wait_until(WAIT, "QueueDeep fires after the restart", || {
@@ -391,7 +389,7 @@ fn self_monitoring_rules_evaluate_cleanly_on_klaxons_own_metrics() {
     .iter()
     .map(|name| (name.to_string(), "ok".to_string(), None))
     .collect();
-    support::wait_for(WAIT, "the self rules evaluate without errors", || {
+    crate::harness::wait_for(WAIT, "the self rules evaluate without errors", || {
         let now = health();
         if now == expected { Ok(()) } else { Err(now) }
     });

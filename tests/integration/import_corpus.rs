@@ -14,10 +14,8 @@ use klaxon::model::load::{Loaded, load_sources};
 use klaxon::model::{Condition, Rule, RuleKind};
 use promql_parser::parser::{Expr, NumberLiteral};
 
-mod common;
-
 fn corpus_files() -> Vec<PathBuf> {
-    common::corpus_rule_files()
+    crate::harness::files::corpus_rule_files()
 }
 
 fn render(loaded: &Loaded) -> String {

@@ -2,13 +2,11 @@
 //! notifications to a real HTTP sink that fails, rate-limits and hangs, and
 //! klaxon killed with SIGKILL in the middle of a burst.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::harness::{Klaxon, Reply, WebhookSink, wait_until};
 use serde_json::{Value, json};
-use support::{Klaxon, Reply, WebhookSink, wait_until};
 
 fn config(sink: &WebhookSink) -> String {
     format!(
@@ -31,7 +29,7 @@ fn post_alerts(klaxon: &Klaxon, names: impl IntoIterator<Item = String>) {
         .into_iter()
         .map(|n| json!({"labels": {"alertname": n, "severity": "warning"}}))
         .collect();
-    let response = support::http::post(
+    let response = crate::harness::http::post(
         &format!("{}/api/v2/alerts", klaxon.url()),
         "application/json",
         Value::Array(alerts).to_string().as_bytes(),

@@ -3,17 +3,14 @@
 //! `/api/v1/notifications`, and is delivered once the server is back — and
 //! the resolve that follows lands in the same thread.
 
-mod support;
-mod support_smtp;
-
 use std::time::Duration;
 
+use crate::harness::smtp_sink::{Mail, SinkOptions, SmtpSink};
+use crate::harness::{Klaxon, wait_until};
 use serde_json::{Value, json};
-use support::{Klaxon, wait_until};
-use support_smtp::{Mail, SinkOptions, SmtpSink};
 
 fn post(klaxon: &Klaxon, alerts: Value) {
-    let response = support::http::post(
+    let response = crate::harness::http::post(
         &format!("{}/api/v2/alerts", klaxon.url()),
         "application/json",
         alerts.to_string().as_bytes(),
@@ -31,7 +28,7 @@ fn history(klaxon: &Klaxon) -> Vec<Value> {
 
 #[test]
 fn smtp_down_then_back_delivers_and_threads_the_resolve() {
-    let port = support_smtp::free_port();
+    let port = crate::harness::smtp_sink::free_port();
     let config = format!(
         r#"
 receiver mail {{

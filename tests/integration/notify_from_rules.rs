@@ -3,12 +3,10 @@
 //! tells a webhook receiver — firing, an escalation announced at once (the
 //! resolved warning in the same message), and the final resolve.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::harness::{Exporter, Klaxon, Prometheus, WebhookSink, wait_until};
 use serde_json::Value;
-use support::{Exporter, Klaxon, Prometheus, WebhookSink, wait_until};
 
 const T: Duration = Duration::from_secs(40);
 

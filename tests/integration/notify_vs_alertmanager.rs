@@ -7,13 +7,11 @@
 //! (escalation at once, prompt resolve, resolve after a silence) the test
 //! asserts the difference.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::harness::{Alertmanager, Klaxon, Received, WebhookSink};
 use serde_json::{Value, json};
-use support::{Alertmanager, Klaxon, Received, WebhookSink};
 
 const GROUP_WAIT_S: u64 = 2;
 const GROUP_INTERVAL_S: u64 = 12;
@@ -92,7 +90,7 @@ fn alert(labels: &[(&str, &str)], ends_now: bool) -> Value {
 
 fn post_both(am: &Alertmanager, klaxon: &Klaxon, alerts: Value) {
     am.post_alerts(&alerts);
-    let response = support::http::post(
+    let response = crate::harness::http::post(
         &format!("{}/api/v2/alerts", klaxon.url()),
         "application/json",
         alerts.to_string().as_bytes(),
@@ -112,7 +110,7 @@ fn silence_both(am: &Alertmanager, klaxon: &Klaxon, name: &str, value: &str) {
     });
     let a = am.post_json("/api/v2/silences", &body);
     assert_eq!(a.status, 200, "Alertmanager silence: {}", a.body);
-    let k = support::http::post(
+    let k = crate::harness::http::post(
         &format!("{}/api/v2/silences", klaxon.url()),
         "application/json",
         body.to_string().as_bytes(),
@@ -509,7 +507,8 @@ route {{
 
     // The alert groups API lists one group per route on both sides.
     let groups = |base: &str| -> Vec<(String, String, usize)> {
-        let answer = support::http::get(&format!("{base}/api/v2/alerts/groups")).expect("answers");
+        let answer =
+            crate::harness::http::get(&format!("{base}/api/v2/alerts/groups")).expect("answers");
         assert_eq!(answer.status, 200, "{}", answer.body);
         let value: Value = serde_json::from_str(&answer.body).expect("JSON");
         let mut out: Vec<(String, String, usize)> = value

@@ -2,15 +2,13 @@
 //! delivered once, in order per group and receiver, through 500s, 429s,
 //! hangs, permanent errors, reloads, shutdowns and crashes.
 
-mod support_outbox;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::harness::outbox::*;
 use klaxon::notify::outbox::{HistoryEntry, HistoryQuery, HistoryStatus, Outbox, OutboxOptions};
 use klaxon::notify::receivers::Deliver;
-use support_outbox::*;
 use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(15);

@@ -3,8 +3,6 @@
 //! once; `kill -9` in the middle of a burst repeats only what was in flight;
 //! `GET /api/v1/notifications` shows the history with working filters.
 
-mod support_outbox;
-
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -12,11 +10,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::harness::outbox::*;
+use crate::harness::outbox_sink::{PostJson, Reply, Sink};
 use klaxon::notify::outbox::{HistoryQuery, HistoryStatus, Outbox, OutboxOptions};
 use klaxon::notify::receivers::Deliver;
 use serde_json::{Value, json};
-use support_outbox::http::{PostJson, Reply, Sink};
-use support_outbox::*;
 use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -210,7 +208,10 @@ async fn kill_9_mid_burst_repeats_only_the_in_flight_notifications() {
         Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "kill_9_mid_burst_repeats_only_the_in_flight_notifications",
+                &crate::harness::process::test_path(
+                    module_path!(),
+                    "kill_9_mid_burst_repeats_only_the_in_flight_notifications",
+                ),
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -3,18 +3,16 @@
 //! and HTML, subject, Message-ID, threading headers), STARTTLS, implicit
 //! TLS, AUTH, and how SMTP failures are classified.
 
-mod support_smtp;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::harness::smtp_sink::{Mail, SinkOptions, SmtpSink, TestCa, free_port};
 use klaxon::model::load::load_sources;
 use klaxon::notify::alert::LabelSet;
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 use klaxon::notify::receivers::{
     Deliver, DeliveryError, ReceiverContext, Receivers, build_receivers,
 };
-use support_smtp::{Mail, SinkOptions, SmtpSink, TestCa, free_port};
 
 // ---- notifications and configuration ----
 

@@ -3,11 +3,10 @@
 //! resolve, threading, Slack's error codes and rate limits, and incoming
 //! webhooks.
 
-mod support_slack;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::harness::fake_slack::{CHANNEL_ID, Failure, FakeSlack, TOKEN};
 use klaxon::model::load::load_sources;
 use klaxon::notify::alert::LabelSet;
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
@@ -15,7 +14,6 @@ use klaxon::notify::receivers::{
     Deliver, DeliveryError, ReceiverContext, Receivers, build_receivers,
 };
 use serde_json::Value;
-use support_slack::{CHANNEL_ID, Failure, FakeSlack, TOKEN};
 
 // ---- notifications and configuration ----
 
@@ -632,7 +630,8 @@ async fn incoming_webhooks_post_text_and_blocks() {
         Err(DeliveryError::Retryable { .. })
     ));
 
-    let archived = incoming(&fake.webhook_url_for(support_slack::ARCHIVED_WEBHOOK_PATH));
+    let archived =
+        incoming(&fake.webhook_url_for(crate::harness::fake_slack::ARCHIVED_WEBHOOK_PATH));
     assert_eq!(
         archived.slack().send(&n, None).await,
         Err(DeliveryError::Permanent {

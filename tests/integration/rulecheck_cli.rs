@@ -70,10 +70,8 @@ fn findings(out: &Output) -> Vec<String> {
         .collect()
 }
 
-mod common;
-
 fn corpus() -> PathBuf {
-    common::corpus_root()
+    crate::harness::files::corpus_root()
 }
 
 // --- formats ---------------------------------------------------------------

@@ -4,12 +4,10 @@
 //! both must settle on the same set of (alertname, labels, state) and the
 //! same annotations.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::{ApiAlert, Exporter, Klaxon, Labels, Prometheus, wait_for};
+use crate::harness::{ApiAlert, Exporter, Klaxon, Labels, Prometheus, wait_for};
 
 const RULES: &str = r#"groups:
 - name: differential
@@ -211,7 +209,7 @@ const TWIN: &str = r#"  - alert: Twin
 /// Each rule of `/api/v1/rules` in order: its name, query and alerts.
 type RulesView = Vec<(String, String, Vec<(Labels, String)>)>;
 
-fn rules_view(groups: Vec<support::ApiRuleGroup>) -> RulesView {
+fn rules_view(groups: Vec<crate::harness::ApiRuleGroup>) -> RulesView {
     groups
         .into_iter()
         .flat_map(|g| g.rules)

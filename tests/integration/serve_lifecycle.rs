@@ -3,11 +3,9 @@
 //! through `/api/v1/alerts` and `/api/v1/rules`, datasource outages,
 //! restarts (clean and `kill -9`) and reloads.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{ApiAlert, Exporter, Klaxon, Prometheus, wait_for, wait_until};
+use crate::harness::{ApiAlert, Exporter, Klaxon, Prometheus, wait_for, wait_until};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -524,7 +522,7 @@ fn serve_refuses_component_settings_with_the_message_rulecheck_gives() {
 
 /// The message of a JSON error answer, in Alertmanager's shape
 /// (`message`) or Prometheus's (`error`).
-fn error_text(answer: &support::HttpResponse) -> String {
+fn error_text(answer: &crate::harness::HttpResponse) -> String {
     let body = answer.json().unwrap_or_else(|e| panic!("{e}"));
     body.get("message")
         .or_else(|| body.get("error"))
@@ -561,7 +559,7 @@ fn every_state_changing_endpoint_needs_the_token() {
             path.replace("{id}", "5e365d67-1c49-47e4-8d6a-000000000000")
         );
         let send = |headers: &[(&str, &str)]| {
-            support::http::request_with_headers(
+            crate::harness::http::request_with_headers(
                 method.as_str(),
                 &url,
                 headers,
@@ -609,7 +607,7 @@ fn every_state_changing_endpoint_needs_the_token() {
     // A method no endpoint has gets a JSON 405 on every path.
     for (_, path) in &endpoints {
         let url = format!("{}{}", klaxon.url(), path.replace("{id}", "x"));
-        let answer = support::http::request_with_headers(
+        let answer = crate::harness::http::request_with_headers(
             "PATCH",
             &url,
             &[("Authorization", "Bearer s3cret")],
@@ -635,7 +633,7 @@ fn a_large_invalid_batch_logs_counts_and_an_excerpt() {
     let one = format!(r#"{{"labels":{{"bad-name":"{}é"}}}}"#, "v".repeat(100));
     let body = format!("[{}]", vec![one; 40_000].join(","));
     let before = klaxon.stderr().len();
-    let answer = support::http::post(
+    let answer = crate::harness::http::post(
         &format!("{}/api/v2/alerts", klaxon.url()),
         "application/json",
         body.as_bytes(),

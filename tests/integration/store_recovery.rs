@@ -6,8 +6,6 @@
 //! until there is room again, then klaxon writes again without a restart
 //! (issue 22).
 
-mod support;
-
 use std::collections::HashSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -15,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::harness::{Klaxon, WebhookSink, free_port, http, wait_for, wait_until};
 use klaxon::eval::alert::{Alert, AlertState, Labels};
 use klaxon::store::{Change, Store, StoreError, WriteFailure};
-use support::{Klaxon, WebhookSink, free_port, http, wait_for, wait_until};
 
 /// Set in the child process: act as the writer of the kill -9 test.
 const WRITER_DIR_ENV: &str = "KLAXON_STORE_TEST_WRITER_DIR";
@@ -123,7 +121,10 @@ fn kill_9_keeps_every_reported_commit() {
             Command::new(std::env::current_exe().unwrap())
                 .args([
                     "--exact",
-                    "kill_9_keeps_every_reported_commit",
+                    &crate::harness::process::test_path(
+                        module_path!(),
+                        "kill_9_keeps_every_reported_commit",
+                    ),
                     "--nocapture",
                     "--test-threads=1",
                 ])

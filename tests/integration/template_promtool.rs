@@ -17,7 +17,7 @@ use klaxon::model::template::{
     CompiledTemplate, QuerySamples, TemplateData, TemplateQuery, expand_alert_template,
 };
 
-#[path = "template_promtool/cases.rs"]
+#[path = "../template_promtool/cases.rs"]
 mod cases;
 
 /// `promtool` on `PATH`, if installed.

@@ -8,8 +8,7 @@
 //! Everything is synchronous, so tests are plain `#[test]`s.
 #![allow(dead_code)]
 
-pub mod http;
-pub mod tools;
+pub use super::am_api_http as http;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{free_port, http, write_file};
+use super::am_api::{free_port, http, write_file};
 
 /// A child process killed when dropped; its log is printed if the test panics.
 pub struct Process {

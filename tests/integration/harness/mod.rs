@@ -36,15 +36,24 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod alertmanager;
+pub mod am_api;
+pub mod am_api_http;
 pub mod am_process;
+pub mod amtool;
 pub mod api;
 pub mod exporter;
+pub mod fake_es;
+pub mod fake_slack;
+pub mod files;
 pub mod http;
 pub mod klaxon;
+pub mod outbox;
+pub mod outbox_sink;
 pub mod process;
 pub mod prometheus;
 pub mod server;
 pub mod sink;
+pub mod smtp_sink;
 pub mod wait;
 
 pub use alertmanager::{AlertmanagerStub, PostedAlert, PostedBatch};

@@ -334,4 +334,3 @@ pub async fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
-pub mod http;

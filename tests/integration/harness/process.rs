@@ -17,8 +17,8 @@ pub const TERMINATE_TIMEOUT: Duration = Duration::from_secs(20);
 ///
 /// The port is found by binding port 0 and closing the socket again, so
 /// another process could take it before ours binds it. That race is small on
-/// a test machine and only costs a retry: [`crate::support::Prometheus`] and
-/// [`crate::support::Klaxon`] start again on a new port when the first one
+/// a test machine and only costs a retry: [`crate::harness::Prometheus`] and
+/// [`crate::harness::Klaxon`] start again on a new port when the first one
 /// turns out to be taken. Servers written in Rust inside the test bind port 0
 /// directly and have no such race.
 pub fn free_port() -> u16 {
@@ -224,5 +224,20 @@ impl Drop for ManagedProcess {
         if std::thread::panicking() {
             eprintln!("{}", self.log_tail(200));
         }
+    }
+}
+
+/// The name this test binary knows a test by (`store_recovery::name`),
+/// from the `module_path!()` of the test's module and its function name:
+/// for a test that re-runs the binary with `--exact` to get a process of
+/// its own (to `kill -9` it, say).
+pub fn test_path(module_path: &str, function: &str) -> String {
+    let module = module_path
+        .split_once("::")
+        .map_or("", |(_crate_name, module)| module);
+    if module.is_empty() {
+        function.to_string()
+    } else {
+        format!("{module}::{function}")
     }
 }

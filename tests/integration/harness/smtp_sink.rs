@@ -119,7 +119,7 @@ impl SmtpSink {
         let port = options.port.unwrap_or_else(free_port);
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/support_smtp/smtp_sink.py"
+            "/tests/integration/harness/smtp_sink.py"
         );
         let mut command = Command::new(PYTHON);
         command
