@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use crate::harness::am_api::AmServer;
 use crate::harness::am_api::http::{self, Response};
-use crate::harness::am_api::{AmServer, wait_for};
-use crate::harness::amtool::Alertmanager;
+use crate::harness::{Alertmanager, wait_for};
 use klaxon::api::alertmanager::AlertmanagerApiOptions;
 use klaxon::store::{RecordOp, RecordTable};
 

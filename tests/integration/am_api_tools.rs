@@ -6,8 +6,10 @@
 
 use std::time::Duration;
 
-use crate::harness::am_api::{AmServer, http, wait_for, write_file};
-use crate::harness::amtool::{Alertmanager, Prometheus, amtool};
+use crate::harness::am_api::{AmServer, http};
+use crate::harness::amtool::amtool;
+use crate::harness::files::write_file;
+use crate::harness::{Alertmanager, Prometheus, wait_for};
 use klaxon::api::alertmanager::AlertmanagerApiOptions;
 use klaxon::notify::alert::AlertSource;
 
@@ -171,7 +173,15 @@ groups:
         annotations:
           summary: 'value is {{ $value }}'
 ";
-    let prometheus = Prometheus::start(rules, &klaxon.addr().to_string());
+    let rules_dir = tempfile::tempdir().unwrap();
+    let prometheus = Prometheus::builder()
+        .rule_file(write_file(rules_dir.path(), "rules.yml", rules))
+        .alertmanager(&klaxon.addr().to_string())
+        // The first send happens before the Alertmanager list is synced
+        // (and is dropped); re-send every second rather than after the
+        // default minute.
+        .arg("--rules.alert.resend-delay=1s")
+        .start();
     let alert = wait_for(
         Duration::from_secs(60),
         "Prometheus's alert arrives",

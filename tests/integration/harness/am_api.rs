@@ -1,20 +1,19 @@
-//! Harness for the Alertmanager-compatible API tests: klaxon's
+//! Klaxon's Alertmanager-compatible API for the API tests:
 //! [`routes`](klaxon::api::alertmanager::routes) served in-process on
-//! 127.0.0.1 over a real store in a temporary directory ([`AmServer`]), and
-//! the real tools that talk to it: `amtool`, Prometheus 2.42 and
-//! Alertmanager 0.25, each in its own temporary directory on a free port,
-//! killed when dropped (their logs printed when a test fails).
+//! 127.0.0.1 over a real store in a temporary directory ([`AmServer`]).
+//! The real tools that talk to it are elsewhere in the harness: `amtool`
+//! ([`super::amtool`]), Prometheus ([`super::Prometheus`]) and Alertmanager
+//! ([`super::Alertmanager`]).
 //!
 //! Everything is synchronous, so tests are plain `#[test]`s.
-#![allow(dead_code)]
 
 pub use super::am_api_http as http;
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+
+use super::server::LocalServer;
 
 use klaxon::api::alertmanager::{
     AlertmanagerApi, AlertmanagerApiOptions, GroupView, NotifyViews, routes,
@@ -123,22 +122,11 @@ pub struct AmServer {
 }
 
 struct Running {
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    // Dropped first: the server stops (and drops its router's handles on
+    // the store) before the handles below go.
+    server: LocalServer,
     alerts: Arc<AlertStore>,
     silences: Arc<Silences>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 impl AmServer {
@@ -219,7 +207,7 @@ impl AmServer {
 
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> SocketAddr {
-        self.running().addr
+        self.running().server.addr()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -278,83 +266,12 @@ impl AmServer {
             options: Arc::new(self.options.clone()),
         };
         let app = klaxon::api::finish(routes(state), self.token.clone());
-        let listener = TcpListener::bind(("127.0.0.1", self.port))
-            .or_else(|_| TcpListener::bind("127.0.0.1:0"))
-            .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("no local address: {e}"));
-        self.port = addr.port();
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|e| panic!("cannot make the socket non-blocking: {e}"));
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(format!("amapi-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .unwrap_or_else(|e| panic!("cannot build a runtime: {e}"));
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)
-                        .unwrap_or_else(|e| panic!("bad listener: {e}"));
-                    tokio::select! {
-                        result = axum::serve(listener, app) => {
-                            if let Err(e) = result {
-                                eprintln!("the API server on {addr} stopped: {e}");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-                // Dropping the runtime closes every connection and drops the
-                // router, so the store is released when the thread ends.
-                runtime.shutdown_timeout(Duration::from_secs(5));
-            })
-            .unwrap_or_else(|e| panic!("cannot spawn the server thread: {e}"));
+        let server = LocalServer::start_at("amapi", self.port, 2, app);
+        self.port = server.addr().port();
         self.running = Some(Running {
-            addr,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            server,
             alerts,
             silences,
         });
     }
-}
-
-/// Calls `check` every 100 ms until it returns `Some`; panics after
-/// `timeout` naming `what` and the last observation.
-pub fn wait_for<T, E: std::fmt::Debug>(
-    timeout: Duration,
-    what: &str,
-    mut check: impl FnMut() -> Result<T, E>,
-) -> T {
-    let started = Instant::now();
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(last) if started.elapsed() >= timeout => {
-                panic!("timed out after {timeout:?} waiting until {what}; last: {last:#?}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-}
-
-/// A free TCP port on 127.0.0.1 (bound and released: a small race that a
-/// retry covers).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
-}
-
-/// Writes `text` to `dir/name` and returns the path.
-pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-    path
 }

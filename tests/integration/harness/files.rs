@@ -1,6 +1,6 @@
-//! Helpers shared by the integration tests.
-// Each test crate uses its own subset of these helpers.
-#![allow(dead_code)]
+//! Files the tests read and write: the shared rule corpus beside the
+//! repository, the code blocks of Markdown documents, and files a test
+//! writes for a server to read.
 
 use std::path::{Path, PathBuf};
 
@@ -77,4 +77,17 @@ pub fn fences(markdown: &str, name: &str) -> Vec<Fence> {
         "{name} has a code block that is never closed"
     );
     out
+}
+
+/// Writes `contents` to `dir/name` (creating the directories between) and
+/// returns the path; panics when it cannot.
+pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+    }
+    std::fs::write(&path, contents)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
 }

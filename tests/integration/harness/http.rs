@@ -15,7 +15,7 @@ use std::time::Duration;
 /// How long to wait for a connection to a loopback server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one read or write may block.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A response: status code, headers (names lowercased) and body.
 #[derive(Debug, Clone)]
@@ -104,9 +104,11 @@ pub fn request_with_headers(
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
     if let Some((_, bytes)) = body {
-        stream.write_all(bytes)?;
+        // A server may answer (413) and close before reading everything:
+        // its answer is what the test wants to see.
+        let _ = stream.write_all(bytes);
     }
-    stream.flush()?;
+    let _ = stream.flush();
 
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;

@@ -15,6 +15,7 @@ use super::api::{
     ApiAlert, ApiRuleGroup, ExposedSample, Labels, parse_alerts, parse_exposition,
     parse_rule_groups,
 };
+use super::files::write_file;
 use super::http::{self, HttpResponse};
 use super::process::{CommandSpec, ManagedProcess, TERMINATE_TIMEOUT, free_port};
 
@@ -465,15 +466,4 @@ impl Klaxon {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-}
-
-fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
-    }
-    std::fs::write(&path, contents)
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-    path
 }
