@@ -229,7 +229,7 @@ fn repository_configurations(scratch: &Path) -> Vec<PathBuf> {
 /// with only that, located at the value.
 #[test]
 fn rulecheck_clean_is_serve_builds() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::harness::install_tls_provider();
     let scratch = tempfile::tempdir().expect("tempdir");
     let files = repository_configurations(scratch.path());
     let (mut both_pass, mut both_refuse, mut secrets_missing) = (0, 0, 0);

@@ -58,7 +58,7 @@ fn settings(fake: &FakeEs, index: &str, extra: &[(&str, &str)]) -> HttpSettings 
 }
 
 fn source(settings: &HttpSettings) -> ElasticsearchSource {
-    crate::harness::fake_es::install_tls_provider();
+    crate::harness::install_tls_provider();
     ElasticsearchSource::new("logs", settings).expect("valid settings")
 }
 
@@ -1009,7 +1009,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
 
 #[test]
 fn settings_errors_name_the_datasource_and_setting() {
-    crate::harness::fake_es::install_tls_provider();
+    crate::harness::install_tls_provider();
     let mut s = HttpSettings::for_url("http://127.0.0.1:9200");
     let err = ElasticsearchSource::new("logs", &s).expect_err("no index");
     assert_eq!(

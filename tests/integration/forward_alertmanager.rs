@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 const ALERTMANAGER_BIN: &str = "/usr/bin/prometheus-alertmanager";
 
 fn install_tls() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::harness::install_tls_provider();
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {

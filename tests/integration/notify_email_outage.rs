@@ -28,7 +28,7 @@ fn history(klaxon: &Klaxon) -> Vec<Value> {
 
 #[test]
 fn smtp_down_then_back_delivers_and_threads_the_resolve() {
-    let port = crate::harness::smtp_sink::free_port();
+    let port = crate::harness::free_port();
     let config = format!(
         r#"
 receiver mail {{

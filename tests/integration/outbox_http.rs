@@ -361,7 +361,7 @@ async fn notifications_endpoint_shows_history_with_filters() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::harness::install_tls_provider();
     let client = reqwest::Client::new();
     let get = |query: &'static str| {
         let client = client.clone();

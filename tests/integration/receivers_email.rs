@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::harness::smtp_sink::{Mail, SinkOptions, SmtpSink, TestCa, free_port};
+use crate::harness::free_port;
+use crate::harness::smtp_sink::{Mail, SinkOptions, SmtpSink, TestCa};
 use klaxon::model::load::load_sources;
 use klaxon::notify::alert::LabelSet;
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};

@@ -692,7 +692,7 @@ route {{ receiver oncall }}
 /// The fake must refuse what Slack refuses, or the tests above prove nothing.
 #[tokio::test]
 async fn the_fake_slack_refuses_what_slack_refuses() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::harness::install_tls_provider();
     let fake = FakeSlack::start();
     let client = reqwest::Client::new();
     let post = |body: Value| {

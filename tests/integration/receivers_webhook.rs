@@ -3,9 +3,7 @@
 //! HMAC signature, the idempotency key, custom headers, and how each kind
 //! of failure is classified.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -22,6 +20,8 @@ use klaxon::notify::receivers::{
     Deliver, DeliveryError, ReceiverContext, Receivers, build_receivers,
 };
 use serde_json::Value;
+
+use crate::harness::server::LocalServer;
 
 // ---- a recording HTTP sink ----
 
@@ -45,10 +45,8 @@ struct SinkState {
 }
 
 struct Sink {
-    addr: SocketAddr,
+    server: LocalServer,
     state: Arc<Mutex<SinkState>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 async fn receive(
@@ -93,33 +91,14 @@ impl Sink {
         let app = Router::new()
             .route("/hook", post(receive))
             .with_state(Arc::clone(&state));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
-        });
         Sink {
-            addr,
+            server: LocalServer::start("webhook-test-sink", app),
             state,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
         }
     }
 
     fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
+        format!("http://{}/hook", self.server.addr())
     }
 
     fn answer_next(&self, answer: Answer) {
@@ -136,17 +115,6 @@ impl Sink {
             .unwrap_or_else(|e| e.into_inner())
             .requests
             .clone()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -120,7 +120,7 @@ impl Inner {
 impl FakeEs {
     /// Starts on a free loopback port in the current tokio runtime.
     pub async fn start() -> FakeEs {
-        install_tls_provider();
+        super::install_tls_provider();
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("bind a loopback port for the fake Elasticsearch");
@@ -196,12 +196,6 @@ impl FakeEs {
             .flat_map(|r| r.problems.clone())
             .collect()
     }
-}
-
-/// reqwest is built without a default TLS provider: every process that makes
-/// requests installs ring's once.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 impl Drop for FakeEs {

@@ -25,9 +25,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::Router;
@@ -37,6 +35,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
+
+use super::server::LocalServer;
 
 /// The bot token the fake accepts.
 pub const TOKEN: &str = "xoxb-1111-2222-klaxontest";
@@ -113,10 +113,8 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Inner> {
 
 /// The running fake; dropping it stops it.
 pub struct FakeSlack {
-    addr: SocketAddr,
+    server: LocalServer,
     shared: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl FakeSlack {
@@ -130,51 +128,25 @@ impl FakeSlack {
             .route("/api/{method}", post(api))
             .route("/services/{t}/{b}/{x}", post(webhook))
             .with_state(Arc::clone(&shared));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(format!("fake-slack-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                    tokio::select! {
-                        result = axum::serve(listener, app) => {
-                            if let Err(e) = result {
-                                eprintln!("fake slack on {addr} stopped: {e}");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-            })
-            .expect("spawn the fake Slack");
         FakeSlack {
-            addr,
+            server: LocalServer::start("fake-slack", app),
             shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
         }
     }
 
     /// The Web API base, as the `api_url` setting takes it.
     pub fn api_url(&self) -> String {
-        format!("http://{}/api", self.addr)
+        format!("http://{}/api", self.server.addr())
     }
 
     /// The incoming-webhook URL that works.
     pub fn webhook_url(&self) -> String {
-        format!("http://{}{WEBHOOK_PATH}", self.addr)
+        format!("http://{}{WEBHOOK_PATH}", self.server.addr())
     }
 
     /// An incoming-webhook URL by path (for `no_service`, `channel_is_archived`).
     pub fn webhook_url_for(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.server.addr())
     }
 
     /// The next `n` calls (any endpoint) fail this way.
@@ -203,17 +175,6 @@ impl FakeSlack {
     pub fn delete_message(&self, channel_id: &str, ts: &str) {
         if let Some(messages) = lock(&self.shared).channels.get_mut(channel_id) {
             messages.retain(|m| m.ts != ts);
-        }
-    }
-}
-
-impl Drop for FakeSlack {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }

@@ -66,3 +66,10 @@ pub use process::free_port;
 pub use prometheus::{Prometheus, PrometheusBuilder};
 pub use sink::{Received, Reply, WebhookSink};
 pub use wait::{wait_for, wait_until};
+
+/// reqwest is built without a default TLS provider: a test whose process
+/// makes requests through klaxon's clients installs ring's first. (Once per
+/// process; later calls do nothing, so every such test may call it.)
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

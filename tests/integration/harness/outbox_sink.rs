@@ -154,7 +154,7 @@ pub struct PostJson {
 
 impl PostJson {
     pub fn new(url: String) -> Arc<PostJson> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::harness::install_tls_provider();
         Arc::new(PostJson {
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))

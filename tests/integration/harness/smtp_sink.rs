@@ -4,13 +4,13 @@
 //! directory. Plain, STARTTLS or implicit TLS (with a CA and certificate
 //! made by [`TestCa`] at test time), optionally with AUTH. Recipients
 //! `reject...@` get `550 5.1.1`, `busy...@` get `451 4.3.0`. The server is
-//! killed when the handle is dropped.
-// Each test file uses a subset.
-#![allow(dead_code)]
+//! killed when the handle is dropped (its log printed if the test failed).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use super::process::{CommandSpec, ManagedProcess, free_port};
 
 const PYTHON: &str = "/usr/bin/python3";
 
@@ -90,17 +90,12 @@ pub struct Received {
     pub auth: Option<String>,
 }
 
-/// A free port on 127.0.0.1 (closed again at once).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
 /// The running server.
 pub struct SmtpSink {
+    // Dropped first: the process is killed before its directory goes away.
+    process: ManagedProcess,
     port: u16,
     dir: tempfile::TempDir,
-    child: Child,
 }
 
 impl SmtpSink {
@@ -121,35 +116,43 @@ impl SmtpSink {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/integration/harness/smtp_sink.py"
         );
-        let mut command = Command::new(PYTHON);
-        command
-            .arg(script)
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("--dir")
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("stderr.log")).expect("log file"),
-            ));
+        let mut args: Vec<std::ffi::OsString> = vec![
+            script.into(),
+            "--port".into(),
+            port.to_string().into(),
+            "--dir".into(),
+            dir.path().into(),
+        ];
+        let mut pair = |flag: &str, first: &Path, second: &Path| {
+            args.extend([flag.into(), first.into(), second.into()]);
+        };
         if let Some((cert, key)) = &options.starttls {
-            command.arg("--starttls").arg(cert).arg(key);
+            pair("--starttls", cert, key);
         }
         if let Some((cert, key)) = &options.smtps {
-            command.arg("--smtps").arg(cert).arg(key);
+            pair("--smtps", cert, key);
         }
         if let Some((user, password)) = &options.auth {
-            command.arg("--auth").arg(format!("{user}:{password}"));
+            args.extend(["--auth".into(), format!("{user}:{password}").into()]);
         }
-        let child = command.spawn().expect("start the SMTP server");
-        let mut sink = SmtpSink { port, dir, child };
+        let spec = CommandSpec {
+            program: PYTHON.into(),
+            args,
+            envs: Vec::new(),
+            env_removals: Vec::new(),
+            cwd: dir.path().to_path_buf(),
+        };
+        let mut process = ManagedProcess::new("smtp-sink", dir.path());
+        process
+            .spawn(&spec)
+            .unwrap_or_else(|e| panic!("cannot start the SMTP server: {e}"));
+        let mut sink = SmtpSink { process, port, dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !sink.dir.path().join("ready").exists() {
-            if let Ok(Some(status)) = sink.child.try_wait() {
+            if let Some(status) = sink.process.exit_status() {
                 panic!(
                     "the SMTP server exited ({status}):\n{}",
-                    std::fs::read_to_string(sink.dir.path().join("stderr.log")).unwrap_or_default()
+                    sink.process.log_tail(60)
                 );
             }
             assert!(
@@ -196,13 +199,6 @@ impl SmtpSink {
                 }
             })
             .collect()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
