@@ -1,7 +1,7 @@
 //! The Elasticsearch datasource against a fake Elasticsearch.
 //!
 //! Elasticsearch itself cannot run here (no JVM, no package, no network), so
-//! `support_es` is a small server that speaks its wire format: it checks each
+//! `harness::fake_es` is a small server that speaks its wire format: it checks each
 //! `_search` request against the documented API (method, path, content type,
 //! known keys only, `size: 0`, the exact range bounds the test expects, the
 //! aggregation shape), runs it over the test's documents, and answers in

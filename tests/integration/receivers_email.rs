@@ -1,5 +1,5 @@
 //! The email integration (lettre) against a real SMTP server, aiosmtpd
-//! (`support_smtp`): the message as a mail client sees it (multipart text
+//! (`harness::smtp_sink`): the message as a mail client sees it (multipart text
 //! and HTML, subject, Message-ID, threading headers), STARTTLS, implicit
 //! TLS, AUTH, and how SMTP failures are classified.
 

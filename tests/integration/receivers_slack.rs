@@ -1,5 +1,5 @@
 //! The Slack integration (slack-morphism) against a fake Slack that speaks
-//! the Web API (`support_slack`): Block Kit content, in-place updates on
+//! the Web API (`harness::fake_slack`): Block Kit content, in-place updates on
 //! resolve, threading, Slack's error codes and rate limits, and incoming
 //! webhooks.
 

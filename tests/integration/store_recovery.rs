@@ -1076,7 +1076,7 @@ fn bytes_written_to_disk() -> Option<u64> {
 }
 
 /// Figures for the report, not a pass/fail check:
-/// `cargo test --release --test store_recovery -- --ignored --nocapture`.
+/// `cargo test --release --test integration store_recovery:: -- --ignored --nocapture`.
 /// Set KLAXON_STORE_BENCH_DIR to measure on a particular file system.
 #[test]
 #[ignore]

@@ -3,7 +3,6 @@
 //! clustering off, state in a temporary directory; killed when dropped.
 //! Differential tests run it beside klaxon on the same alert stream.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -97,11 +96,6 @@ impl Alertmanager {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// `127.0.0.1:PORT`.
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// `POST /api/v2/alerts` with a JSON array; panics unless 200.

@@ -2,7 +2,7 @@
 //! klaxon (which serves the same JSON): alerts, rule groups, query results,
 //! and the text exposition format of `/metrics`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -76,15 +76,6 @@ impl ApiAlert {
     pub fn value_f64(&self) -> Option<f64> {
         self.value.as_deref().and_then(parse_prom_float)
     }
-}
-
-/// `(labels, state)` of every alert: the identity-and-state view two
-/// evaluators must agree on in a differential test (`alertname` is a label).
-pub fn alert_set(alerts: &[ApiAlert]) -> BTreeSet<(Labels, String)> {
-    alerts
-        .iter()
-        .map(|a| (a.labels.clone(), a.state.clone()))
-        .collect()
 }
 
 /// One group of `GET /api/v1/rules`.

@@ -93,11 +93,6 @@ impl Exporter {
     pub fn scrapes(&self) -> u64 {
         self.shared.scrapes.load(Ordering::SeqCst)
     }
-
-    /// The page a scrape gets now.
-    pub fn render(&self) -> String {
-        render(&self.shared.series())
-    }
 }
 
 fn key(name: &str, labels: &[(&str, &str)]) -> SeriesKey {

@@ -22,7 +22,6 @@
 //! expectations (`size: 0`, the range bounds) are checked too, and a request
 //! that misses them is answered with a 400 of type `fake_expectation_failed`.
 // Each test uses its own subset of the helpers.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

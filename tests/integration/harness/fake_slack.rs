@@ -21,8 +21,6 @@
 //!   400, `no_service` 404 for an unknown hook, `channel_is_archived` 410);
 //! - records every call, keeps the messages per channel (edited in place by
 //!   `chat.update`), and can be scripted to fail the next N calls.
-// Each test file uses a subset.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,12 +38,9 @@ use super::server::LocalServer;
 
 /// The bot token the fake accepts.
 pub const TOKEN: &str = "xoxb-1111-2222-klaxontest";
-/// The channel every test posts to, by name and by ID.
-pub const CHANNEL_NAME: &str = "#alerts";
-/// The ID Slack gives `#alerts`.
+/// The ID Slack gives `#alerts`, the channel every test posts to
+/// (`#private`, `C999`, exists but the bot was not invited to it).
 pub const CHANNEL_ID: &str = "C123";
-/// A channel the bot was not invited to.
-pub const CHANNEL_NOT_JOINED: &str = "#private";
 /// The incoming-webhook path that exists.
 pub const WEBHOOK_PATH: &str = "/services/T000/B000/XXXX";
 /// An incoming-webhook path whose channel was archived.

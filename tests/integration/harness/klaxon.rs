@@ -74,7 +74,6 @@ pub struct KlaxonBuilder {
     data_dir: Option<PathBuf>,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
-    evaluation_interval: Option<String>,
     open_files: Option<u64>,
 }
 
@@ -118,20 +117,6 @@ impl KlaxonBuilder {
     pub fn prometheus_url(mut self, url: &str) -> Self {
         self.args.push("--prometheus.url".into());
         self.args.push(url.into());
-        self
-    }
-
-    /// Adds `--alertmanager.url URL`.
-    pub fn alertmanager_url(mut self, url: &str) -> Self {
-        self.args.push("--alertmanager.url".into());
-        self.args.push(url.into());
-        self
-    }
-
-    /// Sets `--evaluation-interval` (the harness passes `1s` unless told
-    /// otherwise, since the binary's default of 1m is too slow for tests).
-    pub fn evaluation_interval(mut self, interval: &str) -> Self {
-        self.evaluation_interval = Some(interval.to_string());
         self
     }
 
@@ -192,7 +177,6 @@ impl KlaxonBuilder {
             data_dir,
             args: self.args,
             envs: self.envs,
-            evaluation_interval: self.evaluation_interval,
             open_files: self.open_files,
             dir: self.dir,
         };
@@ -222,7 +206,6 @@ pub struct Klaxon {
     data_dir: PathBuf,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
-    evaluation_interval: Option<String>,
     open_files: Option<u64>,
     dir: TempDir,
 }
@@ -239,7 +222,6 @@ impl Klaxon {
             data_dir: None,
             args: Vec::new(),
             envs: Vec::new(),
-            evaluation_interval: None,
             open_files: None,
         }
     }
@@ -254,25 +236,10 @@ impl Klaxon {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    /// The working directory (rule files, logs).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The `--data-dir`, kept across restarts.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
     /// Writes (or overwrites) a file in the working directory, e.g. a rule
     /// file before [`Klaxon::reload`].
     pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
         write_file(self.dir.path(), name, contents)
-    }
-
-    /// Process id of the current run.
-    pub fn pid(&self) -> Option<u32> {
-        self.process.pid()
     }
 
     /// Whether the process is alive.
@@ -283,11 +250,6 @@ impl Klaxon {
     /// Everything klaxon wrote to standard error (all runs; logs go here).
     pub fn stderr(&self) -> String {
         self.process.stderr()
-    }
-
-    /// Everything klaxon wrote to standard output (all runs).
-    pub fn stdout(&self) -> String {
-        self.process.stdout()
     }
 
     /// `kill -9`: no shutdown, no final commit.
@@ -386,10 +348,8 @@ impl Klaxon {
             "--data-dir".into(),
             self.data_dir.clone().into(),
             "--evaluation-interval".into(),
-            self.evaluation_interval
-                .clone()
-                .unwrap_or_else(|| "1s".to_string())
-                .into(),
+            // The binary's default of 1m is too slow for tests.
+            "1s".into(),
         ];
         args.extend(self.args.iter().cloned());
         let mut program = PathBuf::from(env!("CARGO_BIN_EXE_klaxon"));

@@ -1,25 +1,35 @@
-//! The integration-test harness for `klaxon serve`: real processes and small
+//! The one harness of the integration tests: real processes and small
 //! servers on 127.0.0.1, each in its own temporary directory, each stopped
 //! when its handle is dropped.
 //!
+//! - [`Klaxon`]: the `klaxon serve` binary under test.
 //! - [`Exporter`]: a `/metrics` endpoint whose series the test sets.
 //! - [`Prometheus`]: `/usr/bin/prometheus` scraping the exporter (and klaxon),
-//!   optionally evaluating a rule file itself for differential tests.
-//! - [`Klaxon`]: the `klaxon serve` binary under test.
+//!   optionally evaluating a rule file itself (differential tests) and
+//!   sending its alerts to an Alertmanager (or to klaxon's API).
+//! - [`Alertmanager`]: a real Alertmanager 0.25; [`amtool`] its command line.
 //! - [`AlertmanagerStub`]: records what is posted to `/api/v2/alerts`.
-//! - [`Alertmanager`]: a real Alertmanager 0.25 for differential tests.
+//! - [`am_api::AmServer`]: klaxon's Alertmanager API served in-process over
+//!   a real store.
 //! - [`WebhookSink`]: records webhook notifications; scripted failures.
+//! - [`smtp_sink::SmtpSink`]: a real SMTP server (aiosmtpd).
+//! - [`fake_slack::FakeSlack`], [`fake_es::FakeEs`]: Slack's Web API and
+//!   Elasticsearch's `_search`, which cannot run here.
+//! - [`outbox`]: notifications and a scripted integration for the outbox.
 //! - [`wait_until`] / [`wait_for`]: polling with a clear failure message.
+//! - [`http`]: a blocking HTTP/1.1 client; [`process`]: child processes and
+//!   free ports; [`server::LocalServer`]: an axum router on its own thread;
+//!   [`files`]: the corpus, Markdown code blocks, files for servers to read.
 //!
-//! Everything is synchronous: calls block the calling thread and never need
-//! a runtime, so they work from `#[test]` and `#[tokio::test]` alike. In a
-//! `#[tokio::test]` whose own tasks must run meanwhile (say, an in-test
-//! receiver), use `flavor = "multi_thread"` or `spawn_blocking`.
-//!
-//! Use it from a test file with `mod support;` and
-//! `use support::{Exporter, Klaxon, Prometheus, wait_until};`.
+//! Everything but the outbox helpers is synchronous: calls block the
+//! calling thread and never need a runtime, so they work from `#[test]`
+//! and `#[tokio::test]` alike. In a `#[tokio::test]` whose own tasks must
+//! run meanwhile (say, an in-test receiver), use `flavor = "multi_thread"`
+//! or `spawn_blocking`.
 //!
 //! ```ignore
+//! use crate::harness::{Exporter, Klaxon, Prometheus, wait_until};
+//!
 //! let exporter = Exporter::start();
 //! exporter.set("queue_depth", &[("queue", "a")], 5.0);
 //! let prometheus = Prometheus::scraping(exporter.addr());
@@ -32,8 +42,6 @@
 //!     klaxon.alerts().into_iter().find(|a| a.name() == "QueueDeep" && a.state == "firing")
 //! });
 //! ```
-// Each test crate uses its own subset of the harness.
-#![allow(dead_code, unused_imports)]
 
 pub mod alertmanager;
 pub mod am_api;
@@ -56,14 +64,14 @@ pub mod sink;
 pub mod smtp_sink;
 pub mod wait;
 
-pub use alertmanager::{AlertmanagerStub, PostedAlert, PostedBatch};
+pub use alertmanager::AlertmanagerStub;
 pub use am_process::Alertmanager;
-pub use api::{ApiAlert, ApiRule, ApiRuleGroup, ExposedSample, Labels, alert_set, labels};
+pub use api::{ApiAlert, ApiRuleGroup, Labels, labels};
 pub use exporter::Exporter;
 pub use http::HttpResponse;
-pub use klaxon::{Klaxon, KlaxonBuilder, StartError};
+pub use klaxon::Klaxon;
 pub use process::free_port;
-pub use prometheus::{Prometheus, PrometheusBuilder};
+pub use prometheus::Prometheus;
 pub use sink::{Received, Reply, WebhookSink};
 pub use wait::{wait_for, wait_until};
 

@@ -1,7 +1,6 @@
 //! Shared by the outbox tests: notifications to enqueue, a scripted
 //! receiver integration that fails as told and records every call, and
 //! polling helpers.
-#![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;

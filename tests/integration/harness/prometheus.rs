@@ -2,7 +2,6 @@
 //! own port on 127.0.0.1, its own config and TSDB in a temporary directory,
 //! killed when dropped.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
@@ -49,18 +48,6 @@ pub struct PrometheusBuilder {
 }
 
 impl PrometheusBuilder {
-    /// How often targets are scraped (default 1s).
-    pub fn scrape_interval(mut self, interval: Duration) -> Self {
-        self.scrape_interval = interval;
-        self
-    }
-
-    /// How often rule groups are evaluated (default 1s).
-    pub fn evaluation_interval(mut self, interval: Duration) -> Self {
-        self.evaluation_interval = interval;
-        self
-    }
-
     /// Adds a scrape job `job` for a target `host:port` serving `/metrics`
     /// (e.g. `exporter.addr()`, `klaxon.addr()`).
     pub fn scrape(mut self, job: &str, target: impl ToString) -> Self {
@@ -161,11 +148,6 @@ impl Prometheus {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// `127.0.0.1:PORT`.
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
     /// The generated `prometheus.yml`.
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("prometheus.yml")
@@ -181,21 +163,11 @@ impl Prometheus {
         self.process.stderr()
     }
 
-    /// Whether the process is alive.
-    pub fn is_running(&mut self) -> bool {
-        self.process.is_running()
-    }
-
     /// Stops Prometheus (SIGTERM, then waits): from klaxon's side the
     /// datasource is down and connections are refused. [`Prometheus::restart`]
     /// brings it back on the same port with the same data.
     pub fn stop(&mut self) -> ExitStatus {
         self.process.terminate(TERMINATE_TIMEOUT)
-    }
-
-    /// Kills Prometheus with SIGKILL (a crash rather than a shutdown).
-    pub fn kill9(&mut self) {
-        self.process.kill9();
     }
 
     /// Starts Prometheus again on the same port and data directory, after

@@ -1,5 +1,5 @@
 //! A webhook sink: a real HTTP server that records every POST (path, body,
-//! headers, arrival time) and answers as the test scripts it: 200 by
+//! arrival time) and answers as the test scripts it: 200 by
 //! default, or a status (500, 429 with Retry-After) or a hang for the next
 //! N requests. Receivers of klaxon and of a real Alertmanager post here.
 
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::server::LocalServer;
@@ -24,20 +24,8 @@ pub struct Received {
     pub at: Instant,
     /// The body as JSON (`Null` if it was not JSON).
     pub body: serde_json::Value,
-    /// Request headers (lower-case names).
-    pub headers: Vec<(String, String)>,
     /// The status the sink answered with.
     pub answered: u16,
-}
-
-impl Received {
-    /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// What to answer to the next requests.
@@ -67,12 +55,7 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn record(
-    State(shared): State<Arc<Mutex<Shared>>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn record(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, body: Bytes) -> Response {
     let (reply, delay) = {
         let mut shared = lock(&shared);
         shared.arrived += 1;
@@ -92,10 +75,6 @@ async fn record(
         path: uri.path().to_string(),
         at: Instant::now(),
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect(),
         answered: status,
     });
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

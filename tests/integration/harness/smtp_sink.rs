@@ -225,14 +225,6 @@ impl Mail {
         header(&self.headers, name)
     }
 
-    /// How many headers of that name there are.
-    pub fn count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .count()
-    }
-
     /// The body of the first part of that content type.
     pub fn part(&self, content_type: &str) -> Option<&str> {
         self.parts
