@@ -5,9 +5,7 @@
 //! same shape and, with times and evaluation durations masked, the same bytes.
 //! The lifecycle endpoints are checked on klaxon alone.
 
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +15,8 @@ use klaxon::eval::alert::{Alert, AlertState, Labels};
 use klaxon::eval::status::{GroupStatus, Health, RuleStatus, RuleStatusKind};
 use serde_json::Value;
 
-const PROMETHEUS: &str = "/usr/bin/prometheus";
+use crate::harness::Prometheus;
+use crate::harness::files::write_file;
 
 const RULES: &str = r#"groups:
   - name: example
@@ -50,70 +49,14 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
-/// A port nobody listens on right now, on loopback.
-fn free_port() -> u16 {
-    let listener = StdListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
-
-/// A Prometheus server in a temp dir, killed when dropped.
-struct Prometheus {
-    child: Child,
-    base: String,
-    rules_file: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(rules: &str) -> Prometheus {
-        assert!(
-            Path::new(PROMETHEUS).exists(),
-            "{PROMETHEUS} is missing: install the Debian package `prometheus` (scripts/test.sh does)"
-        );
-        let dir = tempfile::tempdir().expect("temp dir");
-        let rules_file = dir.path().join("rules.yml");
-        std::fs::write(&rules_file, rules).expect("write rules");
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  evaluation_interval: 1s\nrule_files:\n  - {}\n",
-                rules_file.display()
-            ),
-        )
-        .expect("write config");
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
-        let child = Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .env("TZ", "UTC")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus");
-        Prometheus {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            rules_file,
-            dir,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Prometheus evaluating `rules` (in a file of `dir`), with times in UTC.
+fn start_prometheus(dir: &Path, rules: &str) -> (Prometheus, PathBuf) {
+    let rules_file = write_file(dir, "rules.yml", rules);
+    let prometheus = Prometheus::builder()
+        .rule_file(&rules_file)
+        .env("TZ", "UTC")
+        .start();
+    (prometheus, rules_file)
 }
 
 /// The backend the serve command would be: a fixed snapshot here.
@@ -355,7 +298,7 @@ async fn wait_for_alerts(client: &reqwest::Client, prometheus: &Prometheus) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(response) = client
-            .get(format!("{}/api/v1/rules", prometheus.base))
+            .get(format!("{}/api/v1/rules", prometheus.url()))
             .send()
             .await
             && let Ok(body) = response.json::<Value>().await
@@ -468,11 +411,12 @@ fn mask(body: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_and_alerts_match_prometheus_2_42() {
-    let prometheus = Prometheus::start(RULES);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (prometheus, rules_file) = start_prometheus(dir.path(), RULES);
     let client = client();
     wait_for_alerts(&client, &prometheus).await;
 
-    let file = prometheus.rules_file.display().to_string();
+    let file = rules_file.display().to_string();
     let klaxon = KlaxonApi::start(FakeBackend::new(snapshot(&file)), Default::default()).await;
 
     for path in [
@@ -483,7 +427,7 @@ async fn rules_and_alerts_match_prometheus_2_42() {
         "/api/v1/rules?type=Foo",
         "/api/v1/rules?type=a%22b",
     ] {
-        let theirs = get(&client, &format!("{}{path}", prometheus.base)).await;
+        let theirs = get(&client, &format!("{}{path}", prometheus.url())).await;
         let ours = get(&client, &format!("{}{path}", klaxon.base)).await;
         assert_eq!(ours.status, theirs.status, "{path}: status");
         assert_eq!(
@@ -501,7 +445,7 @@ async fn rules_and_alerts_match_prometheus_2_42() {
     // Build info: the same fields (Grafana probes it to tell Prometheus apart).
     let theirs = get(
         &client,
-        &format!("{}/api/v1/status/buildinfo", prometheus.base),
+        &format!("{}/api/v1/status/buildinfo", prometheus.url()),
     )
     .await;
     let ours = get(&client, &format!("{}/api/v1/status/buildinfo", klaxon.base)).await;

@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +17,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const ALERTMANAGER_BIN: &str = "/usr/bin/prometheus-alertmanager";
+use crate::harness::{self, free_port};
 
 fn install_tls() {
     crate::harness::install_tls_provider();
@@ -51,14 +49,6 @@ fn numbered_alerts(name: &str, prefix: &str, range: std::ops::Range<usize>) -> V
 
 fn batch(alerts: Vec<OutgoingAlert>) -> AlertBatch {
     AlertBatch { alerts }
-}
-
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 /// Polls `check` until it returns `Some`, failing with `what` after `limit`.
@@ -120,88 +110,26 @@ impl Metrics {
 /// A real Alertmanager on a loopback port, routing everything to a receiver
 /// that does nothing.
 struct Alertmanager {
-    child: Child,
     /// Base URL with the route prefix, no trailing slash.
     base: String,
-    _dir: tempfile::TempDir,
-    log: PathBuf,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _process: harness::Alertmanager,
 }
 
 impl Alertmanager {
     async fn start(route_prefix: &str) -> Alertmanager {
-        let mut last_log = String::new();
-        for _attempt in 0..3 {
-            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
-            let config = dir.path().join("am.yml");
-            std::fs::write(
-                &config,
-                "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n",
-            )
-            .unwrap_or_else(|e| panic!("writing am.yml: {e}"));
-            let log = dir.path().join("am.log");
-            let log_file =
-                std::fs::File::create(&log).unwrap_or_else(|e| panic!("creating am.log: {e}"));
-            let port = free_port();
-            let mut command = Command::new(ALERTMANAGER_BIN);
-            command
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--cluster.listen-address=")
-                .arg(format!("--storage.path={}", dir.path().display()))
-                .arg(format!("--config.file={}", config.display()))
-                .arg("--log.level=debug")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log_file);
-            if !route_prefix.is_empty() {
-                command.arg(format!("--web.route-prefix={route_prefix}"));
-            }
-            let child = command
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {ALERTMANAGER_BIN}: {e}"));
-            let mut am = Alertmanager {
-                child,
-                base: format!(
-                    "http://127.0.0.1:{port}{}",
-                    route_prefix.trim_end_matches('/')
-                ),
-                _dir: dir,
-                log,
-            };
-            if am.wait_ready().await {
-                return am;
-            }
-            last_log = std::fs::read_to_string(&am.log).unwrap_or_default();
+        let config = "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n";
+        let prefix_flag = format!("--web.route-prefix={route_prefix}");
+        let flags: &[&str] = if route_prefix.is_empty() {
+            &[]
+        } else {
+            &[&prefix_flag]
+        };
+        // Starting blocks this worker thread until Alertmanager is ready.
+        let process = harness::Alertmanager::start_with_args(config, flags);
+        Alertmanager {
+            base: format!("{}{}", process.url(), route_prefix.trim_end_matches('/')),
+            _process: process,
         }
-        panic!("Alertmanager did not start:\n{last_log}");
-    }
-
-    /// True once `/-/ready` answers 200; false if the process exited or took
-    /// more than 30s.
-    async fn wait_ready(&mut self) -> bool {
-        let client = reqwest::Client::new();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            let ready = client
-                .get(format!("{}/-/ready", self.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
     }
 
     /// `GET /api/v2/alerts`: the alerts Alertmanager holds as active.

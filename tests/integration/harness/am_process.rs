@@ -31,6 +31,18 @@ impl Alertmanager {
     /// Writes `config_yaml` and starts Alertmanager on a free loopback port;
     /// panics with its log when it does not become ready.
     pub fn start(config_yaml: &str) -> Alertmanager {
+        Alertmanager::start_with_args(config_yaml, &[])
+    }
+
+    /// Like [`Alertmanager::start`], with extra flags (say
+    /// `--web.route-prefix=/am`; `/-/ready` is then looked for under it).
+    pub fn start_with_args(config_yaml: &str, extra_args: &[&str]) -> Alertmanager {
+        let route_prefix = extra_args
+            .iter()
+            .find_map(|a| a.strip_prefix("--web.route-prefix="))
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_string();
         let dir = tempfile::Builder::new()
             .prefix("klaxon-test-alertmanager-")
             .tempdir()
@@ -57,7 +69,10 @@ impl Alertmanager {
                     format!("--web.external-url=http://127.0.0.1:{port}/").into(),
                     "--cluster.listen-address=".into(),
                     "--log.level=debug".into(),
-                ],
+                ]
+                .into_iter()
+                .chain(extra_args.iter().map(Into::into))
+                .collect(),
                 envs: Vec::new(),
                 env_removals: Vec::new(),
                 cwd: am.dir.path().to_path_buf(),
@@ -71,7 +86,8 @@ impl Alertmanager {
                     last = format!("exited with {status}\n{}", am.process.log_tail(30));
                     break;
                 }
-                if http::get(&format!("{}/-/ready", am.url())).is_ok_and(|r| r.status == 200) {
+                let ready = format!("{}{route_prefix}/-/ready", am.url());
+                if http::get(&ready).is_ok_and(|r| r.status == 200) {
                     return am;
                 }
                 if started.elapsed() > READY_TIMEOUT {

@@ -45,6 +45,7 @@ pub struct PrometheusBuilder {
     alertmanagers: Vec<String>,
     external_labels: Labels,
     extra_args: Vec<String>,
+    envs: Vec<(String, String)>,
 }
 
 impl PrometheusBuilder {
@@ -84,6 +85,12 @@ impl PrometheusBuilder {
     /// Adds a raw command-line flag, e.g. `--query.lookback-delta=10s`.
     pub fn arg(mut self, arg: &str) -> Self {
         self.extra_args.push(arg.to_string());
+        self
+    }
+
+    /// Sets an environment variable for the process, e.g. `TZ=UTC`.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.envs.push((name.to_string(), value.to_string()));
         self
     }
 
@@ -135,6 +142,7 @@ impl Prometheus {
             alertmanagers: Vec::new(),
             external_labels: Labels::new(),
             extra_args: Vec::new(),
+            envs: Vec::new(),
         }
     }
 
@@ -357,7 +365,9 @@ impl Prometheus {
         let spec = CommandSpec {
             program: prometheus_binary(),
             args: args.into_iter().map(Into::into).collect(),
-            envs: Vec::new(),
+            envs: (self.settings.envs.iter())
+                .map(|(name, value)| (name.into(), value.into()))
+                .collect(),
             env_removals: Vec::new(),
             cwd: self.dir.path().to_path_buf(),
         };
