@@ -12,7 +12,7 @@
 //! threads of one process. Tests therefore keep process-wide state to
 //! themselves: no `std::env::set_var`, no change of directory, and a test
 //! that needs a process of its own re-runs this binary for itself (see
-//! [`harness::process::test_path`]).
+//! [`harness::process::this_test_alone`]).
 
 mod harness;
 

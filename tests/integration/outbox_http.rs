@@ -6,12 +6,13 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::harness::outbox::*;
 use crate::harness::outbox_sink::{PostJson, Reply, Sink};
+use crate::harness::process::{KillOnDrop, this_test_alone};
 use klaxon::notify::outbox::{HistoryQuery, HistoryStatus, Outbox, OutboxOptions};
 use klaxon::notify::receivers::Deliver;
 use serde_json::{Value, json};
@@ -151,15 +152,6 @@ const CHILD_URL_ENV: &str = "KLAXON_OUTBOX_TEST_CHILD_URL";
 const BURST: usize = 400;
 const LANES: usize = 4;
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The child: enqueues a burst (printing each committed id) while
 /// delivering, until it is killed.
 async fn burst_child(dir: &str, url: &str) {
@@ -205,22 +197,16 @@ async fn kill_9_mid_burst_repeats_only_the_in_flight_notifications() {
     )
     .await;
     let mut child = KillOnDrop(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                &crate::harness::process::test_path(
-                    module_path!(),
-                    "kill_9_mid_burst_repeats_only_the_in_flight_notifications",
-                ),
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR_ENV, dir.path())
-            .env(CHILD_URL_ENV, sink.url())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        this_test_alone(
+            module_path!(),
+            "kill_9_mid_burst_repeats_only_the_in_flight_notifications",
+        )
+        .env(CHILD_DIR_ENV, dir.path())
+        .env(CHILD_URL_ENV, sink.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     let stdout = child.0.stdout.take().unwrap();
     let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();

@@ -10,9 +10,10 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::harness::process::{KillOnDrop, this_test_alone};
 use crate::harness::{Klaxon, WebhookSink, free_port, http, wait_for, wait_until};
 use klaxon::eval::alert::{Alert, AlertState, Labels};
 use klaxon::store::{Change, Store, StoreError, WriteFailure};
@@ -93,16 +94,6 @@ fn committed_seq(line: &str) -> Option<u64> {
     line.split("committed ").nth(1)?.trim().parse().ok()
 }
 
-/// Kills the child on drop so a failed assertion leaves no process behind.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn kill_9_keeps_every_reported_commit() {
     if let Ok(dir) = std::env::var(WRITER_DIR_ENV) {
@@ -118,16 +109,7 @@ fn kill_9_keeps_every_reported_commit() {
     // its kill, so recovery of a killed file is exercised too.
     for round in 0..4 {
         let mut child = KillOnDrop(
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    &crate::harness::process::test_path(
-                        module_path!(),
-                        "kill_9_keeps_every_reported_commit",
-                    ),
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
+            this_test_alone(module_path!(), "kill_9_keeps_every_reported_commit")
                 .env(WRITER_DIR_ENV, dir.path())
                 .env(WRITER_START_ENV, start.to_string())
                 .stdout(Stdio::piped())

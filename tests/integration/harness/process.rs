@@ -227,17 +227,34 @@ impl Drop for ManagedProcess {
     }
 }
 
-/// The name this test binary knows a test by (`store_recovery::name`),
-/// from the `module_path!()` of the test's module and its function name:
-/// for a test that re-runs the binary with `--exact` to get a process of
-/// its own (to `kill -9` it, say).
-pub fn test_path(module_path: &str, function: &str) -> String {
+/// This test binary, set to run only `function` of the module whose
+/// `module_path!()` is given, in a process of its own: for a test that
+/// `kill -9`s its own work midway. The child finds itself in that role by
+/// the environment the caller adds. Works under `cargo test` and nextest
+/// alike (both run the binary with libtest's arguments).
+pub fn this_test_alone(module_path: &str, function: &str) -> Command {
     let module = module_path
         .split_once("::")
         .map_or("", |(_crate_name, module)| module);
-    if module.is_empty() {
+    let name = if module.is_empty() {
         function.to_string()
     } else {
         format!("{module}::{function}")
+    };
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|e| panic!("cannot find this test binary to re-run it: {e}"));
+    let mut command = Command::new(exe);
+    command.args(["--exact", &name, "--nocapture", "--test-threads=1"]);
+    command
+}
+
+/// A child process killed (and reaped) when dropped, so a failed
+/// assertion leaves no process behind.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
