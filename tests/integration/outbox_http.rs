@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::harness::outbox::*;
-use crate::harness::outbox_sink::{PostJson, Reply, Sink};
 use crate::harness::process::{KillOnDrop, this_test_alone};
+use crate::harness::{Received, Reply, WebhookSink};
 use klaxon::notify::outbox::{HistoryQuery, HistoryStatus, Outbox, OutboxOptions};
 use klaxon::notify::receivers::Deliver;
 use serde_json::{Value, json};
@@ -43,6 +43,20 @@ fn delivered(outbox: &Outbox) -> usize {
 fn webhook_receivers(url: String) -> klaxon::notify::receivers::Receivers {
     let integration: Arc<dyn Deliver> = PostJson::new(url);
     receivers(&[("hook", vec![integration])])
+}
+
+/// Idempotency keys (notification ids) of the requests the sink answered
+/// 2xx, in arrival order.
+fn accepted(sink: &WebhookSink) -> Vec<String> {
+    sink.delivered("/hook")
+        .iter()
+        .map(|r| key(r).to_string())
+        .collect()
+}
+
+/// The notification id a request carried.
+fn key(request: &Received) -> &str {
+    request.header("idempotency-key").unwrap_or("")
 }
 
 /// An address nothing listens on (yet).
@@ -86,15 +100,14 @@ async fn webhook_down_then_failing_then_recovered_gets_each_notification_once() 
         })
     })
     .await;
-    let sink = Sink::start(
-        addr,
-        vec![Reply::Status(500), Reply::Status(503), Reply::TooMany(1)],
-        Duration::ZERO,
-    )
-    .await;
+    // 429 comes with Retry-After: 1.
+    let sink = WebhookSink::start_at(
+        addr.port(),
+        [Reply::Status(500), Reply::Status(503), Reply::Status(429)],
+    );
     wait_until(WAIT, "all 8 are delivered", || delivered(&outbox) == 8).await;
 
-    let accepted = sink.accepted();
+    let accepted = accepted(&sink);
     assert_eq!(accepted.len(), 8, "{accepted:?}");
     assert_eq!(
         accepted.iter().collect::<HashSet<_>>().len(),
@@ -108,15 +121,15 @@ async fn webhook_down_then_failing_then_recovered_gets_each_notification_once() 
             .collect();
         assert_eq!(order, ids.iter().collect::<Vec<_>>(), "{group} in order");
     }
-    let requests = sink.requests();
+    let requests = sink.received();
     assert_eq!(requests.len(), 11);
     // Retry-After: 1 holds that lane back a full second.
-    let throttled = requests.iter().position(|r| r.status == 429).unwrap();
+    let throttled = requests.iter().position(|r| r.answered == 429).unwrap();
     let lane_of = |key: &str| key.split('-').next().unwrap().to_string();
     let next = requests
         .iter()
         .skip(throttled + 1)
-        .find(|r| lane_of(&r.key) == lane_of(&requests[throttled].key))
+        .find(|r| lane_of(key(r)) == lane_of(key(&requests[throttled])))
         .unwrap();
     assert!(next.at - requests[throttled].at >= Duration::from_secs(1));
     // What arrived is Alertmanager's webhook v4.
@@ -190,19 +203,15 @@ async fn kill_9_mid_burst_repeats_only_the_in_flight_notifications() {
     let dir = tempfile::tempdir().unwrap();
     // Each request takes 20 ms at the far end, so sends are in flight
     // when the kill lands.
-    let sink = Sink::start(
-        "127.0.0.1:0".parse().unwrap(),
-        Vec::new(),
-        Duration::from_millis(20),
-    )
-    .await;
+    let sink = WebhookSink::start();
+    sink.set_delay(Duration::from_millis(20));
     let mut child = KillOnDrop(
         this_test_alone(
             module_path!(),
             "kill_9_mid_burst_repeats_only_the_in_flight_notifications",
         )
         .env(CHILD_DIR_ENV, dir.path())
-        .env(CHILD_URL_ENV, sink.url())
+        .env(CHILD_URL_ENV, sink.url("/hook"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -219,7 +228,7 @@ async fn kill_9_mid_burst_repeats_only_the_in_flight_notifications() {
     });
 
     let deadline = Instant::now() + WAIT;
-    while sink.accepted().len() < 40 {
+    while accepted(&sink).len() < 40 {
         assert!(
             Instant::now() < deadline,
             "the child never delivered 40 notifications"
@@ -235,7 +244,7 @@ async fn kill_9_mid_burst_repeats_only_the_in_flight_notifications() {
             committed.push(id.to_string());
         }
     }
-    let before_restart = sink.accepted();
+    let before_restart = accepted(&sink);
     assert!(
         committed.len() > before_restart.len(),
         "the kill must land while notifications are owed: {} committed, {} delivered",
@@ -243,7 +252,12 @@ async fn kill_9_mid_burst_repeats_only_the_in_flight_notifications() {
         before_restart.len()
     );
 
-    let outbox = open_outbox(dir.path(), webhook_receivers(sink.url()), fast_options()).await;
+    let outbox = open_outbox(
+        dir.path(),
+        webhook_receivers(sink.url("/hook")),
+        fast_options(),
+    )
+    .await;
     let (stop, shutdown) = watch::channel(false);
     let delivery = outbox.run(shutdown);
     wait_until(WAIT, "the outbox is empty after the restart", || {
@@ -251,7 +265,7 @@ async fn kill_9_mid_burst_repeats_only_the_in_flight_notifications() {
     })
     .await;
 
-    let accepted = sink.accepted();
+    let accepted = accepted(&sink);
     let mut count: HashMap<&str, usize> = HashMap::new();
     for key in &accepted {
         *count.entry(key.as_str()).or_default() += 1;

@@ -56,7 +56,6 @@ pub mod files;
 pub mod http;
 pub mod klaxon;
 pub mod outbox;
-pub mod outbox_sink;
 pub mod process;
 pub mod prometheus;
 pub mod server;

@@ -1,6 +1,7 @@
 //! Shared by the outbox tests: notifications to enqueue, a scripted
-//! receiver integration that fails as told and records every call, and
-//! polling helpers.
+//! receiver integration that fails as told and records every call, a
+//! minimal webhook integration ([`PostJson`], for a real HTTP receiver such
+//! as [`super::WebhookSink`]), and polling from async tests.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use klaxon::notify::alert::{LabelSet, Millis};
 use klaxon::notify::notification::{Notification, NotifiedAlert, Reason, Status};
 use klaxon::notify::outbox::{LogEntry, Outbox, OutboxOptions};
+use klaxon::notify::payload::WebhookMessage;
 use klaxon::notify::receivers::{BoxFuture, Deliver, Delivered, DeliveryError, Receivers};
 use klaxon::store::{Store, StoreError};
 
@@ -331,5 +333,88 @@ pub async fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -
             "timed out after {timeout:?} waiting until {what}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// POSTs Alertmanager v4 JSON with an `Idempotency-Key`; 5xx, 429 and
+/// connection errors are retryable (429 with its Retry-After), other 4xx
+/// permanent.
+#[derive(Debug)]
+pub struct PostJson {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl PostJson {
+    pub fn new(url: String) -> Arc<PostJson> {
+        crate::harness::install_tls_provider();
+        Arc::new(PostJson {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap(),
+            url,
+        })
+    }
+}
+
+impl Deliver for PostJson {
+    fn kind(&self) -> &'static str {
+        "webhook"
+    }
+
+    fn send_resolved(&self) -> bool {
+        true
+    }
+
+    fn max_alerts(&self) -> usize {
+        0
+    }
+
+    fn send<'a>(
+        &'a self,
+        n: &'a Notification,
+        _thread: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Delivered, DeliveryError>> {
+        Box::pin(async move {
+            let sent = self
+                .client
+                .post(&self.url)
+                .header("Idempotency-Key", &n.id)
+                .json(&WebhookMessage::from_notification(n))
+                .send()
+                .await;
+            let response = match sent {
+                Ok(response) => response,
+                Err(e) => {
+                    return Err(DeliveryError::Retryable {
+                        reason: format!("POST {}: {e}", self.url),
+                        retry_after: None,
+                    });
+                }
+            };
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            if status.is_success() {
+                Ok(Delivered {
+                    thread: None,
+                    detail: format!("HTTP {}", status.as_u16()),
+                })
+            } else if status.is_server_error() || status.as_u16() == 429 {
+                Err(DeliveryError::Retryable {
+                    reason: format!("HTTP {}", status.as_u16()),
+                    retry_after,
+                })
+            } else {
+                Err(DeliveryError::Permanent {
+                    reason: format!("HTTP {}", status.as_u16()),
+                })
+            }
+        })
     }
 }

@@ -1,5 +1,5 @@
 //! A webhook sink: a real HTTP server that records every POST (path, body,
-//! arrival time) and answers as the test scripts it: 200 by
+//! headers, arrival time) and answers as the test scripts it: 200 by
 //! default, or a status (500, 429 with Retry-After) or a hang for the next
 //! N requests. Receivers of klaxon and of a real Alertmanager post here.
 
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::server::LocalServer;
@@ -24,8 +24,20 @@ pub struct Received {
     pub at: Instant,
     /// The body as JSON (`Null` if it was not JSON).
     pub body: serde_json::Value,
+    /// Request headers (lower-case names).
+    pub headers: Vec<(String, String)>,
     /// The status the sink answered with.
     pub answered: u16,
+}
+
+impl Received {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// What to answer to the next requests.
@@ -55,7 +67,12 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn record(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, body: Bytes) -> Response {
+async fn record(
+    State(shared): State<Arc<Mutex<Shared>>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (reply, delay) = {
         let mut shared = lock(&shared);
         shared.arrived += 1;
@@ -75,6 +92,10 @@ async fn record(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, body: Bytes)
         path: uri.path().to_string(),
         at: Instant::now(),
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
         answered: status,
     });
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -88,14 +109,26 @@ async fn record(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, body: Bytes)
 impl WebhookSink {
     /// Starts the sink on 127.0.0.1:0.
     pub fn start() -> WebhookSink {
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        WebhookSink::start_at(0, [])
+    }
+
+    /// Starts the sink on `port` (a receiver's address chosen before the
+    /// sink came up; 0 for any), answering the first requests as `replies`
+    /// say. Panics if the port is taken.
+    pub fn start_at(port: u16, replies: impl IntoIterator<Item = Reply>) -> WebhookSink {
+        let shared = Arc::new(Mutex::new(Shared {
+            script: replies.into_iter().collect(),
+            ..Shared::default()
+        }));
         let app = Router::new()
             .fallback(axum::routing::post(record))
             .with_state(Arc::clone(&shared));
-        WebhookSink {
-            server: LocalServer::start("webhook-sink", app),
-            shared,
-        }
+        let server = LocalServer::start_at("webhook-sink", port, 1, app);
+        assert!(
+            port == 0 || server.addr().port() == port,
+            "webhook sink: port {port} is taken"
+        );
+        WebhookSink { server, shared }
     }
 
     /// The URL of `path` on the sink.
