@@ -882,9 +882,7 @@ async fn the_datasource_timeout_caps_the_evaluators_timeout() {
 
 #[tokio::test]
 async fn a_closed_port_is_unreachable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
+    let addr = format!("127.0.0.1:{}", crate::harness::free_port());
     let mut s = HttpSettings::for_url(&format!("http://{addr}"));
     s.extra.push(("index".into(), "logs".into()));
     match source(&s)

@@ -536,10 +536,7 @@ async fn server_errors_and_hangs_are_retryable() {
     }
     assert!(started.elapsed() < Duration::from_secs(3));
 
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
+    let port = crate::harness::free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let token_path = dir.path().join("t");
     std::fs::write(&token_path, TOKEN).expect("write");

@@ -473,9 +473,9 @@ async fn a_closed_port_is_retryable() {
 
 /// Writes `text` to `name` in `dir`; returns the path.
 fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path.display().to_string()
+    crate::harness::files::write_file(dir.path(), name, text)
+        .display()
+        .to_string()
 }
 
 fn basic(user: &str, password: &str) -> String {
