@@ -6,7 +6,7 @@
 
 use std::io;
 
-use super::http::{HttpResponse, request_with_headers};
+use super::http::{HttpResponse, header_value, request_with_headers};
 
 /// A response: status, headers (names lowercased) and the body.
 #[derive(Debug, Clone)]
@@ -43,11 +43,7 @@ impl Response {
 
     /// The first header with this name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 }
 

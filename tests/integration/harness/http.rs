@@ -31,11 +31,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 
     /// The body parsed as JSON, or an error naming the status and body.
@@ -47,6 +43,15 @@ impl HttpResponse {
             )
         })
     }
+}
+
+/// The first header called `name` (in any case) among `(name, value)`
+/// pairs: of a response, a request a sink recorded, a mail.
+pub fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// `GET url`.

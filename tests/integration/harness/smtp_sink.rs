@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::http::header_value;
 use super::process::{CommandSpec, ManagedProcess, free_port};
 
 const PYTHON: &str = "/usr/bin/python3";
@@ -222,7 +223,7 @@ impl Mail {
 
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
+        header_value(&self.headers, name)
     }
 
     /// The body of the first part of that content type.
@@ -232,13 +233,6 @@ impl Mail {
             .find(|(t, _)| t.starts_with(content_type))
             .map(|(_, b)| b.as_str())
     }
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 fn split_headers(raw: &str) -> (Vec<(String, String)>, &str) {
@@ -268,7 +262,7 @@ fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn collect_parts(headers: &[(String, String)], body: &str, out: &mut Vec<(String, String)>) {
-    let content_type = header(headers, "content-type").unwrap_or("text/plain");
+    let content_type = header_value(headers, "content-type").unwrap_or("text/plain");
     if content_type.to_ascii_lowercase().starts_with("multipart/") {
         let Some(boundary) = param(content_type, "boundary") else {
             return;
@@ -284,7 +278,7 @@ fn collect_parts(headers: &[(String, String)], body: &str, out: &mut Vec<(String
         }
         return;
     }
-    let encoding = header(headers, "content-transfer-encoding")
+    let encoding = header_value(headers, "content-transfer-encoding")
         .unwrap_or("7bit")
         .to_ascii_lowercase();
     let decoded = match encoding.as_str() {
