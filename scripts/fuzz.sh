@@ -27,10 +27,10 @@
 #      (from the repo root; or `cargo +nightly fuzz ...` without RUSTC_BOOTSTRAP)
 #   2. optionally shrink it: ... cargo fuzz tmin TARGET fuzz/artifacts/TARGET/crash-...
 #   3. copy it to tests/fuzz_regressions/ under a name saying what it exercises
-#      (e.g. `unterminated-raw-string-in-labels`); tests/fuzz_regressions.rs
+#      (e.g. `unterminated-raw-string-in-labels`); tests/integration/fuzz_regressions.rs
 #      loads every file there as both `.rules` and `.yml`, renders every
 #      diagnostic, and fails on any panic;
-#   4. fix the bug; `cargo test --test fuzz_regressions` passes; commit both.
+#   4. fix the bug; `cargo test --test integration fuzz_regressions::` passes; commit both.
 # fmt_idempotent failures are assertion messages showing the input and the
 # formatted text: add the input as a formatter test instead.
 set -euo pipefail

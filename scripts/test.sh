@@ -15,6 +15,13 @@
 #   cargo nextest run --all-targets   (or `cargo test --all-targets` without nextest)
 #   cargo test --doc                  (nextest does not run doc tests)
 #
+# The integration tests are one test binary, `integration` (tests/integration/:
+# a module per concern over one harness, tests/integration/harness/), so the
+# crate is linked into one test executable rather than one per test file.
+# nextest runs each of its tests in a process of its own; `cargo test` runs
+# them as threads of one process, and both must pass. One module alone:
+# `cargo nextest run --test integration store_recovery::` (or `cargo test`).
+#
 # Exits non-zero when any step fails. The Prometheus rule corpus is expected at
 # <repo>/../shared/corpus; tests that need it locate it themselves.
 set -euo pipefail

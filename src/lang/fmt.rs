@@ -55,7 +55,7 @@ pub fn format_source(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>
 /// Whether `name` can be written bare: it matches IDENT
 /// (`[A-Za-z_][A-Za-z0-9_:.\-]*`). Keywords need no quotes: the parser reads
 /// a name wherever the grammar expects one (`label group = "x"`, `alert for`,
-/// `by where`), and `tests/fmt.rs` checks every keyword in every such place.
+/// `by where`), and `tests/integration/fmt.rs` checks every keyword in every such place.
 pub fn is_bare_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
