@@ -159,6 +159,7 @@ fn main() {
         ),
         Arc::new(NoSink),
         Arc::new(NoMutes),
+        klaxon::vocab::time::Clock::system(),
     );
     let before = rss_anon();
     // Like the benchmark: batches of 100 built and put by 16 concurrent

@@ -48,6 +48,7 @@ use super::{Endpoint, Verb};
 use crate::notify::alerts::AlertStore;
 use crate::notify::silence::Silences;
 use crate::vocab::labels::{Fingerprint, LabelSet};
+use crate::vocab::time::Clock;
 use crate::vocab::time::Millis;
 
 pub(super) use self::reply::framework_error;
@@ -136,6 +137,8 @@ pub struct AlertmanagerApiOptions {
     pub version: AmVersionInfo,
     /// When this klaxon started (`uptime` in `/api/v2/status`).
     pub started_at: Millis,
+    /// Where handlers read the time (the notifier's clock).
+    pub clock: Clock,
 }
 
 impl Default for AlertmanagerApiOptions {
@@ -146,6 +149,7 @@ impl Default for AlertmanagerApiOptions {
             webhook_resolve_timeout_ms: (4 * 60 + 5) * 60 * 1000,
             version: AmVersionInfo::default(),
             started_at: crate::vocab::time::now_ms(),
+            clock: Clock::system(),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::source::{Sample, Source, SourceError};
 use crate::vocab::condition::Condition;
 use crate::vocab::labels::Labels;
 use crate::vocab::severity::SeverityLevel;
-use crate::vocab::time::Millis;
+use crate::vocab::time::{Clock, Millis};
 
 /// Name of the built-in alert raised when a datasource keeps failing.
 pub const DATASOURCE_DOWN: &str = "KlaxonDatasourceDown";
@@ -84,6 +84,8 @@ pub struct EngineSettings {
     pub env: TemplateEnv,
     /// Base of generator URLs (the external URL, or the listen address).
     pub generator_base: String,
+    /// Where rounds read the time: evaluation slots are times on it.
+    pub clock: Clock,
 }
 
 /// One group, ready to schedule.
@@ -190,8 +192,6 @@ impl GroupRuntime {
 fn interval_ms(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
-
-use crate::vocab::time::now_ms;
 
 fn to_system_time(ms: Millis) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -400,12 +400,13 @@ impl Engine {
     async fn run_group(self: Arc<Self>, group: Arc<GroupRuntime>, mut stop: watch::Receiver<bool>) {
         let interval = interval_ms(group.interval).max(1);
         let offset = group.offset();
-        let mut slot = next_slot(now_ms(), interval, offset);
+        let clock = self.settings.clock.clone();
+        let mut slot = next_slot(clock.now(), interval, offset);
         loop {
             if *stop.borrow() {
                 return;
             }
-            let wait = Duration::from_millis(u64::try_from(slot - now_ms()).unwrap_or(0));
+            let wait = Duration::from_millis(u64::try_from(slot - clock.now()).unwrap_or(0));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => return,
@@ -414,7 +415,7 @@ impl Engine {
             // and a group spends nearly all its time asleep between rounds
             // holding only this loop's state.
             Box::pin(self.eval_group(&group, slot)).await;
-            let now = now_ms();
+            let now = clock.now();
             let next = slot + interval;
             if now >= next {
                 let missed = (now - slot) / interval - 1;

@@ -31,8 +31,7 @@ use super::receivers::{BoxFuture, Receivers};
 use super::route::RouteTree;
 use crate::model;
 use crate::vocab::labels::{Fingerprint, LabelSet};
-use crate::vocab::time::Duration;
-use crate::vocab::time::Millis;
+use crate::vocab::time::{Clock, Duration, Millis};
 
 /// Where decided notifications go, and what each lane was last told.
 pub trait Sink: Send + Sync {
@@ -246,6 +245,7 @@ pub struct Dispatcher {
     sink: Arc<dyn Sink>,
     mutes: Arc<dyn Mutes>,
     wake: Notify,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -349,7 +349,12 @@ fn needs_update(
 
 impl Dispatcher {
     /// A dispatcher with no alerts yet.
-    pub fn new(config: DispatchConfig, sink: Arc<dyn Sink>, mutes: Arc<dyn Mutes>) -> Arc<Self> {
+    pub fn new(
+        config: DispatchConfig,
+        sink: Arc<dyn Sink>,
+        mutes: Arc<dyn Mutes>,
+        clock: Clock,
+    ) -> Arc<Self> {
         let config = Arc::new(config);
         Arc::new(Dispatcher {
             inhibit: RwLock::new(Inhibitor::new(&config.inhibits)),
@@ -358,6 +363,7 @@ impl Dispatcher {
             sink,
             mutes,
             wake: Notify::new(),
+            clock,
         })
     }
 
@@ -476,19 +482,17 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 return;
             }
-            let now = crate::vocab::time::now_ms();
+            let now = self.clock.now();
             self.flush_due(now).await;
             let next = {
                 let state = self.lock();
                 state.heap.peek().map(|Reverse((at, _))| *at)
             };
-            let sleep_ms = next.map_or(60_000, |at| {
-                (at - crate::vocab::time::now_ms()).clamp(0, 60_000)
-            });
+            let sleep_ms = next.map_or(60_000, |at| (at - self.clock.now()).clamp(0, 60_000));
             tokio::select! {
                 batch = alerts.recv() => match batch {
                     Some(batch) => {
-                        let now = crate::vocab::time::now_ms();
+                        let now = self.clock.now();
                         self.insert(batch, now);
                     }
                     None => {

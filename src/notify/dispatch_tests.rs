@@ -100,6 +100,7 @@ fn fixture(config_text: &str, send_resolved: bool) -> Fixture {
         DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&mutes) as Arc<dyn Mutes>,
+        crate::vocab::time::Clock::system(),
     );
     Fixture {
         dispatcher,
@@ -646,6 +647,7 @@ async fn a_flush_mutes_and_dedupes_without_the_group_lock() {
         DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&probe) as Arc<dyn Mutes>,
+        crate::vocab::time::Clock::system(),
     );
     let _ = probe.dispatcher.set(Arc::downgrade(&dispatcher));
     let instances: Vec<String> = (0..500).map(|i| i.to_string()).collect();

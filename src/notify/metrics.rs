@@ -70,7 +70,7 @@ impl Collector for NotifyCollector {
         let Some(notifier) = self.notifier.get() else {
             return Ok(());
         };
-        let now = crate::vocab::time::now_ms();
+        let now = notifier.clock().now();
         let (mut firing, mut resolved) = (0i64, 0i64);
         for alert in notifier.alerts.snapshot() {
             if alert.is_resolved_at(now) {

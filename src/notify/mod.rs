@@ -34,6 +34,7 @@ use tokio::task::JoinHandle;
 use crate::eval::event::AlertBatch;
 use crate::model::NotifierConfig;
 use crate::store::{Store, StoreError};
+use crate::vocab::time::Clock;
 use alert::{AlertSource, LabelSet, Millis, NotifyAlert};
 use dispatch::{DispatchConfig, Dispatcher, Mutes, Sink};
 use outbox::{LogEntry, Outbox};
@@ -50,6 +51,8 @@ pub struct NotifierSettings {
     pub give_up_after_ms: Millis,
     /// How large silences may grow.
     pub silence_limits: silence::SilenceLimits,
+    /// Where the notifier and its API read the time.
+    pub clock: Clock,
 }
 
 /// A notification configuration, built and checked before it is used.
@@ -94,6 +97,7 @@ pub struct Notifier {
     mutes: Arc<SilencesAndWindows>,
     config_text: RwLock<String>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -160,6 +164,7 @@ impl Notifier {
             config.dispatch.receivers.clone(),
             outbox::OutboxOptions {
                 give_up_after_ms: u64::try_from(options.give_up_after_ms).unwrap_or(u64::MAX),
+                clock: options.clock.clone(),
                 ..outbox::OutboxOptions::default()
             },
         )?;
@@ -171,11 +176,12 @@ impl Notifier {
             config.dispatch,
             Arc::new(OutboxSink(Arc::clone(&outbox))) as Arc<dyn Sink>,
             Arc::clone(&mutes) as Arc<dyn Mutes>,
+            options.clock.clone(),
         );
         // Subscribe before the snapshot: an alert in both is grouped twice,
         // which is harmless; one in neither would be lost.
         let updates = alerts.subscribe();
-        dispatcher.insert(alerts.snapshot(), crate::vocab::time::now_ms());
+        dispatcher.insert(alerts.snapshot(), options.clock.now());
         let mut tasks = vec![outbox.run(shutdown.clone())];
         tasks.push(tokio::spawn(Arc::clone(&dispatcher).run(updates, shutdown)));
         Ok(Arc::new(Notifier {
@@ -186,6 +192,7 @@ impl Notifier {
             mutes,
             config_text: RwLock::new(config.config_text),
             tasks: std::sync::Mutex::new(tasks),
+            clock: options.clock.clone(),
         }))
     }
 
@@ -199,7 +206,12 @@ impl Notifier {
             .unwrap_or_else(|e| e.into_inner()) = config.windows;
         *self.config_text.write().unwrap_or_else(|e| e.into_inner()) = config.config_text;
         self.dispatcher
-            .reconfigure(config.dispatch, crate::vocab::time::now_ms());
+            .reconfigure(config.dispatch, self.clock.now());
+    }
+
+    /// Where the notifier reads the time.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The configuration text, for `/api/v2/status`.
@@ -212,7 +224,7 @@ impl Notifier {
 
     /// Takes a batch from klaxon's evaluator into the notifier.
     pub async fn ingest_evaluated(&self, batch: AlertBatch) -> Result<(), StoreError> {
-        let now = crate::vocab::time::now_ms();
+        let now = self.clock.now();
         let alerts = batch
             .alerts
             .into_iter()

@@ -133,9 +133,7 @@ impl NotifyViews for NotifierViews {
     }
 
     fn inhibited_by(&self, labels: &LabelSet) -> Vec<Fingerprint> {
-        self.0
-            .dispatcher
-            .inhibited_by(labels, crate::vocab::time::now_ms())
+        self.0.dispatcher.inhibited_by(labels, self.0.clock().now())
     }
 
     fn receivers_for(&self, labels: &LabelSet) -> Vec<String> {
@@ -177,6 +175,7 @@ fn notifier_routes(notifier: &Arc<Notifier>, options: &NotifyOptions) -> axum::R
     let api_options = AlertmanagerApiOptions {
         max_body_bytes: options.max_body_bytes,
         resolve_timeout_ms: millis(options.resolve_timeout),
+        clock: notifier.clock().clone(),
         ..AlertmanagerApiOptions::default()
     };
     crate::api::alertmanager::routes(AlertmanagerApi {

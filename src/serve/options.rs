@@ -78,6 +78,7 @@ impl NotifyOptions {
             alert_retention_ms: millis(self.alert_retention),
             give_up_after_ms: millis(self.give_up_after),
             silence_limits: self.silence_limits,
+            clock: crate::vocab::time::Clock::system(),
         }
     }
 

@@ -21,6 +21,7 @@ use crate::notify::Notifier;
 use crate::notify::forward::{ForwardConfig, ForwardMetrics, Forwarder};
 use crate::notify::metrics::NotifyCollector;
 use crate::store::Store;
+use crate::vocab::time::Clock;
 
 use super::adapters::{EvalStateStore, ReloadReply, ServeBackend, StoreAdapter, api_router};
 use super::{BuiltConfig, NotifyOptions, ServeError, ServeOptions, build_config};
@@ -253,6 +254,7 @@ fn engine_settings(opts: &ServeOptions, external_url: &str) -> EngineSettings {
             external_url: external_url.to_string(),
         },
         generator_base: external_url.to_string(),
+        clock: Clock::system(),
     }
 }
 

@@ -6,17 +6,96 @@
 //! something by time (silences, inhibition, grouping, the state machine),
 //! so tests pass any time they like; only loops that wait read [`now_ms`].
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use chrono::{DateTime, Datelike, Timelike};
 
 /// Milliseconds since the Unix epoch: the resolution of every time klaxon keeps.
 pub type Millis = i64;
 
-/// Now as milliseconds since the epoch (0 if the clock is before 1970).
+/// Now on the system clock, as milliseconds since the epoch (0 if the
+/// clock is before 1970). Code that runs inside the service reads a
+/// [`Clock`] instead, so a test can hold the time still or move it.
 pub fn now_ms() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// Where the evaluator, the notifier and the API read "now". The service
+/// runs on the system clock (the default); [`Clock::manual`] gives a clock
+/// that only moves when its [`ClockHand`] moves it, so a test can step
+/// through group waits, repeat intervals and silence ends without sleeping.
+#[derive(Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<AtomicI64>>,
+}
+
+/// Moves a manual [`Clock`] (and every copy of it).
+#[derive(Clone, Debug)]
+pub struct ClockHand(Arc<AtomicI64>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// A clock standing at `at` until its hand moves it.
+    pub fn manual(at: Millis) -> (Clock, ClockHand) {
+        let time = Arc::new(AtomicI64::new(at));
+        (
+            Clock {
+                manual: Some(Arc::clone(&time)),
+            },
+            ClockHand(time),
+        )
+    }
+
+    /// Now, in milliseconds since the epoch.
+    pub fn now(&self) -> Millis {
+        match &self.manual {
+            None => now_ms(),
+            Some(time) => time.load(Ordering::SeqCst),
+        }
+    }
+}
+
+impl ClockHand {
+    /// Sets the time.
+    pub fn set(&self, at: Millis) {
+        self.0.store(at, Ordering::SeqCst);
+    }
+
+    /// Moves the time on by `by` milliseconds.
+    pub fn advance(&self, by: Millis) {
+        self.0.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+/// Two clocks are equal when they read the same time source: both the
+/// system clock, or copies of one manual clock.
+impl PartialEq for Clock {
+    fn eq(&self, other: &Clock) -> bool {
+        match (&self.manual, &other.manual) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Clock {}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.manual {
+            None => f.write_str("Clock::system"),
+            Some(time) => write!(f, "Clock::manual({})", time.load(Ordering::SeqCst)),
+        }
+    }
 }
 
 /// A duration in milliseconds, the unit Prometheus uses internally.
@@ -221,5 +300,18 @@ mod tests {
         assert!(parse_duration("30m1h").unwrap_err().contains("largest"));
         assert!(parse_duration("99999999999999999999y").is_err());
         assert_eq!(Duration(5_400_000).to_string(), "1h30m");
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_with_its_hand_and_copies_follow() {
+        let (clock, hand) = Clock::manual(1_000);
+        let copy = clock.clone();
+        assert_eq!(clock.now(), 1_000);
+        hand.advance(500);
+        assert_eq!((clock.now(), copy.now()), (1_500, 1_500));
+        hand.set(10);
+        assert_eq!(copy.now(), 10);
+        let system = Clock::system().now();
+        assert!((system - now_ms()).abs() < 60_000);
     }
 }

@@ -999,3 +999,39 @@ fn stored_silences_over_the_limits_are_kept_in_the_store_but_not_loaded() {
         serde_json::json!([old.id])
     );
 }
+
+/// The API reads the time from the clock it is given (the notifier's in
+/// `klaxon serve`): with a manual clock a silence is pending, active and
+/// expired exactly as the clock moves, whatever the wall clock says.
+#[test]
+fn silence_states_follow_the_apis_clock() {
+    const HOUR: i64 = 3_600_000;
+    let start = 1_893_456_000_000; // 2030-01-01T00:00:00Z
+    let (clock, hand) = klaxon::vocab::time::Clock::manual(start);
+    let klaxon = AmServer::with_options(
+        AlertmanagerApiOptions {
+            clock,
+            ..AlertmanagerApiOptions::default()
+        },
+        &["default"],
+    );
+    let body = serde_json::json!({
+        "matchers": [{"name": "a", "value": "x", "isRegex": false}],
+        "startsAt": "2030-01-01T01:00:00Z",
+        "endsAt": "2030-01-01T02:00:00Z",
+        "createdBy": "ops",
+        "comment": "clock",
+    })
+    .to_string();
+    let created = post(&format!("{}/api/v2/silences", klaxon.url()), &body);
+    assert_eq!(created.status, 200, "{}", created.text());
+    let state = || {
+        let listed = http::get(&format!("{}/api/v2/silences", klaxon.url())).json();
+        listed[0]["status"]["state"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(state(), "pending");
+    hand.set(start + HOUR + HOUR / 2);
+    assert_eq!(state(), "active");
+    hand.advance(HOUR);
+    assert_eq!(state(), "expired");
+}

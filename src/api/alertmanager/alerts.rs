@@ -19,7 +19,6 @@ use crate::notify::alert::{AlertSource, NotifyAlert, SharedStr};
 use crate::vocab::labels::{Fingerprint, LabelSet};
 use crate::vocab::matcher::{CompiledMatcher, anchored, regex_error};
 use crate::vocab::time::Millis;
-use crate::vocab::time::now_ms;
 
 /// Alertmanager's `postableAlert`; strings borrowed from the body.
 #[derive(Deserialize)]
@@ -48,7 +47,7 @@ pub(super) async fn post_alerts(
         ));
     }
     let posted: Option<Vec<Option<PostableAlert>>> = body.json("alerts")?;
-    let now = now_ms();
+    let now = api.options.clock.now();
     let timeout = api.options.resolve_timeout_ms;
     let mut sorted = Sorted::new(posted.as_ref().map_or(0, Vec::len), body.len());
     for (index, alert) in posted.into_iter().flatten().enumerate() {
@@ -252,7 +251,7 @@ pub(super) async fn get_alerts(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, AmError> {
     let query = parse_alert_query(&pairs)?;
-    let now = now_ms();
+    let now = api.options.clock.now();
     let mut alerts = api.alerts.snapshot();
     alerts.sort_unstable_by_key(|a| a.labels.fingerprint());
     let mut kept: Vec<(Arc<NotifyAlert>, AlertStatus, Vec<String>)> = Vec::new();
@@ -342,7 +341,7 @@ pub(super) async fn get_alert_groups(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, AmError> {
     let query = parse_alert_query(&pairs)?;
-    let now = now_ms();
+    let now = api.options.clock.now();
     let mut groups = api.views.groups();
     groups.retain(|g| {
         query

@@ -18,7 +18,6 @@ use super::wire::am_time;
 use crate::notify::silence::{Silence, SilenceError, SilenceInput, SilenceState};
 use crate::vocab::matcher::{MatchOp, Matcher};
 use crate::vocab::time::Millis;
-use crate::vocab::time::now_ms;
 use crate::vocab::time::parse_time;
 
 /// Alertmanager's `matcher` as listed.
@@ -83,7 +82,7 @@ pub(super) async fn get_silences(
         .filter(|(name, _)| name == "filter")
         .map(|(_, value)| filter_matcher(value))
         .collect::<Result<Vec<_>, _>>()?;
-    let now = now_ms();
+    let now = api.options.clock.now();
     let mut silences: Vec<Silence> = api
         .silences
         .list()
@@ -223,7 +222,7 @@ pub(super) async fn post_silences(
         #[serde(rename = "silenceID")]
         silence_id: String,
     }
-    let silence_id = api.silences.set(input, now_ms()).await?;
+    let silence_id = api.silences.set(input, api.options.clock.now()).await?;
     Ok(json(StatusCode::OK, &Created { silence_id }))
 }
 
@@ -264,7 +263,10 @@ pub(super) async fn get_silence(
     SilenceId(id): SilenceId,
 ) -> Response {
     match api.silences.get(&id) {
-        Some(silence) => json(StatusCode::OK, &gettable_silence(&silence, now_ms())),
+        Some(silence) => json(
+            StatusCode::OK,
+            &gettable_silence(&silence, api.options.clock.now()),
+        ),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -273,7 +275,7 @@ pub(super) async fn delete_silence(
     State(api): State<AlertmanagerApi>,
     SilenceId(id): SilenceId,
 ) -> Result<Response, AmError> {
-    match api.silences.expire(&id, now_ms()).await {
+    match api.silences.expire(&id, api.options.clock.now()).await {
         Ok(()) => Ok(empty_ok()),
         // Alertmanager 0.25 answers an unknown id with 500, the only error
         // its OpenAPI declares for this endpoint (amtool expects it).

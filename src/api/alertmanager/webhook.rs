@@ -14,7 +14,6 @@ use super::reply::AmError;
 use crate::notify::alert::AlertSource;
 use crate::notify::payload::WebhookMessage;
 use crate::vocab::labels::LabelSet;
-use crate::vocab::time::now_ms;
 
 pub(super) async fn post_webhook(
     State(api): State<AlertmanagerApi>,
@@ -32,7 +31,7 @@ pub(super) async fn post_webhook(
             ),
         ));
     }
-    let now = now_ms();
+    let now = api.options.clock.now();
     let timeout = api.options.webhook_resolve_timeout_ms;
     let mut sorted = Sorted::new(message_in.alerts.len(), body.len());
     for (index, alert) in message_in.alerts.into_iter().enumerate() {

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::records::{self, Lane};
-use super::{HistoryEntry, HistoryStatus, Outbox, State, human_ms, now_ms};
+use super::{HistoryEntry, HistoryStatus, Outbox, State, human_ms};
 use crate::notify::receivers::{Delivered, DeliveryError};
 use crate::store::{RecordOp, RecordTable};
 use crate::vocab::time::Millis;
@@ -51,7 +51,7 @@ impl Drop for LaneTurn {
             }
             if !self.finished {
                 // The send panicked or was aborted: do not spin on it.
-                let not_before = now_ms().saturating_add(
+                let not_before = self.outbox.options.clock.now().saturating_add(
                     Millis::try_from(self.outbox.options.backoff_initial_ms).unwrap_or(0),
                 );
                 if let Some(p) = head.and_then(|seq| state.entries.get_mut(&seq)) {
@@ -120,7 +120,7 @@ impl Outbox {
     /// Starts the head of every free lane that is due, oldest first, up to
     /// the in-flight bound. Returns how long until the next one is due.
     fn start_due(self: &Arc<Self>, in_flight: &mut JoinSet<()>) -> Duration {
-        let now = now_ms();
+        let now = self.options.clock.now();
         let slots = self
             .options
             .max_in_flight
@@ -198,7 +198,7 @@ impl Outbox {
     /// notification wrote (so the next flush notifies again).
     async fn record_failed(&self, failures: Vec<Failure>) {
         let _log_commit = self.log_commit.lock().await;
-        let now = now_ms();
+        let now = self.options.clock.now();
         let mut ops = Vec::new();
         let mut done = Vec::new();
         {
@@ -268,7 +268,7 @@ impl Outbox {
     /// Records a success in one commit: out of the outbox, the lane's thread
     /// stored, the history entry written.
     async fn record_delivered(&self, seq: u64, kind: &str, delivered: Delivered) {
-        let now = now_ms();
+        let now = self.options.clock.now();
         let mut ops = Vec::with_capacity(4);
         let (lane, hseq, entry) = {
             let mut state = self.lock();
@@ -334,7 +334,7 @@ impl Outbox {
         error: String,
         retry_after: Option<Duration>,
     ) {
-        let now = now_ms();
+        let now = self.options.clock.now();
         let give_up = {
             let mut state = self.lock();
             let Some(pending) = state.entries.get_mut(&seq) else {
@@ -454,7 +454,7 @@ impl Outbox {
     /// Forgets log entries past the log retention and history past its
     /// retention.
     async fn enforce_retention(&self) {
-        let now = now_ms();
+        let now = self.options.clock.now();
         let _log_commit = self.log_commit.lock().await;
         let mut ops = Vec::new();
         let expired: Vec<Lane> = {
@@ -498,7 +498,7 @@ impl LaneTurn {
     /// Sends the lane's head notification once and records the outcome.
     async fn attempt(mut self, seq: u64) {
         let outbox = Arc::clone(&self.outbox);
-        let started = now_ms();
+        let started = outbox.options.clock.now();
         let prepared = {
             let mut state = outbox.lock();
             let deliverer = state.deliverer(&self.lane);

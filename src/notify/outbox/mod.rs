@@ -53,6 +53,7 @@ use crate::notify::notification::{Notification, Reason, Status};
 use crate::notify::receivers::{Deliver, Receivers};
 use crate::store::{RecordOp, RecordTable, Store, StoreError};
 use crate::vocab::labels::{Fingerprint, LabelSet};
+use crate::vocab::time::Clock;
 use crate::vocab::time::Millis;
 use backoff::Backoff;
 use records::{Lane, StoredEntryRef, StoredLog};
@@ -150,6 +151,8 @@ pub struct OutboxOptions {
     /// Alertmanager's `--data.retention`; 0 keeps them forever). A
     /// `repeat_interval` longer than this re-notifies after it.
     pub log_retention_ms: u64,
+    /// Where delivery reads the time (backoffs, give-up, history).
+    pub clock: Clock,
 }
 
 impl Default for OutboxOptions {
@@ -165,6 +168,7 @@ impl Default for OutboxOptions {
             history_limit: 10_000,
             history_retention_ms: 7 * 24 * HOUR,
             log_retention_ms: 120 * HOUR,
+            clock: Clock::system(),
         }
     }
 }
@@ -710,8 +714,6 @@ impl Outbox {
         self.committer.commit(ops).await
     }
 }
-
-use crate::vocab::time::now_ms;
 
 /// "1h30m", "45s", "250ms": how long, for failure reasons.
 fn human_ms(ms: u64) -> String {
