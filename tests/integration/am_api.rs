@@ -1027,7 +1027,10 @@ fn silence_states_follow_the_apis_clock() {
     assert_eq!(created.status, 200, "{}", created.text());
     let state = || {
         let listed = http::get(&format!("{}/api/v2/silences", klaxon.url())).json();
-        listed[0]["status"]["state"].as_str().unwrap_or_default().to_string()
+        listed[0]["status"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     };
     assert_eq!(state(), "pending");
     hand.set(start + HOUR + HOUR / 2);
