@@ -1,6 +1,6 @@
 //! The rules of direction, kept by CI rather than by memory: every module may
-//! import only the modules below it (see docs/architecture.md), and no two
-//! sibling files import each other.
+//! import only the modules below it (see docs/architecture.md), and no files
+//! import each other, directly or round a circle.
 //!
 //! The test reads the source of `src/` (not the compiled crate): every
 //! `crate::…` path, in a `use` line or inline, and every `super::…` path
@@ -201,11 +201,11 @@ fn no_module_imports_one_above_it() {
     );
 }
 
-/// Sibling files that import each other are one concept cut in two, or two
-/// concepts tangled: either way a reader cannot understand one without the
-/// other. Parent modules and their children may refer to each other.
+/// Files that import each other (directly or round a circle) are one concept
+/// cut in pieces, or concepts tangled: a reader cannot understand one without
+/// the others. Parent modules and their children may refer to each other.
 #[test]
-fn no_two_files_import_each_other() {
+fn no_files_import_each_other_in_a_circle() {
     let mut files = Vec::new();
     rust_files(&src_dir(), &mut files);
     files.sort();
@@ -236,15 +236,47 @@ fn no_two_files_import_each_other() {
             edges.insert((from.clone(), to));
         }
     }
-    let mut circles: Vec<String> = edges
-        .iter()
-        .filter(|(a, b)| a < b && edges.contains(&(b.clone(), a.clone())))
-        .map(|(a, b)| format!("{} <-> {}", a.join("::"), b.join("::")))
-        .collect();
-    circles.sort();
+    // Every circle, of any length: a depth-first walk that meets a file
+    // still on its path has found one.
+    let mut next: BTreeMap<&Vec<String>, Vec<&Vec<String>>> = BTreeMap::new();
+    for (from, to) in &edges {
+        next.entry(from).or_default().push(to);
+    }
+    let mut done: BTreeSet<&Vec<String>> = BTreeSet::new();
+    let mut circles: BTreeSet<String> = BTreeSet::new();
+    for start in next.keys() {
+        let mut path: Vec<&Vec<String>> = Vec::new();
+        walk(start, &next, &mut path, &mut done, &mut circles);
+    }
     assert!(
         circles.is_empty(),
-        "files that import each other:\n{}",
-        circles.join("\n")
+        "files that import each other, directly or round a circle:\n{}",
+        circles.into_iter().collect::<Vec<_>>().join("\n")
     );
+}
+
+fn walk<'a>(
+    file: &'a Vec<String>,
+    next: &BTreeMap<&'a Vec<String>, Vec<&'a Vec<String>>>,
+    path: &mut Vec<&'a Vec<String>>,
+    done: &mut BTreeSet<&'a Vec<String>>,
+    circles: &mut BTreeSet<String>,
+) {
+    if let Some(at) = path.iter().position(|f| *f == file) {
+        let names: Vec<String> = path[at..]
+            .iter()
+            .chain(std::iter::once(&file))
+            .map(|f| f.join("::"))
+            .collect();
+        circles.insert(names.join(" -> "));
+        return;
+    }
+    if !done.insert(file) {
+        return;
+    }
+    path.push(file);
+    for to in next.get(file).into_iter().flatten() {
+        walk(to, next, path, done, circles);
+    }
+    path.pop();
 }
