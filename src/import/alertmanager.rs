@@ -344,14 +344,8 @@ impl Converter<'_> {
             .label = Some("label names are letters, digits and `_`".to_string());
             return None;
         }
-        if let Err(MatcherError::Regex { error, .. }) = m.clone().compile() {
-            let msg = error.to_string();
-            let last = msg
-                .lines()
-                .last()
-                .unwrap_or("invalid regex")
-                .trim()
-                .to_string();
+        if let Err(e @ MatcherError::Regex { .. }) = m.clone().compile() {
+            let last = e.last_line();
             self.error(
                 "am/invalid-regex",
                 span,

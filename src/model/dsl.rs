@@ -21,7 +21,7 @@ use crate::model::{
 use crate::vocab::condition::Condition;
 use crate::vocab::labels::is_valid_label_name;
 use crate::vocab::labels::sanitize_label_name;
-use crate::vocab::matcher::{Matcher, MatcherError};
+use crate::vocab::matcher::Matcher;
 use crate::vocab::secret::SecretValue;
 use crate::vocab::time::Duration;
 
@@ -866,16 +866,7 @@ impl Lower<'_> {
                 match matcher.compile() {
                     Ok(compiled) => Some(compiled),
                     Err(e) => {
-                        let msg = match e {
-                            MatcherError::Regex { error, .. } => error.to_string(),
-                            other => other.to_string(),
-                        };
-                        let last = msg
-                            .lines()
-                            .last()
-                            .unwrap_or("invalid regex")
-                            .trim()
-                            .to_string();
+                        let last = e.last_line();
                         self.diags.push(
                             Diagnostic::error(
                                 "model/invalid-regex",

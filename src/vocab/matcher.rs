@@ -275,6 +275,23 @@ impl fmt::Display for MatcherError {
 
 impl std::error::Error for MatcherError {}
 
+impl MatcherError {
+    /// The gist of the error in one line, for a diagnostic that shows the
+    /// pattern itself: the regex compiler's last line (what is wrong), or
+    /// the whole message for the other kinds.
+    pub fn last_line(&self) -> String {
+        let text = match self {
+            MatcherError::Regex { error, .. } => error.to_string(),
+            other => other.to_string(),
+        };
+        text.lines()
+            .last()
+            .unwrap_or("invalid regex")
+            .trim()
+            .to_string()
+    }
+}
+
 /// Diagnostics take their message as a `String`.
 impl From<MatcherError> for String {
     fn from(error: MatcherError) -> String {

@@ -98,6 +98,18 @@ impl std::fmt::Debug for Clock {
     }
 }
 
+/// Prometheus's duration units, largest first, in milliseconds: the order
+/// they are written and printed in.
+const DURATION_UNITS: [(&str, u64); 7] = [
+    ("y", 365 * 24 * 3600 * 1000),
+    ("w", 7 * 24 * 3600 * 1000),
+    ("d", 24 * 3600 * 1000),
+    ("h", 3600 * 1000),
+    ("m", 60 * 1000),
+    ("s", 1000),
+    ("ms", 1),
+];
+
 /// A duration in milliseconds, the unit Prometheus uses internally.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Duration(pub u64);
@@ -121,16 +133,7 @@ impl std::fmt::Display for Duration {
         if ms == 0 {
             return write!(f, "0s");
         }
-        const UNITS: [(&str, u64); 7] = [
-            ("y", 365 * 24 * 3600 * 1000),
-            ("w", 7 * 24 * 3600 * 1000),
-            ("d", 24 * 3600 * 1000),
-            ("h", 3600 * 1000),
-            ("m", 60 * 1000),
-            ("s", 1000),
-            ("ms", 1),
-        ];
-        for (unit, size) in UNITS {
+        for (unit, size) in DURATION_UNITS {
             if ms >= size {
                 write!(f, "{}{}", ms / size, unit)?;
                 ms %= size;
@@ -143,15 +146,6 @@ impl std::fmt::Display for Duration {
 /// Parses a Prometheus duration (`30s`, `1h30m`, `1d`, `500ms`; units in
 /// descending order, each at most once). Returns a message on error.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3600 * 1000),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
     if text.is_empty() {
         return Err("empty duration".into());
     }
@@ -161,7 +155,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut total: u64 = 0;
-    let mut last_unit = 0usize; // index into UNITS of the next allowed unit
+    let mut last_unit = 0usize; // index into DURATION_UNITS of the next allowed unit
     while i < bytes.len() {
         let start = i;
         while i < bytes.len() && bytes[i].is_ascii_digit() {
@@ -181,7 +175,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             i += 1;
         }
         let unit = &text[unit_start..i];
-        let Some(pos) = UNITS.iter().position(|(u, _)| *u == unit) else {
+        let Some(pos) = DURATION_UNITS.iter().position(|(u, _)| *u == unit) else {
             return Err(if unit.is_empty() {
                 format!("`{text}` is not a duration: missing a unit (ms, s, m, h, d, w, y)")
             } else {
@@ -197,7 +191,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
         last_unit = pos + 1;
         total = n
-            .checked_mul(UNITS[pos].1)
+            .checked_mul(DURATION_UNITS[pos].1)
             .and_then(|v| v.checked_add(total))
             .ok_or_else(|| format!("`{text}` is not a duration: too large"))?;
     }
