@@ -100,7 +100,7 @@ impl RouteTree {
                 .map(|m| format!(
                     "{}{}{}",
                     m.name,
-                    op_text(m.op),
+                    m.op.as_str(),
                     crate::vocab::go::quote(&m.value)
                 ))
                 .collect::<Vec<_>>()
@@ -212,14 +212,5 @@ fn op_rank(op: MatchOp) -> u8 {
         MatchOp::Ne => 1,
         MatchOp::Re => 2,
         MatchOp::NotRe => 3,
-    }
-}
-
-fn op_text(op: MatchOp) -> &'static str {
-    match op {
-        MatchOp::Eq => "=",
-        MatchOp::Ne => "!=",
-        MatchOp::Re => "=~",
-        MatchOp::NotRe => "!~",
     }
 }
