@@ -23,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("check", &["vocab", "diag", "template", "lang", "model"]),
     ("import", &["vocab", "diag", "template", "lang", "model"]),
     ("store", &["vocab"]),
+    ("cluster", &["vocab"]),
     ("source", &["vocab", "diag", "model"]),
     (
         "eval",
@@ -35,14 +36,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "api",
         &[
-            "vocab", "diag", "template", "model", "eval", "notify", "store", "source",
+            "vocab", "diag", "template", "model", "eval", "notify", "store", "source", "cluster",
         ],
     ),
     (
         "serve",
         &[
             "vocab", "diag", "memory", "template", "lang", "model", "check", "eval", "notify",
-            "store", "source", "api",
+            "store", "source", "cluster", "api",
         ],
     ),
 ];

@@ -27,6 +27,7 @@
 
 pub mod api;
 pub mod check;
+pub mod cluster;
 pub mod diag;
 pub mod eval;
 pub mod import;
