@@ -237,6 +237,64 @@ struct ServeArgs {
     /// Log format.
     #[arg(long = "log.format", value_name = "FORMAT", env = "KLAXON_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
+
+    /// etcd endpoints (URL[,URL…]): run as one replica of a cluster (docs/cluster.md). Without it klaxon runs alone on its local store.
+    #[arg(long = "cluster.etcd", value_name = "URL", env = "KLAXON_CLUSTER_ETCD", value_delimiter = ',')]
+    cluster_etcd: Vec<String>,
+
+    /// This replica's name, unique in the cluster (default: the host name).
+    #[arg(long = "cluster.replica", value_name = "NAME", env = "KLAXON_CLUSTER_REPLICA")]
+    cluster_replica: Option<String>,
+
+    /// The cluster's name: the etcd key prefix, so several clusters can share one etcd.
+    #[arg(long = "cluster.name", value_name = "NAME", env = "KLAXON_CLUSTER_NAME", default_value = "klaxon")]
+    cluster_name: String,
+
+    /// How long a replica that stops renewing keeps its work: its groups and shards move after at most this.
+    #[arg(long = "cluster.lease-ttl", value_name = "DURATION", env = "KLAXON_CLUSTER_LEASE_TTL", default_value = "10s", value_parser = parse_duration_arg)]
+    cluster_lease_ttl: std::time::Duration,
+
+    /// The URL other replicas reach this one's API at (default: http://<listen address>).
+    #[arg(long = "cluster.advertise-url", value_name = "URL", env = "KLAXON_CLUSTER_ADVERTISE_URL")]
+    cluster_advertise_url: Option<String>,
+
+    /// PEM CA that signed etcd's certificates (https:// endpoints).
+    #[arg(long = "cluster.etcd-ca", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_CA")]
+    cluster_etcd_ca: Option<String>,
+
+    /// PEM client certificate for etcd (with --cluster.etcd-key).
+    #[arg(long = "cluster.etcd-cert", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_CERT")]
+    cluster_etcd_cert: Option<String>,
+
+    /// PEM client key for etcd.
+    #[arg(long = "cluster.etcd-key", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_KEY")]
+    cluster_etcd_key: Option<String>,
+
+    /// etcd user (with --cluster.etcd-password-file).
+    #[arg(long = "cluster.etcd-user", value_name = "NAME", env = "KLAXON_CLUSTER_ETCD_USER")]
+    cluster_etcd_user: Option<String>,
+
+    /// File holding the etcd user's password.
+    #[arg(long = "cluster.etcd-password-file", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_PASSWORD_FILE")]
+    cluster_etcd_password_file: Option<std::path::PathBuf>,
+}
+
+fn cluster_options(args: &ServeArgs) -> Option<klaxon::serve::ClusterServeOptions> {
+    if args.cluster_etcd.is_empty() {
+        return None;
+    }
+    Some(klaxon::serve::ClusterServeOptions {
+        etcd: args.cluster_etcd.clone(),
+        replica: args.cluster_replica.clone(),
+        name: args.cluster_name.clone(),
+        lease_ttl: args.cluster_lease_ttl,
+        advertise_url: args.cluster_advertise_url.clone(),
+        etcd_ca: args.cluster_etcd_ca.clone(),
+        etcd_cert: args.cluster_etcd_cert.clone(),
+        etcd_key: args.cluster_etcd_key.clone(),
+        etcd_user: args.cluster_etcd_user.clone(),
+        etcd_password_file: args.cluster_etcd_password_file.clone(),
+    })
 }
 
 fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
@@ -266,6 +324,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     } else {
         builder.init();
     }
+    let cluster = cluster_options(&args);
     let opts = klaxon::serve::ServeOptions {
         config: args.config,
         rules: args.rules,
@@ -299,6 +358,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 max_total_bytes: args.silences_max_total_bytes,
             },
         },
+        cluster,
     };
     // State commits run on blocking threads; a few are plenty (redb
     // serialises commits anyway), and every extra thread can cost a malloc

@@ -37,6 +37,27 @@ pub struct BuiltConfig {
 }
 
 impl BuiltConfig {
+    /// What replicas compare before sharing work: the same hash means the
+    /// same groups, rules (by key: query, thresholds, labels) and
+    /// notification blocks.
+    pub(super) fn config_hash(&self) -> String {
+        use std::hash::Hasher;
+        let mut h = fnv::FnvHasher::default();
+        h.write(self.config_text.as_bytes());
+        for g in &self.groups {
+            h.write(&[0xFF]);
+            h.write(g.file.as_bytes());
+            h.write(&[0xFE]);
+            h.write(g.name.as_bytes());
+            h.write(&g.interval.as_millis().to_le_bytes());
+            for r in &g.rules {
+                h.write(&[0xFD]);
+                h.write(r.rule.key.as_bytes());
+            }
+        }
+        format!("{:016x}", h.finish())
+    }
+
     /// The notifier's part: the receivers and time windows built with the
     /// rest, the routing tree for this external URL.
     pub(super) fn notify_config(&self, external_url: &str) -> crate::notify::NotifyConfig {
@@ -326,6 +347,7 @@ mod tests {
             resend_delay: Duration::from_secs(60),
             max_concurrent_queries: 1,
             notify: Default::default(),
+            cluster: None,
         }
     }
 

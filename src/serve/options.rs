@@ -39,6 +39,33 @@ pub struct ServeOptions {
     pub max_concurrent_queries: usize,
     /// The notifier and its API.
     pub notify: NotifyOptions,
+    /// `--cluster.*`: run as one replica of a cluster on etcd; None = alone.
+    pub cluster: Option<ClusterServeOptions>,
+}
+
+/// The `--cluster.*` settings.
+#[derive(Debug, Clone)]
+pub struct ClusterServeOptions {
+    /// etcd endpoints.
+    pub etcd: Vec<String>,
+    /// This replica's name (default: the host name).
+    pub replica: Option<String>,
+    /// The key prefix.
+    pub name: String,
+    /// The replica's lease TTL.
+    pub lease_ttl: Duration,
+    /// The URL peers reach this replica's API at.
+    pub advertise_url: Option<String>,
+    /// etcd CA file.
+    pub etcd_ca: Option<String>,
+    /// etcd client certificate.
+    pub etcd_cert: Option<String>,
+    /// etcd client key.
+    pub etcd_key: Option<String>,
+    /// etcd user.
+    pub etcd_user: Option<String>,
+    /// File with the etcd user's password.
+    pub etcd_password_file: Option<PathBuf>,
 }
 
 /// The notifier's command-line settings.

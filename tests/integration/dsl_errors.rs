@@ -269,6 +269,7 @@ fn rulecheck_clean_is_serve_builds() {
             resend_delay: std::time::Duration::from_secs(60),
             max_concurrent_queries: 1,
             notify: Default::default(),
+            cluster: None,
         };
         let name = file.display();
         match (
