@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod alertmanager;
+pub mod cluster;
 pub mod json;
 pub mod notifications;
 pub mod prom;
@@ -207,6 +208,7 @@ pub fn endpoints() -> Vec<(Method, &'static str)> {
     listed(prometheus_endpoints())
         .chain(listed(alertmanager::endpoints()))
         .chain(listed(notifications::endpoints()))
+        .chain(listed(cluster::endpoints()))
         .collect()
 }
 

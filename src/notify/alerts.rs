@@ -187,7 +187,12 @@ pub struct AlertStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     unreadable: Vec<UnreadableRecord>,
     store_path: std::path::PathBuf,
+    relay: RwLock<Option<Relay>>,
 }
+
+/// Hands alerts received on this replica to the other replicas of a
+/// cluster (set by the wiring; never called for relayed alerts).
+pub type Relay = Arc<dyn Fn(&[NotifyAlert]) + Send + Sync>;
 
 impl std::fmt::Debug for AlertStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -284,6 +289,7 @@ impl AlertStore {
             writer: Mutex::new(Some(handle)),
             unreadable,
             store_path,
+            relay: RwLock::new(None),
         }))
     }
 
@@ -294,6 +300,22 @@ impl AlertStore {
     /// other puts waiting at the same time), visible and published. On error
     /// nothing of this call was stored.
     pub async fn put(&self, alerts: Vec<NotifyAlert>) -> Result<(), StoreError> {
+        let relay = self
+            .relay
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(relay) = relay
+            && !alerts.is_empty()
+        {
+            relay(&alerts);
+        }
+        self.put_relayed(alerts).await
+    }
+
+    /// [`AlertStore::put`] of alerts another replica received (and relayed
+    /// already): stored here, not relayed again.
+    pub async fn put_relayed(&self, alerts: Vec<NotifyAlert>) -> Result<(), StoreError> {
         if alerts.is_empty() {
             return Ok(());
         }
@@ -307,6 +329,11 @@ impl AlertStore {
             }
             Err(_) => Err(self.stopped()),
         }
+    }
+
+    /// Relays every alert put from now on (a cluster replica's wiring).
+    pub fn set_relay(&self, relay: Relay) {
+        *self.relay.write().unwrap_or_else(|e| e.into_inner()) = Some(relay);
     }
 
     /// Forgets alerts resolved longer than the retention before `now`

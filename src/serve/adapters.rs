@@ -29,9 +29,26 @@ impl StateStore for StoreAdapter {
     }
 }
 
+/// Where the evaluator's state goes: the local store, or etcd in a cluster.
+pub(super) enum StateBackend {
+    /// Alone: the redb file.
+    Local(StoreAdapter),
+    /// A cluster replica: etcd, fenced on each group's claim.
+    Cluster(super::cluster::ClusterStateStore),
+}
+
+impl StateStore for StateBackend {
+    fn commit(&self, changes: &[StateChange]) -> Result<(), String> {
+        match self {
+            StateBackend::Local(store) => store.commit(changes),
+            StateBackend::Cluster(store) => store.commit(changes),
+        }
+    }
+}
+
 /// One for the process (engines come and go with reloads), so transitions
-/// a full disk refused survive a reload too.
-pub(super) type EvalStateStore = KeepUnsaved<StoreAdapter>;
+/// a full disk (or an unreachable etcd) refused survive a reload too.
+pub(super) type EvalStateStore = KeepUnsaved<StateBackend>;
 
 /// How the main loop answers one reload asked for over the API.
 pub(super) type ReloadReply = oneshot::Sender<Result<String, Vec<String>>>;
@@ -157,13 +174,15 @@ pub(super) fn api_router(
     notifier: &Arc<Notifier>,
     options: &NotifyOptions,
     api_token: Option<String>,
+    cluster: Option<Arc<dyn crate::api::cluster::ClusterView>>,
 ) -> axum::Router {
     crate::api::finish(
         crate::api::prometheus_routes(
             Arc::clone(backend) as Arc<dyn crate::api::Backend>,
             Arc::new(registry),
         )
-        .merge(notifier_routes(notifier, options)),
+        .merge(notifier_routes(notifier, options))
+        .merge(crate::api::cluster::routes(cluster)),
         api_token,
     )
 }

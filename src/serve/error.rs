@@ -40,6 +40,9 @@ pub enum ServeError {
     /// The thread restoring alert state stopped before answering.
     #[error("{0}")]
     RestoreInterrupted(tokio::task::JoinError),
+    /// `--cluster.*` cannot be used.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// Signal handlers could not be installed.
     #[error("cannot handle signals: {0}")]
     Signals(std::io::Error),

@@ -13,9 +13,13 @@
 //! - `running`: start, reload, shutdown.
 //! - `adapters`: the glue implementing the API's traits over the
 //!   evaluator, the store and the notifier.
+//! - `cluster`: a replica's wiring over `crate::cluster` (etcd): which
+//!   groups it evaluates, its notifier shards, shared silences, relayed
+//!   alerts.
 //! - `error`: why the service could not start.
 
 mod adapters;
+mod cluster;
 mod config;
 mod error;
 mod options;

@@ -23,7 +23,11 @@ use crate::notify::metrics::NotifyCollector;
 use crate::store::Store;
 use crate::vocab::time::Clock;
 
-use super::adapters::{EvalStateStore, ReloadReply, ServeBackend, StoreAdapter, api_router};
+use super::adapters::{
+    EvalStateStore, ReloadReply, ServeBackend, StateBackend, StoreAdapter, api_router,
+};
+use super::cluster::{ClusterApi, ClusterOwnership, ClusterStateStore, ClusterWiring};
+use crate::eval::ownership::{EveryGroup, GroupOwnership};
 use super::{BuiltConfig, NotifyOptions, ServeError, ServeOptions, build_config};
 
 /// How long delivery and the notifier get to finish at shutdown.
@@ -47,13 +51,6 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
     )?);
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Metrics::register(&mut registry, &store);
-    // Writes reopen the store by themselves after a full disk; this gets
-    // `/-/ready` back without waiting for one.
-    let state_store = Arc::new(KeepUnsaved::new(StoreAdapter(Arc::clone(&store))));
-    tokio::spawn(recover_store_periodically(
-        Arc::clone(&store),
-        Arc::clone(&state_store),
-    ));
 
     let built = build_config(&opts).map_err(ServeError::InvalidConfig)?;
     log_warnings(&built.warnings);
@@ -69,8 +66,52 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
         .unwrap_or_else(|| format!("http://{local}"));
     let api_token = opts.notify.api_token()?;
 
-    let (notifier, notifier_stop) =
-        start_notifier(&store, &built, &external_url, &opts.notify, &metrics.notify).await?;
+    let (cluster_stop, cluster_stop_rx) = watch::channel(false);
+    let cluster = match &opts.cluster {
+        Some(options) => Some(
+            ClusterWiring::join(
+                options,
+                format!("http://{local}"),
+                built.config_hash(),
+                &mut registry,
+                Arc::new(StoreAdapter(Arc::clone(&store))),
+                api_token.clone(),
+                cluster_stop_rx,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    // Writes reopen the store by themselves after a full disk; this gets
+    // `/-/ready` back without waiting for one.
+    let state_store = Arc::new(KeepUnsaved::new(match &cluster {
+        Some(wiring) => StateBackend::Cluster(ClusterStateStore(Arc::clone(wiring))),
+        None => StateBackend::Local(StoreAdapter(Arc::clone(&store))),
+    }));
+    tokio::spawn(recover_store_periodically(
+        Arc::clone(&store),
+        Arc::clone(&state_store),
+    ));
+
+    let mut notify_settings = opts.notify.settings();
+    notify_settings.cluster = cluster.as_ref().map(ClusterWiring::notifier_hooks);
+    let (notifier, notifier_stop) = start_notifier(
+        &store,
+        &built,
+        &external_url,
+        &notify_settings,
+        &metrics.notify,
+    )
+    .await?;
+    if let Some(wiring) = &cluster {
+        wiring.attach(Arc::clone(&notifier), notifier_stop.subscribe());
+        let relay = Arc::clone(wiring);
+        notifier
+            .alerts
+            .set_relay(Arc::new(move |alerts: &[crate::notify::alert::NotifyAlert]| {
+                relay.relay(alerts.to_vec());
+            }));
+    }
     let (events, delivery) = Delivery::start(
         &opts.alertmanager_urls,
         metrics.forward,
@@ -81,9 +122,19 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
         metrics: Arc::clone(&metrics.eval),
         state_store,
         events,
+        ownership: match &cluster {
+            Some(wiring) => Arc::new(ClusterOwnership(Arc::clone(wiring))),
+            None => Arc::new(EveryGroup),
+        },
     };
     let rule_count = built.rule_count;
+    let config_hash = built.config_hash();
     let engine = engines.make(built);
+    if let Some(wiring) = &cluster {
+        wiring
+            .set_groups(config_hash, engine.group_rule_keys())
+            .await;
+    }
 
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadReply>(4);
     let backend = Arc::new(ServeBackend::new(
@@ -91,9 +142,19 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
         reload_tx,
         Arc::clone(&store),
     ));
-    let router = api_router(&backend, registry, &notifier, &opts.notify, api_token);
+    let cluster_view = cluster.as_ref().map(|wiring| {
+        Arc::new(ClusterApi(Arc::clone(wiring))) as Arc<dyn crate::api::cluster::ClusterView>
+    });
+    let router = api_router(
+        &backend,
+        registry,
+        &notifier,
+        &opts.notify,
+        api_token,
+        cluster_view,
+    );
     let api = Api::start(listener, router, connections);
-    tracing::info!(listen = %local, rules = rule_count, data_dir = %opts.data_dir.display(), max_connections = connections.max_connections, "klaxon serve started");
+    tracing::info!(listen = %local, rules = rule_count, data_dir = %opts.data_dir.display(), max_connections = connections.max_connections, clustered = cluster.is_some(), "klaxon serve started");
 
     // Restore state, then become ready and start evaluating.
     restore_state(&store, &engine).await?;
@@ -108,10 +169,11 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
         notifier,
         engines,
         backend,
+        cluster,
     };
     let running = service.reload_until_stopped(running, reload_rx).await?;
     service
-        .shutdown(running, delivery, notifier_stop, api)
+        .shutdown(running, delivery, notifier_stop, api, cluster_stop)
         .await;
     Ok(())
 }
@@ -183,14 +245,14 @@ async fn start_notifier(
     store: &Arc<Store>,
     built: &BuiltConfig,
     external_url: &str,
-    options: &NotifyOptions,
+    settings: &crate::notify::NotifierSettings,
     collector: &NotifyCollector,
 ) -> Result<(Arc<Notifier>, watch::Sender<bool>), ServeError> {
     let (stop, stop_rx) = watch::channel(false);
     let notifier = Notifier::start(
         Arc::clone(store),
         built.notify_config(external_url),
-        &options.settings(),
+        settings,
         stop_rx,
     )
     .await?;
@@ -266,6 +328,8 @@ struct Engines {
     state_store: Arc<EvalStateStore>,
     /// Each engine holds a clone; delivery ends when the last is gone.
     events: mpsc::UnboundedSender<AlertBatch>,
+    /// Which groups this replica evaluates (all of them when alone).
+    ownership: Arc<dyn GroupOwnership>,
 }
 
 impl Engines {
@@ -277,6 +341,7 @@ impl Engines {
             Arc::clone(&self.metrics),
             Arc::clone(&self.state_store) as Arc<dyn StateStore>,
             self.events.clone(),
+            Arc::clone(&self.ownership),
         ))
     }
 }
@@ -372,6 +437,7 @@ struct Service {
     notifier: Arc<Notifier>,
     engines: Engines,
     backend: Arc<ServeBackend>,
+    cluster: Option<Arc<ClusterWiring>>,
 }
 
 impl Service {
@@ -421,7 +487,13 @@ impl Service {
             .reconfigure(built.notify_config(&self.external_url));
         log_warnings(&built.warnings);
         let rules = built.rule_count;
+        let config_hash = built.config_hash();
         let new_engine = self.engines.make(built);
+        if let Some(wiring) = &self.cluster {
+            wiring
+                .set_groups(config_hash, new_engine.group_rule_keys())
+                .await;
+        }
         let old = running.stop().await;
         new_engine.carry_state_from(&old);
         old.retire_metrics();
@@ -444,6 +516,7 @@ impl Service {
         delivery: Delivery,
         notifier_stop: watch::Sender<bool>,
         api: Api,
+        cluster_stop: watch::Sender<bool>,
     ) {
         tracing::info!("stopping: finishing the rounds in progress and committing state");
         drop(running.stop().await);
@@ -453,6 +526,10 @@ impl Service {
         delivery.drain(DRAIN_LIMIT).await;
         let _ = notifier_stop.send(true);
         self.notifier.join(DRAIN_LIMIT).await;
+        if let Some(wiring) = &self.cluster {
+            let _ = cluster_stop.send(true);
+            wiring.cluster.leave().await;
+        }
         api.stop().await;
         tracing::info!("stopped");
     }
