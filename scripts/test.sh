@@ -6,8 +6,9 @@
 # On a fresh Debian machine with the Rust toolchain it first installs, once,
 # the system tools the tests and the benchmarks use (Prometheus and promtool
 # from `prometheus`, Alertmanager from `prometheus-alertmanager`, vmalert from
-# `victoria-metrics`, hyperfine, GNU time, python3-aiosmtpd), then runs, stopping at the first
-# step that fails:
+# `victoria-metrics`, hyperfine, GNU time, python3-aiosmtpd, etcd 3.4 from
+# `etcd-server` for the cluster tests, protoc from `protobuf-compiler` for the
+# etcd client's build), then runs, stopping at the first step that fails:
 #
 #   cargo fmt --all -- --check
 #   cargo clippy --all-targets -- -D warnings
@@ -33,7 +34,7 @@ cd "$repo"
 
 ensure_tools promtool:prometheus /usr/bin/prometheus-alertmanager:prometheus-alertmanager \
     /usr/bin/vmalert:victoria-metrics hyperfine:hyperfine /usr/bin/time:time \
-    /usr/bin/aiosmtpd:python3-aiosmtpd
+    /usr/bin/aiosmtpd:python3-aiosmtpd etcd:etcd-server protoc:protobuf-compiler
 # A toolchain installed with rustup's minimal profile lacks these two.
 for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then

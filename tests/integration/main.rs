@@ -19,6 +19,7 @@ mod harness;
 mod am_api;
 mod am_api_tools;
 mod api_format;
+mod cluster;
 mod corpus_load;
 mod docs_and_packs;
 mod dsl_errors;

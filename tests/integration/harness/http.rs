@@ -76,6 +76,19 @@ pub fn request_with_headers(
     headers: &[(&str, &str)],
     body: Option<(&str, &[u8])>,
 ) -> io::Result<HttpResponse> {
+    request_within(method, url, headers, body, IO_TIMEOUT)
+}
+
+/// Like [`request_with_headers`], with `timeout` for the connection and for
+/// each read or write instead of the defaults: for a server expected to
+/// hang (an etcd member without quorum), so the test sees the failure soon.
+pub fn request_within(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| invalid(format!("only http:// URLs are supported: {url}")))?;
@@ -87,9 +100,9 @@ pub fn request_with_headers(
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| invalid(format!("{authority} resolves to no address")))?;
-    let mut stream = TcpStream::connect_timeout(&address, CONNECT_TIMEOUT)?;
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    let mut stream = TcpStream::connect_timeout(&address, CONNECT_TIMEOUT.min(timeout))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
 
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\

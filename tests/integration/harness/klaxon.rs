@@ -42,6 +42,11 @@ const KLAXON_ENV: &[&str] = &[
     "KLAXON_LOG_FORMAT",
 ];
 
+/// Inherited variables with this prefix are removed too: any of them would
+/// turn clustering on (`KLAXON_CLUSTER_ETCD`) or change it. A test clusters
+/// with [`KlaxonBuilder::args`] or [`KlaxonBuilder::env`].
+const KLAXON_CLUSTER_ENV_PREFIX: &str = "KLAXON_CLUSTER_";
+
 /// Why klaxon did not become ready: it exited (with its status and output)
 /// or never answered.
 #[derive(Debug)]
@@ -364,7 +369,14 @@ impl Klaxon {
             program,
             args,
             envs: self.envs.clone(),
-            env_removals: KLAXON_ENV.iter().map(Into::into).collect(),
+            env_removals: KLAXON_ENV
+                .iter()
+                .map(Into::into)
+                .chain(std::env::vars_os().map(|(name, _)| name).filter(|name| {
+                    name.to_string_lossy()
+                        .starts_with(KLAXON_CLUSTER_ENV_PREFIX)
+                }))
+                .collect(),
             cwd: self.dir.path().to_path_buf(),
         };
         let stderr_before = self.process.stderr().len();

@@ -8,6 +8,8 @@
 //!   optionally evaluating a rule file itself (differential tests) and
 //!   sending its alerts to an Alertmanager (or to klaxon's API).
 //! - [`Alertmanager`]: a real Alertmanager 0.25; [`amtool`] its command line.
+//! - [`EtcdCluster`]: real etcd 3.4 members forming one cluster;
+//!   [`tcp_proxy::TcpProxy`] a connection to one of them that can be cut.
 //! - [`AlertmanagerStub`]: records what is posted to `/api/v2/alerts`.
 //! - [`am_api::AmServer`]: klaxon's Alertmanager API served in-process over
 //!   a real store.
@@ -49,6 +51,7 @@ pub mod am_api_http;
 pub mod am_process;
 pub mod amtool;
 pub mod api;
+pub mod etcd;
 pub mod exporter;
 pub mod fake_es;
 pub mod fake_slack;
@@ -61,11 +64,13 @@ pub mod prometheus;
 pub mod server;
 pub mod sink;
 pub mod smtp_sink;
+pub mod tcp_proxy;
 pub mod wait;
 
 pub use alertmanager::AlertmanagerStub;
 pub use am_process::Alertmanager;
 pub use api::{ApiAlert, ApiRuleGroup, Labels, labels};
+pub use etcd::EtcdCluster;
 pub use exporter::Exporter;
 pub use http::HttpResponse;
 pub use klaxon::Klaxon;
