@@ -277,6 +277,7 @@ impl Engines {
             Arc::clone(&self.metrics),
             Arc::clone(&self.state_store) as Arc<dyn StateStore>,
             self.events.clone(),
+            Arc::new(crate::eval::ownership::EveryGroup),
         ))
     }
 }
