@@ -1084,6 +1084,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
+#[path = "ownership_tests.rs"]
+mod ownership_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
