@@ -26,6 +26,9 @@ use crate::vocab::time::ClockHand;
 const BASE: Millis = 1_893_456_000_000;
 const HOUR: Millis = 3_600_000;
 const WAIT: Duration = Duration::from_secs(10);
+/// An interval the test waits through in real time; it is also the query
+/// timeout, so long enough for a loopback query on a busy machine.
+const SHORT: Millis = 1_000;
 
 fn rule_file(for_: &str) -> String {
     format!(
@@ -320,7 +323,7 @@ async fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
 async fn a_skipped_group_is_not_queried_and_drops_its_alerts_and_their_metrics() {
     let (ownership, mut rounds) = Scripted::new(vec![Admission::Evaluate, Admission::Skip]);
     ownership.skip_after_script.store(true, Ordering::SeqCst);
-    let r = start(&rule_file("1h"), 300, ownership.clone()).await;
+    let r = start(&rule_file("1h"), SHORT, ownership.clone()).await;
     let s = r.slot;
     assert_eq!(next_round(&mut rounds).await, s);
     assert_eq!(r.queries(), [s]);
@@ -330,7 +333,7 @@ async fn a_skipped_group_is_not_queried_and_drops_its_alerts_and_their_metrics()
     assert_eq!(committed, 1, "the new pending alert was committed");
 
     wait_until("the next slot is skipped", || r.skipped() >= 1).await;
-    assert_eq!(ownership.admits()[..2], [s, s + 300]);
+    assert_eq!(ownership.admits()[..2], [s, s + SHORT]);
     assert_eq!(r.queries(), [s], "a skipped round sends no query");
     assert!(
         r.alerts().is_empty(),
@@ -354,38 +357,38 @@ async fn a_skipped_group_is_not_queried_and_drops_its_alerts_and_their_metrics()
 #[tokio::test]
 async fn a_takeover_keeps_pending_alerts_active_at_and_fires_when_for_elapses() {
     let (ownership, mut rounds) = Scripted::new(Vec::new());
-    // The group's alert has been pending for 800ms of a 1s `for`.
-    let probe = group(&rule_file("1s"), 500);
-    let s = next_slot(BASE, 500, probe.offset());
+    // The group's alert has been pending for 1.5s of a 2s `for`.
+    let probe = group(&rule_file("2s"), SHORT);
+    let s = next_slot(BASE, SHORT, probe.offset());
     ownership
         .script
         .lock()
         .unwrap()
         .push_back(Admission::TakeOver {
-            stored: stored_pending(&probe.rules[0].rule, s - 800),
+            stored: stored_pending(&probe.rules[0].rule, s - 1_500),
             last_round: None,
         });
-    let mut r = start(&rule_file("1s"), 500, ownership.clone()).await;
+    let mut r = start(&rule_file("2s"), SHORT, ownership.clone()).await;
     assert_eq!(r.slot, s);
     assert_eq!(next_round(&mut rounds).await, s);
     let alerts = r.alerts();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].state, AlertState::Pending);
-    assert_eq!(alerts[0].active_at, s - 800, "activeAt is the stored one");
+    assert_eq!(alerts[0].active_at, s - 1_500, "activeAt is the stored one");
     assert_eq!(r.pending_gauge(), 1);
 
-    assert_eq!(next_round(&mut rounds).await, s + 500);
+    assert_eq!(next_round(&mut rounds).await, s + SHORT);
     let alerts = r.alerts();
     assert_eq!(
         alerts[0].state,
         AlertState::Firing,
         "`for` was not restarted"
     );
-    assert_eq!(alerts[0].active_at, s - 800);
-    assert_eq!(alerts[0].fired_at, Some(s + 500));
-    assert_eq!(r.queries(), [s, s + 500]);
+    assert_eq!(alerts[0].active_at, s - 1_500);
+    assert_eq!(alerts[0].fired_at, Some(s + SHORT));
+    assert_eq!(r.queries(), [s, s + SHORT]);
     let sent = r.events.try_recv().expect("the firing alert is sent");
-    assert_eq!(sent.alerts[0].starts_at, s + 500);
+    assert_eq!(sent.alerts[0].starts_at, s + SHORT);
     r.stop().await;
 }
 
@@ -407,17 +410,17 @@ async fn a_takeover_after_a_dead_owner_evaluates_at_once() {
 #[tokio::test]
 async fn a_handover_at_this_slot_waits_for_the_next_one_without_asking_again() {
     let (ownership, mut rounds) = Scripted::new(Vec::new());
-    let probe = group(&rule_file("1h"), 400);
-    let s = next_slot(BASE, 400, probe.offset());
+    let probe = group(&rule_file("1h"), SHORT);
+    let s = next_slot(BASE, SHORT, probe.offset());
     ownership
         .script
         .lock()
         .unwrap()
         .push_back(Admission::TakeOver {
-            stored: stored_pending(&probe.rules[0].rule, s - 400),
+            stored: stored_pending(&probe.rules[0].rule, s - SHORT),
             last_round: Some(s),
         });
-    let r = start(&rule_file("1h"), 400, ownership.clone()).await;
+    let r = start(&rule_file("1h"), SHORT, ownership.clone()).await;
     assert_eq!(r.slot, s);
     // Loaded at once, evaluated only at the next slot.
     wait_until("the stored alert is loaded", || r.alerts().len() == 1).await;
@@ -426,14 +429,14 @@ async fn a_handover_at_this_slot_waits_for_the_next_one_without_asking_again() {
         [] as [Millis; 0],
         "the old owner evaluated this slot"
     );
-    assert_eq!(next_round(&mut rounds).await, s + 400);
-    assert_eq!(r.queries(), [s + 400]);
+    assert_eq!(next_round(&mut rounds).await, s + SHORT);
+    assert_eq!(r.queries(), [s + SHORT]);
     assert_eq!(
         ownership.admits(),
         [s],
         "the takeover admitted the next slot"
     );
-    assert_eq!(r.alerts()[0].active_at, s - 400);
+    assert_eq!(r.alerts()[0].active_at, s - SHORT);
     r.stop().await;
 }
 
@@ -500,10 +503,10 @@ async fn a_skipping_group_asks_again_when_ownership_changes_and_takes_over_at_on
 
 #[tokio::test]
 async fn every_group_evaluates_every_slot_and_shows_no_skip_series() {
-    let r = start(&rule_file("1h"), 300, Arc::new(EveryGroup)).await;
+    let r = start(&rule_file("1h"), SHORT, Arc::new(EveryGroup)).await;
     let s = r.slot;
     wait_until("two rounds", || r.queries().len() >= 2).await;
-    assert_eq!(r.queries()[..2], [s, s + 300]);
+    assert_eq!(r.queries()[..2], [s, s + SHORT]);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &r.registry).unwrap();
     assert!(
