@@ -444,7 +444,8 @@ impl Engine {
             if *stop.borrow() {
                 return;
             }
-            let wait = Duration::from_millis(u64::try_from(slot - clock.now()).unwrap_or(0));
+            let wait =
+                Duration::from_millis(u64::try_from(slot.saturating_sub(clock.now())).unwrap_or(0));
             let woken_by_change = tokio::select! {
                 _ = tokio::time::sleep(wait) => false,
                 _ = stop.changed() => return,
