@@ -61,6 +61,15 @@ fn group(text: &str, interval: Millis) -> GroupRuntime {
     )
 }
 
+/// The group's first slot on the manual clock, and its alerting rule.
+fn first_slot(for_: &str, interval: Millis) -> (Millis, CompiledRule) {
+    let g = group(&rule_file(for_), interval);
+    (
+        next_slot(BASE, interval, g.offset()),
+        g.rules[0].rule.clone(),
+    )
+}
+
 /// What a previous owner would have stored for `up{job="db"} == 0` seen
 /// since `active_at`: the alert, pending.
 fn stored_pending(rule: &CompiledRule, active_at: Millis) -> BTreeMap<String, Vec<(u64, Alert)>> {
@@ -153,6 +162,10 @@ impl Scripted {
 
     fn admits(&self) -> Vec<Millis> {
         self.admits.lock().unwrap().clone()
+    }
+
+    fn then(&self, admission: Admission) {
+        self.script.lock().unwrap().push_back(admission);
     }
 
     fn bump(&self) {
@@ -358,16 +371,11 @@ async fn a_skipped_group_is_not_queried_and_drops_its_alerts_and_their_metrics()
 async fn a_takeover_keeps_pending_alerts_active_at_and_fires_when_for_elapses() {
     let (ownership, mut rounds) = Scripted::new(Vec::new());
     // The group's alert has been pending for 1.5s of a 2s `for`.
-    let probe = group(&rule_file("2s"), SHORT);
-    let s = next_slot(BASE, SHORT, probe.offset());
-    ownership
-        .script
-        .lock()
-        .unwrap()
-        .push_back(Admission::TakeOver {
-            stored: stored_pending(&probe.rules[0].rule, s - 1_500),
-            last_round: None,
-        });
+    let (s, rule) = first_slot("2s", SHORT);
+    ownership.then(Admission::TakeOver {
+        stored: stored_pending(&rule, s - 1_500),
+        last_round: None,
+    });
     let mut r = start(&rule_file("2s"), SHORT, ownership.clone()).await;
     assert_eq!(r.slot, s);
     assert_eq!(next_round(&mut rounds).await, s);
@@ -410,16 +418,11 @@ async fn a_takeover_after_a_dead_owner_evaluates_at_once() {
 #[tokio::test]
 async fn a_handover_at_this_slot_waits_for_the_next_one_without_asking_again() {
     let (ownership, mut rounds) = Scripted::new(Vec::new());
-    let probe = group(&rule_file("1h"), SHORT);
-    let s = next_slot(BASE, SHORT, probe.offset());
-    ownership
-        .script
-        .lock()
-        .unwrap()
-        .push_back(Admission::TakeOver {
-            stored: stored_pending(&probe.rules[0].rule, s - SHORT),
-            last_round: Some(s),
-        });
+    let (s, rule) = first_slot("1h", SHORT);
+    ownership.then(Admission::TakeOver {
+        stored: stored_pending(&rule, s - SHORT),
+        last_round: Some(s),
+    });
     let r = start(&rule_file("1h"), SHORT, ownership.clone()).await;
     assert_eq!(r.slot, s);
     // Loaded at once, evaluated only at the next slot.
@@ -443,16 +446,11 @@ async fn a_handover_at_this_slot_waits_for_the_next_one_without_asking_again() {
 #[tokio::test]
 async fn a_handover_after_an_earlier_round_evaluates_this_slot() {
     let (ownership, mut rounds) = Scripted::new(Vec::new());
-    let probe = group(&rule_file("1h"), HOUR);
-    let s = next_slot(BASE, HOUR, probe.offset());
-    ownership
-        .script
-        .lock()
-        .unwrap()
-        .push_back(Admission::TakeOver {
-            stored: BTreeMap::new(),
-            last_round: Some(s - HOUR),
-        });
+    let (s, _) = first_slot("1h", HOUR);
+    ownership.then(Admission::TakeOver {
+        stored: BTreeMap::new(),
+        last_round: Some(s - HOUR),
+    });
     let r = start(&rule_file("1h"), HOUR, ownership.clone()).await;
     assert_eq!(next_round(&mut rounds).await, s);
     assert_eq!(r.queries(), [s]);
@@ -475,14 +473,10 @@ async fn a_skipping_group_asks_again_when_ownership_changes_and_takes_over_at_on
     assert_eq!(ownership.admits(), [s, s + 5_000]);
 
     let stored = stored_pending(&r.engine.groups[0].rules[0].rule, s - 60_000);
-    ownership
-        .script
-        .lock()
-        .unwrap()
-        .push_back(Admission::TakeOver {
-            stored,
-            last_round: None,
-        });
+    ownership.then(Admission::TakeOver {
+        stored,
+        last_round: None,
+    });
     r.hand.set(s + 9_000);
     ownership.bump();
     assert_eq!(
