@@ -18,6 +18,7 @@ use super::event::{AlertBatch, OutgoingAlert};
 use super::metrics::{
     AlertLabels, DatasourceErrorLabels, DatasourceLabel, EvalMetrics, GroupLabel, RuleLabels,
 };
+use super::ownership::{Admission, GroupKey, GroupOwnership};
 use super::rule::{AlertingState, CompiledAlert, CompiledRule, Level, RuleError, RuleQuery};
 use super::status::{GroupStatus, Health, RuleStatus, RuleStatusKind};
 use super::templating::{Template, TemplateEnv};
@@ -187,6 +188,14 @@ impl GroupRuntime {
             group: self.name.clone(),
         }
     }
+
+    /// The group's identity across replicas and reloads.
+    pub fn key(&self) -> GroupKey {
+        GroupKey {
+            file: self.file.clone(),
+            name: self.name.to_string(),
+        }
+    }
 }
 
 fn interval_ms(d: Duration) -> Millis {
@@ -200,10 +209,14 @@ fn to_system_time(ms: Millis) -> SystemTime {
 /// The first slot at or after `now` for an interval and offset.
 fn next_slot(now: Millis, interval: Millis, offset: Millis) -> Millis {
     let interval = interval.max(1);
-    let adj = now - offset;
-    let base = adj - adj.rem_euclid(interval);
-    let slot = base + offset;
-    if slot < now { slot + interval } else { slot }
+    let adj = now.saturating_sub(offset);
+    let base = adj.saturating_sub(adj.rem_euclid(interval));
+    let slot = base.saturating_add(offset);
+    if slot < now {
+        slot.saturating_add(interval)
+    } else {
+        slot
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -223,6 +236,7 @@ pub struct Engine {
     limiter: Arc<Semaphore>,
     health: Mutex<BTreeMap<Arc<str>, DatasourceHealth>>,
     meta: Arc<GroupRuntime>,
+    ownership: Arc<dyn GroupOwnership>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -287,6 +301,7 @@ impl Engine {
         metrics: Arc<EvalMetrics>,
         store: Arc<dyn StateStore>,
         events: mpsc::UnboundedSender<AlertBatch>,
+        ownership: Arc<dyn GroupOwnership>,
     ) -> Self {
         let min_interval = groups
             .iter()
@@ -310,6 +325,7 @@ impl Engine {
                 0,
                 vec![meta_rule()],
             )),
+            ownership,
         }
     }
 
@@ -317,6 +333,21 @@ impl Engine {
     pub fn rule_keys(&self) -> Vec<String> {
         self.all_groups()
             .flat_map(|g| g.rules.iter().map(|r| r.rule.key.clone()))
+            .collect()
+    }
+
+    /// Every configured group (not the built-in one) with its rule keys in
+    /// order: what a store that keeps state per group needs to map a rule
+    /// key to its group.
+    pub fn group_rule_keys(&self) -> Vec<(GroupKey, Vec<String>)> {
+        self.groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key(),
+                    g.rules.iter().map(|r| r.rule.key.clone()).collect(),
+                )
+            })
             .collect()
     }
 
@@ -331,10 +362,7 @@ impl Engine {
         for g in self.all_groups() {
             for r in &g.rules {
                 if let Some(alerts) = stored.remove(&r.rule.key) {
-                    let mut st = lock(&r.state);
-                    for (fp, alert) in alerts {
-                        st.alerts.active.insert(fp, Box::new(alert.to_pairs()));
-                    }
+                    load_stored(&mut lock(&r.state), alerts);
                 }
             }
         }
@@ -397,39 +425,154 @@ impl Engine {
             .collect()
     }
 
+    /// A group's task: before each round the ownership decides whether this
+    /// replica evaluates it (a single node always does).
     async fn run_group(self: Arc<Self>, group: Arc<GroupRuntime>, mut stop: watch::Receiver<bool>) {
         let interval = interval_ms(group.interval).max(1);
         let offset = group.offset();
         let clock = self.settings.clock.clone();
+        let key = group.key();
+        let mut changes = Some(self.ownership.changes());
         let mut slot = next_slot(clock.now(), interval, offset);
+        // The last admission was Skip: only then do ownership changes wake
+        // the group before its slot.
+        let mut skipping = false;
+        // A takeover waiting for the slot after the old owner's last round:
+        // at that slot the group is evaluated without asking again.
+        let mut admitted = false;
         loop {
             if *stop.borrow() {
                 return;
             }
-            let wait = Duration::from_millis(u64::try_from(slot - clock.now()).unwrap_or(0));
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+            let wait =
+                Duration::from_millis(u64::try_from(slot.saturating_sub(clock.now())).unwrap_or(0));
+            let woken_by_change = tokio::select! {
+                _ = tokio::time::sleep(wait) => false,
                 _ = stop.changed() => return,
-            }
+                _ = ownership_changed(&mut changes), if skipping => true,
+            };
+            // A re-ask is answered for now, not for the slot still ahead.
+            let at = if woken_by_change { clock.now() } else { slot };
+            let admission = if std::mem::take(&mut admitted) {
+                Admission::Evaluate
+            } else {
+                // Seen before asking: a change during the answer wakes the
+                // group again.
+                if let Some(changes) = changes.as_mut() {
+                    changes.borrow_and_update();
+                }
+                tokio::select! {
+                    admission = self.ownership.admit(&key, at) => admission,
+                    _ = stop.changed() => return,
+                }
+            };
+            let ts = match admission {
+                Admission::Evaluate => at,
+                Admission::Skip => {
+                    if !woken_by_change {
+                        self.metrics
+                            .group_skipped
+                            .get_or_create(&group.label())
+                            .inc();
+                        slot =
+                            next_slot((slot.saturating_add(1)).max(clock.now()), interval, offset);
+                    }
+                    self.drop_state(&group);
+                    skipping = true;
+                    continue;
+                }
+                Admission::TakeOver { stored, last_round } => {
+                    self.take_over(&group, stored);
+                    skipping = false;
+                    // The slot after the old owner's last round; never later
+                    // than the next slot (a last round ahead of this
+                    // replica's clock must not leave a gap).
+                    let due = last_round.map_or(at, |last| {
+                        next_slot(last.saturating_add(1), interval, offset).min(next_slot(
+                            at.saturating_add(1),
+                            interval,
+                            offset,
+                        ))
+                    });
+                    if due > at {
+                        slot = due;
+                        admitted = true;
+                        continue;
+                    }
+                    at
+                }
+            };
+            skipping = false;
             // Boxed: a round's future (queries, state, commit) is large,
             // and a group spends nearly all its time asleep between rounds
             // holding only this loop's state.
-            Box::pin(self.eval_group(&group, slot)).await;
-            let now = clock.now();
-            let next = slot + interval;
-            if now >= next {
-                let missed = (now - slot) / interval - 1;
-                if missed > 0 {
-                    self.metrics
-                        .group_missed
-                        .get_or_create(&group.label())
-                        .inc_by(missed as u64);
-                    tracing::warn!(group = %group.name, missed, "evaluation overran its interval; skipping missed rounds");
-                }
-                slot = next_slot(now, interval, offset);
-            } else {
-                slot = next;
+            Box::pin(self.eval_group(&group, ts)).await;
+            self.ownership.round_done(&key, ts);
+            slot = self.slot_after(&group, ts, interval, offset);
+        }
+    }
+
+    /// The slot after a round at `ts`: the next one, or, when the round
+    /// overran, the first still ahead (the ones in between are counted as
+    /// missed, not replayed).
+    fn slot_after(
+        &self,
+        group: &GroupRuntime,
+        ts: Millis,
+        interval: Millis,
+        offset: Millis,
+    ) -> Millis {
+        let now = self.settings.clock.now();
+        let next = next_slot(ts.saturating_add(1), interval, offset);
+        if now < next {
+            return next;
+        }
+        let missed = (now - ts) / interval - 1;
+        if missed > 0 {
+            self.metrics
+                .group_missed
+                .get_or_create(&group.label())
+                .inc_by(missed as u64);
+            tracing::warn!(group = %group.name, missed, "evaluation overran its interval; skipping missed rounds");
+        }
+        next_slot(now, interval, offset)
+    }
+
+    /// Another replica evaluates `group`: forget its alerts here (and
+    /// their share of `klaxon_alerts`), so a later takeover starts from the
+    /// stored state. Nothing is committed: the stored state is the owner's.
+    fn drop_state(&self, group: &GroupRuntime) {
+        let mut dropped = false;
+        for r in &group.rules {
+            let mut st = lock(&r.state);
+            let alerts = &st.alerts;
+            if !alerts.active.is_empty() || !alerts.seen.is_empty() || alerts.empty_since.is_some()
+            {
+                st.alerts = AlertingState::default();
+                dropped = true;
             }
+        }
+        if dropped {
+            self.count_alerts(group);
+        }
+    }
+
+    /// This replica has claimed `group`: its rules' alerts become the stored ones.
+    fn take_over(&self, group: &GroupRuntime, stored: BTreeMap<String, Vec<(u64, Alert)>>) {
+        let mut stored = stored;
+        for r in &group.rules {
+            let mut st = lock(&r.state);
+            st.alerts = AlertingState::default();
+            if let Some(alerts) = stored.remove(&r.rule.key) {
+                load_stored(&mut st, alerts);
+            }
+        }
+        self.count_alerts(group);
+        // Exists at 0 once the group is clustered, so a first skip shows in increase().
+        let _ = self.metrics.group_skipped.get_or_create(&group.label());
+        if !stored.is_empty() {
+            let rules: Vec<&String> = stored.keys().collect();
+            tracing::warn!(group = %group.name, ?rules, "stored alerts of rules this group does not have (any more) were not loaded");
         }
     }
 
@@ -905,6 +1048,26 @@ fn rule_status(r: &RuleRuntime) -> RuleStatus {
     }
 }
 
+/// Puts stored alerts (the store's form) into a rule's state.
+fn load_stored(st: &mut RuleState, alerts: Vec<(u64, Alert)>) {
+    for (fp, alert) in alerts {
+        st.alerts.active.insert(fp, Box::new(alert.to_pairs()));
+    }
+}
+
+/// Resolves when the ownership may have changed; never once its sender is
+/// gone (nothing will change any more).
+async fn ownership_changed(changes: &mut Option<watch::Receiver<u64>>) {
+    let closed = match changes.as_mut() {
+        Some(rx) => rx.changed().await.is_err(),
+        None => true,
+    };
+    if closed {
+        *changes = None;
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Prometheus's generator URL: the graph page with the expression in the
 /// table tab.
 pub fn generator_url(base: &str, expr: &str) -> String {
@@ -920,6 +1083,10 @@ pub fn generator_url(base: &str, expr: &str) -> String {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+#[path = "ownership_tests.rs"]
+mod ownership_tests;
 
 #[cfg(test)]
 mod tests {

@@ -77,6 +77,8 @@ pub struct EvalMetrics {
     pub group_iterations: Family<GroupLabel, Counter>,
     /// Rounds skipped because the previous one overran.
     pub group_missed: Family<GroupLabel, Counter>,
+    /// Rounds not evaluated because another replica owns the group (cluster).
+    pub group_skipped: Family<GroupLabel, Counter>,
     /// Rule evaluations.
     pub rule_evaluations: Family<GroupLabel, Counter>,
     /// Failed rule evaluations, per rule.
@@ -112,6 +114,7 @@ impl EvalMetrics {
             group_interval: Family::default(),
             group_iterations: Family::default(),
             group_missed: Family::default(),
+            group_skipped: Family::default(),
             rule_evaluations: Family::default(),
             rule_failures: Family::default(),
             alerts: Family::default(),
@@ -150,6 +153,11 @@ impl EvalMetrics {
             "group_iterations_missed",
             "Rounds skipped because the previous round overran its slot",
             m.group_missed.clone(),
+        );
+        r.register(
+            "rule_group_rounds_skipped",
+            "Rounds of a group not evaluated here because another replica owns the group",
+            m.group_skipped.clone(),
         );
         r.register(
             "rule_evaluations",

@@ -5,6 +5,7 @@ pub mod alert;
 pub mod engine;
 pub mod event;
 pub mod metrics;
+pub mod ownership;
 pub mod persist;
 pub mod rule;
 pub mod rule_key;
