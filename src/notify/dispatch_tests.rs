@@ -100,6 +100,7 @@ fn fixture(config_text: &str, send_resolved: bool) -> Fixture {
         DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&mutes) as Arc<dyn Mutes>,
+        None,
         crate::vocab::time::Clock::system(),
     );
     Fixture {
@@ -647,6 +648,7 @@ async fn a_flush_mutes_and_dedupes_without_the_group_lock() {
         DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&probe) as Arc<dyn Mutes>,
+        None,
         crate::vocab::time::Clock::system(),
     );
     let _ = probe.dispatcher.set(Arc::downgrade(&dispatcher));

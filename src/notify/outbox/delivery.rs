@@ -195,7 +195,9 @@ impl Outbox {
 
     /// Records failures in one commit: out of the outbox, into the history,
     /// and the lane's log entry removed when it is the one this
-    /// notification wrote (so the next flush notifies again).
+    /// notification wrote (so the next flush notifies again). The delivery
+    /// listener hears of each, even when the commit failed: the failure is
+    /// final for this process either way.
     async fn record_failed(&self, failures: Vec<Failure>) {
         let _log_commit = self.log_commit.lock().await;
         let now = self.options.clock.now();
@@ -247,8 +249,10 @@ impl Outbox {
                  are tried again"
             );
         }
+        let mut settled = Vec::with_capacity(done.len());
         let mut state = self.lock();
         for (seq, lane, hseq, entry, kind, clear_log) in done {
+            settled.push((entry.id.clone(), false));
             state.entries.remove(&seq);
             if let Some(lane_state) = state.lanes.get_mut(&lane) {
                 lane_state.queue.retain(|s| *s != seq);
@@ -263,10 +267,13 @@ impl Outbox {
             state.history.insert(hseq, entry);
         }
         self.apply_history_prune(&mut state, now);
+        drop(state);
+        self.settled(&settled);
     }
 
     /// Records a success in one commit: out of the outbox, the lane's thread
-    /// stored, the history entry written.
+    /// stored, the history entry written; then tells the delivery listener
+    /// (even when the commit failed: the receiver has it).
     async fn record_delivered(&self, seq: u64, kind: &str, delivered: Delivered) {
         let now = self.options.clock.now();
         let mut ops = Vec::with_capacity(4);
@@ -321,8 +328,11 @@ impl Outbox {
             None => state.threads.remove(&lane),
         };
         state.count(&entry.receiver, kind).delivered += 1;
+        let id = entry.id.clone();
         state.history.insert(hseq, entry);
         self.apply_history_prune(&mut state, now);
+        drop(state);
+        self.settled(&[(id, true)]);
     }
 
     /// After a retryable failure: another try after the backoff, or failed
@@ -403,7 +413,12 @@ impl Outbox {
     /// The prune op keeping the history within its limit and retention once
     /// `adding` more entries land; the in-memory side follows in
     /// [`Self::apply_history_prune`].
-    fn history_prune(&self, state: &mut State, adding: usize, now: Millis) -> Option<RecordOp> {
+    pub(super) fn history_prune(
+        &self,
+        state: &mut State,
+        adding: usize,
+        now: Millis,
+    ) -> Option<RecordOp> {
         let first_kept = self.first_kept_history(state, adding, now)?;
         Some(RecordOp::DeleteBelow {
             table: RecordTable::History,
@@ -445,7 +460,7 @@ impl Outbox {
         first_kept.filter(|k| *k > oldest)
     }
 
-    fn apply_history_prune(&self, state: &mut State, now: Millis) {
+    pub(super) fn apply_history_prune(&self, state: &mut State, now: Millis) {
         if let Some(first_kept) = self.first_kept_history(state, 0, now) {
             state.history = state.history.split_off(&first_kept);
         }
