@@ -700,8 +700,10 @@ impl Outbox {
     /// Takes over claimed notifications from a replica that died or gave up
     /// their shard: enqueued as [`Outbox::enqueue`] does, with their ids
     /// (the receiver's idempotency key is the same whichever replica sends),
-    /// except ids this outbox already holds, pending or in its history.
-    /// Returns how many were enqueued.
+    /// except ids this outbox already holds, pending or in its history —
+    /// but not those it only handed to the cluster at start
+    /// ([`HANDED_TO_CLUSTER`]): they are unsettled, and this replica may be
+    /// the one to send them. Returns how many were enqueued.
     pub async fn adopt(&self, items: Vec<(Notification, LogEntry)>) -> Result<usize, StoreError> {
         // Under the log lock: two adoptions of one id cannot both pass.
         let log_commit = self.log_commit.lock().await;
@@ -711,7 +713,13 @@ impl Outbox {
                 .entries
                 .values()
                 .map(|p| p.notification.id.as_str())
-                .chain(state.history.values().map(|e| e.id.as_str()))
+                .chain(
+                    state
+                        .history
+                        .values()
+                        .filter(|e| e.detail.as_deref() != Some(HANDED_TO_CLUSTER))
+                        .map(|e| e.id.as_str()),
+                )
                 .collect();
             let mut seen: HashSet<String> = HashSet::new();
             items
