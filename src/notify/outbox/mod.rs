@@ -590,57 +590,29 @@ impl Outbox {
     fn hand_pending_to_cluster(&self) -> Result<(), StoreError> {
         let now = self.options.clock.now();
         let mut state = self.lock();
-        if state.entries.is_empty() {
+        let handed: Vec<delivery::Failure> = state
+            .entries
+            .values()
+            .map(|p| delivery::Failure {
+                seq: p.seq,
+                kind: state
+                    .kind_of(&p.notification.receiver, p.notification.integration)
+                    .to_string(),
+                reason: HANDED_TO_CLUSTER.to_string(),
+            })
+            .collect();
+        if handed.is_empty() {
             return Ok(());
         }
-        let mut ops = Vec::with_capacity(state.entries.len() * 3);
-        let mut done = Vec::with_capacity(state.entries.len());
-        for pending in state.entries.values() {
-            let lane = Lane::of(&pending.notification);
-            let kind = state.kind_of(&lane.receiver, lane.integration);
-            let mut entry = HistoryEntry::of(pending, kind, HistoryStatus::Failed);
-            entry.failed_at = Some(now);
-            entry.detail = Some(HANDED_TO_CLUSTER.to_string());
-            ops.push(records::delete(
-                RecordTable::Outbox,
-                records::seq_key(pending.seq),
-            ));
-            // As for any failure: the local log must not claim the lane was told.
-            let clear_log = state.log.get(&lane).is_some_and(|l| l.seq == pending.seq);
-            if clear_log {
-                ops.push(records::delete(RecordTable::NotifyLog, lane.key()));
-            }
-            done.push((lane, clear_log, kind, entry));
-        }
-        let mut history = Vec::with_capacity(done.len());
-        for (lane, clear_log, kind, entry) in done {
-            let hseq = state.next_history_seq;
-            state.next_history_seq += 1;
-            ops.push(records::put(
-                RecordTable::History,
-                records::seq_key(hseq),
-                records::encode(&entry),
-            ));
-            history.push((hseq, lane, clear_log, kind, entry));
-        }
-        let adding = history.len();
-        ops.extend(self.history_prune(&mut state, adding, now));
+        let count = handed.len();
+        let (ops, done) = self.prepare_failed(&mut state, handed, now);
         self.store.commit_records(&ops)?;
+        self.apply_failed(&mut state, done, now);
         tracing::warn!(
-            pending = adding,
+            pending = count,
             "notifications left in the outbox were handed to the cluster: the replica owning \
              each one's shard sends it; the history lists them as failed here"
         );
-        state.entries.clear();
-        state.lanes.clear();
-        for (hseq, lane, clear_log, kind, entry) in history {
-            if clear_log {
-                state.log.remove(&lane);
-            }
-            state.count(&entry.receiver, kind).failed += 1;
-            state.history.insert(hseq, entry);
-        }
-        self.apply_history_prune(&mut state, now);
         Ok(())
     }
 
