@@ -158,6 +158,7 @@ struct State {
     by_id: HashMap<String, GroupId>,
     heap: BinaryHeap<Reverse<(Millis, GroupId)>>,
     next_id: GroupId,
+    /// Which groups this replica flushes; None = all.
     gate: Option<Arc<dyn FlushGate>>,
 }
 
@@ -262,7 +263,6 @@ pub struct Dispatcher {
     state: Mutex<State>,
     sink: Arc<dyn Sink>,
     mutes: Arc<dyn Mutes>,
-    gate: Option<Arc<dyn FlushGate>>,
     wake: Notify,
     clock: Clock,
 }
@@ -380,10 +380,9 @@ impl Dispatcher {
         Arc::new(Dispatcher {
             inhibit: RwLock::new(Inhibitor::new(&config.inhibits)),
             config: RwLock::new(Arc::clone(&config)),
-            state: Mutex::new(State::new(config, gate.clone())),
+            state: Mutex::new(State::new(config, gate)),
             sink,
             mutes,
-            gate,
             wake: Notify::new(),
             clock,
         })
@@ -438,7 +437,8 @@ impl Dispatcher {
         let config = Arc::new(config);
         self.write_inhibit().reconfigure(&config.inhibits, now);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&config);
-        *state = State::new(config, self.gate.clone());
+        let gate = state.gate.take();
+        *state = State::new(config, gate);
         for alert in alerts.into_values() {
             state.insert(alert, now);
         }
@@ -570,10 +570,10 @@ impl Dispatcher {
     /// so), and the shared notification log tells what is left to say.
     /// Without a flush gate nothing changes.
     pub fn ownership_changed(&self, now: Millis) {
-        let Some(gate) = &self.gate else {
+        let mut state = self.lock();
+        let Some(gate) = state.gate.clone() else {
             return;
         };
-        let mut state = self.lock();
         let mut taken: Vec<GroupId> = Vec::new();
         for (id, group) in &mut state.groups {
             let owned = gate.owns(&group.id);

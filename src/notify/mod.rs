@@ -255,7 +255,11 @@ impl Notifier {
     }
 
     /// Takes over claimed notifications of a shard this replica now owns;
-    /// see [`Outbox::adopt`]. Returns how many were new here.
+    /// see [`Outbox::adopt`]. Returns how many were new here. Adopt before
+    /// [`Notifier::ownership_changed`]: a lane delivers in enqueue order, so
+    /// what the old owner claimed then goes out before anything newer this
+    /// replica decides for the same lane (a firing message never follows
+    /// its resolve).
     pub async fn adopt(
         &self,
         items: Vec<(notification::Notification, LogEntry)>,
