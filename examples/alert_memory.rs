@@ -159,6 +159,7 @@ fn main() {
         ),
         Arc::new(NoSink),
         Arc::new(NoMutes),
+        None,
         klaxon::vocab::time::Clock::system(),
     );
     let before = rss_anon();

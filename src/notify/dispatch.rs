@@ -14,6 +14,12 @@
 //! The dispatcher owns no I/O: it reads the notification log and hands the
 //! notifications it decides to a [`Sink`] (the durable outbox), which
 //! commits them before anything is sent.
+//!
+//! In a cluster a [`FlushGate`] says which groups this replica sends. Every
+//! replica groups every alert, so a group that changes hands is flushed by
+//! its new owner at once ([`Dispatcher::ownership_changed`]), and the shared
+//! notification log behind the [`Sink`] decides what, if anything, is still
+//! to be said.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
@@ -24,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::alert::{NotifyAlert, severity_rank};
+use super::cluster::FlushGate;
 use super::inhibit::Inhibitor;
 use super::notification::{Notification, NotifiedAlert, Reason, Status};
 use super::outbox::LogEntry;
@@ -121,6 +128,9 @@ struct AggGroup {
     notified_rank: u8,
     /// A flush is due because severity went up.
     escalated: bool,
+    /// The flush gate's last answer for this group (always true without
+    /// one): a group that turns owned is flushed at once.
+    owned: bool,
 }
 
 /// A snapshot of one aggregation group for the API.
@@ -148,17 +158,24 @@ struct State {
     by_id: HashMap<String, GroupId>,
     heap: BinaryHeap<Reverse<(Millis, GroupId)>>,
     next_id: GroupId,
+    /// Which groups this replica flushes; None = all.
+    gate: Option<Arc<dyn FlushGate>>,
 }
 
 impl State {
-    fn new(config: Arc<DispatchConfig>) -> State {
+    fn new(config: Arc<DispatchConfig>, gate: Option<Arc<dyn FlushGate>>) -> State {
         State {
             config,
             groups: HashMap::new(),
             by_id: HashMap::new(),
             heap: BinaryHeap::new(),
             next_id: 1,
+            gate,
         }
+    }
+
+    fn owns(&self, group_id: &str) -> bool {
+        self.gate.as_ref().is_none_or(|gate| gate.owns(group_id))
     }
 
     fn schedule(&mut self, id: GroupId, at: Millis) {
@@ -186,6 +203,7 @@ impl State {
                     } else {
                         format!("{}:{}", node.key, labels)
                     };
+                    let owned = self.owns(&group_id);
                     self.groups.insert(
                         id,
                         AggGroup {
@@ -199,6 +217,7 @@ impl State {
                             notified_firing: HashSet::new(),
                             notified_rank: 0,
                             escalated: false,
+                            owned,
                         },
                     );
                     self.schedule(id, now + node.group_wait);
@@ -348,18 +367,20 @@ fn needs_update(
 }
 
 impl Dispatcher {
-    /// A dispatcher with no alerts yet.
+    /// A dispatcher with no alerts yet; with a `gate` it flushes only the
+    /// groups the gate says this replica owns.
     pub fn new(
         config: DispatchConfig,
         sink: Arc<dyn Sink>,
         mutes: Arc<dyn Mutes>,
+        gate: Option<Arc<dyn FlushGate>>,
         clock: Clock,
     ) -> Arc<Self> {
         let config = Arc::new(config);
         Arc::new(Dispatcher {
             inhibit: RwLock::new(Inhibitor::new(&config.inhibits)),
             config: RwLock::new(Arc::clone(&config)),
-            state: Mutex::new(State::new(config)),
+            state: Mutex::new(State::new(config, gate)),
             sink,
             mutes,
             wake: Notify::new(),
@@ -416,7 +437,8 @@ impl Dispatcher {
         let config = Arc::new(config);
         self.write_inhibit().reconfigure(&config.inhibits, now);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&config);
-        *state = State::new(config);
+        let gate = state.gate.take();
+        *state = State::new(config, gate);
         for alert in alerts.into_values() {
             state.insert(alert, now);
         }
@@ -543,6 +565,30 @@ impl Dispatcher {
         }
     }
 
+    /// Groups this replica now owns and did not before become due at once:
+    /// another replica may have been about to flush them (or died doing
+    /// so), and the shared notification log tells what is left to say.
+    /// Without a flush gate nothing changes.
+    pub fn ownership_changed(&self, now: Millis) {
+        let mut state = self.lock();
+        let Some(gate) = state.gate.clone() else {
+            return;
+        };
+        let mut taken: Vec<GroupId> = Vec::new();
+        for (id, group) in &mut state.groups {
+            let owned = gate.owns(&group.id);
+            if owned && !group.owned {
+                taken.push(*id);
+            }
+            group.owned = owned;
+        }
+        for id in taken {
+            state.schedule(id, now);
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
     fn plan_due(&self, now: Millis) -> Vec<Plan> {
         let mut due: Vec<GroupId> = Vec::new();
         {
@@ -556,6 +602,20 @@ impl Dispatcher {
                     due.push(id);
                 }
             }
+            due.retain(|id| {
+                let owned = state
+                    .groups
+                    .get(id)
+                    .is_some_and(|group| state.owns(&group.id));
+                if owned {
+                    if let Some(group) = state.groups.get_mut(id) {
+                        group.owned = true;
+                    }
+                } else {
+                    keep_for_takeover(&mut state, *id, now);
+                }
+                owned
+            });
         }
         due.into_iter()
             .filter_map(|id| self.plan_group(id, now))
@@ -709,6 +769,33 @@ impl Dispatcher {
         }
         Some(plan)
     }
+}
+
+/// A due group another replica owns: never planned. Its alerts stay for a
+/// takeover, except those resolved for longer than the route's
+/// `group_interval` (their owner has had a flush to send the resolve); it
+/// is looked at again a `group_interval` later, and forgotten once empty.
+fn keep_for_takeover(state: &mut State, id: GroupId, now: Millis) {
+    let config = Arc::clone(&state.config);
+    let Some(group) = state.groups.get_mut(&id) else {
+        return;
+    };
+    let node = config.routes.node(group.route);
+    group.owned = false;
+    group.alerts.retain(|fp, alert| {
+        let long_resolved = alert.ends_at.saturating_add(node.group_interval) <= now;
+        if long_resolved {
+            group.notified_firing.remove(fp);
+        }
+        !long_resolved
+    });
+    if group.alerts.is_empty() {
+        let group_id = group.id.clone();
+        state.groups.remove(&id);
+        state.by_id.remove(&group_id);
+        return;
+    }
+    state.schedule(id, now.saturating_add(node.group_interval));
 }
 
 /// After the sink committed a plan: drop the resolved alerts that were

@@ -86,6 +86,14 @@ struct Fixture {
 }
 
 fn fixture(config_text: &str, send_resolved: bool) -> Fixture {
+    fixture_gated(config_text, send_resolved, None)
+}
+
+fn fixture_gated(
+    config_text: &str,
+    send_resolved: bool,
+    gate: Option<Arc<dyn FlushGate>>,
+) -> Fixture {
     let loaded = load_sources(&[("test.rules", config_text)]);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let rules = loaded.rules;
@@ -100,6 +108,7 @@ fn fixture(config_text: &str, send_resolved: bool) -> Fixture {
         DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&mutes) as Arc<dyn Mutes>,
+        gate,
         crate::vocab::time::Clock::system(),
     );
     Fixture {
@@ -647,6 +656,7 @@ async fn a_flush_mutes_and_dedupes_without_the_group_lock() {
         DispatchConfig::new(&rules.notifier_config(), receivers, "http://klaxon".into()),
         Arc::clone(&sink) as Arc<dyn Sink>,
         Arc::clone(&probe) as Arc<dyn Mutes>,
+        None,
         crate::vocab::time::Clock::system(),
     );
     let _ = probe.dispatcher.set(Arc::downgrade(&dispatcher));
@@ -661,4 +671,117 @@ async fn a_flush_mutes_and_dedupes_without_the_group_lock() {
     assert_eq!(probe.checked.load(Ordering::SeqCst), 500);
     assert_eq!(probe.locked.load(Ordering::SeqCst), 0);
     assert_eq!(sink.sent.lock().unwrap()[0].alerts.len(), 500);
+}
+
+/// A cluster's say on which groups this replica sends: those whose id
+/// contains one of these texts.
+#[derive(Default)]
+struct Owns(Mutex<Vec<String>>);
+
+impl Owns {
+    fn set(&self, texts: &[&str]) {
+        *self.0.lock().unwrap() = texts.iter().map(|t| t.to_string()).collect();
+    }
+}
+
+impl FlushGate for Owns {
+    fn owns(&self, group_id: &str) -> bool {
+        self.0.lock().unwrap().iter().any(|t| group_id.contains(t))
+    }
+}
+
+fn gated(config_text: &str) -> (Fixture, Arc<Owns>) {
+    let gate = Arc::new(Owns::default());
+    let f = fixture_gated(
+        config_text,
+        true,
+        Some(Arc::clone(&gate) as Arc<dyn FlushGate>),
+    );
+    (f, gate)
+}
+
+#[tokio::test]
+async fn a_group_another_replica_owns_keeps_its_alerts_and_sends_nothing() {
+    let (f, _gate) = gated(BASIC);
+    let a = alert(&[("alertname", "A")], T0, FAR, T0);
+    f.dispatcher.insert([a.clone()], T0);
+    for step in 0..=20 {
+        assert!(f.at(T0 + step * 60_000).await.is_empty(), "minute {step}");
+    }
+    let groups = f.dispatcher.groups();
+    assert_eq!(groups.len(), 1, "kept for a takeover");
+    assert_eq!(groups[0].fingerprints, vec![a.labels.fingerprint()]);
+
+    // Resolved: kept while its owner may still send the resolve (one
+    // group_interval, 5m), then forgotten with its group.
+    let resolved_at = T0 + 1_500_000;
+    f.dispatcher.insert(
+        [alert(&[("alertname", "A")], T0, resolved_at, resolved_at)],
+        resolved_at,
+    );
+    assert!(f.at(resolved_at + 5_000).await.is_empty());
+    assert_eq!(f.dispatcher.groups().len(), 1);
+    assert!(f.at(resolved_at + 299_000).await.is_empty());
+    assert_eq!(f.dispatcher.groups().len(), 1);
+    assert!(f.at(resolved_at + 310_000).await.is_empty());
+    assert!(f.dispatcher.groups().is_empty(), "long resolved: dropped");
+}
+
+#[tokio::test]
+async fn a_group_taken_over_flushes_at_once_what_the_log_does_not_know() {
+    let (f, gate) = gated(BASIC);
+    let a = alert(&[("alertname", "A")], T0, FAR, T0);
+    let b = alert(&[("alertname", "B")], T0, FAR, T0);
+    f.dispatcher.insert([a.clone(), b.clone()], T0);
+    assert!(
+        f.at(T0 + 30_000).await.is_empty(),
+        "owned by another replica"
+    );
+    // That replica notified B (the shared log says so), then died.
+    f.sink.log.lock().unwrap().insert(
+        (r#"{}:{alertname="B"}"#.to_string(), "team".to_string(), 0),
+        LogEntry::new(vec![b.labels.fingerprint()], Vec::new(), T0 + 30_000),
+    );
+    gate.set(&["alertname"]);
+    let t = T0 + 45_000;
+    f.dispatcher.ownership_changed(t);
+    let sent = f.at(t).await;
+    assert_eq!(sent.len(), 1, "B was told already: {sent:?}");
+    assert_eq!(sent[0].group_id, r#"{}:{alertname="A"}"#);
+    assert_eq!(sent[0].reason, Reason::New);
+
+    // A group owned all along is not hurried: it still waits its group_wait.
+    let c = T0 + 60_000;
+    f.dispatcher
+        .insert([alert(&[("alertname", "C")], c, FAR, c)], c);
+    f.dispatcher.ownership_changed(c + 1_000);
+    assert!(f.at(c + 1_000).await.is_empty());
+    assert_eq!(f.at(c + 30_000).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_group_given_away_stops_sending_until_it_comes_back() {
+    let (f, gate) = gated(BASIC);
+    gate.set(&["alertname"]);
+    f.dispatcher
+        .insert([alert(&[("alertname", "A")], T0, FAR, T0)], T0);
+    assert_eq!(f.at(T0 + 30_000).await.len(), 1);
+    gate.set(&[]);
+    f.dispatcher.ownership_changed(T0 + 40_000);
+    let later = T0 + 60_000;
+    f.dispatcher.insert(
+        [alert(
+            &[("alertname", "A"), ("instance", "2")],
+            later,
+            FAR,
+            later,
+        )],
+        later,
+    );
+    assert!(f.at(T0 + 330_000).await.is_empty(), "another replica's now");
+    gate.set(&["alertname"]);
+    f.dispatcher.ownership_changed(T0 + 400_000);
+    let sent = f.at(T0 + 400_000).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].alerts.len(), 2);
 }

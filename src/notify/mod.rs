@@ -10,10 +10,13 @@
 //! (the durable log and delivery), [`receivers`] (Slack, email, webhook).
 //! [`forward`] sends the evaluator's alerts to external Alertmanagers as
 //! Prometheus does. The API over all this is `api::alertmanager`; the
-//! wiring (`serve`) gives it the notifier's views.
+//! wiring (`serve`) gives it the notifier's views. [`cluster`] is what a
+//! cluster of replicas gives the notifier (who sends which group, the shared
+//! notification log, replicated silences).
 
 pub mod alert;
 pub mod alerts;
+pub mod cluster;
 pub mod dispatch;
 pub mod forward;
 pub mod inhibit;
@@ -36,6 +39,7 @@ use crate::model::NotifierConfig;
 use crate::store::{Store, StoreError};
 use crate::vocab::time::Clock;
 use alert::{AlertSource, LabelSet, Millis, NotifyAlert};
+use cluster::{ClusterHooks, SharedLog};
 use dispatch::{DispatchConfig, Dispatcher, Mutes, Sink};
 use outbox::{LogEntry, Outbox};
 use receivers::BoxFuture;
@@ -53,6 +57,8 @@ pub struct NotifierSettings {
     pub silence_limits: silence::SilenceLimits,
     /// Where the notifier and its API read the time.
     pub clock: Clock,
+    /// The cluster this replica is part of; None = a single node.
+    pub cluster: Option<ClusterHooks>,
 }
 
 /// A notification configuration, built and checked before it is used.
@@ -106,18 +112,46 @@ impl std::fmt::Debug for Notifier {
     }
 }
 
-struct OutboxSink(Arc<Outbox>);
+/// The dispatcher's sink: the local outbox, behind the cluster's shared
+/// notification log when there is one (which then decides what each lane
+/// was told, and claims every notification before the outbox commits it).
+struct OutboxSink {
+    outbox: Arc<Outbox>,
+    shared: Option<Arc<dyn SharedLog>>,
+}
 
 impl Sink for OutboxSink {
     fn log_entry(&self, group_id: &str, receiver: &str, integration: usize) -> Option<LogEntry> {
-        self.0.log_entry(group_id, receiver, integration)
+        match &self.shared {
+            Some(shared) => shared.log_entry(group_id, receiver, integration),
+            None => self.outbox.log_entry(group_id, receiver, integration),
+        }
     }
 
     fn enqueue(
         &self,
         items: Vec<(notification::Notification, LogEntry)>,
     ) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.0.enqueue(items).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            let Some(shared) = &self.shared else {
+                return self.outbox.enqueue(items).await.map_err(|e| e.to_string());
+            };
+            shared.claim(&items).await?;
+            let count = items.len();
+            self.outbox.enqueue(items).await.map_err(|e| {
+                // The claims stay in the cluster: this replica owns their
+                // shard, so it adopts them (from the shared store, with their
+                // ids) at its next ownership change, or the next owner does.
+                tracing::error!(
+                    error = %e,
+                    notifications = count,
+                    "claimed notifications could not be committed to the local outbox; \
+                     their claims stay in the cluster and are adopted at the next ownership \
+                     change"
+                );
+                e.to_string()
+            })
+        })
     }
 }
 
@@ -159,23 +193,34 @@ impl Notifier {
             silence::DEFAULT_RETENTION_MS,
             options.silence_limits,
         )?;
+        let cluster = options.cluster.as_ref();
         let outbox = Outbox::open(
             Arc::clone(&store),
             config.dispatch.receivers.clone(),
             outbox::OutboxOptions {
                 give_up_after_ms: u64::try_from(options.give_up_after_ms).unwrap_or(u64::MAX),
                 clock: options.clock.clone(),
+                pending_is_shared: cluster.is_some(),
                 ..outbox::OutboxOptions::default()
             },
         )?;
+        if let Some(hooks) = cluster {
+            silences.set_replica(Arc::clone(&hooks.silences));
+            outbox.set_delivery_listener(Arc::clone(&hooks.delivery));
+        }
         let mutes = Arc::new(SilencesAndWindows {
             silences: Arc::clone(&silences),
             windows: RwLock::new(Arc::clone(&config.windows)),
         });
+        let sink = OutboxSink {
+            outbox: Arc::clone(&outbox),
+            shared: cluster.map(|hooks| Arc::clone(&hooks.log)),
+        };
         let dispatcher = Dispatcher::new(
             config.dispatch,
-            Arc::new(OutboxSink(Arc::clone(&outbox))) as Arc<dyn Sink>,
+            Arc::new(sink) as Arc<dyn Sink>,
             Arc::clone(&mutes) as Arc<dyn Mutes>,
+            cluster.map(|hooks| Arc::clone(&hooks.gate)),
             options.clock.clone(),
         );
         // Subscribe before the snapshot: an alert in both is grouped twice,
@@ -207,6 +252,25 @@ impl Notifier {
         *self.config_text.write().unwrap_or_else(|e| e.into_inner()) = config.config_text;
         self.dispatcher
             .reconfigure(config.dispatch, self.clock.now());
+    }
+
+    /// Takes over claimed notifications of a shard this replica now owns;
+    /// see [`Outbox::adopt`]. Returns how many were new here. Adopt before
+    /// [`Notifier::ownership_changed`]: a lane delivers in enqueue order, so
+    /// what the old owner claimed then goes out before anything newer this
+    /// replica decides for the same lane (a firing message never follows
+    /// its resolve).
+    pub async fn adopt(
+        &self,
+        items: Vec<(notification::Notification, LogEntry)>,
+    ) -> Result<usize, StoreError> {
+        self.outbox.adopt(items).await
+    }
+
+    /// The cluster's ownership may have changed: groups now owned here are
+    /// flushed at once; see [`Dispatcher::ownership_changed`].
+    pub fn ownership_changed(&self) {
+        self.dispatcher.ownership_changed(self.clock.now());
     }
 
     /// Where the notifier reads the time.

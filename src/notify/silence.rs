@@ -31,6 +31,10 @@
 //! older klaxon that break a limit are left in the store, not loaded, and
 //! logged (see [`Silences::open_with`]).
 //!
+//! In a cluster every change made here is published to the other replicas
+//! ([`SilenceReplica`], after it is durable), and theirs arrive through
+//! [`Silences::apply_replicated`]: the newest `updated_at` of a silence wins.
+//!
 //! Here are the types and [`Silences`] (loading, changing, storing); the
 //! rules of a change are in `rules`, the limits and their checks in
 //! `limits`, the in-memory index in `table`, compiled regexes in `pattern`,
@@ -42,7 +46,8 @@ mod rules;
 mod stored;
 mod table;
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +153,13 @@ pub enum SilenceError {
     Store(#[from] StoreError),
 }
 
+/// Silences made on this replica, published to the others.
+pub trait SilenceReplica: Send + Sync {
+    /// After every successful local save of created/updated/expired
+    /// silences.
+    fn publish(&self, changed: &[Silence]);
+}
+
 /// A silence to store: its entry and its encoding.
 struct Change {
     entry: Entry,
@@ -165,6 +177,7 @@ pub struct Silences {
     changes: tokio::sync::Mutex<()>,
     unreadable: Vec<String>,
     not_loaded: Vec<String>,
+    replica: OnceLock<Arc<dyn SilenceReplica>>,
 }
 
 impl std::fmt::Debug for Silences {
@@ -236,6 +249,7 @@ impl Silences {
             changes: tokio::sync::Mutex::new(()),
             unreadable,
             not_loaded: Vec::new(),
+            replica: OnceLock::new(),
         };
         silences.load(stored, now);
         Ok(Arc::new(silences))
@@ -365,6 +379,72 @@ impl Silences {
         }
     }
 
+    /// Publishes every change made from now on to `replica`. Set it once,
+    /// before the API takes changes; a second one is refused (logged).
+    pub fn set_replica(&self, replica: Arc<dyn SilenceReplica>) {
+        if self.replica.set(replica).is_err() {
+            tracing::error!("the silences already have a replica; the second one is ignored");
+        }
+    }
+
+    /// Takes silences made on other replicas: each one that is absent here,
+    /// or newer (by `updated_at`) than the copy here, is stored and mutes at
+    /// once. Never published back, and not held to the [`SilenceLimits`]
+    /// (the replica that made it checked them). A silence whose matchers do
+    /// not compile here is skipped with an error in the log. Returns how many
+    /// were stored.
+    pub async fn apply_replicated(&self, silences: Vec<Silence>) -> Result<usize, StoreError> {
+        let _change = self.changes.lock().await;
+        let mut newest: HashMap<String, Silence> = HashMap::with_capacity(silences.len());
+        for silence in silences {
+            match newest.get(&silence.id) {
+                Some(seen) if seen.updated_at >= silence.updated_at => {}
+                _ => {
+                    newest.insert(silence.id.clone(), silence);
+                }
+            }
+        }
+        let newer: Vec<Silence> = {
+            let table = self.read();
+            newest
+                .into_values()
+                .filter(|s| {
+                    table
+                        .by_id
+                        .get(&s.id)
+                        .is_none_or(|local| local.silence.updated_at < s.updated_at)
+                })
+                .collect()
+        };
+        let compiled: Vec<_> = {
+            let mut patterns = self.patterns();
+            patterns.prune();
+            newer
+                .into_iter()
+                .map(|silence| {
+                    let compiled = compile(&silence.matchers, &mut patterns);
+                    (silence, compiled)
+                })
+                .collect()
+        };
+        let mut changed = Vec::with_capacity(compiled.len());
+        for (silence, compiled) in compiled {
+            match compiled {
+                Ok((compiled, _)) => changed.push(self.change(silence, compiled)?),
+                Err(reason) => tracing::error!(
+                    silence = %silence.id,
+                    "A silence from another replica was not applied and mutes nothing here: \
+                     {reason}. Check that the replicas run the same klaxon version."
+                ),
+            }
+        }
+        let count = changed.len();
+        if count > 0 {
+            self.save(changed).await?;
+        }
+        Ok(count)
+    }
+
     /// Creates a silence and returns its new id.
     pub async fn create(
         &self,
@@ -444,7 +524,7 @@ impl Silences {
                 now,
             )
             .map_err(SilenceError::Invalid)?;
-            self.save(vec![change]).await?;
+            self.save_and_publish(vec![change]).await?;
             return Ok(id);
         }
         // A new silence, or a replacement (the old one stays, expired).
@@ -468,7 +548,7 @@ impl Silences {
         changed.push(change);
         self.check_total(&changed, replaced, new_pattern_bytes, now)
             .map_err(SilenceError::Invalid)?;
-        self.save(changed).await?;
+        self.save_and_publish(changed).await?;
         Ok(id)
     }
 
@@ -532,7 +612,7 @@ impl Silences {
             return Ok(());
         };
         let change = self.change(silence, entry.patterns.clone())?;
-        self.save(vec![change]).await?;
+        self.save_and_publish(vec![change]).await?;
         Ok(())
     }
 
@@ -567,6 +647,19 @@ impl Silences {
             .filter(|e| e.silence.ends_at.saturating_add(self.retention_ms) <= now)
             .map(|e| e.silence.id.clone())
             .collect()
+    }
+
+    /// [`Silences::save`] a change made here, then tells the replica.
+    async fn save_and_publish(&self, changed: Vec<Change>) -> Result<(), StoreError> {
+        let published: Option<Vec<Silence>> = self
+            .replica
+            .get()
+            .map(|_| changed.iter().map(|c| c.entry.silence.clone()).collect());
+        self.save(changed).await?;
+        if let (Some(replica), Some(published)) = (self.replica.get(), published) {
+            replica.publish(&published);
+        }
+        Ok(())
     }
 
     /// Commits `changed` in one transaction, then makes it visible. Silences

@@ -106,6 +106,7 @@ impl NotifyOptions {
             give_up_after_ms: millis(self.give_up_after),
             silence_limits: self.silence_limits,
             clock: crate::vocab::time::Clock::system(),
+            cluster: None,
         }
     }
 

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::harness::outbox::*;
-use klaxon::notify::outbox::{HistoryEntry, HistoryQuery, HistoryStatus, Outbox, OutboxOptions};
+use klaxon::notify::outbox::{
+    DeliveryListener, HANDED_TO_CLUSTER, HistoryEntry, HistoryQuery, HistoryStatus, Outbox,
+    OutboxOptions,
+};
 use klaxon::notify::receivers::Deliver;
 use tokio::sync::watch;
 
@@ -869,4 +872,222 @@ async fn unreadable_records_are_kept_on_disk_and_the_rest_is_delivered() {
             "{table:?} record kept untouched"
         );
     }
+}
+
+/// What a cluster's delivery listener heard, in order.
+#[derive(Default)]
+struct Settled(std::sync::Mutex<Vec<(String, bool)>>);
+
+impl DeliveryListener for Settled {
+    fn settled(&self, notification_id: &str, delivered: bool) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((notification_id.to_string(), delivered));
+    }
+}
+
+impl Settled {
+    fn heard(&self) -> Vec<(String, bool)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_listener_hears_once_of_each_notification_settled() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripted = Scripted::new();
+    scripted.for_id(
+        "flaky",
+        [
+            Step::Retryable("HTTP 500 Internal Server Error", None),
+            Step::Retryable("HTTP 503 Service Unavailable", None),
+        ],
+    );
+    scripted.for_id("bad", [Step::Permanent("HTTP 400 Bad Request")]);
+    scripted.for_id("stale", [Step::Retryable("connection refused", None)]);
+    let options = OutboxOptions {
+        give_up_after_ms: 600_000,
+        ..fast_options()
+    };
+    let outbox = open_outbox(dir.path(), scripted_receivers("team", &scripted), options).await;
+    let settled = Arc::new(Settled::default());
+    outbox.set_delivery_listener(Arc::clone(&settled) as Arc<dyn DeliveryListener>);
+    let mut stale = notification("stale", "cache", "team", 0, &["A"], &[]);
+    stale.created_at -= 3_600_000;
+    outbox
+        .enqueue(with_logs(vec![
+            notification("ok", "db", "team", 0, &["A"], &[]),
+            notification("flaky", "web", "team", 0, &["A"], &[]),
+            notification("bad", "api", "team", 0, &["A"], &[]),
+            stale,
+            notification("orphan", "db", "gone", 0, &["A"], &[]),
+        ]))
+        .await
+        .unwrap();
+    let (stop, shutdown) = watch::channel(false);
+    let delivery = outbox.run(shutdown);
+    wait_until(WAIT, "all five are settled", || settled.heard().len() >= 5).await;
+    // Time for a second call, should there be one.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(true).unwrap();
+    delivery.await.unwrap();
+
+    let mut heard = settled.heard();
+    heard.sort();
+    let expected: Vec<(String, bool)> = [
+        ("bad", false),
+        ("flaky", true),
+        ("ok", true),
+        ("orphan", false),
+        ("stale", false),
+    ]
+    .into_iter()
+    .map(|(id, delivered)| (id.to_string(), delivered))
+    .collect();
+    assert_eq!(heard, expected, "once each, after its outcome");
+    for (id, delivered) in &expected {
+        let status = status_of(&outbox, id);
+        let want = if *delivered {
+            HistoryStatus::Delivered
+        } else {
+            HistoryStatus::Failed
+        };
+        assert_eq!(status, Some(want), "{id}: recorded before it was reported");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_cluster_pending_notifications_at_start_are_handed_over_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripted = Scripted::new();
+    let left = vec![
+        notification("db-0", "db", "team", 0, &["A"], &[]),
+        notification("db-1", "db", "team", 0, &["A", "B"], &[]),
+        notification("web-0", "web", "team", 0, &["A"], &[]),
+    ];
+    let db_key = left[0].group_key.clone();
+    {
+        let outbox = open_outbox(
+            dir.path(),
+            scripted_receivers("team", &scripted),
+            fast_options(),
+        )
+        .await;
+        outbox.enqueue(with_logs(left)).await.unwrap();
+        // The process dies here: nothing was sent.
+    }
+    let shared = OutboxOptions {
+        pending_is_shared: true,
+        ..fast_options()
+    };
+    let outbox = open_outbox(
+        dir.path(),
+        scripted_receivers("team", &scripted),
+        shared.clone(),
+    )
+    .await;
+    let settled = Arc::new(Settled::default());
+    outbox.set_delivery_listener(Arc::clone(&settled) as Arc<dyn DeliveryListener>);
+    assert_eq!(outbox.metrics().pending, 0);
+    for id in ["db-0", "db-1", "web-0"] {
+        let entry = history(&outbox).into_iter().find(|e| e.id == id).unwrap();
+        assert_eq!(entry.status, HistoryStatus::Failed, "{id}");
+        assert_eq!(entry.detail.as_deref(), Some(HANDED_TO_CLUSTER), "{id}");
+        assert!(entry.failed_at.is_some());
+    }
+    assert_eq!(
+        outbox.log_entry(&db_key, "team", 0),
+        None,
+        "the local log does not say the lane was told"
+    );
+
+    let (stop, shutdown) = watch::channel(false);
+    let delivery = outbox.run(shutdown);
+    outbox
+        .enqueue(with_logs(vec![notification(
+            "fresh",
+            "db",
+            "team",
+            0,
+            &["A"],
+            &[],
+        )]))
+        .await
+        .unwrap();
+    wait_until(WAIT, "the fresh one is delivered", || {
+        status_of(&outbox, "fresh") == Some(HistoryStatus::Delivered)
+    })
+    .await;
+    stop.send(true).unwrap();
+    delivery.await.unwrap();
+    assert_eq!(
+        scripted.received(),
+        ["fresh"],
+        "the handed-over are not sent"
+    );
+    assert_eq!(
+        settled.heard(),
+        [("fresh".to_string(), true)],
+        "handed over is not settled: the cluster keeps their claims"
+    );
+    drop(outbox);
+
+    // Recorded durably: the next start neither sends nor hands them again.
+    let outbox = open_outbox(dir.path(), scripted_receivers("team", &scripted), shared).await;
+    let failed: Vec<String> = history(&outbox)
+        .into_iter()
+        .filter(|e| e.status == HistoryStatus::Failed)
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert_eq!(outbox.metrics().pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopted_notifications_keep_their_ids_and_are_taken_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripted = Scripted::new();
+    let outbox = open_outbox(
+        dir.path(),
+        scripted_receivers("team", &scripted),
+        fast_options(),
+    )
+    .await;
+    let mine = notification("claimed-1", "db", "team", 0, &["A"], &[]);
+    outbox.enqueue(with_logs(vec![mine.clone()])).await.unwrap();
+    let theirs = notification("claimed-2", "web", "team", 0, &["A", "B"], &[]);
+    let adopted = outbox
+        .adopt(with_logs(vec![
+            mine.clone(),
+            theirs.clone(),
+            theirs.clone(),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(
+        adopted, 1,
+        "claimed-1 is pending here already; claimed-2 once"
+    );
+    assert_eq!(outbox.metrics().pending, 2);
+    assert_eq!(
+        outbox.log_entry(&theirs.group_key, "team", 0),
+        Some(log_of(&theirs))
+    );
+
+    let (stop, shutdown) = watch::channel(false);
+    let delivery = outbox.run(shutdown);
+    wait_until(WAIT, "both are delivered", || {
+        count_with(&outbox, HistoryStatus::Delivered) == 2
+    })
+    .await;
+    // Delivered: in the history now, so adopting them again takes nothing.
+    let again = outbox.adopt(with_logs(vec![mine, theirs])).await.unwrap();
+    assert_eq!(again, 0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(true).unwrap();
+    delivery.await.unwrap();
+    let mut received = scripted.received();
+    received.sort();
+    assert_eq!(received, ["claimed-1", "claimed-2"], "same ids, once each");
 }

@@ -20,11 +20,21 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 const LONGEST_NAP: Duration = Duration::from_secs(5);
 
 /// A notification to record as failed.
-struct Failure {
-    seq: u64,
-    kind: String,
+pub(super) struct Failure {
+    pub seq: u64,
+    pub kind: String,
     /// Why it was given up (the history's `detail`).
-    reason: String,
+    pub reason: String,
+}
+
+/// A failure prepared for the store, applied in memory once committed.
+pub(super) struct Failed {
+    seq: u64,
+    lane: Lane,
+    hseq: u64,
+    entry: HistoryEntry,
+    kind: String,
+    clear_log: bool,
 }
 
 /// Marks the lane free again when an attempt ends, however it ends (done,
@@ -195,50 +205,28 @@ impl Outbox {
 
     /// Records failures in one commit: out of the outbox, into the history,
     /// and the lane's log entry removed when it is the one this
-    /// notification wrote (so the next flush notifies again).
+    /// notification wrote (so the next flush notifies again). The delivery
+    /// listener hears of each, even when the commit failed: the failure is
+    /// final for this process either way.
     async fn record_failed(&self, failures: Vec<Failure>) {
         let _log_commit = self.log_commit.lock().await;
         let now = self.options.clock.now();
-        let mut ops = Vec::new();
-        let mut done = Vec::new();
-        {
+        let (ops, done) = {
             let mut state = self.lock();
-            for failure in failures {
-                let Some(pending) = state.entries.get(&failure.seq) else {
-                    continue;
-                };
-                let lane = Lane::of(&pending.notification);
-                let mut entry = HistoryEntry::of(pending, &failure.kind, HistoryStatus::Failed);
-                entry.failed_at = Some(now);
-                entry.detail = Some(failure.reason);
-                ops.push(records::delete(
-                    RecordTable::Outbox,
-                    records::seq_key(failure.seq),
-                ));
-                let clear_log = state.log.get(&lane).is_some_and(|l| l.seq == failure.seq);
-                if clear_log {
-                    ops.push(records::delete(RecordTable::NotifyLog, lane.key()));
-                }
-                let hseq = state.next_history_seq;
-                state.next_history_seq += 1;
-                ops.push(records::put(
-                    RecordTable::History,
-                    records::seq_key(hseq),
-                    records::encode(&entry),
-                ));
-                tracing::warn!(
-                    receiver = %entry.receiver,
-                    integration = entry.integration,
-                    kind = %failure.kind,
-                    group = %entry.group_key,
-                    id = %entry.id,
-                    attempts = entry.attempts,
-                    reason = entry.detail.as_deref().unwrap_or(""),
-                    "notification failed"
-                );
-                done.push((failure.seq, lane, hseq, entry, failure.kind, clear_log));
-            }
-            ops.extend(self.history_prune(&mut state, done.len(), now));
+            self.prepare_failed(&mut state, failures, now)
+        };
+        for failed in &done {
+            let entry = &failed.entry;
+            tracing::warn!(
+                receiver = %entry.receiver,
+                integration = entry.integration,
+                kind = %failed.kind,
+                group = %entry.group_key,
+                id = %entry.id,
+                attempts = entry.attempts,
+                reason = entry.detail.as_deref().unwrap_or(""),
+                "notification failed"
+            );
         }
         if let Err(e) = self.commit(ops).await {
             tracing::error!(
@@ -247,8 +235,71 @@ impl Outbox {
                  are tried again"
             );
         }
+        let settled: Vec<(String, bool)> =
+            done.iter().map(|f| (f.entry.id.clone(), false)).collect();
         let mut state = self.lock();
-        for (seq, lane, hseq, entry, kind, clear_log) in done {
+        self.apply_failed(&mut state, done, now);
+        drop(state);
+        self.settled(&settled);
+    }
+
+    /// The ops recording `failures` (see [`Self::record_failed`]), and what
+    /// [`Self::apply_failed`] applies in memory once they are committed.
+    pub(super) fn prepare_failed(
+        &self,
+        state: &mut State,
+        failures: Vec<Failure>,
+        now: Millis,
+    ) -> (Vec<RecordOp>, Vec<Failed>) {
+        let mut ops = Vec::new();
+        let mut done = Vec::new();
+        for failure in failures {
+            let Some(pending) = state.entries.get(&failure.seq) else {
+                continue;
+            };
+            let lane = Lane::of(&pending.notification);
+            let mut entry = HistoryEntry::of(pending, &failure.kind, HistoryStatus::Failed);
+            entry.failed_at = Some(now);
+            entry.detail = Some(failure.reason);
+            ops.push(records::delete(
+                RecordTable::Outbox,
+                records::seq_key(failure.seq),
+            ));
+            let clear_log = state.log.get(&lane).is_some_and(|l| l.seq == failure.seq);
+            if clear_log {
+                ops.push(records::delete(RecordTable::NotifyLog, lane.key()));
+            }
+            let hseq = state.next_history_seq;
+            state.next_history_seq += 1;
+            ops.push(records::put(
+                RecordTable::History,
+                records::seq_key(hseq),
+                records::encode(&entry),
+            ));
+            done.push(Failed {
+                seq: failure.seq,
+                lane,
+                hseq,
+                entry,
+                kind: failure.kind,
+                clear_log,
+            });
+        }
+        ops.extend(self.history_prune(state, done.len(), now));
+        (ops, done)
+    }
+
+    /// The in-memory side of [`Self::prepare_failed`]'s ops.
+    pub(super) fn apply_failed(&self, state: &mut State, done: Vec<Failed>, now: Millis) {
+        for failed in done {
+            let Failed {
+                seq,
+                lane,
+                hseq,
+                entry,
+                kind,
+                clear_log,
+            } = failed;
             state.entries.remove(&seq);
             if let Some(lane_state) = state.lanes.get_mut(&lane) {
                 lane_state.queue.retain(|s| *s != seq);
@@ -262,11 +313,12 @@ impl Outbox {
             state.count(&entry.receiver, &kind).failed += 1;
             state.history.insert(hseq, entry);
         }
-        self.apply_history_prune(&mut state, now);
+        self.apply_history_prune(state, now);
     }
 
     /// Records a success in one commit: out of the outbox, the lane's thread
-    /// stored, the history entry written.
+    /// stored, the history entry written; then tells the delivery listener
+    /// (even when the commit failed: the receiver has it).
     async fn record_delivered(&self, seq: u64, kind: &str, delivered: Delivered) {
         let now = self.options.clock.now();
         let mut ops = Vec::with_capacity(4);
@@ -321,8 +373,11 @@ impl Outbox {
             None => state.threads.remove(&lane),
         };
         state.count(&entry.receiver, kind).delivered += 1;
+        let id = entry.id.clone();
         state.history.insert(hseq, entry);
         self.apply_history_prune(&mut state, now);
+        drop(state);
+        self.settled(&[(id, true)]);
     }
 
     /// After a retryable failure: another try after the backoff, or failed
@@ -403,7 +458,12 @@ impl Outbox {
     /// The prune op keeping the history within its limit and retention once
     /// `adding` more entries land; the in-memory side follows in
     /// [`Self::apply_history_prune`].
-    fn history_prune(&self, state: &mut State, adding: usize, now: Millis) -> Option<RecordOp> {
+    pub(super) fn history_prune(
+        &self,
+        state: &mut State,
+        adding: usize,
+        now: Millis,
+    ) -> Option<RecordOp> {
         let first_kept = self.first_kept_history(state, adding, now)?;
         Some(RecordOp::DeleteBelow {
             table: RecordTable::History,

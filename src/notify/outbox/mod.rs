@@ -32,6 +32,14 @@
 //! History: the last [`OutboxOptions::history_limit`] delivered or failed
 //! notifications (and every pending one) for `GET /api/v1/notifications`.
 //!
+//! In a cluster ([`OutboxOptions::pending_is_shared`]) each notification was
+//! claimed cluster-wide before it reached this outbox, and the claims are
+//! the truth: what is pending here at start is not sent but handed to the
+//! cluster (recorded as failed, saying so), because the shard's owner adopts
+//! it ([`Outbox::adopt`]) whichever replica that now is. A
+//! [`DeliveryListener`] hears of every notification settled, so the claim
+//! can be let go.
+//!
 //! Storage goes only through [`Store::commit_records`] and
 //! [`Store::load_records`]; see the `records` submodule for the layout.
 //! Records that do not decode (say, written by a newer klaxon) are reported
@@ -42,9 +50,9 @@ mod commit;
 mod delivery;
 mod records;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -117,6 +125,20 @@ impl LogEntry {
     }
 }
 
+/// Told when a notification is settled: delivered, or given up for good.
+/// Called once per notification, after its outcome is recorded, never for
+/// notifications handed to the cluster at start
+/// ([`OutboxOptions::pending_is_shared`]): those are not settled.
+pub trait DeliveryListener: Send + Sync {
+    /// `delivered` is false when it was given up (permanent error, give-up
+    /// age, receiver removed).
+    fn settled(&self, notification_id: &str, delivered: bool);
+}
+
+/// The history's reason for a notification found pending at start when
+/// [`OutboxOptions::pending_is_shared`] is set.
+pub const HANDED_TO_CLUSTER: &str = "handed to the cluster at restart";
+
 /// How the outbox retries, gives up and keeps history. Every duration is in
 /// milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +175,11 @@ pub struct OutboxOptions {
     pub log_retention_ms: u64,
     /// Where delivery reads the time (backoffs, give-up, history).
     pub clock: Clock,
+    /// Pending notifications are claimed in a cluster, which hands them to
+    /// whichever replica owns their shard: those found in the store at open
+    /// are not delivered but recorded as failed with the reason
+    /// [`HANDED_TO_CLUSTER`] (default false: a single node delivers them).
+    pub pending_is_shared: bool,
 }
 
 impl Default for OutboxOptions {
@@ -169,6 +196,7 @@ impl Default for OutboxOptions {
             history_retention_ms: 7 * 24 * HOUR,
             log_retention_ms: 120 * HOUR,
             clock: Clock::system(),
+            pending_is_shared: false,
         }
     }
 }
@@ -449,6 +477,7 @@ pub struct Outbox {
     wake: Notify,
     running: AtomicBool,
     rng: Mutex<fastrand::Rng>,
+    listener: OnceLock<Arc<dyn DeliveryListener>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -525,7 +554,7 @@ impl Outbox {
         }
         state.next_seq = max_seq.map_or(0, |s| s.saturating_add(1));
         state.next_history_seq = history_records.max_seq.map_or(0, |s| s.saturating_add(1));
-        if !state.entries.is_empty() {
+        if !state.entries.is_empty() && !options.pending_is_shared {
             tracing::info!(
                 pending = state.entries.len(),
                 "notifications left in the outbox will be delivered"
@@ -536,7 +565,7 @@ impl Outbox {
             initial_ms: options.backoff_initial_ms,
             max_ms: options.backoff_max_ms,
         };
-        Ok(Arc::new(Outbox {
+        let outbox = Outbox {
             committer: commit::GroupCommit::new(Arc::clone(&store)),
             store,
             options,
@@ -546,7 +575,64 @@ impl Outbox {
             wake: Notify::new(),
             running: AtomicBool::new(false),
             rng: Mutex::new(fastrand::Rng::new()),
-        }))
+            listener: OnceLock::new(),
+        };
+        if outbox.options.pending_is_shared {
+            outbox.hand_pending_to_cluster()?;
+        }
+        Ok(Arc::new(outbox))
+    }
+
+    /// At open in a cluster: every pending notification goes to the history
+    /// as failed ([`HANDED_TO_CLUSTER`]), in one commit, without telling the
+    /// [`DeliveryListener`]: its claim stays with the cluster, whose shard
+    /// owner adopts it. Blocks on the disk, like [`Outbox::open`].
+    fn hand_pending_to_cluster(&self) -> Result<(), StoreError> {
+        let now = self.options.clock.now();
+        let mut state = self.lock();
+        let handed: Vec<delivery::Failure> = state
+            .entries
+            .values()
+            .map(|p| delivery::Failure {
+                seq: p.seq,
+                kind: state
+                    .kind_of(&p.notification.receiver, p.notification.integration)
+                    .to_string(),
+                reason: HANDED_TO_CLUSTER.to_string(),
+            })
+            .collect();
+        if handed.is_empty() {
+            return Ok(());
+        }
+        let count = handed.len();
+        let (ops, done) = self.prepare_failed(&mut state, handed, now);
+        self.store.commit_records(&ops)?;
+        self.apply_failed(&mut state, done, now);
+        tracing::warn!(
+            pending = count,
+            "notifications left in the outbox were handed to the cluster: the replica owning \
+             each one's shard sends it; the history lists them as failed here"
+        );
+        Ok(())
+    }
+
+    /// Tells `listener` of every notification settled from now on. Set it
+    /// once, before [`Outbox::run`]; a second listener is refused (logged).
+    pub fn set_delivery_listener(&self, listener: Arc<dyn DeliveryListener>) {
+        if self.listener.set(listener).is_err() {
+            tracing::error!(
+                "the outbox already has a delivery listener; the second one is ignored"
+            );
+        }
+    }
+
+    /// Tells the delivery listener, if any, that these were settled.
+    fn settled(&self, ids: &[(String, bool)]) {
+        if let Some(listener) = self.listener.get() {
+            for (id, delivered) in ids {
+                listener.settled(id, *delivered);
+            }
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -579,7 +665,53 @@ impl Outbox {
         if items.is_empty() {
             return Ok(());
         }
-        let _log_commit = self.log_commit.lock().await;
+        let log_commit = self.log_commit.lock().await;
+        self.commit_new(items, &log_commit).await
+    }
+
+    /// Takes over claimed notifications from a replica that died or gave up
+    /// their shard: enqueued as [`Outbox::enqueue`] does, with their ids
+    /// (the receiver's idempotency key is the same whichever replica sends),
+    /// except ids this outbox already holds, pending or in its history —
+    /// but not those it only handed to the cluster at start
+    /// ([`HANDED_TO_CLUSTER`]): they are unsettled, and this replica may be
+    /// the one to send them. Returns how many were enqueued.
+    pub async fn adopt(&self, items: Vec<(Notification, LogEntry)>) -> Result<usize, StoreError> {
+        // Under the log lock: two adoptions of one id cannot both pass.
+        let log_commit = self.log_commit.lock().await;
+        let fresh: Vec<(Notification, LogEntry)> = {
+            let state = self.lock();
+            let held: HashSet<&str> = state
+                .entries
+                .values()
+                .map(|p| p.notification.id.as_str())
+                .chain(
+                    state
+                        .history
+                        .values()
+                        .filter(|e| e.detail.as_deref() != Some(HANDED_TO_CLUSTER))
+                        .map(|e| e.id.as_str()),
+                )
+                .collect();
+            let mut seen: HashSet<String> = HashSet::new();
+            items
+                .into_iter()
+                .filter(|(n, _)| !held.contains(n.id.as_str()) && seen.insert(n.id.clone()))
+                .collect()
+        };
+        let count = fresh.len();
+        if count > 0 {
+            self.commit_new(fresh, &log_commit).await?;
+        }
+        Ok(count)
+    }
+
+    /// The commit of [`Outbox::enqueue`]; the caller holds `log_commit`.
+    async fn commit_new(
+        &self,
+        items: Vec<(Notification, LogEntry)>,
+        _log_commit: &tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<(), StoreError> {
         let first_seq = {
             let mut state = self.lock();
             let first = state.next_seq;

@@ -472,3 +472,153 @@ fn stored_silences_over_the_limits_stay_in_the_store_unloaded() {
     let labels = LabelSet::from_pairs([("instance", "h1")]);
     assert_eq!(all.mutes(&labels, now), vec!["huge".to_string()]);
 }
+
+/// What a cluster's silence replica was given, publish by publish.
+#[derive(Default)]
+struct Published(Mutex<Vec<Vec<Silence>>>);
+
+impl SilenceReplica for Published {
+    fn publish(&self, changed: &[Silence]) {
+        self.0.lock().unwrap().push(changed.to_vec());
+    }
+}
+
+impl Published {
+    /// (id, ends_at) of each silence of each publish since the last call.
+    fn take(&self) -> Vec<Vec<(String, Millis)>> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+            .into_iter()
+            .map(|p| p.into_iter().map(|s| (s.id, s.ends_at)).collect())
+            .collect()
+    }
+}
+
+#[test]
+fn changes_made_here_are_published_once_stored_and_replicated_ones_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let silences = open_limited(&store, SilenceLimits::default());
+    let published = Arc::new(Published::default());
+    silences.set_replica(Arc::clone(&published) as Arc<dyn SilenceReplica>);
+    let rt = runtime();
+
+    let id = rt
+        .block_on(silences.create(input(vec![matcher("a", "=", "1")], 1_000, 10_000), 1_000))
+        .unwrap();
+    assert_eq!(published.take(), vec![vec![(id.clone(), 10_000)]]);
+    // In place: a longer end.
+    let same = rt
+        .block_on(silences.update(
+            &id,
+            input(vec![matcher("a", "=", "1")], 1_000, 20_000),
+            2_000,
+        ))
+        .unwrap();
+    assert_eq!(same, id);
+    assert_eq!(published.take(), vec![vec![(id.clone(), 20_000)]]);
+    // By replacement (other matchers): the old one expired and the new one,
+    // in one publish.
+    let new = rt
+        .block_on(silences.update(
+            &id,
+            input(vec![matcher("a", "=", "2")], 1_000, 20_000),
+            3_000,
+        ))
+        .unwrap();
+    assert_ne!(new, id);
+    assert_eq!(
+        published.take(),
+        vec![vec![(id.clone(), 3_000), (new.clone(), 20_000)]]
+    );
+    rt.block_on(silences.expire(&new, 4_000)).unwrap();
+    assert_eq!(published.take(), vec![vec![(new.clone(), 4_000)]]);
+    // Refused changes and expiring an expired silence publish nothing.
+    assert!(
+        rt.block_on(silences.create(input(vec![matcher("a", "=~", "(")], 5_000, 9_000), 5_000))
+            .is_err()
+    );
+    rt.block_on(silences.expire(&new, 5_000)).unwrap();
+    assert!(published.take().is_empty());
+
+    let theirs = replicated("b", 6_000, 0, 50_000);
+    assert_eq!(
+        rt.block_on(silences.apply_replicated(vec![theirs.clone()]))
+            .unwrap(),
+        1
+    );
+    assert!(published.take().is_empty(), "never published back");
+    assert_eq!(silences.get(&theirs.id), Some(theirs));
+}
+
+/// A silence made on another replica.
+fn replicated(value: &str, updated_at: Millis, starts_at: Millis, ends_at: Millis) -> Silence {
+    Silence {
+        id: format!("0e3b6e0a-0000-4000-8000-00000000000{value}"),
+        matchers: vec![matcher("team", "=~", value)],
+        starts_at,
+        ends_at,
+        updated_at,
+        created_by: "ops@replica-b".to_string(),
+        comment: format!("updated at {updated_at}"),
+    }
+}
+
+#[test]
+fn replicated_silences_mute_at_once_and_the_newest_change_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let db = LabelSet::from_pairs([("alertname", "Lag"), ("team", "db")]);
+    let first = replicated("db", 1_000, 1_000, 100_000);
+    let older = replicated("db", 500, 1_000, 200_000);
+    let ended = replicated("db", 2_000, 1_000, 2_000);
+    {
+        let silences = open(dir.path());
+        assert_eq!(
+            rt.block_on(silences.apply_replicated(vec![first.clone()]))
+                .unwrap(),
+            1
+        );
+        assert_eq!(silences.mutes(&db, 5_000), vec![first.id.clone()]);
+
+        // An older version (arriving late) changes nothing.
+        assert_eq!(
+            rt.block_on(silences.apply_replicated(vec![older.clone()]))
+                .unwrap(),
+            0
+        );
+        assert_eq!(silences.get(&first.id), Some(first.clone()));
+        // The same version again is no change either.
+        assert_eq!(
+            rt.block_on(silences.apply_replicated(vec![first.clone()]))
+                .unwrap(),
+            0
+        );
+
+        // Expired on the other replica: it stops muting here at once. In one
+        // batch with an older copy, the newest counts.
+        assert_eq!(
+            rt.block_on(silences.apply_replicated(vec![ended.clone(), older.clone()]))
+                .unwrap(),
+            1
+        );
+        assert_eq!(silences.get(&first.id), Some(ended.clone()));
+        assert!(silences.mutes(&db, 5_000).is_empty());
+
+        // One that does not compile here is skipped, the rest applied.
+        let broken = Silence {
+            matchers: vec![matcher("team", "=~", "(")],
+            ..replicated("x", 3_000, 0, 100_000)
+        };
+        let other = replicated("web", 3_000, 0, 100_000);
+        assert_eq!(
+            rt.block_on(silences.apply_replicated(vec![broken.clone(), other.clone()]))
+                .unwrap(),
+            1
+        );
+        assert!(silences.get(&broken.id).is_none());
+        assert!(silences.get(&other.id).is_some());
+    }
+    // Stored through the normal path: a restart keeps the newest.
+    let silences = open(dir.path());
+    assert_eq!(silences.get(&first.id), Some(ended));
+}
