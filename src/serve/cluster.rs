@@ -332,6 +332,7 @@ impl ClusterWiring {
                     }
                 };
                 let sends = peers.iter().map(|url| {
+                    let url = url.clone();
                     let mut request = self
                         .http
                         .post(format!("{}/api/v1/cluster/alerts", url.trim_end_matches('/')))

@@ -28,7 +28,7 @@ use super::adapters::{
 };
 use super::cluster::{ClusterApi, ClusterOwnership, ClusterStateStore, ClusterWiring};
 use crate::eval::ownership::{EveryGroup, GroupOwnership};
-use super::{BuiltConfig, NotifyOptions, ServeError, ServeOptions, build_config};
+use super::{BuiltConfig, ServeError, ServeOptions, build_config};
 
 /// How long delivery and the notifier get to finish at shutdown.
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
