@@ -1,0 +1,341 @@
+//! Three `klaxon serve` replicas on a three-member etcd 3.4 cluster (real
+//! etcd, real processes, a webhook receiver that records every delivery,
+//! a query API that counts every query): each group is evaluated by one
+//! replica, a killed replica's groups move with their state, a
+//! notification goes out once whichever replica receives the alert, and
+//! silences made on one replica mute on the others.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::Query;
+use serde_json::Value;
+
+use crate::harness::server::LocalServer;
+use crate::harness::{EtcdCluster, Klaxon, WebhookSink, wait_for};
+
+/// Lease TTL the replicas run with: failover tests wait for it.
+const TTL_SECONDS: u64 = 3;
+const T: Duration = Duration::from_secs(60);
+
+/// A Prometheus query API: every query `qN` answers one series with value
+/// 1 (so each group's alert fires); counts the queries by text.
+pub struct CountingPrometheus {
+    server: LocalServer,
+    counts: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl CountingPrometheus {
+    pub fn start() -> CountingPrometheus {
+        let counts: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+        let seen = Arc::clone(&counts);
+        let app = axum::Router::new().route(
+            "/api/v1/query",
+            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let query = q.get("query").cloned().unwrap_or_default();
+                    let time: f64 = q
+                        .get("time")
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or_default();
+                    *seen
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(query.clone())
+                        .or_default() += 1;
+                    axum::Json(serde_json::json!({
+                        "status": "success",
+                        "data": {"resultType": "vector", "result": [
+                            {"metric": {"instance": "db-1", "query": query}, "value": [time, "1"]}
+                        ]}
+                    }))
+                }
+            }),
+        );
+        CountingPrometheus {
+            server: LocalServer::start_at("counting-prometheus", 0, 2, app),
+            counts,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr())
+    }
+
+    pub fn counts(&self) -> HashMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// `groups` groups `g0…`, each one alert on query `qN` that fires at
+/// once, every `every`; one webhook receiver.
+pub fn rules(groups: usize, every: &str, sink: &WebhookSink) -> String {
+    let mut text = String::new();
+    for i in 0..groups {
+        text.push_str(&format!(
+            "group g{i} {{\n  every {every}\n  alert A{i} {{\n    query prometheus `q{i}`\n    warning when value > 0\n  }}\n}}\n"
+        ));
+    }
+    text.push_str(&format!(
+        "receiver hook {{ webhook {{ url \"{}\" }} }}\nroute {{\n  receiver hook\n  group_by alertname\n  group_wait 1s\n  group_interval 1m\n  repeat_interval 1h\n}}\n",
+        sink.url("/hook")
+    ));
+    text
+}
+
+/// A cluster under test: etcd, the shared rule file, the replicas.
+pub struct Replicas {
+    pub etcd: EtcdCluster,
+    pub config: PathBuf,
+    pub replicas: Vec<Option<Klaxon>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Replicas {
+    /// Starts etcd and `n` replicas on one rule file (the same path for
+    /// all, as a ConfigMap would give them).
+    pub fn start(n: usize, config: &str, prometheus_url: &str, extra: &[&str]) -> Replicas {
+        let etcd = EtcdCluster::start(3);
+        let dir = tempfile::Builder::new()
+            .prefix("klaxon-test-cluster-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("klaxon.rules");
+        std::fs::write(&path, config).unwrap_or_else(|e| panic!("write config: {e}"));
+        let mut replicas = Vec::new();
+        for i in 0..n {
+            replicas.push(Some(start_replica(i, &etcd, &path, prometheus_url, extra)));
+        }
+        Replicas {
+            etcd,
+            config: path,
+            replicas,
+            _dir: dir,
+        }
+    }
+
+    pub fn get(&self, i: usize) -> &Klaxon {
+        self.replicas[i]
+            .as_ref()
+            .unwrap_or_else(|| panic!("replica {i} is not running"))
+    }
+
+    pub fn running(&self) -> impl Iterator<Item = (usize, &Klaxon)> {
+        self.replicas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.as_ref().map(|k| (i, k)))
+    }
+
+    /// `/api/v1/status/cluster` of replica `i`.
+    pub fn status(&self, i: usize) -> Value {
+        self.get(i).get_json("/api/v1/status/cluster")["data"].clone()
+    }
+
+    /// Replica name -> groups it holds, as replica `i` sees it.
+    pub fn ownership(&self, i: usize) -> BTreeMap<String, Vec<String>> {
+        let status = self.status(i);
+        status["members"]
+            .as_array()
+            .map(|members| {
+                members
+                    .iter()
+                    .map(|m| {
+                        (
+                            m["replica"].as_str().unwrap_or_default().to_string(),
+                            m["groups"]
+                                .as_array()
+                                .map(|g| {
+                                    g.iter()
+                                        .filter_map(|x| x.as_str().map(str::to_string))
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits until every one of `groups` groups is held, by running
+    /// replicas only.
+    pub fn wait_all_owned(&self, groups: usize, within: Duration) -> BTreeMap<String, Vec<String>> {
+        let (observer, _) = self.running().next().unwrap_or_else(|| panic!("no replica runs"));
+        let names: Vec<String> = self.running().map(|(i, _)| format!("r{i}")).collect();
+        wait_for(within, "every group is owned by a running replica", || {
+            let last = self.ownership(observer);
+            let held: usize = last
+                .iter()
+                .filter(|(r, _)| names.contains(r))
+                .map(|(_, g)| g.len())
+                .sum();
+            if held == groups && last.keys().all(|r| names.contains(r)) {
+                Ok(last)
+            } else {
+                Err(last)
+            }
+        })
+    }
+
+    /// Per group name (`gN`), the evaluations every running replica reports.
+    pub fn iterations(&self) -> BTreeMap<String, Vec<(usize, f64)>> {
+        let mut out: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+        for (i, k) in self.running() {
+            for (labels, value) in k.metric("klaxon_rule_group_iterations_total") {
+                if let Some(group) = labels.get("rule_group").or_else(|| labels.get("group")) {
+                    out.entry(group.clone()).or_default().push((i, value));
+                }
+            }
+        }
+        out
+    }
+}
+
+pub fn start_replica(
+    i: usize,
+    etcd: &EtcdCluster,
+    config: &std::path::Path,
+    prometheus_url: &str,
+    extra: &[&str],
+) -> Klaxon {
+    let ttl = format!("{TTL_SECONDS}s");
+    let name = format!("r{i}");
+    let mut args: Vec<String> = vec![
+        "--config".into(),
+        config.display().to_string(),
+        "--cluster.etcd".into(),
+        etcd.endpoints_arg(),
+        "--cluster.replica".into(),
+        name,
+        "--cluster.lease-ttl".into(),
+        ttl,
+        "--cluster.name".into(),
+        "test".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Klaxon::builder()
+        .prometheus_url(prometheus_url)
+        .args(args)
+        .start()
+}
+
+/// The group name of an item (`<file>:<group>`).
+fn group_of(item: &str) -> String {
+    item.rsplit(':').next().unwrap_or(item).to_string()
+}
+
+#[test]
+fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_dies() {
+    const GROUPS: usize = 30;
+    let prometheus = CountingPrometheus::start();
+    let sink = WebhookSink::start();
+    let mut cluster = Replicas::start(3, &rules(GROUPS, "1s", &sink), &prometheus.url(), &[]);
+
+    // Every group owned, spread over the three.
+    let owners = cluster.wait_all_owned(GROUPS, T);
+    for (replica, groups) in &owners {
+        assert!(
+            (8..=12).contains(&groups.len()),
+            "{replica} holds {} of {GROUPS} groups: {owners:?}",
+            groups.len()
+        );
+    }
+    // Every alert fired and was notified once.
+    wait_for(T, "every alert is notified", || {
+        let n = sink.delivered("/hook").len();
+        if n >= GROUPS { Ok(()) } else { Err(n) }
+    });
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Each group evaluated by exactly one replica: over a window, its
+    // query count grows by about the number of slots in it, not double.
+    let before = prometheus.counts();
+    let window = Duration::from_secs(5);
+    std::thread::sleep(window);
+    let after = prometheus.counts();
+    for g in 0..GROUPS {
+        let q = format!("q{g}");
+        let n = after.get(&q).copied().unwrap_or(0) - before.get(&q).copied().unwrap_or(0);
+        assert!(
+            (4..=6).contains(&n),
+            "group g{g} was queried {n} times in {window:?} at a 1s interval"
+        );
+    }
+
+    // Pending state of the victim's groups, as the cluster stored it.
+    let (victim, victim_groups) = owners
+        .iter()
+        .max_by_key(|(_, g)| g.len())
+        .map(|(r, g)| (r.clone(), g.clone()))
+        .unwrap_or_default();
+    let victim_index: usize = victim.trim_start_matches('r').parse().unwrap_or(0);
+    let survivor = (0..3).find(|i| *i != victim_index).unwrap_or(0);
+    let active_before: BTreeMap<String, Option<String>> = cluster
+        .get(victim_index)
+        .alerts()
+        .into_iter()
+        .map(|a| (a.labels.get("alertname").cloned().unwrap_or_default(), a.active_at.clone()))
+        .collect();
+    assert_eq!(active_before.len(), victim_groups.len());
+    let delivered_before = sink.delivered("/hook").len();
+
+    // kill -9 the replica holding the most groups.
+    let killed_at = Instant::now();
+    if let Some(k) = cluster.replicas[victim_index].as_mut() {
+        k.kill9();
+    }
+    cluster.replicas[victim_index] = None;
+    let counts_at_kill = prometheus.counts();
+    let moved = |name: &str| {
+        let q = format!("q{}", name.trim_start_matches('g'));
+        prometheus.counts().get(&q).copied().unwrap_or(0)
+            > counts_at_kill.get(&q).copied().unwrap_or(0)
+    };
+    let limit = Duration::from_secs(TTL_SECONDS + 1 + 1);
+    wait_for(limit + Duration::from_secs(10), "the dead replica's groups are evaluated again", || {
+        let waiting: Vec<&String> = victim_groups
+            .iter()
+            .filter(|item| !moved(&group_of(item)))
+            .collect();
+        if waiting.is_empty() { Ok(()) } else { Err(format!("{waiting:?}")) }
+    });
+    let took = killed_at.elapsed();
+    assert!(
+        took <= limit + Duration::from_millis(500),
+        "the dead replica's groups were evaluated again after {took:?} (lease TTL {TTL_SECONDS}s + one interval + 1s = {limit:?})"
+    );
+    eprintln!("failover: every orphaned group evaluated again {took:?} after kill -9");
+
+    // Their alerts kept activeAt, and nothing was notified again.
+    cluster.wait_all_owned(GROUPS, T);
+    std::thread::sleep(Duration::from_secs(3));
+    let mut active_after: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for (_, k) in cluster.running() {
+        for a in k.alerts() {
+            active_after.insert(
+                a.labels.get("alertname").cloned().unwrap_or_default(),
+                a.active_at.clone(),
+            );
+        }
+    }
+    for (name, active_at) in &active_before {
+        assert_eq!(
+            active_after.get(name),
+            Some(active_at),
+            "{name} changed its activeAt across the failover"
+        );
+    }
+    assert_eq!(
+        sink.delivered("/hook").len(),
+        delivered_before,
+        "a firing alert was notified again after the failover"
+    );
+    let _ = survivor;
+}
