@@ -68,7 +68,9 @@ async fn relayed(State(view): State<ClusterState>, body: Bytes) -> Response {
             return api_error(
                 StatusCode::BAD_REQUEST,
                 "bad_data",
-                format!("a relayed batch must be a JSON array of alerts as replicas send them: {e}"),
+                format!(
+                    "a relayed batch must be a JSON array of alerts as replicas send them: {e}"
+                ),
             );
         }
     };

@@ -239,15 +239,29 @@ struct ServeArgs {
     log_format: String,
 
     /// etcd endpoints (URL[,URL…]): run as one replica of a cluster (docs/cluster.md). Without it klaxon runs alone on its local store.
-    #[arg(long = "cluster.etcd", value_name = "URL", env = "KLAXON_CLUSTER_ETCD", value_delimiter = ',')]
+    #[arg(
+        long = "cluster.etcd",
+        value_name = "URL",
+        env = "KLAXON_CLUSTER_ETCD",
+        value_delimiter = ','
+    )]
     cluster_etcd: Vec<String>,
 
     /// This replica's name, unique in the cluster (default: the host name).
-    #[arg(long = "cluster.replica", value_name = "NAME", env = "KLAXON_CLUSTER_REPLICA")]
+    #[arg(
+        long = "cluster.replica",
+        value_name = "NAME",
+        env = "KLAXON_CLUSTER_REPLICA"
+    )]
     cluster_replica: Option<String>,
 
     /// The cluster's name: the etcd key prefix, so several clusters can share one etcd.
-    #[arg(long = "cluster.name", value_name = "NAME", env = "KLAXON_CLUSTER_NAME", default_value = "klaxon")]
+    #[arg(
+        long = "cluster.name",
+        value_name = "NAME",
+        env = "KLAXON_CLUSTER_NAME",
+        default_value = "klaxon"
+    )]
     cluster_name: String,
 
     /// How long a replica that stops renewing keeps its work: its groups and shards move after at most this.
@@ -255,27 +269,51 @@ struct ServeArgs {
     cluster_lease_ttl: std::time::Duration,
 
     /// The URL other replicas reach this one's API at (default: http://<listen address>).
-    #[arg(long = "cluster.advertise-url", value_name = "URL", env = "KLAXON_CLUSTER_ADVERTISE_URL")]
+    #[arg(
+        long = "cluster.advertise-url",
+        value_name = "URL",
+        env = "KLAXON_CLUSTER_ADVERTISE_URL"
+    )]
     cluster_advertise_url: Option<String>,
 
     /// PEM CA that signed etcd's certificates (https:// endpoints).
-    #[arg(long = "cluster.etcd-ca", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_CA")]
+    #[arg(
+        long = "cluster.etcd-ca",
+        value_name = "FILE",
+        env = "KLAXON_CLUSTER_ETCD_CA"
+    )]
     cluster_etcd_ca: Option<String>,
 
     /// PEM client certificate for etcd (with --cluster.etcd-key).
-    #[arg(long = "cluster.etcd-cert", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_CERT")]
+    #[arg(
+        long = "cluster.etcd-cert",
+        value_name = "FILE",
+        env = "KLAXON_CLUSTER_ETCD_CERT"
+    )]
     cluster_etcd_cert: Option<String>,
 
     /// PEM client key for etcd.
-    #[arg(long = "cluster.etcd-key", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_KEY")]
+    #[arg(
+        long = "cluster.etcd-key",
+        value_name = "FILE",
+        env = "KLAXON_CLUSTER_ETCD_KEY"
+    )]
     cluster_etcd_key: Option<String>,
 
     /// etcd user (with --cluster.etcd-password-file).
-    #[arg(long = "cluster.etcd-user", value_name = "NAME", env = "KLAXON_CLUSTER_ETCD_USER")]
+    #[arg(
+        long = "cluster.etcd-user",
+        value_name = "NAME",
+        env = "KLAXON_CLUSTER_ETCD_USER"
+    )]
     cluster_etcd_user: Option<String>,
 
     /// File holding the etcd user's password.
-    #[arg(long = "cluster.etcd-password-file", value_name = "FILE", env = "KLAXON_CLUSTER_ETCD_PASSWORD_FILE")]
+    #[arg(
+        long = "cluster.etcd-password-file",
+        value_name = "FILE",
+        env = "KLAXON_CLUSTER_ETCD_PASSWORD_FILE"
+    )]
     cluster_etcd_password_file: Option<std::path::PathBuf>,
 }
 

@@ -118,7 +118,9 @@ impl Etcd {
         let mut connect = ConnectOptions::new()
             .with_timeout(options.request_timeout)
             .with_connect_timeout(options.request_timeout)
-            .with_keep_alive(Duration::from_secs(1), options.request_timeout)
+            // etcd refuses pings more often than every 5s
+            // (`--grpc-keepalive-min-time`) and drops the connection.
+            .with_keep_alive(Duration::from_secs(6), options.request_timeout)
             .with_keep_alive_while_idle(true)
             // A member without a leader answers "no leader" at once instead
             // of holding the request: that is how quorum loss is seen.

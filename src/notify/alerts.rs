@@ -300,11 +300,7 @@ impl AlertStore {
     /// other puts waiting at the same time), visible and published. On error
     /// nothing of this call was stored.
     pub async fn put(&self, alerts: Vec<NotifyAlert>) -> Result<(), StoreError> {
-        let relay = self
-            .relay
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let relay = self.relay.read().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(relay) = relay
             && !alerts.is_empty()
         {

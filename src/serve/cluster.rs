@@ -31,7 +31,9 @@ use crate::eval::ownership::{Admission, GroupKey, GroupOwnership};
 use crate::eval::persist::StateChange;
 use crate::notify::Notifier;
 use crate::notify::alert::NotifyAlert;
-use crate::notify::cluster::{ClusterHooks, DeliveryListener, FlushGate, SharedLog, SilenceReplica};
+use crate::notify::cluster::{
+    ClusterHooks, DeliveryListener, FlushGate, SharedLog, SilenceReplica,
+};
 use crate::notify::notification::Notification;
 use crate::notify::outbox::LogEntry;
 use crate::notify::silence::Silence;
@@ -94,11 +96,7 @@ struct ClaimRecord {
 }
 
 fn nlog_key(group_id: &str, receiver: &str, integration: usize) -> String {
-    format!(
-        "{}/{}/{integration}",
-        segment(group_id),
-        segment(receiver)
-    )
+    format!("{}/{}/{integration}", segment(group_id), segment(receiver))
 }
 
 /// Everything a replica's cluster wiring holds.
@@ -177,7 +175,8 @@ fn cluster_options(
             endpoints: options.etcd.clone(),
             tls,
             user,
-            request_timeout: (options.lease_ttl / 4).clamp(Duration::from_millis(500), Duration::from_secs(3)),
+            request_timeout: (options.lease_ttl / 4)
+                .clamp(Duration::from_millis(500), Duration::from_secs(3)),
         },
         name: options.name.clone(),
         replica,
@@ -296,7 +295,12 @@ impl ClusterWiring {
         tokio::spawn(Arc::clone(self).adopt_shards(stop.clone()));
         tokio::spawn(Arc::clone(self).mirror_log(self.cluster.subscribe("nlog/")));
         tokio::spawn(Arc::clone(self).follow_silences(self.cluster.subscribe("silences/")));
-        if let Some(rx) = self.relay_rx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(rx) = self
+            .relay_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             tokio::spawn(Arc::clone(self).relay_loop(rx, stop));
         }
     }
@@ -317,41 +321,81 @@ impl ClusterWiring {
         mut rx: mpsc::Receiver<Vec<NotifyAlert>>,
         mut stop: watch::Receiver<bool>,
     ) {
+        let mut known: HashSet<String> = HashSet::new();
+        let mut check_peers = tokio::time::interval(Duration::from_millis(500));
+        check_peers.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let batch = tokio::select! {
-                b = rx.recv() => match b { Some(b) => b, None => return },
+            tokio::select! {
+                b = rx.recv() => match b {
+                    Some(batch) => {
+                        let peers = self.greet_new_peers(&mut known).await;
+                        self.send_to(&peers, &batch).await;
+                    }
+                    None => return,
+                },
+                _ = check_peers.tick() => {
+                    self.greet_new_peers(&mut known).await;
+                }
                 _ = stop.changed() => return,
-            };
-            let peers = self.cluster.peer_urls();
-            for chunk in batch.chunks(RELAY_BATCH) {
-                let body = match serde_json::to_vec(chunk) {
-                    Ok(body) => body,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot encode alerts for the other replicas");
-                        continue;
-                    }
-                };
-                let sends = peers.iter().map(|url| {
-                    let url = url.clone();
-                    let mut request = self
-                        .http
-                        .post(format!("{}/api/v1/cluster/alerts", url.trim_end_matches('/')))
-                        .timeout(RELAY_TIMEOUT)
-                        .header("content-type", "application/json")
-                        .body(body.clone());
-                    if let Some(token) = &self.api_token {
-                        request = request.bearer_auth(token);
-                    }
-                    async move {
-                        match request.send().await {
-                            Ok(r) if r.status().is_success() => {}
-                            Ok(r) => tracing::warn!(peer = %url, status = %r.status(), "a replica refused relayed alerts"),
-                            Err(e) => tracing::warn!(peer = %url, error = %e, "cannot relay alerts to a replica"),
-                        }
-                    }
-                });
-                futures_join_all(sends).await;
             }
+        }
+    }
+
+    /// A replica that just joined missed what was relayed before it was
+    /// seen: it gets every alert held here, once; relays from then on
+    /// include it. Returns the peers now known.
+    async fn greet_new_peers(&self, known: &mut HashSet<String>) -> Vec<String> {
+        let peers = self.cluster.peer_urls();
+        let new: Vec<String> = peers
+            .iter()
+            .filter(|p| !known.contains(*p))
+            .cloned()
+            .collect();
+        *known = peers.iter().cloned().collect();
+        if !new.is_empty()
+            && let Some(notifier) = self.notifier()
+        {
+            let snapshot: Vec<NotifyAlert> = notifier
+                .alerts
+                .snapshot()
+                .iter()
+                .map(|a| NotifyAlert::clone(a))
+                .collect();
+            tracing::info!(peers = ?new, alerts = snapshot.len(), "sending the alerts held here to replicas that joined");
+            self.send_to(&new, &snapshot).await;
+        }
+        peers
+    }
+
+    async fn send_to(&self, peers: &[String], alerts: &[NotifyAlert]) {
+        for chunk in alerts.chunks(RELAY_BATCH) {
+            let body = match serde_json::to_vec(chunk) {
+                Ok(body) => body,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot encode alerts for the other replicas");
+                    continue;
+                }
+            };
+            let sends = peers.iter().map(|url| {
+                let url = url.clone();
+                let mut request = self
+                    .http
+                    .post(format!("{}/api/v1/cluster/alerts", url.trim_end_matches('/')))
+                    .timeout(RELAY_TIMEOUT)
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+                if let Some(token) = &self.api_token {
+                    request = request.bearer_auth(token);
+                }
+                async move {
+                    match request.send().await {
+                        Ok(r) if r.status().is_success() => {}
+                        Ok(r) => tracing::warn!(peer = %url, status = %r.status(), "a replica refused relayed alerts"),
+                        Err(e) => tracing::warn!(peer = %url, error = %e, "cannot relay alerts to a replica"),
+                    }
+                }
+            });
+            futures_join_all(sends).await;
         }
     }
 
@@ -459,10 +503,9 @@ impl ClusterWiring {
         }
         let count = adopt.len();
         if let Some(notifier) = self.notifier() {
-            notifier
-                .adopt(adopt)
-                .await
-                .map_err(|e| ClusterError::Etcd(format!("cannot queue adopted notifications: {e}")))?;
+            notifier.adopt(adopt).await.map_err(|e| {
+                ClusterError::Etcd(format!("cannot queue adopted notifications: {e}"))
+            })?;
         }
         Ok(count)
     }
@@ -494,7 +537,10 @@ impl ClusterWiring {
         }
     }
 
-    async fn follow_silences(self: Arc<Self>, mut events: mpsc::UnboundedReceiver<CollectionEvent>) {
+    async fn follow_silences(
+        self: Arc<Self>,
+        mut events: mpsc::UnboundedReceiver<CollectionEvent>,
+    ) {
         while let Some(event) = events.recv().await {
             let entries = match event {
                 CollectionEvent::Snapshot(entries) => entries,
@@ -589,8 +635,12 @@ impl ClusterWiring {
                 .next()
                 .and_then(|hex| u64::from_str_radix(hex, 16).ok());
             match (fingerprint, serde_json::from_slice::<StateRecord>(&e.value)) {
-                (Some(fp), Ok(record)) => out.entry(record.rule).or_default().push((fp, record.alert)),
-                _ => tracing::error!(key = %e.key, "an alert state in etcd cannot be read; left in place"),
+                (Some(fp), Ok(record)) => {
+                    out.entry(record.rule).or_default().push((fp, record.alert))
+                }
+                _ => {
+                    tracing::error!(key = %e.key, "an alert state in etcd cannot be read; left in place")
+                }
             }
         }
         for alerts in out.values_mut() {
@@ -671,9 +721,10 @@ impl StateStore for ClusterStateStore {
         for (item, writes) in by_group {
             // Commits run on a blocking thread (the engine's
             // spawn_blocking), so waiting on the runtime here is allowed.
-            let result = wiring
-                .runtime
-                .block_on(wiring.cluster.fenced(WorkKind::Group, &item, writes));
+            let result =
+                wiring
+                    .runtime
+                    .block_on(wiring.cluster.fenced(WorkKind::Group, &item, writes));
             match result {
                 Ok(()) => {}
                 // Someone else owns it now: its state is theirs to write.
@@ -686,7 +737,10 @@ impl StateStore for ClusterStateStore {
         if failed.is_empty() {
             Ok(())
         } else {
-            Err(format!("cannot write alert state to etcd: {}", failed.join("; ")))
+            Err(format!(
+                "cannot write alert state to etcd: {}",
+                failed.join("; ")
+            ))
         }
     }
 }
@@ -723,7 +777,9 @@ impl SharedLog for ClusterWiring {
             let key = nlog_key(&group_id, &notification.receiver, notification.integration);
             let (Ok(claim), Ok(entry)) = (serde_json::to_vec(&record), serde_json::to_vec(log))
             else {
-                return Box::pin(async { Err("cannot encode a notification for etcd".to_string()) });
+                return Box::pin(async {
+                    Err("cannot encode a notification for etcd".to_string())
+                });
             };
             let writes = by_shard.entry(shard).or_default();
             writes.push(Write::Put {
@@ -749,7 +805,10 @@ impl SharedLog for ClusterWiring {
                         .map_err(|e| e.to_string())?;
                 }
             } else {
-                tracing::warn!(notifications = ids.len(), "etcd has no quorum: sending without a claim (a duplicate is possible)");
+                tracing::warn!(
+                    notifications = ids.len(),
+                    "etcd has no quorum: sending without a claim (a duplicate is possible)"
+                );
             }
             {
                 let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
@@ -768,9 +827,7 @@ impl SharedLog for ClusterWiring {
 
 impl DeliveryListener for ClusterWiring {
     fn settled(&self, notification_id: &str, _delivered: bool) {
-        let shard = self
-            .claimed_lock()
-            .remove(notification_id);
+        let shard = self.claimed_lock().remove(notification_id);
         let Some(shard) = shard else {
             return;
         };

@@ -27,5 +27,7 @@ mod running;
 
 pub use config::{BuiltConfig, build_config};
 pub use error::ServeError;
-pub use options::{ClusterServeOptions, NotifyOptions, ServeOptions, TokenFileProblem, parse_label_pair};
+pub use options::{
+    ClusterServeOptions, NotifyOptions, ServeOptions, TokenFileProblem, parse_label_pair,
+};
 pub use running::run;

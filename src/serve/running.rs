@@ -27,8 +27,8 @@ use super::adapters::{
     EvalStateStore, ReloadReply, ServeBackend, StateBackend, StoreAdapter, api_router,
 };
 use super::cluster::{ClusterApi, ClusterOwnership, ClusterStateStore, ClusterWiring};
-use crate::eval::ownership::{EveryGroup, GroupOwnership};
 use super::{BuiltConfig, ServeError, ServeOptions, build_config};
+use crate::eval::ownership::{EveryGroup, GroupOwnership};
 
 /// How long delivery and the notifier get to finish at shutdown.
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
@@ -106,11 +106,11 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
     if let Some(wiring) = &cluster {
         wiring.attach(Arc::clone(&notifier), notifier_stop.subscribe());
         let relay = Arc::clone(wiring);
-        notifier
-            .alerts
-            .set_relay(Arc::new(move |alerts: &[crate::notify::alert::NotifyAlert]| {
+        notifier.alerts.set_relay(Arc::new(
+            move |alerts: &[crate::notify::alert::NotifyAlert]| {
                 relay.relay(alerts.to_vec());
-            }));
+            },
+        ));
     }
     let (events, delivery) = Delivery::start(
         &opts.alertmanager_urls,

@@ -167,7 +167,10 @@ impl Replicas {
     /// Waits until every one of `groups` groups is held, by running
     /// replicas only.
     pub fn wait_all_owned(&self, groups: usize, within: Duration) -> BTreeMap<String, Vec<String>> {
-        let (observer, _) = self.running().next().unwrap_or_else(|| panic!("no replica runs"));
+        let (observer, _) = self
+            .running()
+            .next()
+            .unwrap_or_else(|| panic!("no replica runs"));
         let names: Vec<String> = self.running().map(|(i, _)| format!("r{i}")).collect();
         wait_for(within, "every group is owned by a running replica", || {
             let last = self.ownership(observer);
@@ -208,6 +211,8 @@ pub fn start_replica(
     let ttl = format!("{TTL_SECONDS}s");
     let name = format!("r{i}");
     let mut args: Vec<String> = vec![
+        "--log.level".into(),
+        "info,klaxon::cluster=debug,klaxon::serve::cluster=debug,klaxon::notify=debug".into(),
         "--config".into(),
         config.display().to_string(),
         "--cluster.etcd".into(),
@@ -226,6 +231,23 @@ pub fn start_replica(
         .start()
 }
 
+/// Alert name -> how many times it was notified as firing.
+pub fn notified_alertnames(sink: &WebhookSink) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in sink.delivered("/hook") {
+        for a in r.body["alerts"].as_array().into_iter().flatten() {
+            if a["status"] == "firing" {
+                let name = a["labels"]["alertname"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                *out.entry(name).or_default() += 1;
+            }
+        }
+    }
+    out
+}
+
 /// The group name of an item (`<file>:<group>`).
 fn group_of(item: &str) -> String {
     item.rsplit(':').next().unwrap_or(item).to_string()
@@ -238,19 +260,48 @@ fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_die
     let sink = WebhookSink::start();
     let mut cluster = Replicas::start(3, &rules(GROUPS, "1s", &sink), &prometheus.url(), &[]);
 
-    // Every group owned, spread over the three.
-    let owners = cluster.wait_all_owned(GROUPS, T);
-    for (replica, groups) in &owners {
-        assert!(
-            (8..=12).contains(&groups.len()),
-            "{replica} holds {} of {GROUPS} groups: {owners:?}",
-            groups.len()
-        );
-    }
+    // Every group owned, spread over the three (replicas that joined
+    // later take their share from the first within moments).
+    let owners = wait_for(T, "the groups spread evenly", || {
+        let owners = cluster.wait_all_owned(GROUPS, T);
+        let counts: BTreeMap<&String, usize> = owners.iter().map(|(r, g)| (r, g.len())).collect();
+        if owners.len() == 3 && counts.values().all(|n| (8..=12).contains(n)) {
+            Ok(owners)
+        } else {
+            Err(counts
+                .into_iter()
+                .map(|(r, n)| (r.clone(), n))
+                .collect::<Vec<_>>())
+        }
+    });
     // Every alert fired and was notified once.
     wait_for(T, "every alert is notified", || {
-        let n = sink.delivered("/hook").len();
-        if n >= GROUPS { Ok(()) } else { Err(n) }
+        let notified = notified_alertnames(&sink);
+        let missing: Vec<String> = (0..GROUPS)
+            .map(|i| format!("A{i}"))
+            .filter(|name| !notified.contains_key(name))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        // Who holds each missing alert, and who owns which shard.
+        let mut seen = Vec::new();
+        for (i, k) in cluster.running() {
+            let groups = k.get_json("/api/v2/alerts/groups");
+            let has: Vec<&String> = missing
+                .iter()
+                .filter(|name| groups.to_string().contains(&format!("\"{name}\"")))
+                .collect();
+            let status = cluster.status(i);
+            let shards: Vec<String> = status["members"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| format!("{}={}", m["replica"], m["shards"]))
+                .collect();
+            seen.push(format!("r{i} has {has:?}; shards {shards:?}"));
+        }
+        Err((missing, seen))
     });
     std::thread::sleep(Duration::from_secs(2));
 
@@ -281,7 +332,12 @@ fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_die
         .get(victim_index)
         .alerts()
         .into_iter()
-        .map(|a| (a.labels.get("alertname").cloned().unwrap_or_default(), a.active_at.clone()))
+        .map(|a| {
+            (
+                a.labels.get("alertname").cloned().unwrap_or_default(),
+                a.active_at.clone(),
+            )
+        })
         .collect();
     assert_eq!(active_before.len(), victim_groups.len());
     let delivered_before = sink.delivered("/hook").len();
@@ -299,13 +355,21 @@ fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_die
             > counts_at_kill.get(&q).copied().unwrap_or(0)
     };
     let limit = Duration::from_secs(TTL_SECONDS + 1 + 1);
-    wait_for(limit + Duration::from_secs(10), "the dead replica's groups are evaluated again", || {
-        let waiting: Vec<&String> = victim_groups
-            .iter()
-            .filter(|item| !moved(&group_of(item)))
-            .collect();
-        if waiting.is_empty() { Ok(()) } else { Err(format!("{waiting:?}")) }
-    });
+    wait_for(
+        limit + Duration::from_secs(10),
+        "the dead replica's groups are evaluated again",
+        || {
+            let waiting: Vec<&String> = victim_groups
+                .iter()
+                .filter(|item| !moved(&group_of(item)))
+                .collect();
+            if waiting.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{waiting:?}"))
+            }
+        },
+    );
     let took = killed_at.elapsed();
     assert!(
         took <= limit + Duration::from_millis(500),
