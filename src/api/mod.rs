@@ -67,6 +67,13 @@ pub trait Backend: Send + Sync + 'static {
         alerts
     }
 
+    /// In a cluster, the same endpoint as the other replicas answer it for
+    /// what they evaluate (`path_and_query` already asks them for their own
+    /// part only), to merge into this replica's answer. Alone: nothing.
+    fn peer_answers(&self, _path_and_query: String) -> BoxFuture<'static, Vec<serde_json::Value>> {
+        Box::pin(async { Vec::new() })
+    }
+
     /// True once the alert state is restored; until then `/-/ready` and the
     /// rule and alert endpoints answer 503, as Prometheus before its TSDB is up.
     fn is_ready(&self) -> bool;
@@ -355,6 +362,7 @@ async fn rules(
         .iter()
         .find(|(name, _)| name == "type")
         .map(|(_, value)| value.as_str());
+    let local_only = asks_local_part(&pairs);
     let filter = match RuleFilter::parse(type_param) {
         Ok(filter) => filter,
         Err(message) => return api_error(StatusCode::BAD_REQUEST, "bad_data", message),
@@ -376,6 +384,32 @@ async fn rules(
             failure = Some(error);
         }
     });
+    if !local_only {
+        let mut path = format!("/api/v1/rules?{LOCAL_PART}");
+        if let Some(t) = type_param {
+            path.push_str(&format!("&type={}", crate::vocab::go::query_escape(t)));
+        }
+        for answer in state.backend.peer_answers(path).await {
+            for group in answer
+                .pointer("/data/groups")
+                .and_then(|g| g.as_array())
+                .into_iter()
+                .flatten()
+            {
+                // Every replica runs the built-in group for itself: once.
+                if group["file"] == "<builtin>" {
+                    continue;
+                }
+                if !first {
+                    body.push(b',');
+                }
+                first = false;
+                if let Err(error) = json::write_go_json(&mut body, group) {
+                    failure = Some(error);
+                }
+            }
+        }
+    }
     if let Some(error) = failure {
         return plain(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -386,15 +420,69 @@ async fn rules(
     json_bytes(StatusCode::OK, body)
 }
 
-async fn alerts(State(state): State<ApiState>) -> Response {
+/// The query parameter a replica adds when it asks another for the part
+/// it evaluates (so the answers are not merged again).
+const LOCAL_PART: &str = "klaxon_scope=local";
+
+fn asks_local_part(pairs: &[(String, String)]) -> bool {
+    pairs
+        .iter()
+        .any(|(name, value)| name == "klaxon_scope" && value == "local")
+}
+
+async fn alerts(
+    State(state): State<ApiState>,
+    query: Result<Query<QueryPairs>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     if !state.backend.is_ready() {
         return not_ready();
     }
     let alerts = state.backend.alerts();
-    go_json(
-        StatusCode::OK,
-        &Success::new(prom::alert_discovery(&alerts)),
-    )
+    let local_only = query.is_ok_and(|Query(pairs)| asks_local_part(&pairs));
+    if local_only {
+        return go_json(
+            StatusCode::OK,
+            &Success::new(prom::alert_discovery(&alerts)),
+        );
+    }
+    let peers = state
+        .backend
+        .peer_answers(format!("/api/v1/alerts?{LOCAL_PART}"))
+        .await;
+    if peers.is_empty() {
+        return go_json(
+            StatusCode::OK,
+            &Success::new(prom::alert_discovery(&alerts)),
+        );
+    }
+    // Merged as JSON: this replica's alerts, then each peer's, an alert
+    // listed once (the built-in alerts every replica raises for itself).
+    let mut merged = match serde_json::to_value(prom::alert_discovery(&alerts)) {
+        Ok(value) => value,
+        Err(error) => {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("error marshaling json response: {error}\n"),
+            );
+        }
+    };
+    if let Some(list) = merged.get_mut("alerts").and_then(|a| a.as_array_mut()) {
+        let mut seen: std::collections::HashSet<String> =
+            list.iter().map(|a| a["labels"].to_string()).collect();
+        for answer in peers {
+            for alert in answer
+                .pointer("/data/alerts")
+                .and_then(|a| a.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if seen.insert(alert["labels"].to_string()) {
+                    list.push(alert.clone());
+                }
+            }
+        }
+    }
+    go_json(StatusCode::OK, &Success::new(merged))
 }
 
 async fn build_info(State(state): State<ApiState>) -> Response {

@@ -33,7 +33,8 @@ use crate::vocab::time::{Clock, Millis};
 pub const DATASOURCE_DOWN: &str = "KlaxonDatasourceDown";
 /// Rounds a datasource must fail in a row before [`DATASOURCE_DOWN`] fires.
 pub const DATASOURCE_DOWN_ROUNDS: u32 = 2;
-const BUILTIN_FILE: &str = "<builtin>";
+/// The file name of the built-in group (`KlaxonDatasourceDown`).
+pub const BUILTIN_FILE: &str = "<builtin>";
 const BUILTIN_GROUP: &str = "klaxon";
 
 /// A change of durable alert state: the store's own change type, so a

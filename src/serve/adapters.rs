@@ -61,6 +61,9 @@ pub(super) struct ServeBackend {
     reload_tx: mpsc::Sender<ReloadReply>,
     /// `/-/ready` reports its problems (a full disk).
     store: Arc<Store>,
+    /// In a cluster: lists only the groups this replica evaluates, and
+    /// asks the others for theirs.
+    cluster: Option<Arc<super::cluster::ClusterWiring>>,
 }
 
 impl ServeBackend {
@@ -69,12 +72,14 @@ impl ServeBackend {
         engine: Arc<Engine>,
         reload_tx: mpsc::Sender<ReloadReply>,
         store: Arc<Store>,
+        cluster: Option<Arc<super::cluster::ClusterWiring>>,
     ) -> ServeBackend {
         ServeBackend {
             engine: RwLock::new(Some(engine)),
             ready: AtomicBool::new(false),
             reload_tx,
             store,
+            cluster,
         }
     }
 
@@ -99,8 +104,29 @@ impl ServeBackend {
 
 impl crate::api::Backend for ServeBackend {
     fn for_each_group(&self, f: &mut dyn FnMut(crate::eval::status::GroupStatus)) {
-        if let Some(engine) = self.current() {
-            engine.for_each_group_status(f);
+        let Some(engine) = self.current() else {
+            return;
+        };
+        match &self.cluster {
+            None => engine.for_each_group_status(f),
+            Some(wiring) => engine.for_each_group_status(&mut |group| {
+                if wiring.evaluates_here(&group.file, &group.name) {
+                    f(group);
+                }
+            }),
+        }
+    }
+
+    fn peer_answers(
+        &self,
+        path_and_query: String,
+    ) -> crate::api::BoxFuture<'static, Vec<serde_json::Value>> {
+        match &self.cluster {
+            None => Box::pin(async { Vec::new() }),
+            Some(wiring) => {
+                let wiring = Arc::clone(wiring);
+                Box::pin(async move { wiring.peer_answers(&path_and_query).await })
+            }
         }
     }
 

@@ -568,6 +568,54 @@ impl ClusterWiring {
         }
     }
 
+    /// Whether this replica evaluates the group now (the built-in group:
+    /// every replica, for itself).
+    pub(super) fn evaluates_here(&self, file: &str, name: &str) -> bool {
+        if file == crate::eval::engine::BUILTIN_FILE {
+            return true;
+        }
+        let item = group_item(&GroupKey {
+            file: file.to_string(),
+            name: name.to_string(),
+        });
+        self.cluster.holding(WorkKind::Group, &item) != Holding::No
+    }
+
+    /// `path_and_query` as every other replica answers it (those that do
+    /// not answer within a few seconds are left out, and logged).
+    pub(super) async fn peer_answers(&self, path_and_query: &str) -> Vec<serde_json::Value> {
+        let peers = self.cluster.peer_urls();
+        let mut set = tokio::task::JoinSet::new();
+        for url in peers {
+            let mut request = self
+                .http
+                .get(format!("{}{path_and_query}", url.trim_end_matches('/')))
+                .timeout(Duration::from_secs(3));
+            if let Some(token) = &self.api_token {
+                request = request.bearer_auth(token);
+            }
+            set.spawn(async move {
+                let answer = async {
+                    let response = request.send().await?.error_for_status()?;
+                    response.json::<serde_json::Value>().await
+                }
+                .await;
+                (url, answer)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((_, Ok(value))) => out.push(value),
+                Ok((url, Err(e))) => {
+                    tracing::warn!(peer = %url, error = %e, "a replica did not answer; its rules and alerts are missing from this answer");
+                }
+                Err(_) => {}
+            }
+        }
+        out
+    }
+
     /// The status document for the API.
     pub(super) async fn status_json(&self) -> serde_json::Value {
         let status = self.cluster.status().await;

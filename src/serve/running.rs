@@ -141,6 +141,7 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServeError> {
         Arc::clone(&engine),
         reload_tx,
         Arc::clone(&store),
+        cluster.clone(),
     ));
     let cluster_view = cluster.as_ref().map(|wiring| {
         Arc::new(ClusterApi(Arc::clone(wiring))) as Arc<dyn crate::api::cluster::ClusterView>

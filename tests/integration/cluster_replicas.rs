@@ -305,6 +305,31 @@ fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_die
     });
     std::thread::sleep(Duration::from_secs(2));
 
+    // Any replica's Prometheus-format API shows the whole cluster's rules
+    // and alerts, each once.
+    for (i, k) in cluster.running() {
+        let mut names: Vec<String> = k.rules().into_iter().map(|g| g.name).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(
+            before,
+            names.len(),
+            "replica {i} lists a group twice: {names:?}"
+        );
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with('g')).count(),
+            GROUPS,
+            "replica {i} does not list every group: {names:?}"
+        );
+        let firing = k
+            .alerts()
+            .into_iter()
+            .filter(|a| a.state == "firing")
+            .count();
+        assert_eq!(firing, GROUPS, "replica {i} lists {firing} firing alerts");
+    }
+
     // Each group evaluated by exactly one replica: over a window, its
     // query count grows by about the number of slots in it, not double.
     let before = prometheus.counts();
@@ -328,6 +353,10 @@ fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_die
         .unwrap_or_default();
     let victim_index: usize = victim.trim_start_matches('r').parse().unwrap_or(0);
     let survivor = (0..3).find(|i| *i != victim_index).unwrap_or(0);
+    let victim_alerts: Vec<String> = victim_groups
+        .iter()
+        .map(|item| format!("A{}", group_of(item).trim_start_matches('g')))
+        .collect();
     let active_before: BTreeMap<String, Option<String>> = cluster
         .get(victim_index)
         .alerts()
@@ -338,6 +367,7 @@ fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_die
                 a.active_at.clone(),
             )
         })
+        .filter(|(name, _)| victim_alerts.contains(name))
         .collect();
     assert_eq!(active_before.len(), victim_groups.len());
     let delivered_before = sink.delivered("/hook").len();
