@@ -407,7 +407,20 @@ impl ClusterWiring {
     /// lets the dispatcher flush what this replica now owns.
     async fn adopt_shards(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut changes = self.cluster.changes();
+        let mut handed_over = false;
         loop {
+            // Cut off: what this replica claimed is adopted by the others
+            // once its lease expires; it must not send it too.
+            let cut_off = self.cluster.health() == Health::CutOff;
+            if cut_off && !handed_over {
+                if let Some(n) = self.notifier() {
+                    n.outbox.hand_over_pending().await;
+                }
+                self.claimed_lock().clear();
+                handed_over = true;
+            } else if !cut_off {
+                handed_over = false;
+            }
             let fresh: Vec<String> = self
                 .cluster
                 .held(WorkKind::Shard)

@@ -139,6 +139,10 @@ pub trait DeliveryListener: Send + Sync {
 /// [`OutboxOptions::pending_is_shared`] is set.
 pub const HANDED_TO_CLUSTER: &str = "handed to the cluster at restart";
 
+/// The history's reason for notifications a replica cut off from the
+/// cluster handed back ([`Outbox::hand_over_pending`]).
+pub const HANDED_OVER_WHEN_CUT_OFF: &str = "handed to the cluster: this replica was cut off";
+
 /// How the outbox retries, gives up and keeps history. Every duration is in
 /// milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -616,6 +620,47 @@ impl Outbox {
         Ok(())
     }
 
+    /// A replica cut off from the cluster hands every pending notification
+    /// back: each one's claim (on this replica's expired lease) is adopted
+    /// by the replica now owning its shard, which sends it with the same id,
+    /// so this one must not send it too. Recorded as failed ("handed to the
+    /// cluster"); the delivery listener is not told (the claims stay). A
+    /// send already on the wire finishes. Returns how many were handed over.
+    pub async fn hand_over_pending(&self) -> usize {
+        let _log_commit = self.log_commit.lock().await;
+        let now = self.options.clock.now();
+        let (ops, done) = {
+            let mut state = self.lock();
+            let handed: Vec<delivery::Failure> = state
+                .entries
+                .values()
+                .map(|p| delivery::Failure {
+                    seq: p.seq,
+                    kind: state
+                        .kind_of(&p.notification.receiver, p.notification.integration)
+                        .to_string(),
+                    reason: HANDED_OVER_WHEN_CUT_OFF.to_string(),
+                })
+                .collect();
+            self.prepare_failed(&mut state, handed, now)
+        };
+        if done.is_empty() {
+            return 0;
+        }
+        if let Err(e) = self.commit(ops).await {
+            tracing::error!(error = %e, "recording the notifications handed to the cluster did not reach the disk");
+        }
+        let count = done.len();
+        let mut state = self.lock();
+        self.apply_failed(&mut state, done, now);
+        drop(state);
+        tracing::warn!(
+            pending = count,
+            "cut off from the cluster: pending notifications were handed to the replicas now              owning their shards"
+        );
+        count
+    }
+
     /// Tells `listener` of every notification settled from now on. Set it
     /// once, before [`Outbox::run`]; a second listener is refused (logged).
     pub fn set_delivery_listener(&self, listener: Arc<dyn DeliveryListener>) {
@@ -689,7 +734,12 @@ impl Outbox {
                     state
                         .history
                         .values()
-                        .filter(|e| e.detail.as_deref() != Some(HANDED_TO_CLUSTER))
+                        .filter(|e| {
+                            !matches!(
+                                e.detail.as_deref(),
+                                Some(HANDED_TO_CLUSTER | HANDED_OVER_WHEN_CUT_OFF)
+                            )
+                        })
                         .map(|e| e.id.as_str()),
                 )
                 .collect();
