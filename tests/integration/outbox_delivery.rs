@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::harness::outbox::*;
 use klaxon::notify::outbox::{
-    DeliveryListener, HANDED_TO_CLUSTER, HistoryEntry, HistoryQuery, HistoryStatus, Outbox,
-    OutboxOptions,
+    DeliveryListener, HANDED_OVER_WHEN_CUT_OFF, HANDED_TO_CLUSTER, HistoryEntry, HistoryQuery,
+    HistoryStatus, Outbox, OutboxOptions,
 };
 use klaxon::notify::receivers::Deliver;
 use tokio::sync::watch;
@@ -1090,4 +1090,71 @@ async fn adopted_notifications_keep_their_ids_and_are_taken_once() {
     let mut received = scripted.received();
     received.sort();
     assert_eq!(received, ["claimed-1", "claimed-2"], "same ids, once each");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_cut_off_hands_its_pending_notifications_back_and_stops_sending_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripted = Scripted::new();
+    // The receiver is down: both stay pending, retried.
+    scripted.then((0..100).map(|_| Step::Retryable("HTTP 500 Internal Server Error", None)));
+    let outbox = open_outbox(
+        dir.path(),
+        scripted_receivers("team", &scripted),
+        OutboxOptions {
+            pending_is_shared: true,
+            ..fast_options()
+        },
+    )
+    .await;
+    let settled = Arc::new(Settled::default());
+    outbox.set_delivery_listener(Arc::clone(&settled) as Arc<dyn DeliveryListener>);
+    let (stop, shutdown) = watch::channel(false);
+    let delivery = outbox.run(shutdown);
+    let pending = vec![
+        notification("db-0", "db", "team", 0, &["A"], &[]),
+        notification("web-0", "web", "team", 0, &["A"], &[]),
+    ];
+    outbox.enqueue(with_logs(pending.clone())).await.unwrap();
+    wait_until(WAIT, "both were tried", || {
+        let tried: Vec<String> = scripted.calls().into_iter().map(|c| c.id).collect();
+        tried.contains(&"db-0".to_string()) && tried.contains(&"web-0".to_string())
+    })
+    .await;
+
+    assert_eq!(outbox.hand_over_pending().await, 2);
+    assert_eq!(outbox.metrics().pending, 0);
+    // An attempt already under way may still end; then nothing more.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tried = scripted.calls().len();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        scripted.calls().len(),
+        tried,
+        "a handed-over notification is not tried again"
+    );
+    assert!(scripted.received().is_empty(), "nothing was delivered");
+    for id in ["db-0", "web-0"] {
+        let entry = history(&outbox).into_iter().find(|e| e.id == id).unwrap();
+        assert_eq!(entry.status, HistoryStatus::Failed, "{id}");
+        assert_eq!(
+            entry.detail.as_deref(),
+            Some(HANDED_OVER_WHEN_CUT_OFF),
+            "{id}"
+        );
+    }
+    assert!(
+        settled.heard().is_empty(),
+        "not settled: the cluster keeps their claims"
+    );
+    // Back in the cluster and owning the shard again, it may adopt one.
+    assert_eq!(
+        outbox
+            .adopt(with_logs(pending[..1].to_vec()))
+            .await
+            .unwrap(),
+        1
+    );
+    stop.send(true).unwrap();
+    delivery.await.unwrap();
 }
