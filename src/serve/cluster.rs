@@ -778,6 +778,14 @@ impl StateStore for ClusterStateStore {
         if !local.is_empty() {
             wiring.local.commit(&local)?;
         }
+        if by_group.is_empty() {
+            return Ok(());
+        }
+        // Without etcd the changes wait (KeepUnsaved) rather than hold a
+        // blocking thread for a request timeout per group every round.
+        if wiring.cluster.health() != Health::Connected {
+            return Err("etcd is unavailable: alert state is written once it is back".into());
+        }
         let mut failed = Vec::new();
         for (item, writes) in by_group {
             // Commits run on a blocking thread (the engine's
