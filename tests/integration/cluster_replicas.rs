@@ -186,19 +186,6 @@ impl Replicas {
             }
         })
     }
-
-    /// Per group name (`gN`), the evaluations every running replica reports.
-    pub fn iterations(&self) -> BTreeMap<String, Vec<(usize, f64)>> {
-        let mut out: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
-        for (i, k) in self.running() {
-            for (labels, value) in k.metric("klaxon_rule_group_iterations_total") {
-                if let Some(group) = labels.get("rule_group").or_else(|| labels.get("group")) {
-                    out.entry(group.clone()).or_default().push((i, value));
-                }
-            }
-        }
-        out
-    }
 }
 
 pub fn start_replica(
@@ -432,4 +419,83 @@ fn groups_are_spread_evaluated_once_and_move_with_their_state_when_a_replica_die
         "a firing alert was notified again after the failover"
     );
     let _ = survivor;
+}
+
+/// Replica name -> whether it runs the configuration that owns work.
+fn eligibility(cluster: &Replicas, observer: usize) -> BTreeMap<String, bool> {
+    cluster.status(observer)["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["replica"].as_str().unwrap_or_default().to_string(),
+                m["eligible"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_rolling_configuration_change_never_splits_the_work_between_two_configurations() {
+    const GROUPS: usize = 12;
+    let prometheus = CountingPrometheus::start();
+    let sink = WebhookSink::start();
+    let cluster = Replicas::start(3, &rules(GROUPS, "1s", &sink), &prometheus.url(), &[]);
+    cluster.wait_all_owned(GROUPS, T);
+
+    // The new configuration adds a group; one replica reloads it first.
+    std::fs::write(&cluster.config, rules(GROUPS + 1, "1s", &sink))
+        .unwrap_or_else(|e| panic!("write config: {e}"));
+    let reply = cluster.get(0).reload();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let eligible = wait_for(T, "replica 0 stands aside", || {
+        let e = eligibility(&cluster, 1);
+        if e.get("r0") == Some(&false) && e.get("r1") == Some(&true) {
+            Ok(e)
+        } else {
+            Err(e)
+        }
+    });
+    assert_eq!(eligible.get("r2"), Some(&true), "{eligible:?}");
+    // The old configuration's replicas hold every old group; the new group
+    // waits for its configuration to be the one most replicas run.
+    let owners = wait_for(T, "r1 and r2 hold every group", || {
+        let owners = cluster.ownership(1);
+        let held: usize = owners.values().map(Vec::len).sum();
+        if owners.get("r0").is_none_or(Vec::is_empty) && held == GROUPS {
+            Ok(owners)
+        } else {
+            Err(owners)
+        }
+    });
+    let before = prometheus.counts();
+    std::thread::sleep(Duration::from_secs(4));
+    let after = prometheus.counts();
+    for g in 0..GROUPS {
+        let q = format!("q{g}");
+        let n = after.get(&q).copied().unwrap_or(0) - before.get(&q).copied().unwrap_or(0);
+        assert!(
+            (3..=5).contains(&n),
+            "group g{g} was queried {n} times in 4s at 1s during the change: {owners:?}"
+        );
+    }
+    assert_eq!(
+        after.get(&format!("q{GROUPS}")),
+        None,
+        "the new group ran before its configuration owned the work"
+    );
+
+    // The others follow: the new configuration owns everything.
+    assert_eq!(cluster.get(1).reload().status, 200);
+    assert_eq!(cluster.get(2).reload().status, 200);
+    cluster.wait_all_owned(GROUPS + 1, T);
+    wait_for(T, "the new group is evaluated", || {
+        match prometheus.counts().get(&format!("q{GROUPS}")) {
+            Some(n) if *n > 0 => Ok(()),
+            other => Err(other.copied()),
+        }
+    });
+    let eligible = eligibility(&cluster, 2);
+    assert!(eligible.values().all(|e| *e), "{eligible:?}");
 }
