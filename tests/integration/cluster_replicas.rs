@@ -499,3 +499,158 @@ fn a_rolling_configuration_change_never_splits_the_work_between_two_configuratio
     let eligible = eligibility(&cluster, 2);
     assert!(eligible.values().all(|e| *e), "{eligible:?}");
 }
+
+/// Writes a CA, a server certificate for 127.0.0.1 and a client
+/// certificate (PEM) into `dir`.
+fn etcd_tls_files(dir: &std::path::Path) {
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "klaxon etcd test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let issue = |name: &str, purpose: rcgen::ExtendedKeyUsagePurpose| {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.extended_key_usages = vec![purpose];
+        let cert = params.signed_by(&key, &issuer).expect("certificate");
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).expect("write");
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).expect("write");
+    };
+    issue("server", rcgen::ExtendedKeyUsagePurpose::ServerAuth);
+    issue("client", rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+    std::fs::write(dir.join("ca.pem"), ca.pem()).expect("write");
+}
+
+#[test]
+fn a_replica_joins_an_etcd_that_requires_client_certificates() {
+    use crate::harness::process::{CommandSpec, ManagedProcess};
+    let dir = tempfile::Builder::new()
+        .prefix("klaxon-test-etcd-tls-")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("tempdir: {e}"));
+    etcd_tls_files(dir.path());
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let client_port = crate::harness::free_port();
+    let peer_port = crate::harness::free_port();
+    let client_url = format!("https://127.0.0.1:{client_port}");
+    let peer_url = format!("http://127.0.0.1:{peer_port}");
+    let args: Vec<std::ffi::OsString> = [
+        "--name".to_string(),
+        "tls0".into(),
+        "--data-dir".into(),
+        path("tls0.etcd"),
+        "--listen-client-urls".into(),
+        client_url.clone(),
+        "--advertise-client-urls".into(),
+        client_url.clone(),
+        "--listen-peer-urls".into(),
+        peer_url.clone(),
+        "--initial-advertise-peer-urls".into(),
+        peer_url.clone(),
+        "--initial-cluster".into(),
+        format!("tls0={peer_url}"),
+        "--cert-file".into(),
+        path("server.pem"),
+        "--key-file".into(),
+        path("server.key"),
+        "--trusted-ca-file".into(),
+        path("ca.pem"),
+        "--client-cert-auth".into(),
+    ]
+    .into_iter()
+    .map(Into::into)
+    .collect();
+    let mut etcd = ManagedProcess::new("etcd-tls", dir.path());
+    etcd.spawn(&CommandSpec {
+        program: "/usr/bin/etcd".into(),
+        args,
+        envs: Vec::new(),
+        env_removals: std::env::vars_os()
+            .map(|(name, _)| name)
+            .filter(|name| name.to_string_lossy().starts_with("ETCD"))
+            .collect(),
+        cwd: dir.path().to_path_buf(),
+    })
+    .unwrap_or_else(|e| panic!("etcd: {e}"));
+
+    let prometheus = CountingPrometheus::start();
+    let sink = WebhookSink::start();
+    let config = dir.path().join("klaxon.rules");
+    std::fs::write(&config, rules(2, "1s", &sink)).expect("write config");
+    let base = |extra: &[&str]| {
+        let mut args: Vec<String> = vec![
+            "--config".into(),
+            config.display().to_string(),
+            "--cluster.etcd".into(),
+            client_url.clone(),
+            "--cluster.lease-ttl".into(),
+            "3s".into(),
+            "--cluster.etcd-ca".into(),
+            path("ca.pem"),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Klaxon::builder()
+            .prometheus_url(&prometheus.url())
+            .args(args)
+    };
+    let with_cert = base(&[
+        "--cluster.replica",
+        "tls-a",
+        "--cluster.etcd-cert",
+        &path("client.pem"),
+        "--cluster.etcd-key",
+        &path("client.key"),
+    ])
+    .start();
+    wait_for(
+        T,
+        "the replica with a client certificate owns both groups",
+        || {
+            let status = with_cert.get_json("/api/v1/status/cluster")["data"].clone();
+            let groups = status["members"][0]["groups"]
+                .as_array()
+                .map_or(0, Vec::len);
+            if status["health"] == "connected" && groups == 2 {
+                Ok(())
+            } else {
+                Err(status)
+            }
+        },
+    );
+    wait_for(T, "its alerts are notified", || {
+        let n = notified_alertnames(&sink).len();
+        if n == 2 { Ok(()) } else { Err(n) }
+    });
+
+    // Without a client certificate etcd refuses it: it owns nothing and
+    // says why, and the other keeps everything.
+    let without = base(&["--cluster.replica", "tls-b"]).start();
+    std::thread::sleep(Duration::from_secs(4));
+    let status = without.get_json("/api/v1/status/cluster")["data"].clone();
+    let members: Vec<String> = status["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["replica"].as_str().map(str::to_string))
+        .collect();
+    assert!(!members.contains(&"tls-b".to_string()), "{status}");
+    assert!(
+        without.stderr().contains("etcd"),
+        "the refused replica says nothing about etcd: {}",
+        without.stderr()
+    );
+    let owner = with_cert.get_json("/api/v1/status/cluster")["data"]["members"].clone();
+    assert_eq!(owner.as_array().map_or(0, Vec::len), 1, "{owner}");
+}
