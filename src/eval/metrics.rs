@@ -155,7 +155,7 @@ impl EvalMetrics {
             m.group_missed.clone(),
         );
         r.register(
-            "rule_group_rounds_skipped",
+            "group_rounds_skipped",
             "Rounds of a group not evaluated here because another replica owns the group",
             m.group_skipped.clone(),
         );

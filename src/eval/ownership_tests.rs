@@ -504,7 +504,7 @@ async fn every_group_evaluates_every_slot_and_shows_no_skip_series() {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &r.registry).unwrap();
     assert!(
-        !text.contains("klaxon_rule_group_rounds_skipped_total{"),
+        !text.contains("klaxon_group_rounds_skipped_total{"),
         "a single node has no skipped-round series:\n{text}"
     );
     assert_eq!(
