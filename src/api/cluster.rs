@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{BoxFuture, Endpoint, Verb, api_error};
 use crate::notify::alert::NotifyAlert;
+use crate::vocab::labels::is_valid_label_name;
 
 /// What the endpoints need from the wiring.
 pub trait ClusterView: Send + Sync {
@@ -74,6 +75,32 @@ async fn relayed(State(view): State<ClusterState>, body: Bytes) -> Response {
             );
         }
     };
+    // Replicas relay only alerts they accepted; anything else did not come
+    // from one.
+    for (i, alert) in alerts.iter().enumerate() {
+        let bad_name = alert
+            .labels
+            .iter()
+            .chain(alert.annotations.iter())
+            .find(|(name, _)| !is_valid_label_name(name))
+            .map(|(name, _)| name.to_string());
+        let problem = if alert.labels.is_empty() {
+            Some("it has no labels".to_string())
+        } else if let Some(name) = bad_name {
+            Some(format!("{name:?} is not a valid label name"))
+        } else if alert.ends_at < alert.starts_at {
+            Some("it ends before it starts".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "bad_data",
+                format!("relayed alert {i} is refused: {problem}; the batch was not stored"),
+            );
+        }
+    }
     match view.accept_relayed(alerts).await {
         Ok(()) => (
             StatusCode::OK,

@@ -498,6 +498,19 @@ fn a_rolling_configuration_change_never_splits_the_work_between_two_configuratio
     });
     let eligible = eligibility(&cluster, 2);
     assert!(eligible.values().all(|e| *e), "{eligible:?}");
+
+    // The relay endpoint refuses what no replica would send, in JSON.
+    for body in ["not json", r#"[{"labels":{}}]"#] {
+        let answer = crate::harness::http::post(
+            &format!("{}/api/v1/cluster/alerts", cluster.get(0).url()),
+            "application/json",
+            body.as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("post: {e}"));
+        assert_eq!(answer.status, 400, "{body}: {}", answer.body);
+        let parsed: Value = serde_json::from_str(&answer.body).unwrap_or_default();
+        assert_eq!(parsed["status"], "error", "{}", answer.body);
+    }
 }
 
 /// Writes a CA, a server certificate for 127.0.0.1 and a client
