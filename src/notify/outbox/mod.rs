@@ -594,17 +594,7 @@ impl Outbox {
     fn hand_pending_to_cluster(&self) -> Result<(), StoreError> {
         let now = self.options.clock.now();
         let mut state = self.lock();
-        let handed: Vec<delivery::Failure> = state
-            .entries
-            .values()
-            .map(|p| delivery::Failure {
-                seq: p.seq,
-                kind: state
-                    .kind_of(&p.notification.receiver, p.notification.integration)
-                    .to_string(),
-                reason: HANDED_TO_CLUSTER.to_string(),
-            })
-            .collect();
+        let handed = every_pending_as_failed(&state, HANDED_TO_CLUSTER);
         if handed.is_empty() {
             return Ok(());
         }
@@ -631,17 +621,7 @@ impl Outbox {
         let now = self.options.clock.now();
         let (ops, done) = {
             let mut state = self.lock();
-            let handed: Vec<delivery::Failure> = state
-                .entries
-                .values()
-                .map(|p| delivery::Failure {
-                    seq: p.seq,
-                    kind: state
-                        .kind_of(&p.notification.receiver, p.notification.integration)
-                        .to_string(),
-                    reason: HANDED_OVER_WHEN_CUT_OFF.to_string(),
-                })
-                .collect();
+            let handed = every_pending_as_failed(&state, HANDED_OVER_WHEN_CUT_OFF);
             self.prepare_failed(&mut state, handed, now)
         };
         if done.is_empty() {
@@ -942,4 +922,20 @@ mod tests {
         assert_eq!(human_ms(5_400_000), "1h30m");
         assert_eq!(human_ms(86_400_000), "24h");
     }
+}
+
+/// Every pending notification as a failure with `reason`: handed to the
+/// cluster, whose claims decide who sends it.
+fn every_pending_as_failed(state: &State, reason: &str) -> Vec<delivery::Failure> {
+    state
+        .entries
+        .values()
+        .map(|p| delivery::Failure {
+            seq: p.seq,
+            kind: state
+                .kind_of(&p.notification.receiver, p.notification.integration)
+                .to_string(),
+            reason: reason.to_string(),
+        })
+        .collect()
 }
