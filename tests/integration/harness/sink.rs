@@ -161,4 +161,10 @@ impl WebhookSink {
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         lock(&self.shared).script.extend(replies);
     }
+
+    /// Drops what is left of the script: 200 from now on (ends an outage
+    /// scripted as many failures).
+    pub fn clear_script(&self) {
+        lock(&self.shared).script.clear();
+    }
 }
