@@ -361,6 +361,18 @@ fn a_silence_made_on_one_replica_mutes_what_another_would_send() {
         T,
         "the alerts no silence matches are notified",
     );
+    // The muted groups' group_wait ran out long ago.
+    std::thread::sleep(Duration::from_secs(4));
+    let all = deliveries(&setup.sink);
+    let notified = delivered_firing(&all);
+    let leaked: Vec<&String> = muted.iter().filter(|n| notified.contains_key(*n)).collect();
+    assert!(
+        leaked.is_empty(),
+        "silenced alerts were notified: {leaked:?}"
+    );
+    for n in &loud {
+        assert_eq!(notified[n].len(), 1, "{n} notified more than once");
+    }
     // Every replica knows the muted alerts and says what mutes them.
     for (i, k) in setup.cluster.running() {
         wait_for(
@@ -392,18 +404,6 @@ fn a_silence_made_on_one_replica_mutes_what_another_would_send() {
                 }
             },
         );
-    }
-    // The muted groups' group_wait ran out long ago.
-    std::thread::sleep(Duration::from_secs(4));
-    let all = deliveries(&setup.sink);
-    let notified = delivered_firing(&all);
-    let leaked: Vec<&String> = muted.iter().filter(|n| notified.contains_key(*n)).collect();
-    assert!(
-        leaked.is_empty(),
-        "silenced alerts were notified: {leaked:?}"
-    );
-    for n in &loud {
-        assert_eq!(notified[n].len(), 1, "{n} notified more than once");
     }
 }
 
@@ -592,7 +592,12 @@ fn a_burst_with_the_sending_replica_killed_loses_nothing() {
         }
     }
     let (killed_at, in_flight, unsettled) =
-        killed.unwrap_or_else(|| panic!("the burst was delivered before the kill"));
+        killed.unwrap_or_else(|| {
+        panic!(
+            "the victim was never killed: {} of {ALERTS} alerts were delivered by the end of the burst",
+            delivered_firing(&deliveries(&setup.sink)).len()
+        )
+    });
     let posted = started.elapsed();
     wait_delivered(
         &setup.sink,
