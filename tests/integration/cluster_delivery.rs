@@ -92,8 +92,8 @@ impl Setup {
         )
     }
 
-    /// Replica name -> its URL, which is also the `externalURL` of the
-    /// notifications it decides.
+    /// A replica's URL (the `externalURL` of the notifications it
+    /// decides) -> its name.
     fn sender_names(&self) -> BTreeMap<String, String> {
         self.cluster
             .running()
