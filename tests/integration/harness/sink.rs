@@ -50,6 +50,8 @@ pub enum Reply {
 #[derive(Default)]
 struct Shared {
     received: Vec<Received>,
+    /// Every request as it arrived, before any answer (`answered` 0).
+    arrivals: Vec<Received>,
     script: VecDeque<Reply>,
     arrived: usize,
     delay: Duration,
@@ -71,9 +73,20 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let mut request = Received {
+        path: uri.path().to_string(),
+        at: Instant::now(),
+        body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        answered: 0,
+    };
     let (reply, delay) = {
         let mut shared = lock(&shared);
         shared.arrived += 1;
+        shared.arrivals.push(request.clone());
         (shared.script.pop_front(), shared.delay)
     };
     if !delay.is_zero() {
@@ -86,16 +99,9 @@ async fn record(
         Some(Reply::Status(s)) => s,
         _ => 200,
     };
-    lock(&shared).received.push(Received {
-        path: uri.path().to_string(),
-        at: Instant::now(),
-        body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect(),
-        answered: status,
-    });
+    request.at = Instant::now();
+    request.answered = status;
+    lock(&shared).received.push(request);
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     if status == 429 {
         (code, [("retry-after", "1")], "slow down").into_response()
@@ -152,6 +158,13 @@ impl WebhookSink {
         lock(&self.shared).arrived
     }
 
+    /// Every request as it arrived (`answered` 0), including those whose
+    /// sender went away before the answer: what a receiver that acts on
+    /// a request before answering it would have seen.
+    pub fn arrivals(&self) -> Vec<Received> {
+        lock(&self.shared).arrivals.clone()
+    }
+
     /// Waits this long before answering every request (slow receiver).
     pub fn set_delay(&self, delay: Duration) {
         lock(&self.shared).delay = delay;
@@ -160,5 +173,11 @@ impl WebhookSink {
     /// Answers the next requests as scripted, then 200 again.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         lock(&self.shared).script.extend(replies);
+    }
+
+    /// Drops what is left of the script: 200 from now on (ends an outage
+    /// scripted as many failures).
+    pub fn clear_script(&self) {
+        lock(&self.shared).script.clear();
     }
 }
