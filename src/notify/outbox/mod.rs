@@ -897,6 +897,22 @@ fn human_ms(ms: u64) -> String {
     out
 }
 
+/// Every pending notification as a failure with `reason`: handed to the
+/// cluster, whose claims decide who sends it.
+fn every_pending_as_failed(state: &State, reason: &str) -> Vec<delivery::Failure> {
+    state
+        .entries
+        .values()
+        .map(|p| delivery::Failure {
+            seq: p.seq,
+            kind: state
+                .kind_of(&p.notification.receiver, p.notification.integration)
+                .to_string(),
+            reason: reason.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -924,18 +940,3 @@ mod tests {
     }
 }
 
-/// Every pending notification as a failure with `reason`: handed to the
-/// cluster, whose claims decide who sends it.
-fn every_pending_as_failed(state: &State, reason: &str) -> Vec<delivery::Failure> {
-    state
-        .entries
-        .values()
-        .map(|p| delivery::Failure {
-            seq: p.seq,
-            kind: state
-                .kind_of(&p.notification.receiver, p.notification.integration)
-                .to_string(),
-            reason: reason.to_string(),
-        })
-        .collect()
-}
