@@ -939,4 +939,3 @@ mod tests {
         assert_eq!(human_ms(86_400_000), "24h");
     }
 }
-
