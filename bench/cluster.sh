@@ -13,8 +13,8 @@
 # the window opens, default 20), LEASE_TTL (--cluster.lease-ttl of the
 # first cluster run, default 10s; a second run with 3s follows unless it is
 # 3s already), FIRING_PERCENT (share of rules whose query returns a series,
-# so their alert fires, default 10), KLAXON_BIN (an executable to measure
-# instead of building one).
+# so their alert fires, default 10), ONE_REPLICA (0 skips the one-replica
+# run), KLAXON_BIN (an executable to measure instead of building one).
 #
 # Set-up, all on 127.0.0.1 in a temporary directory:
 #   stub      bench/prometheus_stub.py: Prometheus's instant-query API,
@@ -28,8 +28,10 @@
 #   klaxon    the single node: `serve` on its local store; the cluster:
 #             three replicas with --cluster.etcd naming all three members
 #
-# The runs go one after the other (never side by side): the single node,
-# then a cluster with LEASE_TTL, then one with 3s. In each, once every
+# The runs go one after the other (never side by side), each on a fresh
+# etcd: the single node; one replica alone on etcd (the cluster's own work
+# per evaluation, without a second process or skipped slots); three
+# replicas with LEASE_TTL; three with 3s. In each, once every
 # process is ready (and, for a cluster, every group is owned by a replica
 # and the ownership has not changed for 5 s), WARMUP seconds pass, then the
 # WINDOW is measured: CPU is utime+stime from /proc/PID/stat of every
@@ -41,7 +43,10 @@
 # start-up and rule loading included) and RSS at the end of the window, per
 # process. etcd requests per group round are the replicas'
 # klaxon_cluster_etcd_request_duration_seconds_count over the window, by
-# operation, divided by the group rounds evaluated.
+# operation, divided by the group rounds evaluated. Context switches (of
+# every klaxon thread, from /proc/PID/task/*/status) per rule evaluation
+# show how often the runtimes slept and woke: what a timer that fires on
+# every replica costs even when it finds nothing to do.
 #
 # Failover, after the window: the replica holding the most groups (as
 # /api/v1/status/cluster says) gets SIGKILL, and the survivors' /metrics are
@@ -121,6 +126,19 @@ etcd_requests() {
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# context_switches PID...: voluntary and involuntary context switches of
+# every thread of the PIDs, summed: how often their threads went to sleep
+# and were woken (each timer or socket wake-up of an idle runtime costs
+# one or more).
+context_switches() {
+    local pid sum=0 n
+    for pid in "$@"; do
+        n=$(cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }')
+        sum=$((sum + n))
+    done
+    echo "$sum"
+}
 
 # stop_all PID...: SIGTERM, then wait for each.
 stop_all() {
@@ -262,10 +280,11 @@ mem_rows=()
 req_rows=()
 measure() {
     local label=$1 kpids=$2 urls=$3 epids=${4:-}
-    local c0 e0 s0 r0 g0 m0 k0 q0 c1 e1 s1 r1 g1 m1 k1 q1 load0 load1
+    local c0 x0 e0 s0 r0 g0 m0 k0 q0 c1 x1 e1 s1 r1 g1 m1 k1 q1 load0 load1
     # shellcheck disable=SC2086 # word splitting of the lists is meant
     {
         c0=$(cpu_ticks $kpids)
+        x0=$(context_switches $kpids)
         e0=$([ -n "$epids" ] && cpu_ticks $epids || echo 0)
         s0=$(cpu_ticks "$stub_pid")
         r0=$(metric_sum klaxon_rule_evaluations_total $urls)
@@ -276,6 +295,7 @@ measure() {
         load0=$(loadavg)
         sleep "$window"
         c1=$(cpu_ticks $kpids)
+        x1=$(context_switches $kpids)
         e1=$([ -n "$epids" ] && cpu_ticks $epids || echo 0)
         s1=$(cpu_ticks "$stub_pid")
         r1=$(metric_sum klaxon_rule_evaluations_total $urls)
@@ -287,7 +307,7 @@ measure() {
     }
     local evals=$((r1 - r0)) rounds=$((g1 - g0))
     [ "$evals" -gt 0 ] || { echo "error: $label evaluated no rule in the window" >&2; exit 1; }
-    cpu_rows+=("$label|$(calc "($c1 - $c0) / $ticks_per_s" 2)|$evals|$rounds|$(calc "($c1 - $c0) / $ticks_per_s / $evals * 1000000" 1)|$(calc "($e1 - $e0) / $ticks_per_s" 2)|$(calc "($e1 - $e0) / $ticks_per_s / $evals * 1000000" 1)|$((m1 - m0))|$((k1 - k0))|$(calc "($s1 - $s0) / $ticks_per_s / $window * 100" 0)|$load0 → $load1")
+    cpu_rows+=("$label|$(calc "($c1 - $c0) / $ticks_per_s" 2)|$evals|$rounds|$(calc "($c1 - $c0) / $ticks_per_s / $evals * 1000000" 1)|$(calc "($e1 - $e0) / $ticks_per_s" 2)|$(calc "($e1 - $e0) / $ticks_per_s / $evals * 1000000" 1)|$((m1 - m0))|$((k1 - k0))|$(calc "($x1 - $x0) / $evals" 2)|$(calc "($s1 - $s0) / $ticks_per_s / $window * 100" 0)|$load0 → $load1")
     local pid n=0 names
     read -r -a names <<<"${5:-}"
     for pid in $kpids; do
@@ -392,33 +412,42 @@ step "single node: measuring $window s"
 measure "single node" "$single_pid" "$single_url" "" "single"
 stop_all "$single_pid"
 
-ttls=("$lease_ttl")
-[ "$(duration_s "$lease_ttl")" = 3 ] || ttls+=(3s)
-for ttl in "${ttls[@]}"; do
-    run="cluster-ttl$ttl"
-    label="3 replicas, lease TTL $ttl"
+# Cluster runs: "REPLICAS TTL": one replica alone on etcd first (the
+# cluster's own work per evaluation, without a second process or skipped
+# slots; CPU and memory only), then three with LEASE_TTL and with 3s.
+runs=("1 $lease_ttl" "3 $lease_ttl")
+[ "$(duration_s "$lease_ttl")" = 3 ] || runs+=("3 3s")
+[ -n "${ONE_REPLICA:-1}" ] && [ "${ONE_REPLICA:-1}" != 0 ] || runs=("${runs[@]:1}")
+for spec in "${runs[@]}"; do
+    read -r n ttl <<<"$spec"
+    run="cluster$n-ttl$ttl"
+    label="$n replica$([ "$n" -eq 1 ] || echo s), lease TTL $ttl"
     step "$label: etcd"
     start_etcd "$run"
     kpids=()
     kurls=()
-    for i in 0 1 2; do
+    names=()
+    for i in $(seq 0 $((n - 1))); do
         start_klaxon "$run-r$i" --cluster.etcd "$etcd_endpoints" --cluster.replica "r$i" \
             --cluster.lease-ttl "$ttl" --cluster.name bench
         kpids+=("$started_pid")
         kurls+=("$started_url")
+        names+=("r$i")
     done
-    for i in 0 1 2; do
+    for i in $(seq 0 $((n - 1))); do
         wait_http "$run-r$i" "${kurls[$i]}/-/ready" "${kpids[$i]}" 300
     done
     step "$label: waiting until every group is owned and the ownership settles"
-    wait_owned "${kurls[0]}" 3
+    wait_owned "${kurls[0]}" "$n"
     ownership "${kurls[0]}" | tr '\n' ' ' >&2
     echo >&2
     sleep "$warmup"
     step "$label: measuring $window s"
-    measure "$label" "${kpids[*]}" "${kurls[*]}" "${etcd_pids[*]}" "r0 r1 r2"
-    step "$label: failover"
-    failover "$label" "$(duration_s "$ttl")" "${kurls[*]}" "${kpids[*]}" "r0 r1 r2"
+    measure "$label" "${kpids[*]}" "${kurls[*]}" "${etcd_pids[*]}" "${names[*]}"
+    if [ "$n" -gt 1 ]; then
+        step "$label: failover"
+        failover "$label" "$(duration_s "$ttl")" "${kurls[*]}" "${kpids[*]}" "${names[*]}"
+    fi
     stop_all "${kpids[@]}" "${etcd_pids[@]}"
 done
 
@@ -427,13 +456,13 @@ done
 echo
 echo "Evaluation CPU: klaxon processes summed, per rule evaluation, over a $window s window"
 echo
-echo "| run | klaxon CPU s | rule evaluations | group rounds | klaxon CPU µs per rule evaluation | vs single node | etcd CPU s | etcd CPU µs per rule evaluation | missed group slots | rounds skipped (owned elsewhere) | stub CPU % of a core | loadavg start → end |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+echo "| run | klaxon CPU s | rule evaluations | group rounds | klaxon CPU µs per rule evaluation | vs single node | etcd CPU s | etcd CPU µs per rule evaluation | missed group slots | rounds skipped (owned elsewhere) | klaxon context switches per rule evaluation | stub CPU % of a core | loadavg start → end |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 single_per=
 for row in "${cpu_rows[@]}"; do
-    IFS='|' read -r label cpu evals rounds per ecpu eper missed skipped stub load <<<"$row"
+    IFS='|' read -r label cpu evals rounds per ecpu eper missed skipped ctx stub load <<<"$row"
     [ -n "$single_per" ] || single_per=$per
-    echo "| $label | $cpu | $evals | $rounds | $per | $(calc "($per / $single_per - 1) * 100" 1)% | $ecpu | $eper | $missed | $skipped | $stub | $load |"
+    echo "| $label | $cpu | $evals | $rounds | $per | $(calc "($per / $single_per - 1) * 100" 1)% | $ecpu | $eper | $missed | $skipped | $ctx | $stub | $load |"
 done
 echo
 echo "Memory per process (MB)"
