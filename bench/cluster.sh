@@ -273,38 +273,35 @@ wait_owned() {
 
 # ----- one run ---------------------------------------------------------------
 
-# measure LABEL PIDS URLS [ETCD_PIDS]: the window; appends to $cpu_rows,
-# $mem_rows and $req_rows. PIDS, URLS and ETCD_PIDS are space-separated.
+# counters PIDS URLS ETCD_PIDS: one line of the counters a window is
+# measured with: klaxon CPU ticks, klaxon context switches, etcd CPU ticks,
+# stub CPU ticks, rule evaluations, group rounds, missed slots, skipped
+# rounds. The lists are space-separated.
+counters() {
+    # shellcheck disable=SC2086 # word splitting of the lists is meant
+    echo "$(cpu_ticks $1) $(context_switches $1) $([ -n "$3" ] && cpu_ticks $3 || echo 0)" \
+        "$(cpu_ticks "$stub_pid") $(metric_sum klaxon_rule_evaluations_total $2)" \
+        "$(metric_sum klaxon_group_iterations_total $2) $(metric_sum klaxon_group_iterations_missed_total $2)" \
+        "$(metric_sum klaxon_rule_group_rounds_skipped_total $2)"
+}
+
+# measure LABEL PIDS URLS [ETCD_PIDS] [NAMES]: the window; appends to
+# $cpu_rows, $mem_rows and $req_rows. The lists are space-separated.
 cpu_rows=()
 mem_rows=()
 req_rows=()
 measure() {
     local label=$1 kpids=$2 urls=$3 epids=${4:-}
     local c0 x0 e0 s0 r0 g0 m0 k0 q0 c1 x1 e1 s1 r1 g1 m1 k1 q1 load0 load1
-    # shellcheck disable=SC2086 # word splitting of the lists is meant
-    {
-        c0=$(cpu_ticks $kpids)
-        x0=$(context_switches $kpids)
-        e0=$([ -n "$epids" ] && cpu_ticks $epids || echo 0)
-        s0=$(cpu_ticks "$stub_pid")
-        r0=$(metric_sum klaxon_rule_evaluations_total $urls)
-        g0=$(metric_sum klaxon_group_iterations_total $urls)
-        m0=$(metric_sum klaxon_group_iterations_missed_total $urls)
-        k0=$(metric_sum klaxon_rule_group_rounds_skipped_total $urls)
-        q0=$(etcd_requests $urls)
-        load0=$(loadavg)
-        sleep "$window"
-        c1=$(cpu_ticks $kpids)
-        x1=$(context_switches $kpids)
-        e1=$([ -n "$epids" ] && cpu_ticks $epids || echo 0)
-        s1=$(cpu_ticks "$stub_pid")
-        r1=$(metric_sum klaxon_rule_evaluations_total $urls)
-        g1=$(metric_sum klaxon_group_iterations_total $urls)
-        m1=$(metric_sum klaxon_group_iterations_missed_total $urls)
-        k1=$(metric_sum klaxon_rule_group_rounds_skipped_total $urls)
-        q1=$(etcd_requests $urls)
-        load1=$(loadavg)
-    }
+    read -r c0 x0 e0 s0 r0 g0 m0 k0 <<<"$(counters "$kpids" "$urls" "$epids")"
+    # shellcheck disable=SC2086 # word splitting of the list is meant
+    q0=$(etcd_requests $urls)
+    load0=$(loadavg)
+    sleep "$window"
+    read -r c1 x1 e1 s1 r1 g1 m1 k1 <<<"$(counters "$kpids" "$urls" "$epids")"
+    # shellcheck disable=SC2086
+    q1=$(etcd_requests $urls)
+    load1=$(loadavg)
     local evals=$((r1 - r0)) rounds=$((g1 - g0))
     [ "$evals" -gt 0 ] || { echo "error: $label evaluated no rule in the window" >&2; exit 1; }
     cpu_rows+=("$label|$(calc "($c1 - $c0) / $ticks_per_s" 2)|$evals|$rounds|$(calc "($c1 - $c0) / $ticks_per_s / $evals * 1000000" 1)|$(calc "($e1 - $e0) / $ticks_per_s" 2)|$(calc "($e1 - $e0) / $ticks_per_s / $evals * 1000000" 1)|$((m1 - m0))|$((k1 - k0))|$(calc "($x1 - $x0) / $evals" 2)|$(calc "($s1 - $s0) / $ticks_per_s / $window * 100" 0)|$load0 → $load1")
