@@ -36,6 +36,9 @@ pub const DATASOURCE_DOWN_ROUNDS: u32 = 2;
 /// The file name of the built-in group (`KlaxonDatasourceDown`).
 pub const BUILTIN_FILE: &str = "<builtin>";
 const BUILTIN_GROUP: &str = "klaxon";
+/// How long a group another replica owns waits for an ownership change
+/// before it asks again anyway.
+const SKIP_RECHECK_MS: Millis = 30_000;
 
 /// A change of durable alert state: the store's own change type, so a
 /// round's changes go to disk without conversion.
@@ -441,19 +444,32 @@ impl Engine {
         // A takeover waiting for the slot after the old owner's last round:
         // at that slot the group is evaluated without asking again.
         let mut admitted = false;
+        // While skipping: when to ask again even if no change came (a
+        // retry after an answer that could not be given, e.g. a state
+        // load that failed).
+        let mut recheck_at = slot;
         loop {
             if *stop.borrow() {
                 return;
             }
+            // A group another replica owns sleeps until ownership changes
+            // (or the recheck), not until each of its slots: waking every
+            // replica at every slot of every group only to hear "not yours"
+            // cost more CPU than the cluster's own work.
+            let due = if skipping { recheck_at } else { slot };
             let wait =
-                Duration::from_millis(u64::try_from(slot.saturating_sub(clock.now())).unwrap_or(0));
+                Duration::from_millis(u64::try_from(due.saturating_sub(clock.now())).unwrap_or(0));
             let woken_by_change = tokio::select! {
                 _ = tokio::time::sleep(wait) => false,
                 _ = stop.changed() => return,
                 _ = ownership_changed(&mut changes), if skipping => true,
             };
             // A re-ask is answered for now, not for the slot still ahead.
-            let at = if woken_by_change { clock.now() } else { slot };
+            let at = if woken_by_change || skipping {
+                clock.now()
+            } else {
+                slot
+            };
             let admission = if std::mem::take(&mut admitted) {
                 Admission::Evaluate
             } else {
@@ -467,19 +483,31 @@ impl Engine {
                     _ = stop.changed() => return,
                 }
             };
+            if skipping || matches!(admission, Admission::Skip) {
+                // Every slot that passed unevaluated here counts once.
+                let passed = if at >= slot {
+                    (at - slot) / interval + 1
+                } else {
+                    0
+                };
+                if passed > 0 {
+                    self.metrics
+                        .group_skipped
+                        .get_or_create(&group.label())
+                        .inc_by(passed as u64);
+                    slot = next_slot(at.saturating_add(1), interval, offset);
+                }
+            }
             let ts = match admission {
                 Admission::Evaluate => at,
                 Admission::Skip => {
-                    if !woken_by_change {
-                        self.metrics
-                            .group_skipped
-                            .get_or_create(&group.label())
-                            .inc();
-                        slot =
-                            next_slot((slot.saturating_add(1)).max(clock.now()), interval, offset);
-                    }
                     self.drop_state(&group);
                     skipping = true;
+                    recheck_at = next_slot(
+                        at.saturating_add(SKIP_RECHECK_MS.max(interval)),
+                        interval,
+                        offset,
+                    );
                     continue;
                 }
                 Admission::TakeOver { stored, last_round } => {
