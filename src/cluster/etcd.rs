@@ -190,6 +190,15 @@ impl Etcd {
             stream.message().await
         }
         .await;
+        // etcd-client reports a lease etcd no longer knows (it expired) as
+        // this error, not as a TTL of zero: the caller must join again.
+        if let Err(etcd_client::Error::LeaseKeepAliveError(message)) = &result
+            && message == "lease not found"
+        {
+            self.metrics
+                .observe_request("lease_keep_alive", started.elapsed(), true);
+            return Ok(Duration::ZERO);
+        }
         let answer = self.observe("lease_keep_alive", started, result)?;
         let ttl = answer.map_or(0, |a| a.ttl());
         Ok(Duration::from_secs(u64::try_from(ttl).unwrap_or(0)))
