@@ -330,6 +330,7 @@ impl Cluster {
         }
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.push(tokio::spawn(Arc::clone(self).keep_lease(stop.clone())));
+        tasks.push(tokio::spawn(Arc::clone(self).watch_deadline(stop.clone())));
         tasks.push(tokio::spawn(Arc::clone(self).watch_loop(stop.clone())));
         tasks.push(tokio::spawn(Arc::clone(self).claim_loop(stop)));
     }
@@ -625,12 +626,50 @@ impl Cluster {
         }
     }
 
-    /// Past the local lease deadline: cut off (others are fine) or
-    /// degraded (nobody reaches etcd).
+    /// How long before its local lease deadline a replica that has not
+    /// renewed asks its peers: a cut-off replica must have stopped by the
+    /// time etcd expires its lease and another replica takes its work.
+    fn judging_margin(&self) -> Duration {
+        self.options.lease_ttl / 10
+    }
+
+    /// Judges lost contact at the local lease deadline itself: a renewal
+    /// in flight (up to the request timeout) or the renewal period must not
+    /// delay it past the moment etcd hands the work to others.
+    async fn watch_deadline(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let idle = (self.options.lease_ttl / 3).max(Duration::from_millis(200));
+        loop {
+            let (deadline, health) = {
+                let inner = self.lock();
+                (inner.deadline, inner.health)
+            };
+            let wake = match deadline {
+                Some(d) if health == Health::Connected => {
+                    d.checked_sub(self.judging_margin()).unwrap_or(d)
+                }
+                _ => Instant::now() + idle,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake.into()) => {}
+                _ = stop.changed() => return,
+            }
+            let unchanged = {
+                let inner = self.lock();
+                inner.deadline == deadline && inner.health == Health::Connected
+            };
+            if deadline.is_some() && unchanged {
+                self.judge_lost_contact().await;
+            }
+        }
+    }
+
+    /// At (just before) the local lease deadline: cut off (others are
+    /// fine) or degraded (nobody reaches etcd).
     async fn judge_lost_contact(&self) {
         let (past_deadline, peers) = {
             let inner = self.lock();
-            let past = inner.deadline.is_none_or(|d| Instant::now() >= d);
+            let judge_from = Instant::now() + self.judging_margin();
+            let past = inner.deadline.is_none_or(|d| judge_from >= d);
             let peers: Vec<String> = inner
                 .members
                 .values()
