@@ -585,14 +585,20 @@ impl Cluster {
 
     async fn keep_lease(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let every = (self.options.lease_ttl / 3).max(Duration::from_millis(200));
+        // After a failed renewal (an etcd election, a member gone), the
+        // next one is tried soon, on the next endpoint: waiting a whole
+        // period would leave one more try before the deadline.
+        let retry = every / 4;
+        let mut pause = every;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(every) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = stop.changed() => return,
             }
             if *stop.borrow() {
                 return;
             }
+            pause = every;
             let lease = self.lock().lease;
             let sent = Instant::now();
             let result = if lease == 0 {
@@ -621,6 +627,7 @@ impl Cluster {
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot renew this replica's lease");
                     self.judge_lost_contact().await;
+                    pause = retry;
                 }
             }
         }
