@@ -225,6 +225,9 @@ struct Inner {
     /// Last answer from etcd, error or not.
     last_contact: Option<Instant>,
     health: Health,
+    /// Degraded, and other replicas reach etcd again: by then this
+    /// replica's own renewal must have got through, or it is cut off.
+    reconnect_by: Option<Instant>,
     config_hash: String,
     work: BTreeMap<WorkKind, Vec<String>>,
     members: BTreeMap<String, Member>,
@@ -284,6 +287,7 @@ impl Cluster {
                 deadline: None,
                 last_contact: None,
                 health: Health::Connected,
+                reconnect_by: None,
                 config_hash,
                 work: BTreeMap::new(),
                 members: BTreeMap::new(),
@@ -695,16 +699,39 @@ impl Cluster {
                 break;
             }
         }
-        self.set_health(if someone_fine {
-            Health::CutOff
-        } else {
-            Health::Degraded
-        });
+        let health = {
+            let mut inner = self.lock();
+            match (someone_fine, inner.health) {
+                (false, _) => {
+                    inner.reconnect_by = None;
+                    Health::Degraded
+                }
+                // etcd is back for the others; it extended every lease by
+                // its TTL when it elected a leader, so this replica's own
+                // renewal may just be a moment behind theirs. Give it half
+                // a TTL (it still stops before its lease can expire).
+                (true, Health::Degraded) => {
+                    let now = Instant::now();
+                    let by = *inner
+                        .reconnect_by
+                        .get_or_insert(now + self.options.lease_ttl / 2);
+                    if now < by {
+                        return;
+                    }
+                    Health::CutOff
+                }
+                (true, _) => Health::CutOff,
+            }
+        };
+        self.set_health(health);
     }
 
     fn set_health(&self, health: Health) {
         let before = {
             let mut inner = self.lock();
+            if health != Health::Degraded {
+                inner.reconnect_by = None;
+            }
             std::mem::replace(&mut inner.health, health)
         };
         if before == health {
