@@ -461,6 +461,44 @@ impl Cluster {
             .collect()
     }
 
+    /// Before a round of a group: whether this replica holds it, and when
+    /// it is held and loaded, marks it busy in the same step (a release
+    /// decided in between would hand over a group that is being evaluated).
+    pub fn begin_round(&self, kind: WorkKind, item: &str) -> Holding {
+        let mut inner = self.lock();
+        if inner.health == Health::CutOff {
+            return Holding::No;
+        }
+        match inner.held.get_mut(&(kind, item.to_string())) {
+            None => Holding::No,
+            Some(h) if h.loaded => {
+                h.busy = true;
+                Holding::Loaded
+            }
+            Some(h) => Holding::Claimed {
+                handed_over: h.handed_over,
+            },
+        }
+    }
+
+    /// The group's state was loaded for its first round here: marks it
+    /// loaded and busy, in one step. False when it is no longer held (it
+    /// was released or lost meanwhile): then it must not be evaluated.
+    pub fn loaded_for_round(&self, kind: WorkKind, item: &str) -> bool {
+        let mut inner = self.lock();
+        if inner.health == Health::CutOff {
+            return false;
+        }
+        match inner.held.get_mut(&(kind, item.to_string())) {
+            Some(h) => {
+                h.loaded = true;
+                h.busy = true;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The wiring loaded the item's state: from now on it is worked on.
     pub fn mark_loaded(&self, kind: WorkKind, item: &str) {
         if let Some(h) = self.lock().held.get_mut(&(kind, item.to_string())) {
@@ -933,7 +971,22 @@ impl Cluster {
                 break;
             }
         }
-        for ((kind, item), held) in to_release {
+        for ((kind, item), _) in to_release {
+            // Out of `held` before etcd is asked, not after: a round must
+            // not begin on an item being handed over (its new owner would
+            // evaluate the same slot again). One at a time, so the others
+            // are evaluated here meanwhile; put back if the release fails.
+            let taken = {
+                let mut inner = self.lock();
+                let key = (kind, item.clone());
+                match inner.held.get(&key) {
+                    Some(h) if !h.busy && inner.lease == lease => inner.held.remove(&key),
+                    _ => None,
+                }
+            };
+            let Some(held) = taken else {
+                continue;
+            };
             let mut writes = vec![Write::Delete(claim_key(kind, &item))];
             if let Some(last_round) = held.last_round {
                 let record = Handover {
@@ -951,7 +1004,6 @@ impl Cluster {
             let guards = [Guard::CreatedAt(claim_key(kind, &item), held.revision)];
             match self.etcd.txn(&guards, &writes, lease).await {
                 Ok(_) => {
-                    self.lock().held.remove(&(kind, item.clone()));
                     self.metrics
                         .releases
                         .get_or_create(&ClusterMetrics::kind(kind))
@@ -961,6 +1013,10 @@ impl Cluster {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, kind = kind.as_str(), item = %item, "cannot hand over; retrying");
+                    let mut inner = self.lock();
+                    if inner.lease == lease {
+                        inner.held.insert((kind, item), held);
+                    }
                     break;
                 }
             }

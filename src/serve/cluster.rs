@@ -670,16 +670,15 @@ impl GroupOwnership for ClusterOwnership {
         Box::pin(async move {
             let wiring = &self.0;
             let item = group_item(group);
-            match wiring.cluster.holding(WorkKind::Group, &item) {
+            match wiring.cluster.begin_round(WorkKind::Group, &item) {
                 Holding::No => Admission::Skip,
-                Holding::Loaded => {
-                    wiring.cluster.set_busy(WorkKind::Group, &item, true, None);
-                    Admission::Evaluate
-                }
+                Holding::Loaded => Admission::Evaluate,
                 Holding::Claimed { handed_over } => match wiring.load_group(&item).await {
+                    // Released or lost while loading: not this replica's.
+                    Ok(_) if !wiring.cluster.loaded_for_round(WorkKind::Group, &item) => {
+                        Admission::Skip
+                    }
                     Ok(stored) => {
-                        wiring.cluster.mark_loaded(WorkKind::Group, &item);
-                        wiring.cluster.set_busy(WorkKind::Group, &item, true, None);
                         tracing::debug!(group = %item, alerts = stored.values().map(Vec::len).sum::<usize>(), handed_over = handed_over.is_some(), "took over a rule group");
                         Admission::TakeOver {
                             stored,
