@@ -204,7 +204,7 @@ impl Replicas {
     pub fn iterations(&self) -> BTreeMap<String, Vec<(usize, f64)>> {
         let mut out: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
         for (i, k) in self.running() {
-            for (labels, value) in k.metric("klaxon_rule_group_iterations_total") {
+            for (labels, value) in k.metric("klaxon_group_iterations_total") {
                 if let Some(group) = labels.get("rule_group").or_else(|| labels.get("group")) {
                     out.entry(group.clone()).or_default().push((i, value));
                 }
