@@ -272,6 +272,50 @@ fn a_thousand_groups_spread_within_ten_percent_and_each_is_evaluated_once_per_in
     );
 }
 
+/// Three replicas evaluating `groups` groups every second, settled: the
+/// groups and shards spread, every group's alert notified.
+fn three_settled_replicas(
+    groups: usize,
+) -> (CountingPrometheus, WebhookSink, Replicas, Vec<String>) {
+    let prometheus = CountingPrometheus::start();
+    let sink = WebhookSink::start();
+    let cluster = Replicas::start(3, &rules(groups, "1s", &sink), &prometheus.url(), &[]);
+    wait_spread(&cluster, 0, &["r0", "r1", "r2"], groups, 8..=12, T);
+    let evaluated = names("A", groups);
+    wait_notified(&sink, &evaluated, T);
+    (prometheus, sink, cluster, evaluated)
+}
+
+/// Waits until every running replica says `health` on its status page,
+/// and `klaxon_cluster_degraded` is 1 exactly when that is `degraded`;
+/// returns the time since `since`.
+fn wait_every_replica(
+    cluster: &Replicas,
+    health: &str,
+    within: Duration,
+    since: Instant,
+) -> Duration {
+    let degraded = health == "degraded";
+    wait_for(within, &format!("every replica says {health}"), || {
+        let seen: Vec<(f64, Value)> = cluster
+            .running()
+            .map(|(i, k)| {
+                let status = cluster.status(i);
+                (
+                    metric_sum(k, "klaxon_cluster_degraded"),
+                    json!([status["health"], status["degraded"]]),
+                )
+            })
+            .collect();
+        let expected = (f64::from(u8::from(degraded)), json!([health, degraded]));
+        if seen.iter().all(|s| *s == expected) {
+            Ok(since.elapsed())
+        } else {
+            Err(seen)
+        }
+    })
+}
+
 /// Kills the etcd leader once a `Burst…` alert has been delivered (once).
 fn kill_leader_once_sending(
     cluster: &mut Replicas,
@@ -296,12 +340,7 @@ fn the_etcd_leader_killed_during_a_burst_loses_and_repeats_nothing() {
     const GROUPS: usize = 30;
     const BURST: usize = 200;
     let started = Instant::now();
-    let prometheus = CountingPrometheus::start();
-    let sink = WebhookSink::start();
-    let mut cluster = Replicas::start(3, &rules(GROUPS, "1s", &sink), &prometheus.url(), &[]);
-    wait_spread(&cluster, 0, &["r0", "r1", "r2"], GROUPS, 8..=12, T);
-    let evaluated = names("A", GROUPS);
-    wait_notified(&sink, &evaluated, T);
+    let (prometheus, sink, mut cluster, evaluated) = three_settled_replicas(GROUPS);
 
     // 200 alerts posted to every replica in waves; the etcd leader is
     // killed as soon as the first of them is delivered, so later claims
@@ -364,12 +403,7 @@ fn the_etcd_leader_killed_during_a_burst_loses_and_repeats_nothing() {
 fn two_etcd_members_lost_notifications_still_go_out_degraded() {
     const GROUPS: usize = 30;
     let started = Instant::now();
-    let prometheus = CountingPrometheus::start();
-    let sink = WebhookSink::start();
-    let mut cluster = Replicas::start(3, &rules(GROUPS, "1s", &sink), &prometheus.url(), &[]);
-    wait_spread(&cluster, 0, &["r0", "r1", "r2"], GROUPS, 8..=12, T);
-    let evaluated = names("A", GROUPS);
-    wait_notified(&sink, &evaluated, T);
+    let (prometheus, sink, mut cluster, _) = three_settled_replicas(GROUPS);
 
     // Quorum lost: two of three members killed.
     let leader = cluster.etcd.wait_leader(Duration::from_secs(15));
@@ -379,30 +413,7 @@ fn two_etcd_members_lost_notifications_still_go_out_degraded() {
     for i in lost {
         cluster.etcd.kill(i);
     }
-    let degraded = wait_for(
-        TTL + Duration::from_secs(5),
-        "every replica says it is degraded",
-        || {
-            let seen: Vec<(f64, Value)> = cluster
-                .running()
-                .map(|(i, k)| {
-                    let status = cluster.status(i);
-                    (
-                        metric_sum(k, "klaxon_cluster_degraded"),
-                        json!([status["health"], status["degraded"]]),
-                    )
-                })
-                .collect();
-            if seen
-                .iter()
-                .all(|(m, s)| *m == 1.0 && *s == json!(["degraded", true]))
-            {
-                Ok(lost_at.elapsed())
-            } else {
-                Err(seen)
-            }
-        },
-    );
+    let degraded = wait_every_replica(&cluster, "degraded", TTL + Duration::from_secs(5), lost_at);
 
     // Alerting goes on: a new alert is notified, every group evaluated.
     let counts_before = prometheus.counts();
@@ -435,25 +446,11 @@ fn two_etcd_members_lost_notifications_still_go_out_degraded() {
     }
     cluster.etcd.wait_healthy(Duration::from_secs(30));
     let etcd_back = restored_at.elapsed();
-    let reconnected = wait_for(
+    let reconnected = wait_every_replica(
+        &cluster,
+        "connected",
         TTL + Duration::from_secs(10),
-        "every replica is connected again",
-        || {
-            let seen: Vec<(f64, Value)> = cluster
-                .running()
-                .map(|(i, k)| {
-                    (
-                        metric_sum(k, "klaxon_cluster_degraded"),
-                        cluster.status(i)["health"].clone(),
-                    )
-                })
-                .collect();
-            if seen.iter().all(|(m, h)| *m == 0.0 && h == "connected") {
-                Ok(restored_at.elapsed())
-            } else {
-                Err(seen)
-            }
-        },
+        restored_at,
     );
     let owners = wait_spread(&cluster, 1, &["r0", "r1", "r2"], GROUPS, 8..=12, T);
     // Not one slot missed or doubled from the loss of quorum until three
