@@ -3,6 +3,9 @@
 //! prefix, transactions guarded by a claim's revision, and one watch. Another
 //! coordination backend would replace this file and nothing else.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use etcd_client::{
@@ -88,11 +91,29 @@ pub enum Guard {
 }
 
 /// etcd behind the operations the cluster uses. Cheap to clone.
+///
+/// One client per endpoint, one of them in use: etcd-client's own client
+/// spreads requests over every endpoint and keeps sending a share of them
+/// to a member that is down (etcdv3/etcd-client#39), so with one member of
+/// three dead a transaction touching several shards almost never got
+/// through. Here a failed request moves the next ones to the next
+/// endpoint, and one that could not be served (etcd's `Unavailable`: no
+/// connection, no leader) is tried at once on the others.
 #[derive(Clone)]
 pub struct Etcd {
-    client: Client,
+    endpoints: Arc<[EndpointClient]>,
+    /// Index of the endpoint in use.
+    pinned: Arc<AtomicUsize>,
+    options: ConnectOptions,
     prefix: String,
     metrics: ClusterMetrics,
+}
+
+/// One endpoint's client, connected on first use (with a user, etcd-client
+/// authenticates when it connects, which needs the member up).
+struct EndpointClient {
+    url: String,
+    client: tokio::sync::OnceCell<Client>,
 }
 
 impl std::fmt::Debug for Etcd {
@@ -131,14 +152,64 @@ impl Etcd {
         if let Some(tls) = &options.tls {
             connect = connect.with_tls(tls_options(tls)?);
         }
-        let client = Client::connect(&options.endpoints, Some(connect))
-            .await
-            .map_err(|e| ClusterError::Etcd(format!("cannot set up the etcd client: {e}")))?;
+        if options.endpoints.is_empty() {
+            return Err(ClusterError::Config(
+                "--cluster.etcd needs at least one endpoint".into(),
+            ));
+        }
+        let endpoints: Arc<[EndpointClient]> = options
+            .endpoints
+            .iter()
+            .map(|url| EndpointClient {
+                url: url.clone(),
+                client: tokio::sync::OnceCell::new(),
+            })
+            .collect();
         Ok(Etcd {
-            client,
+            endpoints,
+            pinned: Arc::new(AtomicUsize::new(0)),
+            options: connect,
             prefix,
             metrics,
         })
+    }
+
+    /// Runs `op` against the endpoint in use; see [`Etcd`] for failover.
+    async fn call<T, F, Fut>(&self, name: &'static str, mut op: F) -> Result<T, ClusterError>
+    where
+        F: FnMut(Client) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let started = Instant::now();
+        let count = self.endpoints.len();
+        let first = self.pinned.load(Ordering::Relaxed);
+        let mut result = Err(etcd_client::Error::InvalidArgs("no endpoint".into()));
+        for k in 0..count {
+            let i = (first + k) % count;
+            let endpoint = &self.endpoints[i];
+            let client = endpoint
+                .client
+                .get_or_try_init(|| Client::connect([&endpoint.url], Some(self.options.clone())))
+                .await;
+            result = match client {
+                Ok(client) => op(client.clone()).await,
+                Err(e) => Err(e),
+            };
+            let Err(e) = &result else {
+                break;
+            };
+            let _ = self.pinned.compare_exchange(
+                i,
+                (i + 1) % count,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            if !unserved(e) {
+                break;
+            }
+            tracing::debug!(endpoint = %endpoint.url, error = %e, "etcd endpoint cannot serve; trying the next");
+        }
+        self.observe(name, started, result)
     }
 
     fn full(&self, key: &str) -> Vec<u8> {
@@ -170,10 +241,12 @@ impl Etcd {
 
     /// Grants a lease of `ttl`; returns its id and the TTL etcd granted.
     pub async fn grant(&self, ttl: Duration) -> Result<(i64, Duration), ClusterError> {
-        let started = Instant::now();
         let secs = i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX);
-        let result = self.client.clone().lease_grant(secs, None).await;
-        let granted = self.observe("lease_grant", started, result)?;
+        let granted = self
+            .call("lease_grant", |mut c| async move {
+                c.lease_grant(secs, None).await
+            })
+            .await?;
         Ok((
             granted.id(),
             Duration::from_secs(u64::try_from(granted.ttl()).unwrap_or(0)),
@@ -182,43 +255,56 @@ impl Etcd {
 
     /// Renews `lease` once; returns the TTL left (zero: the lease is gone).
     pub async fn keep_alive(&self, lease: i64) -> Result<Duration, ClusterError> {
-        let started = Instant::now();
-        let mut client = self.client.clone();
-        let result = async {
-            let (mut keeper, mut stream) = client.lease_keep_alive(lease).await?;
-            keeper.keep_alive().await?;
-            stream.message().await
-        }
-        .await;
-        let answer = self.observe("lease_keep_alive", started, result)?;
-        let ttl = answer.map_or(0, |a| a.ttl());
+        let result = self
+            .call("lease_keep_alive", |mut client| async move {
+                let (mut keeper, mut stream) = match client.lease_keep_alive(lease).await {
+                    Ok(opened) => opened,
+                    // etcd-client reports a lease etcd no longer knows (it
+                    // expired) as this error, not as a TTL of zero: the
+                    // caller must join again.
+                    Err(etcd_client::Error::LeaseKeepAliveError(message))
+                        if message == "lease not found" =>
+                    {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(e),
+                };
+                keeper.keep_alive().await?;
+                stream.message().await
+            })
+            .await;
+        let ttl = result?.map_or(0, |a| a.ttl());
         Ok(Duration::from_secs(u64::try_from(ttl).unwrap_or(0)))
     }
 
     /// The TTL left on someone's lease (for the status page); None when gone.
     pub async fn time_to_live(&self, lease: i64) -> Result<Option<Duration>, ClusterError> {
-        let started = Instant::now();
-        let result = self.client.clone().lease_time_to_live(lease, None).await;
-        let answer = self.observe("lease_time_to_live", started, result)?;
+        let answer = self
+            .call("lease_time_to_live", |mut c| async move {
+                c.lease_time_to_live(lease, None).await
+            })
+            .await?;
         Ok((answer.ttl() > 0).then(|| Duration::from_secs(answer.ttl() as u64)))
     }
 
     /// Revokes a lease (clean shutdown: its keys go at once).
     pub async fn revoke(&self, lease: i64) -> Result<(), ClusterError> {
-        let started = Instant::now();
-        let result = self.client.clone().lease_revoke(lease).await;
-        self.observe("lease_revoke", started, result).map(|_| ())
+        self.call("lease_revoke", |mut c| async move {
+            c.lease_revoke(lease).await
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Every entry under `prefix` (relative), and the revision it was read at.
     pub async fn range(&self, prefix: &str) -> Result<(Vec<Entry>, i64), ClusterError> {
-        let started = Instant::now();
-        let result = self
-            .client
-            .clone()
-            .get(self.full(prefix), Some(GetOptions::new().with_prefix()))
-            .await;
-        let answer = self.observe("range", started, result)?;
+        let key = self.full(prefix);
+        let answer = self
+            .call("range", |mut c| {
+                let key = key.clone();
+                async move { c.get(key, Some(GetOptions::new().with_prefix())).await }
+            })
+            .await?;
         let revision = answer.header().map_or(0, |h| h.revision());
         Ok((
             answer
@@ -266,13 +352,13 @@ impl Etcd {
                     Write::Delete(key) => TxnOp::delete(self.full(key), None),
                 })
                 .collect();
-            let started = Instant::now();
-            let result = self
-                .client
-                .clone()
-                .txn(Txn::new().when(compares.clone()).and_then(ops))
-                .await;
-            let answer = self.observe("txn", started, result)?;
+            let txn = Txn::new().when(compares.clone()).and_then(ops);
+            let answer = self
+                .call("txn", |mut c| {
+                    let txn = txn.clone();
+                    async move { c.txn(txn).await }
+                })
+                .await?;
             if !answer.succeeded() {
                 return Ok(None);
             }
@@ -293,11 +379,11 @@ impl Etcd {
             .with_prefix()
             .with_start_revision(revision);
         let mut stream = self
-            .client
-            .clone()
-            .watch(self.prefix.clone(), Some(options))
-            .await
-            .map_err(|e| ClusterError::Etcd(format!("etcd watch: {e}")))?;
+            .call("watch", |mut c| {
+                let (key, options) = (self.prefix.clone(), options.clone());
+                async move { c.watch(key, Some(options)).await }
+            })
+            .await?;
         loop {
             let message = stream
                 .message()
@@ -330,6 +416,21 @@ impl Etcd {
                 apply(changes);
             }
         }
+    }
+}
+
+/// gRPC's status code `UNAVAILABLE` (tonic is not a direct dependency).
+const GRPC_UNAVAILABLE: i32 = 14;
+
+/// The request was not served, so another endpoint may serve it: no
+/// connection to the member, or the member answered `Unavailable` (no
+/// leader, leader changed, shutting down). Every write of the cluster is
+/// guarded or idempotent, so one that a member did serve late is harmless.
+fn unserved(error: &etcd_client::Error) -> bool {
+    match error {
+        etcd_client::Error::TransportError(_) => true,
+        etcd_client::Error::GRpcStatus(status) => i32::from(status.code()) == GRPC_UNAVAILABLE,
+        _ => false,
     }
 }
 

@@ -225,6 +225,9 @@ struct Inner {
     /// Last answer from etcd, error or not.
     last_contact: Option<Instant>,
     health: Health,
+    /// Degraded, and other replicas reach etcd again: by then this
+    /// replica's own renewal must have got through, or it is cut off.
+    reconnect_by: Option<Instant>,
     config_hash: String,
     work: BTreeMap<WorkKind, Vec<String>>,
     members: BTreeMap<String, Member>,
@@ -284,6 +287,7 @@ impl Cluster {
                 deadline: None,
                 last_contact: None,
                 health: Health::Connected,
+                reconnect_by: None,
                 config_hash,
                 work: BTreeMap::new(),
                 members: BTreeMap::new(),
@@ -330,6 +334,7 @@ impl Cluster {
         }
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.push(tokio::spawn(Arc::clone(self).keep_lease(stop.clone())));
+        tasks.push(tokio::spawn(Arc::clone(self).watch_deadline(stop.clone())));
         tasks.push(tokio::spawn(Arc::clone(self).watch_loop(stop.clone())));
         tasks.push(tokio::spawn(Arc::clone(self).claim_loop(stop)));
     }
@@ -454,6 +459,44 @@ impl Cluster {
             .filter(|(k, _)| *k == kind)
             .map(|(_, item)| item.clone())
             .collect()
+    }
+
+    /// Before a round of a group: whether this replica holds it, and when
+    /// it is held and loaded, marks it busy in the same step (a release
+    /// decided in between would hand over a group that is being evaluated).
+    pub fn begin_round(&self, kind: WorkKind, item: &str) -> Holding {
+        let mut inner = self.lock();
+        if inner.health == Health::CutOff {
+            return Holding::No;
+        }
+        match inner.held.get_mut(&(kind, item.to_string())) {
+            None => Holding::No,
+            Some(h) if h.loaded => {
+                h.busy = true;
+                Holding::Loaded
+            }
+            Some(h) => Holding::Claimed {
+                handed_over: h.handed_over,
+            },
+        }
+    }
+
+    /// The group's state was loaded for its first round here: marks it
+    /// loaded and busy, in one step. False when it is no longer held (it
+    /// was released or lost meanwhile): then it must not be evaluated.
+    pub fn loaded_for_round(&self, kind: WorkKind, item: &str) -> bool {
+        let mut inner = self.lock();
+        if inner.health == Health::CutOff {
+            return false;
+        }
+        match inner.held.get_mut(&(kind, item.to_string())) {
+            Some(h) => {
+                h.loaded = true;
+                h.busy = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The wiring loaded the item's state: from now on it is worked on.
@@ -584,14 +627,20 @@ impl Cluster {
 
     async fn keep_lease(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let every = (self.options.lease_ttl / 3).max(Duration::from_millis(200));
+        // After a failed renewal (an etcd election, a member gone), the
+        // next one is tried soon, on the next endpoint: waiting a whole
+        // period would leave one more try before the deadline.
+        let retry = every / 4;
+        let mut pause = every;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(every) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = stop.changed() => return,
             }
             if *stop.borrow() {
                 return;
             }
+            pause = every;
             let lease = self.lock().lease;
             let sent = Instant::now();
             let result = if lease == 0 {
@@ -620,17 +669,56 @@ impl Cluster {
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot renew this replica's lease");
                     self.judge_lost_contact().await;
+                    pause = retry;
                 }
             }
         }
     }
 
-    /// Past the local lease deadline: cut off (others are fine) or
-    /// degraded (nobody reaches etcd).
+    /// How long before its local lease deadline a replica that has not
+    /// renewed asks its peers: a cut-off replica must have stopped by the
+    /// time etcd expires its lease and another replica takes its work.
+    fn judging_margin(&self) -> Duration {
+        self.options.lease_ttl / 10
+    }
+
+    /// Judges lost contact at the local lease deadline itself: a renewal
+    /// in flight (up to the request timeout) or the renewal period must not
+    /// delay it past the moment etcd hands the work to others.
+    async fn watch_deadline(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let idle = (self.options.lease_ttl / 3).max(Duration::from_millis(200));
+        loop {
+            let (deadline, health) = {
+                let inner = self.lock();
+                (inner.deadline, inner.health)
+            };
+            let wake = match deadline {
+                Some(d) if health == Health::Connected => {
+                    d.checked_sub(self.judging_margin()).unwrap_or(d)
+                }
+                _ => Instant::now() + idle,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake.into()) => {}
+                _ = stop.changed() => return,
+            }
+            let unchanged = {
+                let inner = self.lock();
+                inner.deadline == deadline && inner.health == Health::Connected
+            };
+            if deadline.is_some() && unchanged {
+                self.judge_lost_contact().await;
+            }
+        }
+    }
+
+    /// At (just before) the local lease deadline: cut off (others are
+    /// fine) or degraded (nobody reaches etcd).
     async fn judge_lost_contact(&self) {
         let (past_deadline, peers) = {
             let inner = self.lock();
-            let past = inner.deadline.is_none_or(|d| Instant::now() >= d);
+            let judge_from = Instant::now() + self.judging_margin();
+            let past = inner.deadline.is_none_or(|d| judge_from >= d);
             let peers: Vec<String> = inner
                 .members
                 .values()
@@ -649,16 +737,39 @@ impl Cluster {
                 break;
             }
         }
-        self.set_health(if someone_fine {
-            Health::CutOff
-        } else {
-            Health::Degraded
-        });
+        let health = {
+            let mut inner = self.lock();
+            match (someone_fine, inner.health) {
+                (false, _) => {
+                    inner.reconnect_by = None;
+                    Health::Degraded
+                }
+                // etcd is back for the others; it extended every lease by
+                // its TTL when it elected a leader, so this replica's own
+                // renewal may just be a moment behind theirs. Give it half
+                // a TTL (it still stops before its lease can expire).
+                (true, Health::Degraded) => {
+                    let now = Instant::now();
+                    let by = *inner
+                        .reconnect_by
+                        .get_or_insert(now + self.options.lease_ttl / 2);
+                    if now < by {
+                        return;
+                    }
+                    Health::CutOff
+                }
+                (true, _) => Health::CutOff,
+            }
+        };
+        self.set_health(health);
     }
 
     fn set_health(&self, health: Health) {
         let before = {
             let mut inner = self.lock();
+            if health != Health::Degraded {
+                inner.reconnect_by = None;
+            }
             std::mem::replace(&mut inner.health, health)
         };
         if before == health {
@@ -860,7 +971,22 @@ impl Cluster {
                 break;
             }
         }
-        for ((kind, item), held) in to_release {
+        for ((kind, item), _) in to_release {
+            // Out of `held` before etcd is asked, not after: a round must
+            // not begin on an item being handed over (its new owner would
+            // evaluate the same slot again). One at a time, so the others
+            // are evaluated here meanwhile; put back if the release fails.
+            let taken = {
+                let mut inner = self.lock();
+                let key = (kind, item.clone());
+                match inner.held.get(&key) {
+                    Some(h) if !h.busy && inner.lease == lease => inner.held.remove(&key),
+                    _ => None,
+                }
+            };
+            let Some(held) = taken else {
+                continue;
+            };
             let mut writes = vec![Write::Delete(claim_key(kind, &item))];
             if let Some(last_round) = held.last_round {
                 let record = Handover {
@@ -878,7 +1004,6 @@ impl Cluster {
             let guards = [Guard::CreatedAt(claim_key(kind, &item), held.revision)];
             match self.etcd.txn(&guards, &writes, lease).await {
                 Ok(_) => {
-                    self.lock().held.remove(&(kind, item.clone()));
                     self.metrics
                         .releases
                         .get_or_create(&ClusterMetrics::kind(kind))
@@ -888,6 +1013,10 @@ impl Cluster {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, kind = kind.as_str(), item = %item, "cannot hand over; retrying");
+                    let mut inner = self.lock();
+                    if inner.lease == lease {
+                        inner.held.insert((kind, item), held);
+                    }
                     break;
                 }
             }

@@ -731,16 +731,15 @@ impl GroupOwnership for ClusterOwnership {
         Box::pin(async move {
             let wiring = &self.0;
             let item = group_item(group);
-            match wiring.cluster.holding(WorkKind::Group, &item) {
+            match wiring.cluster.begin_round(WorkKind::Group, &item) {
                 Holding::No => Admission::Skip,
-                Holding::Loaded => {
-                    wiring.cluster.set_busy(WorkKind::Group, &item, true, None);
-                    Admission::Evaluate
-                }
+                Holding::Loaded => Admission::Evaluate,
                 Holding::Claimed { handed_over } => match wiring.load_group(&item).await {
+                    // Released or lost while loading: not this replica's.
+                    Ok(_) if !wiring.cluster.loaded_for_round(WorkKind::Group, &item) => {
+                        Admission::Skip
+                    }
                     Ok(stored) => {
-                        wiring.cluster.mark_loaded(WorkKind::Group, &item);
-                        wiring.cluster.set_busy(WorkKind::Group, &item, true, None);
                         tracing::debug!(group = %item, alerts = stored.values().map(Vec::len).sum::<usize>(), handed_over = handed_over.is_some(), "took over a rule group");
                         Admission::TakeOver {
                             stored,
@@ -831,7 +830,7 @@ impl SharedLog for ClusterWiring {
     }
 
     fn claim(&self, items: &[(Notification, LogEntry)]) -> BoxFuture<'_, Result<(), String>> {
-        let mut by_shard: BTreeMap<u32, Vec<Write>> = BTreeMap::new();
+        let mut by_shard: BTreeMap<u32, ShardClaim> = BTreeMap::new();
         let mut ids: Vec<(String, u32)> = Vec::new();
         let mut logs: Vec<(String, LogEntry)> = Vec::new();
         let me = self.cluster.replica().to_string();
@@ -850,29 +849,37 @@ impl SharedLog for ClusterWiring {
                     Err("cannot encode a notification for etcd".to_string())
                 });
             };
-            let writes = by_shard.entry(shard).or_default();
-            writes.push(Write::Put {
-                key: format!("outbox/{shard}/{}", notification.id),
+            let previous =
+                self.log_entry(&group_id, &notification.receiver, notification.integration);
+            let claim_key = format!("outbox/{shard}/{}", notification.id);
+            let shard_claim = by_shard.entry(shard).or_default();
+            shard_claim.writes.push(Write::Put {
+                key: claim_key.clone(),
                 value: claim,
                 leased: false,
             });
-            writes.push(Write::Put {
+            shard_claim.writes.push(Write::Put {
                 key: format!("nlog/{key}"),
                 value: entry,
                 leased: false,
             });
+            shard_claim.undo.push(Write::Delete(claim_key));
+            shard_claim.undo.push(Write::Delete(format!("nlog/{key}")));
+            if let Some(Ok(value)) = previous.as_ref().map(serde_json::to_vec) {
+                shard_claim.restore.push(Write::Put {
+                    key: format!("nlog/{key}"),
+                    value,
+                    leased: false,
+                });
+            }
+            shard_claim.previous.push((key.clone(), previous));
             ids.push((notification.id.clone(), shard));
             logs.push((key, log.clone()));
         }
         Box::pin(async move {
             let degraded = self.cluster.health() == Health::Degraded;
             if !degraded {
-                for (shard, writes) in by_shard {
-                    self.cluster
-                        .fenced(WorkKind::Shard, &shard.to_string(), writes)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
+                self.claim_in_shards(by_shard).await?;
             } else {
                 tracing::warn!(
                     notifications = ids.len(),
@@ -891,6 +898,84 @@ impl SharedLog for ClusterWiring {
             }
             Ok(())
         })
+    }
+}
+
+/// One shard's part of a batch of notifications being claimed.
+#[derive(Default)]
+struct ShardClaim {
+    /// The claims and their log entries.
+    writes: Vec<Write>,
+    /// What undoes them: the claims and the log entries deleted…
+    undo: Vec<Write>,
+    /// …then the log entries there were before put back (after the
+    /// deletion, so every replica's mirror takes the older entry).
+    restore: Vec<Write>,
+    /// The log entries before, to restore the local mirror.
+    previous: Vec<(String, Option<LogEntry>)>,
+}
+
+impl ClusterWiring {
+    /// Writes a batch's claims shard by shard, all or nothing. A batch
+    /// spans several shards (one transaction each): when one fails after
+    /// others were written, the written ones would say "notified" in the
+    /// log while nothing is sent (the dispatcher retries the batch, sees
+    /// the log, plans nothing: the notifications were lost). So every
+    /// shard must be held before anything is written, is not handed over
+    /// meanwhile, and a failure undoes what was written.
+    async fn claim_in_shards(&self, by_shard: BTreeMap<u32, ShardClaim>) -> Result<(), String> {
+        let shards: Vec<String> = by_shard.keys().map(u32::to_string).collect();
+        if let Some(shard) = shards
+            .iter()
+            .find(|s| self.cluster.holding(WorkKind::Shard, s) != Holding::Loaded)
+        {
+            return Err(format!("shard {shard} is not held by this replica"));
+        }
+        for shard in &shards {
+            self.cluster.set_busy(WorkKind::Shard, shard, true, None);
+        }
+        let mut tried: Vec<(String, ShardClaim)> = Vec::new();
+        let mut failure = None;
+        for (shard, mut claim) in by_shard {
+            let shard = shard.to_string();
+            let writes = std::mem::take(&mut claim.writes);
+            let result = self.cluster.fenced(WorkKind::Shard, &shard, writes).await;
+            // A failed write may still have been applied (a timeout):
+            // undone like the others.
+            tried.push((shard, claim));
+            if let Err(e) = result {
+                failure = Some(e.to_string());
+                break;
+            }
+        }
+        if failure.is_some() {
+            for (shard, claim) in &tried {
+                let mut undone = self
+                    .cluster
+                    .fenced(WorkKind::Shard, shard, claim.undo.clone())
+                    .await;
+                if undone.is_ok() && !claim.restore.is_empty() {
+                    undone = self
+                        .cluster
+                        .fenced(WorkKind::Shard, shard, claim.restore.clone())
+                        .await;
+                }
+                if let Err(e) = undone {
+                    tracing::error!(shard = %shard, error = %e, "cannot undo the claims of a batch that failed; a takeover sends them");
+                }
+                let mut nlog = self.nlog.write().unwrap_or_else(|e| e.into_inner());
+                for (key, previous) in &claim.previous {
+                    match previous {
+                        Some(entry) => nlog.insert(key.clone(), entry.clone()),
+                        None => nlog.remove(key),
+                    };
+                }
+            }
+        }
+        for shard in &shards {
+            self.cluster.set_busy(WorkKind::Shard, shard, false, None);
+        }
+        failure.map_or(Ok(()), Err)
     }
 }
 

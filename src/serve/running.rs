@@ -544,17 +544,21 @@ async fn recover_store_periodically(store: Arc<Store>, state_store: Arc<EvalStat
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if store.problem().is_some() || state_store.unsaved() > 0 {
-            let store = Arc::clone(&store);
-            let state_store = Arc::clone(&state_store);
-            // A panic in the reopen only means the next tick tries again.
-            let _ = tokio::task::spawn_blocking(move || {
-                if store.recover() && state_store.unsaved() > 0 {
-                    let _ = state_store.retry();
-                }
-            })
-            .await;
-        }
+        let store = Arc::clone(&store);
+        let state_store = Arc::clone(&state_store);
+        // All on a blocking thread: `unsaved` waits for a commit in
+        // progress, and a clustered commit waits on this runtime (a worker
+        // blocked here deadlocked it). A panic in the reopen only means the
+        // next tick tries again.
+        let _ = tokio::task::spawn_blocking(move || {
+            if (store.problem().is_some() || state_store.unsaved() > 0)
+                && store.recover()
+                && state_store.unsaved() > 0
+            {
+                let _ = state_store.retry();
+            }
+        })
+        .await;
     }
 }
 

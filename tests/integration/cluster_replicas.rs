@@ -17,19 +17,20 @@ use crate::harness::server::LocalServer;
 use crate::harness::{EtcdCluster, Klaxon, WebhookSink, wait_for};
 
 /// Lease TTL the replicas run with: failover tests wait for it.
-const TTL_SECONDS: u64 = 3;
+pub const TTL_SECONDS: u64 = 3;
 const T: Duration = Duration::from_secs(60);
 
 /// A Prometheus query API: every query `qN` answers one series with value
-/// 1 (so each group's alert fires); counts the queries by text.
+/// 1 (so each group's alert fires); records the evaluation time (ms) of
+/// every query, by text.
 pub struct CountingPrometheus {
     server: LocalServer,
-    counts: Arc<Mutex<HashMap<String, u64>>>,
+    counts: Arc<Mutex<HashMap<String, Vec<i64>>>>,
 }
 
 impl CountingPrometheus {
     pub fn start() -> CountingPrometheus {
-        let counts: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+        let counts: Arc<Mutex<HashMap<String, Vec<i64>>>> = Arc::default();
         let seen = Arc::clone(&counts);
         let app = axum::Router::new().route(
             "/api/v1/query",
@@ -41,11 +42,11 @@ impl CountingPrometheus {
                         .get("time")
                         .and_then(|t| t.parse().ok())
                         .unwrap_or_default();
-                    *seen
-                        .lock()
+                    seen.lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .entry(query.clone())
-                        .or_default() += 1;
+                        .or_default()
+                        .push((time * 1000.0).round() as i64);
                     axum::Json(serde_json::json!({
                         "status": "success",
                         "data": {"resultType": "vector", "result": [
@@ -66,6 +67,18 @@ impl CountingPrometheus {
     }
 
     pub fn counts(&self) -> HashMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(q, times)| (q.clone(), times.len() as u64))
+            .collect()
+    }
+
+    /// Query text -> the evaluation time (unix ms) of each query, in
+    /// arrival order: two replicas evaluating one slot show as one time
+    /// twice.
+    pub fn times(&self) -> HashMap<String, Vec<i64>> {
         self.counts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -186,11 +199,36 @@ impl Replicas {
             }
         })
     }
+
+    /// Per group name (`gN`), the evaluations every running replica reports.
+    pub fn iterations(&self) -> BTreeMap<String, Vec<(usize, f64)>> {
+        let mut out: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+        for (i, k) in self.running() {
+            for (labels, value) in k.metric("klaxon_group_iterations_total") {
+                if let Some(group) = labels.get("rule_group").or_else(|| labels.get("group")) {
+                    out.entry(group.clone()).or_default().push((i, value));
+                }
+            }
+        }
+        out
+    }
 }
 
 pub fn start_replica(
     i: usize,
     etcd: &EtcdCluster,
+    config: &std::path::Path,
+    prometheus_url: &str,
+    extra: &[&str],
+) -> Klaxon {
+    start_replica_on(i, &etcd.endpoints_arg(), config, prometheus_url, extra)
+}
+
+/// Like [`start_replica`], with the etcd endpoints given (proxies in front
+/// of the members, to cut this replica off).
+pub fn start_replica_on(
+    i: usize,
+    endpoints: &str,
     config: &std::path::Path,
     prometheus_url: &str,
     extra: &[&str],
@@ -203,7 +241,7 @@ pub fn start_replica(
         "--config".into(),
         config.display().to_string(),
         "--cluster.etcd".into(),
-        etcd.endpoints_arg(),
+        endpoints.to_string(),
         "--cluster.replica".into(),
         name,
         "--cluster.lease-ttl".into(),

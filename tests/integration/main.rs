@@ -21,6 +21,7 @@ mod am_api_tools;
 mod api_format;
 mod cluster;
 mod cluster_delivery;
+mod cluster_failures;
 mod cluster_replicas;
 mod corpus_load;
 mod docs_and_packs;
