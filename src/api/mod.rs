@@ -67,6 +67,12 @@ pub trait Backend: Send + Sync + 'static {
         alerts
     }
 
+    /// Whether this replica evaluates the group (in a cluster, another
+    /// replica may). Alone: always.
+    fn evaluates_here(&self, _file: &str, _name: &str) -> bool {
+        true
+    }
+
     /// In a cluster, the same endpoint as the other replicas answer it for
     /// what they evaluate (`path_and_query` already asks them for their own
     /// part only), to merge into this replica's answer. Alone: nothing.
@@ -362,7 +368,7 @@ async fn rules(
         .iter()
         .find(|(name, _)| name == "type")
         .map(|(_, value)| value.as_str());
-    let local_only = asks_local_part(&pairs);
+    let scope = scope_of(&pairs);
     let filter = match RuleFilter::parse(type_param) {
         Ok(filter) => filter,
         Err(message) => return api_error(StatusCode::BAD_REQUEST, "bad_data", message),
@@ -376,6 +382,9 @@ async fn rules(
         if failure.is_some() {
             return;
         }
+        if scope != Scope::Local && !state.backend.evaluates_here(&group.file, &group.name) {
+            return;
+        }
         if !first {
             body.push(b',');
         }
@@ -384,8 +393,8 @@ async fn rules(
             failure = Some(error);
         }
     });
-    if !local_only {
-        let mut path = format!("/api/v1/rules?{LOCAL_PART}");
+    if scope == Scope::Cluster {
+        let mut path = format!("/api/v1/rules?{OWN_PART}");
         if let Some(t) = type_param {
             path.push_str(&format!("&type={}", crate::vocab::go::query_escape(t)));
         }
@@ -422,12 +431,30 @@ async fn rules(
 
 /// The query parameter a replica adds when it asks another for the part
 /// it evaluates (so the answers are not merged again).
-const LOCAL_PART: &str = "klaxon_scope=local";
+const OWN_PART: &str = "klaxon_scope=owned";
 
-fn asks_local_part(pairs: &[(String, String)]) -> bool {
-    pairs
+/// What a listing covers (`klaxon_scope`): in a cluster, by default the
+/// whole cluster's groups (each replica's own, merged); `owned`, the
+/// groups this replica evaluates; `local`, every group as this replica's
+/// evaluator sees it (those another replica owns with their last local
+/// status), for debugging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Cluster,
+    Owned,
+    Local,
+}
+
+fn scope_of(pairs: &[(String, String)]) -> Scope {
+    match pairs
         .iter()
-        .any(|(name, value)| name == "klaxon_scope" && value == "local")
+        .find(|(name, _)| name == "klaxon_scope")
+        .map(|(_, value)| value.as_str())
+    {
+        Some("owned") => Scope::Owned,
+        Some("local") => Scope::Local,
+        _ => Scope::Cluster,
+    }
 }
 
 async fn alerts(
@@ -438,8 +465,8 @@ async fn alerts(
         return not_ready();
     }
     let alerts = state.backend.alerts();
-    let local_only = query.is_ok_and(|Query(pairs)| asks_local_part(&pairs));
-    if local_only {
+    let scope = query.map_or(Scope::Cluster, |Query(pairs)| scope_of(&pairs));
+    if scope != Scope::Cluster {
         return go_json(
             StatusCode::OK,
             &Success::new(prom::alert_discovery(&alerts)),
@@ -447,7 +474,7 @@ async fn alerts(
     }
     let peers = state
         .backend
-        .peer_answers(format!("/api/v1/alerts?{LOCAL_PART}"))
+        .peer_answers(format!("/api/v1/alerts?{OWN_PART}"))
         .await;
     if peers.is_empty() {
         return go_json(

@@ -218,6 +218,11 @@ struct Handover {
 }
 
 struct Inner {
+    /// What the assignment was last computed from (eligible replicas, work
+    /// version): it is computed again only when they change.
+    assigned_for: Option<(String, u64)>,
+    /// Bumped by every [`Cluster::set_work`].
+    work_version: u64,
     lease: i64,
     /// When the lease runs out by this replica's own clock (conservative:
     /// measured from when the renewal was sent).
@@ -295,6 +300,8 @@ impl Cluster {
                 last_holder_revision: HashMap::new(),
                 handovers: HashMap::new(),
                 held: HashMap::new(),
+                assigned_for: None,
+                work_version: 0,
                 assignment: HashMap::new(),
                 subscribers: Vec::new(),
             }),
@@ -408,6 +415,7 @@ impl Cluster {
     pub async fn set_work(&self, config_hash: String, groups: Vec<String>) {
         let changed = {
             let mut inner = self.lock();
+            inner.work_version += 1;
             inner.work.insert(WorkKind::Group, groups);
             inner.work.insert(
                 WorkKind::Shard,
@@ -807,8 +815,21 @@ impl Cluster {
                 self.wake.notify_one();
                 self.etcd
                     .watch(revision + 1, |changes| {
+                        // Alert state and claimed notifications change
+                        // often and decide nothing about ownership.
+                        let matters = changes.iter().any(|c| {
+                            let key = match c {
+                                Change::Put(e) => e.key.as_str(),
+                                Change::Delete(k) => k.as_str(),
+                            };
+                            ["members/", "claims/", "handover/"]
+                                .iter()
+                                .any(|p| key.starts_with(p))
+                        });
                         self.apply(changes);
-                        self.wake.notify_one();
+                        if matters {
+                            self.wake.notify_one();
+                        }
                     })
                     .await
             };
@@ -878,9 +899,11 @@ impl Cluster {
 
     async fn claim_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
+            // Every change that matters wakes the loop; the timer only
+            // retries what failed.
             tokio::select! {
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
                 _ = stop.changed() => return,
             }
             if *stop.borrow() {
@@ -911,6 +934,11 @@ impl Cluster {
             .map(str::to_string)
             .collect();
         let eligible: Vec<&str> = eligible.iter().map(String::as_str).collect();
+        let inputs = (eligible.join("\u{1f}"), inner.work_version);
+        if inner.assigned_for.as_ref() == Some(&inputs) {
+            return;
+        }
+        inner.assigned_for = Some(inputs);
         let mut assignment = HashMap::new();
         for (kind, items) in &inner.work {
             for (item, replica) in assign::assign(items, &eligible) {

@@ -104,17 +104,15 @@ impl ServeBackend {
 
 impl crate::api::Backend for ServeBackend {
     fn for_each_group(&self, f: &mut dyn FnMut(crate::eval::status::GroupStatus)) {
-        let Some(engine) = self.current() else {
-            return;
-        };
-        match &self.cluster {
-            None => engine.for_each_group_status(f),
-            Some(wiring) => engine.for_each_group_status(&mut |group| {
-                if wiring.evaluates_here(&group.file, &group.name) {
-                    f(group);
-                }
-            }),
+        if let Some(engine) = self.current() {
+            engine.for_each_group_status(f);
         }
+    }
+
+    fn evaluates_here(&self, file: &str, name: &str) -> bool {
+        self.cluster
+            .as_ref()
+            .is_none_or(|wiring| wiring.evaluates_here(file, name))
     }
 
     fn peer_answers(

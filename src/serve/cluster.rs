@@ -322,7 +322,7 @@ impl ClusterWiring {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut known: HashSet<String> = HashSet::new();
-        let mut check_peers = tokio::time::interval(Duration::from_millis(500));
+        let mut check_peers = tokio::time::interval(Duration::from_secs(1));
         check_peers.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -408,6 +408,7 @@ impl ClusterWiring {
     async fn adopt_shards(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut changes = self.cluster.changes();
         let mut handed_over = false;
+        let mut last_held: Vec<String> = Vec::new();
         loop {
             // Cut off: what this replica claimed is adopted by the others
             // once its lease expires; it must not send it too.
@@ -433,6 +434,7 @@ impl ClusterWiring {
                 })
                 .collect();
             let mut any = false;
+            let mut failed = false;
             for shard in fresh {
                 match self.adopt_shard(&shard).await {
                     Ok(n) => {
@@ -444,19 +446,33 @@ impl ClusterWiring {
                     }
                     Err(e) => {
                         tracing::warn!(shard = %shard, error = %e, "cannot take over a shard yet; retrying");
+                        failed = true;
                     }
                 }
             }
-            if let Some(n) = self.notifier() {
-                // Also after losing shards: nothing to do then, but cheap.
-                n.ownership_changed();
+            // Only when what this replica holds changed: the dispatcher
+            // asks the gate about every one of its groups.
+            let held: Vec<String> = {
+                let mut held = self.cluster.held(WorkKind::Shard);
+                held.sort_unstable();
+                held.retain(|s| self.cluster.holding(WorkKind::Shard, s) == Holding::Loaded);
+                held
+            };
+            if held != last_held {
+                if let Some(n) = self.notifier() {
+                    n.ownership_changed();
+                }
+                last_held = held;
             }
             if any {
                 continue;
             }
+            // A failed takeover is retried soon; otherwise only changes wake
+            // this loop (the timer is a safety net).
+            let pause = if failed { 1 } else { 10 };
             tokio::select! {
                 r = changes.changed() => if r.is_err() { return },
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = tokio::time::sleep(Duration::from_secs(pause)) => {}
                 _ = stop.changed() => return,
             }
         }

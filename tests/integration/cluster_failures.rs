@@ -138,7 +138,7 @@ fn assert_notified_once(sink: &WebhookSink, names: &[String]) {
 /// Group name -> when `k` last began a round of it (unix ms), from its
 /// `/api/v1/rules`.
 fn last_evaluations(k: &Klaxon, groups: &[String]) -> BTreeMap<String, i64> {
-    k.rules()
+    k.local_rules()
         .into_iter()
         .filter(|g| groups.contains(&g.name))
         .map(|g| {

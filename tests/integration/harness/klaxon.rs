@@ -321,6 +321,14 @@ impl Klaxon {
         parse_rule_groups(&self.get("/api/v1/rules")).unwrap_or_else(|e| panic!("klaxon: {e}"))
     }
 
+    /// `GET /api/v1/rules` as this replica of a cluster's evaluator sees
+    /// it: every group, with the status of its own last rounds (not the
+    /// whole cluster's merged listing).
+    pub fn local_rules(&self) -> Vec<ApiRuleGroup> {
+        parse_rule_groups(&self.get("/api/v1/rules?klaxon_scope=local"))
+            .unwrap_or_else(|e| panic!("klaxon: {e}"))
+    }
+
     /// `POST /-/reload`; the response says whether the new config was taken
     /// (200) or refused with its errors.
     pub fn reload(&self) -> HttpResponse {
