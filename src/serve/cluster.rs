@@ -368,6 +368,9 @@ impl ClusterWiring {
     }
 
     async fn send_to(&self, peers: &[String], alerts: &[NotifyAlert]) {
+        if peers.is_empty() {
+            return;
+        }
         for chunk in alerts.chunks(RELAY_BATCH) {
             let body = match serde_json::to_vec(chunk) {
                 Ok(body) => body,
