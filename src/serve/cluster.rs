@@ -49,8 +49,8 @@ const SHARDS: u32 = 64;
 /// Alerts per relayed request (well under the API's body limit).
 const RELAY_BATCH: usize = 200;
 
-/// The header a replica's own requests to its peers carry.
-pub(super) const RELAY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one relayed batch may take to reach a peer.
+const RELAY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Escapes a name for one segment of an etcd key.
 fn segment(text: &str) -> String {
@@ -398,7 +398,9 @@ impl ClusterWiring {
                     }
                 }
             });
-            futures_join_all(sends).await;
+            // The peers are sent to concurrently.
+            let mut set: tokio::task::JoinSet<()> = sends.collect();
+            while set.join_next().await.is_some() {}
         }
     }
 
@@ -728,18 +730,6 @@ impl ClusterWiring {
         }
         Ok(out)
     }
-}
-
-/// `futures::future::join_all` without the crate: the relay's requests to
-/// each peer run concurrently.
-async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
-    futures: impl Iterator<Item = F>,
-) {
-    let mut set = tokio::task::JoinSet::new();
-    for f in futures {
-        set.spawn(f);
-    }
-    while set.join_next().await.is_some() {}
 }
 
 /// The evaluator's view: which groups to evaluate.

@@ -269,13 +269,7 @@ impl Outbox {
             if clear_log {
                 ops.push(records::delete(RecordTable::NotifyLog, lane.key()));
             }
-            let hseq = state.next_history_seq;
-            state.next_history_seq += 1;
-            ops.push(records::put(
-                RecordTable::History,
-                records::seq_key(hseq),
-                records::encode(&entry),
-            ));
+            let hseq = history_put(state, &entry, &mut ops);
             done.push(Failed {
                 seq: failure.seq,
                 lane,
@@ -338,13 +332,7 @@ impl Outbox {
                 }
                 None => records::delete(RecordTable::Threads, lane.key()),
             });
-            let hseq = state.next_history_seq;
-            state.next_history_seq += 1;
-            ops.push(records::put(
-                RecordTable::History,
-                records::seq_key(hseq),
-                records::encode(&entry),
-            ));
+            let hseq = history_put(&mut state, &entry, &mut ops);
             ops.extend(self.history_prune(&mut state, 1, now));
             (lane, hseq, entry)
         };
@@ -646,4 +634,17 @@ fn orphan_reason(state: &State, lane: &Lane) -> String {
             lane.integration
         )
     }
+}
+
+/// Takes the next history sequence number and adds the op writing `entry`
+/// under it; returns the number.
+fn history_put(state: &mut State, entry: &HistoryEntry, ops: &mut Vec<RecordOp>) -> u64 {
+    let hseq = state.next_history_seq;
+    state.next_history_seq += 1;
+    ops.push(records::put(
+        RecordTable::History,
+        records::seq_key(hseq),
+        records::encode(entry),
+    ));
+    hseq
 }
