@@ -254,6 +254,27 @@ fn a_thousand_groups_spread_within_ten_percent_and_each_is_evaluated_once_per_in
         assert!((300.0..=366.0).contains(n), "r{i} says it owns {n} groups");
     }
 
+    // Steady state: the spread reached, groups may still be finishing
+    // their moves (a release waits for a round in progress). Measure once
+    // nothing has moved for more than an interval.
+    let mut last = cluster.ownership(0);
+    let mut still_since = std::time::Instant::now();
+    wait_for(
+        T,
+        "the ownership stays put for more than an interval",
+        || {
+            let now = cluster.ownership(0);
+            if now != last {
+                last = now;
+                still_since = std::time::Instant::now();
+            }
+            if still_since.elapsed() > Duration::from_millis(INTERVAL_MS as u64 + 1_000) {
+                Ok(())
+            } else {
+                Err(shares(&last))
+            }
+        },
+    );
     // Three whole intervals from now: every group evaluated once a slot.
     let from = now_ms();
     let to = from + 3 * INTERVAL_MS;
